@@ -1,0 +1,62 @@
+//! Every `__type` Kinko can answer with, and the HTTP status it goes out with
+//! (`kms-reference.md` §1.3, §1.4, §6: 400 for client faults, 500/503 for retryable faults).
+
+macro_rules! codes {
+    ($($variant:ident = $status:literal),+ $(,)?) => {
+        /// An AWS error code (the `__type` of an error body).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $(
+            #[doc = concat!("`", stringify!($variant), "`")]
+            $variant
+        ),+ }
+        impl ErrorCode {
+            /// Every code.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+            /// The shape name sent as `__type`.
+            pub fn as_str(self) -> &'static str { match self { $(ErrorCode::$variant => stringify!($variant)),+ } }
+            /// The HTTP status code.
+            pub fn status(self) -> u16 { match self { $(ErrorCode::$variant => $status),+ } }
+        }
+    };
+}
+
+codes! {
+    AccessDeniedException = 400,
+    AlreadyExistsException = 400,
+    DependencyTimeoutException = 503,
+    DisabledException = 400,
+    IncompleteSignatureException = 400,
+    IncorrectKeyException = 400,
+    InvalidAliasNameException = 400,
+    InvalidArnException = 400,
+    InvalidCiphertextException = 400,
+    InvalidKeyUsageException = 400,
+    InvalidMarkerException = 400,
+    InvalidSignatureException = 400,
+    KMSInternalException = 500,
+    KMSInvalidStateException = 400,
+    LimitExceededException = 400,
+    MalformedPolicyDocumentException = 400,
+    MissingAuthenticationTokenException = 400,
+    NotFoundException = 400,
+    RequestEntityTooLargeException = 413,
+    SerializationException = 400,
+    TagException = 400,
+    UnknownOperationException = 400,
+    UnrecognizedClientException = 400,
+    UnsupportedOperationException = 400,
+    ValidationException = 400,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_faults_are_5xx_and_client_faults_4xx() {
+        for c in ErrorCode::ALL {
+            let server = matches!(c, ErrorCode::KMSInternalException | ErrorCode::DependencyTimeoutException);
+            assert_eq!(c.status() >= 500, server, "{c:?}");
+        }
+    }
+}

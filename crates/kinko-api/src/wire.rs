@@ -1,0 +1,188 @@
+//! Request and response shapes of the KMS operations Kinko serves. Requests use `Option` for
+//! every member so that a missing required member becomes a `ValidationException` written by
+//! the server, not a serde error; `null` reads as absent and unknown members are ignored.
+//! Responses leave absent optional members out (never `null`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Blob;
+
+/// `{"__type": ..., "message": ...}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// The error shape name.
+    #[serde(rename = "__type")]
+    pub kind: &'a str,
+    /// Human-readable message.
+    pub message: &'a str,
+}
+
+/// A `Tag`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagEntry {
+    /// Key.
+    pub tag_key: Option<String>,
+    /// Value.
+    pub tag_value: Option<String>,
+}
+
+/// `KeyMetadata`.
+#[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct KeyMetadata {
+    #[serde(rename = "AWSAccountId")]
+    pub aws_account_id: String,
+    pub key_id: String,
+    pub arn: String,
+    pub creation_date: f64,
+    pub enabled: bool,
+    pub description: String,
+    pub key_usage: String,
+    pub key_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_deletion_window_in_days: Option<u32>,
+    pub origin: String,
+    pub key_manager: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_master_key_spec: Option<String>,
+    pub key_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<String>>,
+    pub multi_region: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
+}
+
+macro_rules! request {
+    ($(#[$m:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        #[allow(missing_docs)]
+        pub struct $name { $(#[serde(default)] pub $field: Option<$ty>),* }
+    };
+}
+
+macro_rules! response {
+    ($(#[$m:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default, Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        #[allow(missing_docs)]
+        pub struct $name { $(#[serde(skip_serializing_if = "Option::is_none")] pub $field: Option<$ty>),* }
+    };
+}
+
+/// String→string map (encryption contexts).
+pub type Context = BTreeMap<String, String>;
+
+request!(/** CreateKey input. */ CreateKeyRequest {
+    policy: String, description: String, key_usage: String, customer_master_key_spec: String,
+    key_spec: String, origin: String, custom_key_store_id: String,
+    bypass_policy_lockout_safety_check: bool, tags: Vec<TagEntry>, multi_region: bool, xks_key_id: String,
+});
+/// CreateKey / DescribeKey output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadataResponse {
+    /// Metadata.
+    pub key_metadata: KeyMetadata,
+}
+request!(/** DescribeKey input. */ DescribeKeyRequest { key_id: String, grant_tokens: Vec<String> });
+request!(/** Input of operations that take only a KeyId. */ KeyIdRequest { key_id: String });
+request!(/** ListKeys input. */ ListKeysRequest { limit: i64, marker: String });
+/// A `KeyListEntry`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct KeyListEntry {
+    pub key_id: String,
+    pub key_arn: String,
+}
+response!(/** ListKeys output. */ ListKeysResponse { keys: Vec<KeyListEntry>, next_marker: String, truncated: bool });
+request!(/** UpdateKeyDescription input. */ UpdateKeyDescriptionRequest { key_id: String, description: String });
+request!(/** ScheduleKeyDeletion input. */ ScheduleKeyDeletionRequest { key_id: String, pending_window_in_days: i64 });
+response!(/** ScheduleKeyDeletion output. */ ScheduleKeyDeletionResponse {
+    key_id: String, deletion_date: f64, key_state: String, pending_window_in_days: u32,
+});
+response!(/** CancelKeyDeletion output. */ CancelKeyDeletionResponse { key_id: String });
+
+request!(/** Encrypt input. */ EncryptRequest {
+    key_id: String, plaintext: Blob, encryption_context: Context, grant_tokens: Vec<String>,
+    encryption_algorithm: String, dry_run: bool,
+});
+response!(/** Encrypt output. */ EncryptResponse { ciphertext_blob: Blob, key_id: String, encryption_algorithm: String });
+request!(/** Decrypt input. */ DecryptRequest {
+    ciphertext_blob: Blob, encryption_context: Context, grant_tokens: Vec<String>, key_id: String,
+    encryption_algorithm: String, recipient: serde_json::Value, dry_run: bool,
+});
+response!(/** Decrypt output. */ DecryptResponse {
+    key_id: String, plaintext: Blob, encryption_algorithm: String, key_material_id: String,
+});
+request!(/** ReEncrypt input. */ ReEncryptRequest {
+    ciphertext_blob: Blob, source_encryption_context: Context, source_key_id: String,
+    destination_key_id: String, destination_encryption_context: Context,
+    source_encryption_algorithm: String, destination_encryption_algorithm: String,
+    grant_tokens: Vec<String>, dry_run: bool,
+});
+response!(/** ReEncrypt output. */ ReEncryptResponse {
+    ciphertext_blob: Blob, source_key_id: String, key_id: String,
+    source_encryption_algorithm: String, destination_encryption_algorithm: String,
+    source_key_material_id: String, destination_key_material_id: String,
+});
+request!(/** GenerateDataKey(WithoutPlaintext) input. */ GenerateDataKeyRequest {
+    key_id: String, encryption_context: Context, number_of_bytes: i64, key_spec: String,
+    grant_tokens: Vec<String>, recipient: serde_json::Value, dry_run: bool,
+});
+response!(/** GenerateDataKey(WithoutPlaintext) output. */ GenerateDataKeyResponse {
+    ciphertext_blob: Blob, plaintext: Blob, key_id: String, key_material_id: String,
+});
+request!(/** GenerateRandom input. */ GenerateRandomRequest {
+    number_of_bytes: i64, custom_key_store_id: String, recipient: serde_json::Value,
+});
+response!(/** GenerateRandom output. */ GenerateRandomResponse { plaintext: Blob });
+
+request!(/** CreateAlias / UpdateAlias input. */ AliasRequest { alias_name: String, target_key_id: String });
+request!(/** DeleteAlias input. */ DeleteAliasRequest { alias_name: String });
+request!(/** ListAliases input. */ ListAliasesRequest { key_id: String, limit: i64, marker: String });
+/// An `AliasListEntry`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct AliasListEntry {
+    pub alias_name: String,
+    pub alias_arn: String,
+    pub target_key_id: String,
+    pub creation_date: f64,
+    pub last_updated_date: f64,
+}
+response!(/** ListAliases output. */ ListAliasesResponse { aliases: Vec<AliasListEntry>, next_marker: String, truncated: bool });
+
+request!(/** TagResource input. */ TagResourceRequest { key_id: String, tags: Vec<TagEntry> });
+request!(/** UntagResource input. */ UntagResourceRequest { key_id: String, tag_keys: Vec<String> });
+request!(/** ListResourceTags input. */ ListResourceTagsRequest { key_id: String, limit: i64, marker: String });
+response!(/** ListResourceTags output. */ ListResourceTagsResponse { tags: Vec<TagEntry>, next_marker: String, truncated: bool });
+
+request!(/** GetKeyPolicy input. */ GetKeyPolicyRequest { key_id: String, policy_name: String });
+response!(/** GetKeyPolicy output. */ GetKeyPolicyResponse { policy: String, policy_name: String });
+request!(/** PutKeyPolicy input. */ PutKeyPolicyRequest {
+    key_id: String, policy_name: String, policy: String, bypass_policy_lockout_safety_check: bool,
+});
+request!(/** ListKeyPolicies input. */ ListKeyPoliciesRequest { key_id: String, limit: i64, marker: String });
+response!(/** ListKeyPolicies output. */ ListKeyPoliciesResponse { policy_names: Vec<String>, next_marker: String, truncated: bool });
+
+/// An empty output, serialized as `{}`.
+#[derive(Debug, Serialize, Default)]
+pub struct Empty {}

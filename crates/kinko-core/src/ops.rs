@@ -1,0 +1,121 @@
+//! Inputs and outputs of the operations on [`crate::Kms`] that carry more than one value.
+
+use kinko_crypto::SecretBytes;
+
+use crate::{KeyArn, KeySpec, KeyState, KeyUsage, MaterialId, Origin, Tag, UnixMillis};
+
+/// CreateKey, validated.
+#[derive(Debug, Clone)]
+pub struct CreateKeyRequest {
+    /// Description (0–8192 chars).
+    pub description: String,
+    /// Key spec.
+    pub spec: KeySpec,
+    /// Key usage (already defaulted for the spec).
+    pub usage: KeyUsage,
+    /// Origin.
+    pub origin: Origin,
+    /// The key policy; `None` attaches the default policy.
+    pub policy: Option<String>,
+    /// Initial tags.
+    pub tags: Vec<Tag>,
+    /// Multi-Region key requested.
+    pub multi_region: bool,
+    /// A custom key store was named.
+    pub custom_key_store: bool,
+}
+
+/// How many bytes of data key GenerateDataKey makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKeySize {
+    /// `KeySpec: AES_128`.
+    Aes128,
+    /// `KeySpec: AES_256`.
+    Aes256,
+    /// `NumberOfBytes: n`, 1–1024.
+    Bytes(u16),
+}
+
+impl DataKeySize {
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        match self {
+            DataKeySize::Aes128 => 16,
+            DataKeySize::Aes256 => 32,
+            DataKeySize::Bytes(n) => usize::from(n),
+        }
+    }
+}
+
+/// One page of a list operation.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Marker of the next page, if there is one.
+    pub next_marker: Option<String>,
+}
+
+/// Encrypt's result.
+#[derive(Debug)]
+pub struct EncryptOutput {
+    /// Ciphertext blob.
+    pub ciphertext: Vec<u8>,
+    /// The key that encrypted.
+    pub key_arn: KeyArn,
+    /// The material version used.
+    pub material_id: MaterialId,
+}
+
+/// Decrypt's result.
+#[derive(Debug)]
+pub struct DecryptOutput {
+    /// The plaintext (returned by design).
+    pub plaintext: SecretBytes,
+    /// The key that decrypted.
+    pub key_arn: KeyArn,
+    /// The material version used.
+    pub material_id: MaterialId,
+}
+
+/// ReEncrypt's result.
+#[derive(Debug)]
+pub struct ReEncryptOutput {
+    /// New ciphertext.
+    pub ciphertext: Vec<u8>,
+    /// Key that decrypted.
+    pub source_key_arn: KeyArn,
+    /// Key that encrypted.
+    pub destination_key_arn: KeyArn,
+    /// Material version that decrypted.
+    pub source_material_id: MaterialId,
+    /// Material version that encrypted.
+    pub destination_material_id: MaterialId,
+}
+
+/// GenerateDataKey's result.
+#[derive(Debug)]
+pub struct GenerateDataKeyOutput {
+    /// The data key in clear, `None` for the WithoutPlaintext variant.
+    pub plaintext: Option<SecretBytes>,
+    /// The data key encrypted under the KMS key.
+    pub ciphertext: Vec<u8>,
+    /// The KMS key.
+    pub key_arn: KeyArn,
+    /// Material version used.
+    pub material_id: MaterialId,
+}
+
+/// ScheduleKeyDeletion's result.
+#[derive(Debug)]
+pub struct ScheduleDeletionOutput {
+    /// The key.
+    pub key_arn: KeyArn,
+    /// When it will be deleted.
+    pub deletion_date: UnixMillis,
+    /// Its state now (PendingDeletion).
+    pub state: KeyState,
+    /// The waiting period.
+    pub pending_window_days: u32,
+}
+

@@ -1,0 +1,778 @@
+//! [`Kms`]: one method per KMS operation. Each resolves the key (cache first), checks the key
+//! state rules of `kms-reference.md` §4, does the work, and writes through the store before it
+//! updates the cache.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kinko_crypto::{DataProtectionKey, RootKey, SecretBytes, random_array, random_secret};
+
+use crate::bootstrap::{self, NewAccessKey};
+use crate::cache::Caches;
+use crate::ops::{
+    CreateKeyRequest, DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, Page,
+    ReEncryptOutput, ScheduleDeletionOutput,
+};
+use crate::{
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Caller, Clock, EncryptionContext,
+    Error, Key, KeyArn, KeyId, KeyRef, KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin,
+    Region, Store, StoreError, Tag, default_key_policy,
+};
+
+/// Most aliases one key may have.
+pub const MAX_ALIASES_PER_KEY: usize = 50;
+/// Most tags one key may have.
+pub const MAX_TAGS_PER_KEY: usize = 50;
+
+/// The KMS service: storage, root of trust, clock and caches.
+#[derive(Debug)]
+pub struct Kms {
+    store: Arc<dyn Store>,
+    root: Arc<dyn RootKey>,
+    clock: Arc<dyn Clock>,
+    caches: Caches,
+}
+
+/// What an operation needs of the key's state.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Cryptographic use: Enabled only.
+    Crypto,
+    /// Changes that PendingDeletion forbids (aliases, tags, description).
+    NotPendingDeletion,
+    /// Enable/Disable: not PendingDeletion, not PendingImport.
+    EnableDisable,
+    /// Anything goes (describe, list, policies).
+    Any,
+}
+
+impl Kms {
+    /// Builds the service.
+    pub fn new(store: Arc<dyn Store>, root: Arc<dyn RootKey>, clock: Arc<dyn Clock>) -> Kms {
+        Kms { store, root, clock, caches: Caches::default() }
+    }
+
+    /// The clock the service uses.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Drops every unwrapped key material from memory (graceful shutdown).
+    pub fn shutdown(&self) {
+        self.caches.clear_materials();
+    }
+
+    // ----- accounts and credentials -------------------------------------------------------
+
+    /// Creates the default account and its root access key if no account exists yet.
+    /// Returns the new access key (with its secret) only when it was created now.
+    pub async fn ensure_default_account(&self) -> Result<Option<NewAccessKey>, Error> {
+        if !self.store.list_accounts().await?.is_empty() {
+            return Ok(None);
+        }
+        let account = bootstrap::account_id(random_array()?)
+            .ok_or_else(|| Error::Internal("account id generation".into()))?;
+        self.store.create_account(&Account { id: account.clone(), created_at: self.clock.now() }).await?;
+        let principal = format!("arn:aws:iam::{account}:root");
+        self.create_access_key(&account, &principal).await.map(Some)
+    }
+
+    /// Creates an access key for `principal_arn` in `account`.
+    pub async fn create_access_key(&self, account: &AccountId, principal_arn: &str) -> Result<NewAccessKey, Error> {
+        let id = bootstrap::access_key_id(random_array()?)
+            .ok_or_else(|| Error::Internal("access key id generation".into()))?;
+        let secret = bootstrap::secret_access_key(&random_secret(40)?);
+        let wrapped_secret = self.root.wrap(&secret, access_key_aad(&id).as_bytes())?;
+        self.store
+            .create_access_key(&AccessKey {
+                id: id.clone(),
+                account: account.clone(),
+                principal_arn: principal_arn.to_owned(),
+                wrapped_secret,
+                active: true,
+                created_at: self.clock.now(),
+            })
+            .await?;
+        Ok(NewAccessKey { account: account.clone(), principal_arn: principal_arn.to_owned(), id, secret })
+    }
+
+    /// Looks up an active access key and unwraps its secret, for SigV4 verification.
+    pub async fn access_key_secret(&self, id: &AccessKeyId) -> Result<Option<(AccessKey, SecretBytes)>, Error> {
+        let Some(record) = self.store.get_access_key(id).await? else { return Ok(None) };
+        if !record.active {
+            return Ok(None);
+        }
+        let secret = self
+            .root
+            .unwrap(&record.wrapped_secret, access_key_aad(id).as_bytes())
+            .map_err(|_| Error::Internal(format!("access key {id} does not unwrap under the root key")))?;
+        Ok(Some((record, secret)))
+    }
+
+    // ----- key lifecycle --------------------------------------------------------------------
+
+    /// CreateKey.
+    pub async fn create_key(&self, caller: &Caller, req: CreateKeyRequest) -> Result<Arc<Key>, Error> {
+        if req.custom_key_store || matches!(req.origin, Origin::AwsCloudHsm | Origin::ExternalKeyStore) {
+            return Err(Error::UnsupportedOperation(
+                "Custom key stores (AWS_CLOUDHSM, EXTERNAL_KEY_STORE) are not supported by Kinko.".into(),
+            ));
+        }
+        if req.multi_region {
+            return Err(Error::UnsupportedOperation("Multi-Region keys are not supported by Kinko yet.".into()));
+        }
+        if req.spec != KeySpec::SymmetricDefault {
+            return Err(Error::UnsupportedOperation(format!(
+                "KeySpec {} is not supported by Kinko yet; only SYMMETRIC_DEFAULT keys can be created.",
+                req.spec
+            )));
+        }
+        if req.origin == Origin::External {
+            return Err(Error::UnsupportedOperation(
+                "Origin EXTERNAL (imported key material) is not supported by Kinko yet.".into(),
+            ));
+        }
+        validate_tags(&req.tags)?;
+        if req.tags.len() > MAX_TAGS_PER_KEY {
+            return Err(Error::Tag(format!("A key can have at most {MAX_TAGS_PER_KEY} tags.")));
+        }
+        let now = self.clock.now();
+        let arn = KeyArn {
+            region: caller.region.clone(),
+            account: caller.account.clone(),
+            key_id: KeyId::from_random(random_array()?),
+        };
+        let material_id = MaterialId(random_array()?);
+        let secret = random_secret(32)?;
+        let wrapped = self.root.wrap(&secret, &material_aad(&arn, &material_id, req.spec))?;
+        let key = Key {
+            arn: arn.clone(),
+            created_at: now,
+            description: req.description,
+            spec: req.spec,
+            usage: req.usage,
+            origin: req.origin,
+            state: KeyState::Enabled,
+            deletion_date: None,
+            pending_window_days: None,
+            current_material: material_id,
+            policy: req.policy.unwrap_or_else(|| default_key_policy(&caller.account)),
+            version: 1,
+        };
+        let material = Material { key_id: arn.key_id, id: material_id, wrapped, created_at: now };
+        self.store.create_key(&key, &material, &dedup_tags(req.tags)).await?;
+        self.caches.put_material(arn.key_id, material_id, DataProtectionKey::new(&secret)?);
+        Ok(self.caches.put_key(key))
+    }
+
+    /// DescribeKey (aliases allowed).
+    pub async fn describe_key(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
+        self.resolve(caller, key).await
+    }
+
+    /// ListKeys: keys of the caller's account in the request's region.
+    pub async fn list_keys(&self, caller: &Caller, limit: usize, marker: Option<&str>) -> Result<Page<Key>, Error> {
+        let after = match marker {
+            Some(m) => Some(
+                decode_marker(m)
+                    .and_then(|s| KeyId::parse(&s))
+                    .ok_or_else(|| Error::InvalidMarker("Invalid marker".into()))?,
+            ),
+            None => None,
+        };
+        let mut items = self.store.list_keys(&caller.account, &caller.region, after.as_ref(), limit + 1).await?;
+        let next_marker = page_marker(&mut items, limit, |k| k.id().to_string());
+        Ok(Page { items, next_marker })
+    }
+
+    /// EnableKey.
+    pub async fn enable_key(&self, caller: &Caller, key: &KeyRef) -> Result<(), Error> {
+        self.modify_key(caller, key, Need::EnableDisable, |k| {
+            k.state = KeyState::Enabled;
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// DisableKey. Drops the key's unwrapped material from memory.
+    pub async fn disable_key(&self, caller: &Caller, key: &KeyRef) -> Result<(), Error> {
+        let key = self
+            .modify_key(caller, key, Need::EnableDisable, |k| {
+                k.state = KeyState::Disabled;
+                Ok(())
+            })
+            .await?;
+        self.caches.forget_materials(&key.id());
+        Ok(())
+    }
+
+    /// UpdateKeyDescription.
+    pub async fn update_key_description(&self, caller: &Caller, key: &KeyRef, description: String) -> Result<(), Error> {
+        self.modify_key(caller, key, Need::NotPendingDeletion, move |k| {
+            k.description = description.clone();
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// ScheduleKeyDeletion with a 7–30 day window (validated by the caller).
+    pub async fn schedule_key_deletion(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        window_days: u32,
+    ) -> Result<ScheduleDeletionOutput, Error> {
+        let deletion_date = self.clock.now().plus_days(window_days);
+        let key = self
+            .modify_key(caller, key, Need::Any, |k| {
+                if k.state == KeyState::PendingDeletion {
+                    return Err(Error::InvalidState(format!("{} is pending deletion.", k.arn)));
+                }
+                k.state = KeyState::PendingDeletion;
+                k.deletion_date = Some(deletion_date);
+                k.pending_window_days = Some(window_days);
+                Ok(())
+            })
+            .await?;
+        self.caches.forget_materials(&key.id());
+        Ok(ScheduleDeletionOutput {
+            key_arn: key.arn.clone(),
+            deletion_date,
+            state: key.state,
+            pending_window_days: window_days,
+        })
+    }
+
+    /// CancelKeyDeletion: the key ends up Disabled.
+    pub async fn cancel_key_deletion(&self, caller: &Caller, key: &KeyRef) -> Result<KeyArn, Error> {
+        let key = self
+            .modify_key(caller, key, Need::Any, |k| {
+                if k.state != KeyState::PendingDeletion {
+                    return Err(Error::InvalidState(format!("{} is not pending deletion.", k.arn)));
+                }
+                k.state = KeyState::Disabled;
+                k.deletion_date = None;
+                k.pending_window_days = None;
+                Ok(())
+            })
+            .await?;
+        Ok(key.arn.clone())
+    }
+
+    // ----- cryptographic operations ---------------------------------------------------------
+
+    /// Encrypt with the key's current material.
+    pub async fn encrypt(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+        algorithm: &str,
+    ) -> Result<EncryptOutput, Error> {
+        let key = self.resolve(caller, key).await?;
+        check_state(&key, Need::Crypto)?;
+        check_encrypt_usage(&key, algorithm)?;
+        let (material_id, prepared) = self.current_material(&key).await?;
+        let ciphertext = prepared.seal(key.arn.key_id.as_bytes(), &material_id.0, &context.aad(), plaintext)?;
+        Ok(EncryptOutput { ciphertext, key_arn: key.arn.clone(), material_id })
+    }
+
+    /// Decrypt; `key` is optional for symmetric ciphertexts.
+    pub async fn decrypt(
+        &self,
+        caller: &Caller,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        key: Option<&KeyRef>,
+        algorithm: &str,
+    ) -> Result<DecryptOutput, Error> {
+        let named = match key {
+            Some(r) => Some(self.resolve(caller, r).await?),
+            None => None,
+        };
+        if let Some(k) = &named {
+            check_encrypt_usage(k, algorithm)?;
+        } else if algorithm != "SYMMETRIC_DEFAULT" {
+            return Err(Error::InvalidCiphertext);
+        }
+        let header = kinko_crypto::parse_header(ciphertext).map_err(|_| Error::InvalidCiphertext)?;
+        let blob_key = KeyId::from_bytes(header.key_id);
+        if let Some(k) = &named {
+            if k.id() != blob_key {
+                return Err(Error::IncorrectKey(
+                    "The key ID in the request does not identify a CMK that can perform this operation.".into(),
+                ));
+            }
+        }
+        let key = match named {
+            Some(k) => k,
+            None => self
+                .key_in_account(&caller.account, &caller.region, &blob_key)
+                .await?
+                .ok_or(Error::InvalidCiphertext)?,
+        };
+        check_state(&key, Need::Crypto)?;
+        let material_id = MaterialId(header.material_id);
+        let prepared = self.material(&key, &material_id).await?.ok_or(Error::InvalidCiphertext)?;
+        let plaintext = prepared.open(ciphertext, &context.aad()).map_err(|_| Error::InvalidCiphertext)?;
+        Ok(DecryptOutput { plaintext, key_arn: key.arn.clone(), material_id })
+    }
+
+    /// ReEncrypt: decrypt under the source key and encrypt under the destination key, inside
+    /// the service.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn re_encrypt(
+        &self,
+        caller: &Caller,
+        ciphertext: &[u8],
+        source_context: &EncryptionContext,
+        source_key: Option<&KeyRef>,
+        source_algorithm: &str,
+        destination_key: &KeyRef,
+        destination_context: &EncryptionContext,
+        destination_algorithm: &str,
+    ) -> Result<ReEncryptOutput, Error> {
+        let destination = self.resolve(caller, destination_key).await?;
+        check_state(&destination, Need::Crypto)?;
+        check_encrypt_usage(&destination, destination_algorithm)?;
+        let source = self.decrypt(caller, ciphertext, source_context, source_key, source_algorithm).await?;
+        let (material_id, prepared) = self.current_material(&destination).await?;
+        let new_blob = prepared.seal(
+            destination.arn.key_id.as_bytes(),
+            &material_id.0,
+            &destination_context.aad(),
+            source.plaintext.expose(),
+        )?;
+        Ok(ReEncryptOutput {
+            ciphertext: new_blob,
+            source_key_arn: source.key_arn,
+            destination_key_arn: destination.arn.clone(),
+            source_material_id: source.material_id,
+            destination_material_id: material_id,
+        })
+    }
+
+    /// GenerateDataKey and GenerateDataKeyWithoutPlaintext.
+    pub async fn generate_data_key(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        size: DataKeySize,
+        context: &EncryptionContext,
+        with_plaintext: bool,
+    ) -> Result<GenerateDataKeyOutput, Error> {
+        let key = self.resolve(caller, key).await?;
+        check_state(&key, Need::Crypto)?;
+        check_encrypt_usage(&key, "SYMMETRIC_DEFAULT")?;
+        let data_key = random_secret(size.len())?;
+        let (material_id, prepared) = self.current_material(&key).await?;
+        let ciphertext = prepared.seal(key.arn.key_id.as_bytes(), &material_id.0, &context.aad(), data_key.expose())?;
+        Ok(GenerateDataKeyOutput {
+            plaintext: with_plaintext.then_some(data_key),
+            ciphertext,
+            key_arn: key.arn.clone(),
+            material_id,
+        })
+    }
+
+    /// GenerateRandom.
+    pub fn generate_random(&self, bytes: usize) -> Result<SecretBytes, Error> {
+        Ok(random_secret(bytes)?)
+    }
+
+    // ----- aliases --------------------------------------------------------------------------
+
+    /// CreateAlias.
+    pub async fn create_alias(&self, caller: &Caller, name: &AliasName, target: &KeyRef) -> Result<(), Error> {
+        if name.is_reserved() {
+            return Err(Error::InvalidAliasName(format!(
+                "Alias {name} is reserved: names beginning with alias/aws/ are for AWS managed keys."
+            )));
+        }
+        let key = self.resolve_for_management(caller, target).await?;
+        check_state(&key, Need::NotPendingDeletion)?;
+        if self.store.count_aliases(&key.id()).await? >= MAX_ALIASES_PER_KEY {
+            return Err(Error::LimitExceeded(format!(
+                "A key can have at most {MAX_ALIASES_PER_KEY} aliases: {} has reached the limit.",
+                key.arn
+            )));
+        }
+        let now = self.clock.now();
+        let alias = Alias {
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+            name: name.clone(),
+            target: key.id(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.create_alias(&alias).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(Error::AlreadyExists(format!(
+                    "An alias with the name {} already exists",
+                    name.arn(&caller.region, &caller.account)
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.caches.put_alias(&caller.account, &caller.region, name, key.id());
+        Ok(())
+    }
+
+    /// UpdateAlias: points an alias at another key of the same type and usage.
+    pub async fn update_alias(&self, caller: &Caller, name: &AliasName, target: &KeyRef) -> Result<(), Error> {
+        if name.is_reserved() {
+            return Err(Error::InvalidAliasName(format!("Alias {name} is reserved for AWS managed keys.")));
+        }
+        let mut alias = self
+            .store
+            .get_alias(&caller.account, &caller.region, name)
+            .await?
+            .ok_or_else(|| alias_not_found(caller, name))?;
+        let new_target = self.resolve_for_management(caller, target).await?;
+        check_state(&new_target, Need::NotPendingDeletion)?;
+        if let Some(old) = self.key_in_account(&caller.account, &caller.region, &alias.target).await? {
+            if old.spec != new_target.spec || old.usage != new_target.usage {
+                return Err(Error::Validation(format!(
+                    "Alias {name} points at a {} {} key; the new target {} is {} {}. The key spec and usage must match.",
+                    old.spec, old.usage, new_target.arn, new_target.spec, new_target.usage
+                )));
+            }
+        }
+        if self.store.count_aliases(&new_target.id()).await? >= MAX_ALIASES_PER_KEY && alias.target != new_target.id() {
+            return Err(Error::LimitExceeded(format!(
+                "A key can have at most {MAX_ALIASES_PER_KEY} aliases: {} has reached the limit.",
+                new_target.arn
+            )));
+        }
+        alias.target = new_target.id();
+        alias.updated_at = self.clock.now();
+        self.store.update_alias(&alias).await?;
+        self.caches.put_alias(&caller.account, &caller.region, name, new_target.id());
+        Ok(())
+    }
+
+    /// DeleteAlias.
+    pub async fn delete_alias(&self, caller: &Caller, name: &AliasName) -> Result<(), Error> {
+        if name.is_reserved() {
+            return Err(Error::InvalidAliasName(format!("Alias {name} is reserved for AWS managed keys.")));
+        }
+        let existed = self.store.delete_alias(&caller.account, &caller.region, name).await?;
+        self.caches.forget_alias(&caller.account, &caller.region, name);
+        if existed { Ok(()) } else { Err(alias_not_found(caller, name)) }
+    }
+
+    /// ListAliases, optionally of one key.
+    pub async fn list_aliases(
+        &self,
+        caller: &Caller,
+        key: Option<&KeyRef>,
+        limit: usize,
+        marker: Option<&str>,
+    ) -> Result<Page<Alias>, Error> {
+        let target = match key {
+            Some(r) => Some(self.resolve_for_management(caller, r).await?.id()),
+            None => None,
+        };
+        let after = match marker {
+            Some(m) => Some(
+                decode_marker(m)
+                    .and_then(|s| AliasName::parse(&s).ok())
+                    .ok_or_else(|| Error::InvalidMarker("Invalid marker".into()))?,
+            ),
+            None => None,
+        };
+        let mut items = self
+            .store
+            .list_aliases(&caller.account, &caller.region, target.as_ref(), after.as_ref(), limit + 1)
+            .await?;
+        let next_marker = page_marker(&mut items, limit, |a| a.name.to_string());
+        Ok(Page { items, next_marker })
+    }
+
+    // ----- tags -----------------------------------------------------------------------------
+
+    /// TagResource: adds or overwrites tags.
+    pub async fn tag_resource(&self, caller: &Caller, key: &KeyRef, tags: Vec<Tag>) -> Result<(), Error> {
+        validate_tags(&tags)?;
+        let key = self.resolve_for_management(caller, key).await?;
+        check_state(&key, Need::NotPendingDeletion)?;
+        let tags = dedup_tags(tags);
+        let existing = self.store.list_tags(&key.id(), None, MAX_TAGS_PER_KEY + 1).await?;
+        let new_keys = tags.iter().filter(|t| !existing.iter().any(|e| e.key == t.key)).count();
+        if existing.len() + new_keys > MAX_TAGS_PER_KEY {
+            return Err(Error::LimitExceeded(format!(
+                "A key can have at most {MAX_TAGS_PER_KEY} tags; this request would give {} {}.",
+                key.arn,
+                existing.len() + new_keys
+            )));
+        }
+        self.store.put_tags(&key.id(), &tags).await?;
+        Ok(())
+    }
+
+    /// UntagResource: removes tags; missing ones are not an error.
+    pub async fn untag_resource(&self, caller: &Caller, key: &KeyRef, tag_keys: Vec<String>) -> Result<(), Error> {
+        let key = self.resolve_for_management(caller, key).await?;
+        check_state(&key, Need::NotPendingDeletion)?;
+        self.store.delete_tags(&key.id(), &tag_keys).await?;
+        Ok(())
+    }
+
+    /// ListResourceTags.
+    pub async fn list_resource_tags(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        limit: usize,
+        marker: Option<&str>,
+    ) -> Result<Page<Tag>, Error> {
+        let key = self.resolve_for_management(caller, key).await?;
+        let after = match marker {
+            Some(m) => Some(decode_marker(m).ok_or_else(|| Error::InvalidMarker("Invalid marker".into()))?),
+            None => None,
+        };
+        let mut items = self.store.list_tags(&key.id(), after.as_deref(), limit + 1).await?;
+        let next_marker = page_marker(&mut items, limit, |t| t.key.clone());
+        Ok(Page { items, next_marker })
+    }
+
+    // ----- key policies ---------------------------------------------------------------------
+
+    /// GetKeyPolicy: the stored `default` policy.
+    pub async fn get_key_policy(&self, caller: &Caller, key: &KeyRef) -> Result<String, Error> {
+        let key = self.resolve_for_management(caller, key).await?;
+        Ok(key.policy.clone())
+    }
+
+    /// PutKeyPolicy: replaces the `default` policy (validated by the caller).
+    pub async fn put_key_policy(&self, caller: &Caller, key: &KeyRef, policy: String) -> Result<(), Error> {
+        self.modify_key(caller, key, Need::Any, move |k| {
+            k.policy = policy.clone();
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// ListKeyPolicies: a key has exactly one policy, `default`.
+    pub async fn list_key_policies(&self, caller: &Caller, key: &KeyRef) -> Result<Vec<String>, Error> {
+        self.resolve_for_management(caller, key).await?;
+        Ok(vec![crate::DEFAULT_POLICY_NAME.to_owned()])
+    }
+
+    // ----- resolution and caching -----------------------------------------------------------
+
+    /// Resolves any KeyId form (aliases included) to a key of the caller's account and region.
+    async fn resolve(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
+        match key {
+            KeyRef::Id(id) => self.require_key(caller, &caller.region, id).await,
+            KeyRef::Arn(arn) => {
+                if arn.account != caller.account {
+                    return Err(cross_account_denied(caller, &arn.to_string()));
+                }
+                self.require_key(caller, &arn.region, &arn.key_id).await
+            }
+            KeyRef::AliasName(name) => self.resolve_alias(caller, &caller.region, name).await,
+            KeyRef::AliasArn { region, account, alias } => {
+                if account != &caller.account {
+                    return Err(cross_account_denied(caller, &alias.arn(region, account)));
+                }
+                self.resolve_alias(caller, region, alias).await
+            }
+        }
+    }
+
+    /// Management operations take a key id or key ARN only.
+    async fn resolve_for_management(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
+        if key.is_alias() {
+            return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
+        }
+        self.resolve(caller, key).await
+    }
+
+    async fn resolve_alias(&self, caller: &Caller, region: &Region, name: &AliasName) -> Result<Arc<Key>, Error> {
+        let target = match self.caches.alias(&caller.account, region, name) {
+            Some(id) => id,
+            None => {
+                let alias = self
+                    .store
+                    .get_alias(&caller.account, region, name)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("Alias {} is not found.", name.arn(region, &caller.account))))?;
+                self.caches.put_alias(&caller.account, region, name, alias.target);
+                alias.target
+            }
+        };
+        self.require_key(caller, region, &target).await
+    }
+
+    async fn require_key(&self, caller: &Caller, region: &Region, id: &KeyId) -> Result<Arc<Key>, Error> {
+        self.key_in_account(&caller.account, region, id).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "Key '{}' does not exist",
+                KeyArn { region: region.clone(), account: caller.account.clone(), key_id: *id }
+            ))
+        })
+    }
+
+    async fn key_in_account(&self, account: &AccountId, region: &Region, id: &KeyId) -> Result<Option<Arc<Key>>, Error> {
+        if let Some(k) = self.caches.key(id) {
+            return Ok((&k.arn.account == account && &k.arn.region == region).then_some(k));
+        }
+        match self.store.get_key(account, region, id).await? {
+            Some(k) => Ok(Some(self.caches.put_key(k))),
+            None => Ok(None),
+        }
+    }
+
+    async fn current_material(&self, key: &Key) -> Result<(MaterialId, Arc<DataProtectionKey>), Error> {
+        let id = key.current_material;
+        let prepared = self
+            .material(key, &id)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("current material of {} is missing", key.arn)))?;
+        Ok((id, prepared))
+    }
+
+    async fn material(&self, key: &Key, id: &MaterialId) -> Result<Option<Arc<DataProtectionKey>>, Error> {
+        if let Some(p) = self.caches.material(&key.id(), id) {
+            return Ok(Some(p));
+        }
+        let Some(record) = self.store.get_material(&key.id(), id).await? else { return Ok(None) };
+        let secret = self
+            .root
+            .unwrap(&record.wrapped, &material_aad(&key.arn, id, key.spec))
+            .map_err(|_| Error::Internal(format!("material {id} of {} does not unwrap under the root key", key.arn)))?;
+        let prepared = DataProtectionKey::new(&secret)?;
+        Ok(Some(self.caches.put_material(key.id(), *id, prepared)))
+    }
+
+    /// Reads the key fresh from the store, applies `change`, bumps the version and writes it
+    /// back; retries when another writer got there first.
+    async fn modify_key<F>(&self, caller: &Caller, key_ref: &KeyRef, need: Need, change: F) -> Result<Arc<Key>, Error>
+    where
+        F: Fn(&mut Key) -> Result<(), Error>,
+    {
+        let resolved = self.resolve_for_management(caller, key_ref).await?;
+        let mut attempts = 0;
+        loop {
+            let mut key = self
+                .store
+                .get_key(&resolved.arn.account, &resolved.arn.region, &resolved.id())
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("Key '{}' does not exist", resolved.arn)))?;
+            check_state(&key, need)?;
+            change(&mut key)?;
+            key.version += 1;
+            match self.store.update_key(&key).await {
+                Ok(()) => return Ok(self.caches.put_key(key)),
+                Err(StoreError::Conflict(_)) if attempts < 3 => attempts += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+fn access_key_aad(id: &AccessKeyId) -> String {
+    format!("kinko/access-key/{id}")
+}
+
+/// Root-key AAD of a material version: key ARN ‖ material id ‖ key spec (`design.md` §2).
+fn material_aad(arn: &KeyArn, id: &MaterialId, spec: KeySpec) -> Vec<u8> {
+    format!("kinko/material/{arn}|{id}|{spec}").into_bytes()
+}
+
+fn check_state(key: &Key, need: Need) -> Result<(), Error> {
+    let arn = &key.arn;
+    match (need, key.state) {
+        (Need::Any, _) => Ok(()),
+        (Need::Crypto, KeyState::Enabled | KeyState::Updating) => Ok(()),
+        (Need::Crypto, KeyState::Disabled) => Err(Error::Disabled(format!("{arn} is disabled."))),
+        (_, KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) => {
+            Err(Error::InvalidState(format!("{arn} is pending deletion.")))
+        }
+        (Need::NotPendingDeletion, _) => Ok(()),
+        (Need::Crypto | Need::EnableDisable, KeyState::PendingImport) => {
+            Err(Error::InvalidState(format!("{arn} is pending import.")))
+        }
+        (Need::Crypto, KeyState::Unavailable) => Err(Error::InvalidState(format!("{arn} is unavailable."))),
+        (Need::Crypto | Need::EnableDisable, KeyState::Creating) => {
+            Err(Error::InvalidState(format!("{arn} is creating.")))
+        }
+        (Need::EnableDisable, KeyState::Updating) => Err(Error::InvalidState(format!("{arn} is updating."))),
+        (Need::EnableDisable, KeyState::Enabled | KeyState::Disabled | KeyState::Unavailable) => Ok(()),
+    }
+}
+
+fn check_encrypt_usage(key: &Key, algorithm: &str) -> Result<(), Error> {
+    if key.usage != KeyUsage::EncryptDecrypt {
+        return Err(Error::InvalidKeyUsage(format!(
+            "{} key usage is {} which is not valid for this operation.",
+            key.arn, key.usage
+        )));
+    }
+    if key.spec == KeySpec::SymmetricDefault && algorithm != "SYMMETRIC_DEFAULT" {
+        return Err(Error::InvalidKeyUsage(format!(
+            "Algorithm {algorithm} is incompatible with key spec {}.",
+            key.spec
+        )));
+    }
+    Ok(())
+}
+
+fn cross_account_denied(caller: &Caller, resource: &str) -> Error {
+    Error::AccessDenied(format!(
+        "User: {} is not authorized to access {resource} because no resource-based policy allows it (cross-account access is not supported by Kinko yet)",
+        caller.principal_arn
+    ))
+}
+
+fn alias_not_found(caller: &Caller, name: &AliasName) -> Error {
+    Error::NotFound(format!("Alias {} is not found.", name.arn(&caller.region, &caller.account)))
+}
+
+fn validate_tags(tags: &[Tag]) -> Result<(), Error> {
+    for t in tags {
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(Error::Tag(format!("Tag keys beginning with aws: are reserved: {}", t.key)));
+        }
+    }
+    Ok(())
+}
+
+/// Later tags with the same key overwrite earlier ones.
+fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
+    let map: BTreeMap<String, String> = tags.into_iter().map(|t| (t.key, t.value)).collect();
+    map.into_iter().map(|(key, value)| Tag { key, value }).collect()
+}
+
+/// Trims `items` (fetched with `limit + 1`) to `limit` and returns the marker of the next page.
+fn page_marker<T>(items: &mut Vec<T>, limit: usize, sort_key: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().map(|last| encode_marker(&sort_key(last)))
+}
+
+/// Markers are the hex of the last item's sort key: opaque to clients, and within the
+/// `[\u0020-\u00FF]` marker alphabet whatever the key holds.
+fn encode_marker(sort_key: &str) -> String {
+    sort_key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_marker(marker: &str) -> Option<String> {
+    if marker.is_empty() || marker.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..marker.len())
+        .step_by(2)
+        .map(|i| marker.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    String::from_utf8(bytes?).ok()
+}

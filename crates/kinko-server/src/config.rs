@@ -1,0 +1,75 @@
+//! Server configuration: defaults, then a TOML file, then `KINKO_*` environment variables, then
+//! flags (the binary merges the last three; this module owns the shape and the defaults).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+/// Default data directory (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "kinko-data";
+/// Default region.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Everything `kinko serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the database, root key and credentials live.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Region printed in the credentials file's companion config and used for Kinko's own
+    /// records; requests take their region from the SigV4 credential scope.
+    pub region: String,
+    /// Storage URL; `None` is the embedded SQLite file `<data_dir>/kinko.db`.
+    pub store: Option<String>,
+}
+
+/// The optional keys of a TOML config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `data_dir = "..."`.
+    pub data_dir: Option<PathBuf>,
+    /// `listen = "127.0.0.1:7700"`.
+    pub listen: Option<String>,
+    /// `region = "us-east-1"`.
+    pub region: Option<String>,
+    /// `store = "sqlite://..."`.
+    pub store: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads a TOML config file.
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+}
+
+impl Config {
+    /// Builds the config from overrides (flags or environment, already merged by the caller)
+    /// over a file config over the defaults.
+    pub fn resolve(
+        file: FileConfig,
+        data_dir: Option<PathBuf>,
+        listen: Option<String>,
+        region: Option<String>,
+        store: Option<String>,
+    ) -> anyhow::Result<Config> {
+        let listen = listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let region = region.or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        if kinko_core::Region::parse(&region).is_none() {
+            anyhow::bail!("invalid region {region:?}: expected something like us-east-1");
+        }
+        Ok(Config {
+            data_dir: data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: listen.parse().with_context(|| format!("invalid listen address {listen:?}"))?,
+            region,
+            store: store.or(file.store),
+        })
+    }
+}

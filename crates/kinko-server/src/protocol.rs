@@ -1,0 +1,403 @@
+//! The KMS JSON 1.1 protocol: `X-Amz-Target: TrentService.<Op>` dispatch, body decoding, and one
+//! handler per operation that converts the wire request, calls the core and converts the result.
+
+use kinko_api::{self as wire, Blob, ErrorCode};
+use kinko_core::{Caller, CreateKeyRequest, DataKeySize, Kms};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::convert::{self as c, Conv};
+use crate::errors::{ApiError, from_core};
+
+/// The `X-Amz-Target` prefix of KMS.
+pub const TARGET_PREFIX: &str = "TrentService.";
+
+/// Every operation of the KMS model (botocore 1.44.8); those Kinko does not serve yet answer
+/// `UnsupportedOperationException` by name instead of `UnknownOperationException`.
+pub const MODEL_OPERATIONS: &[&str] = &[
+    "CancelKeyDeletion", "ConnectCustomKeyStore", "CreateAlias", "CreateCustomKeyStore", "CreateGrant",
+    "CreateKey", "Decapsulate", "Decrypt", "DeleteAlias", "DeleteCustomKeyStore", "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret", "DescribeCustomKeyStores", "DescribeKey", "DisableKey", "DisableKeyRotation",
+    "DisconnectCustomKeyStore", "EnableKey", "EnableKeyRotation", "Encapsulate", "Encrypt", "GenerateDataKey",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac", "GenerateRandom", "GetKeyLastUsage", "GetKeyPolicy", "GetKeyRotationStatus",
+    "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListAliases", "ListGrants",
+    "ListKeyPolicies", "ListKeyRotations", "ListKeys", "ListResourceTags", "ListRetirableGrants",
+    "PutKeyPolicy", "ReEncrypt", "ReplicateKey", "RetireGrant", "RevokeGrant", "RotateKeyOnDemand",
+    "ScheduleKeyDeletion", "Sign", "TagResource", "UntagResource", "UpdateAlias", "UpdateCustomKeyStore",
+    "UpdateKeyDescription", "UpdatePrimaryRegion", "Verify", "VerifyMac",
+];
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    serde_json::from_slice(body).map_err(|e| {
+        // serde's message names the position and the expected type, never the value's bytes.
+        let message = match e.classify() {
+            serde_json::error::Category::Data => format!("Unexpected value in the request body: {e}"),
+            _ => "Malformed JSON in the request body".to_owned(),
+        };
+        ApiError::new(ErrorCode::SerializationException, message)
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> Conv<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|_| ApiError::new(ErrorCode::KMSInternalException, "An internal error occurred; retry the request."))
+}
+
+/// Runs operation `op` for `caller` on `body`; returns the JSON response body.
+pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request_id: &str) -> Conv<Vec<u8>> {
+    let core = |e| from_core(e, request_id);
+    match op {
+        "CreateKey" => {
+            let r: wire::CreateKeyRequest = decode(body)?;
+            let (spec, usage, origin) = c::create_key_kind(&r)?;
+            let description = r.description.unwrap_or_default();
+            c::string_len(&description, "description", 0, 8192)?;
+            let policy = r.policy.as_deref().map(c::policy).transpose()?;
+            let tags = c::tags(r.tags.unwrap_or_default())?;
+            let req = CreateKeyRequest {
+                description,
+                spec,
+                usage,
+                origin,
+                policy,
+                tags,
+                multi_region: r.multi_region.unwrap_or(false),
+                custom_key_store: r.custom_key_store_id.is_some() || r.xks_key_id.is_some(),
+            };
+            let key = kms.create_key(caller, req).await.map_err(core)?;
+            encode(&wire::KeyMetadataResponse { key_metadata: c::key_metadata(&key) })
+        }
+        "DescribeKey" => {
+            let r: wire::DescribeKeyRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            let key = kms.describe_key(caller, &key_ref).await.map_err(core)?;
+            encode(&wire::KeyMetadataResponse { key_metadata: c::key_metadata(&key) })
+        }
+        "ListKeys" => {
+            let r: wire::ListKeysRequest = decode(body)?;
+            let limit = c::limit(r.limit, 1000, 100)?;
+            let page = kms.list_keys(caller, limit, c::marker(r.marker.as_deref())?).await.map_err(core)?;
+            encode(&wire::ListKeysResponse {
+                keys: Some(
+                    page.items
+                        .iter()
+                        .map(|k| wire::KeyListEntry { key_id: k.id().to_string(), key_arn: k.arn.to_string() })
+                        .collect(),
+                ),
+                truncated: Some(page.next_marker.is_some()),
+                next_marker: page.next_marker,
+            })
+        }
+        "EnableKey" | "DisableKey" => {
+            let r: wire::KeyIdRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            if op == "EnableKey" {
+                kms.enable_key(caller, &key_ref).await.map_err(core)?;
+            } else {
+                kms.disable_key(caller, &key_ref).await.map_err(core)?;
+            }
+            encode(&wire::Empty {})
+        }
+        "UpdateKeyDescription" => {
+            let r: wire::UpdateKeyDescriptionRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let description = c::required(r.description, "description")?;
+            c::string_len(&description, "description", 0, 8192)?;
+            kms.update_key_description(caller, &key_ref, description).await.map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "ScheduleKeyDeletion" => {
+            let r: wire::ScheduleKeyDeletionRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let window = r.pending_window_in_days.unwrap_or(30);
+            c::int_range(window, "pendingWindowInDays", 7, 30)?;
+            let out = kms
+                .schedule_key_deletion(caller, &key_ref, u32::try_from(window).unwrap_or(30))
+                .await
+                .map_err(core)?;
+            encode(&wire::ScheduleKeyDeletionResponse {
+                key_id: Some(out.key_arn.to_string()),
+                deletion_date: Some(c::timestamp(out.deletion_date)),
+                key_state: Some(out.state.as_str().to_owned()),
+                pending_window_in_days: Some(out.pending_window_days),
+            })
+        }
+        "CancelKeyDeletion" => {
+            let r: wire::KeyIdRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let arn = kms.cancel_key_deletion(caller, &key_ref).await.map_err(core)?;
+            encode(&wire::CancelKeyDeletionResponse { key_id: Some(arn.to_string()) })
+        }
+        "Encrypt" => {
+            let r: wire::EncryptRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let plaintext = c::required(r.plaintext, "plaintext")?;
+            c::blob_len(&plaintext, "plaintext", 1, 4096)?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            let algorithm = c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
+            c::unsupported_flags(r.dry_run, None)?;
+            let plaintext = kinko_crypto::SecretBytes::new(plaintext.0);
+            let out = kms
+                .encrypt(caller, &key_ref, plaintext.expose(), &c::context(r.encryption_context), algorithm)
+                .await
+                .map_err(core)?;
+            encode(&wire::EncryptResponse {
+                ciphertext_blob: Some(Blob(out.ciphertext)),
+                key_id: Some(out.key_arn.to_string()),
+                encryption_algorithm: Some(algorithm.to_owned()),
+            })
+        }
+        "Decrypt" => {
+            let r: wire::DecryptRequest = decode(body)?;
+            let blob = c::required(r.ciphertext_blob, "ciphertextBlob")?;
+            c::blob_len(&blob, "ciphertextBlob", 1, 6144)?;
+            let key_ref = c::opt_key_ref(r.key_id.as_deref(), "keyId")?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            let algorithm = c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
+            c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+            let out = kms
+                .decrypt(caller, &blob.0, &c::context(r.encryption_context), key_ref.as_ref(), algorithm)
+                .await
+                .map_err(core)?;
+            let response = wire::DecryptResponse {
+                key_id: Some(out.key_arn.to_string()),
+                plaintext: Some(Blob(out.plaintext.expose().to_vec())),
+                encryption_algorithm: Some(algorithm.to_owned()),
+                key_material_id: Some(out.material_id.to_string()),
+            };
+            let encoded = encode(&response);
+            wipe_blob(response.plaintext);
+            encoded
+        }
+        "ReEncrypt" => {
+            let r: wire::ReEncryptRequest = decode(body)?;
+            let blob = c::required(r.ciphertext_blob, "ciphertextBlob")?;
+            c::blob_len(&blob, "ciphertextBlob", 1, 6144)?;
+            let destination = c::key_ref(&c::required(r.destination_key_id, "destinationKeyId")?, "destinationKeyId")?;
+            let source = c::opt_key_ref(r.source_key_id.as_deref(), "sourceKeyId")?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            let src_alg = c::encryption_algorithm(r.source_encryption_algorithm.as_deref(), "sourceEncryptionAlgorithm")?;
+            let dst_alg =
+                c::encryption_algorithm(r.destination_encryption_algorithm.as_deref(), "destinationEncryptionAlgorithm")?;
+            c::unsupported_flags(r.dry_run, None)?;
+            let out = kms
+                .re_encrypt(
+                    caller,
+                    &blob.0,
+                    &c::context(r.source_encryption_context),
+                    source.as_ref(),
+                    src_alg,
+                    &destination,
+                    &c::context(r.destination_encryption_context),
+                    dst_alg,
+                )
+                .await
+                .map_err(core)?;
+            encode(&wire::ReEncryptResponse {
+                ciphertext_blob: Some(Blob(out.ciphertext)),
+                source_key_id: Some(out.source_key_arn.to_string()),
+                key_id: Some(out.destination_key_arn.to_string()),
+                source_encryption_algorithm: Some(src_alg.to_owned()),
+                destination_encryption_algorithm: Some(dst_alg.to_owned()),
+                source_key_material_id: Some(out.source_material_id.to_string()),
+                destination_key_material_id: Some(out.destination_material_id.to_string()),
+            })
+        }
+        "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
+            let r: wire::GenerateDataKeyRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+            let size = match (r.key_spec.as_deref(), r.number_of_bytes) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::validation(
+                        "Please specify either number of bytes or key spec, but not both.",
+                    ));
+                }
+                (None, None) => {
+                    return Err(ApiError::validation("Please specify either number of bytes or key spec."));
+                }
+                (Some("AES_128"), None) => DataKeySize::Aes128,
+                (Some("AES_256"), None) => DataKeySize::Aes256,
+                (Some(other), None) => {
+                    return Err(ApiError::validation(format!(
+                        "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"
+                    )));
+                }
+                (None, Some(n)) => {
+                    c::int_range(n, "numberOfBytes", 1, 1024)?;
+                    DataKeySize::Bytes(u16::try_from(n).unwrap_or(1))
+                }
+            };
+            let with_plaintext = op == "GenerateDataKey";
+            let out = kms
+                .generate_data_key(caller, &key_ref, size, &c::context(r.encryption_context), with_plaintext)
+                .await
+                .map_err(core)?;
+            let response = wire::GenerateDataKeyResponse {
+                ciphertext_blob: Some(Blob(out.ciphertext)),
+                plaintext: out.plaintext.as_ref().map(|p| Blob(p.expose().to_vec())),
+                key_id: Some(out.key_arn.to_string()),
+                key_material_id: Some(out.material_id.to_string()),
+            };
+            let encoded = encode(&response);
+            wipe_blob(response.plaintext);
+            encoded
+        }
+        "GenerateRandom" => {
+            let r: wire::GenerateRandomRequest = decode(body)?;
+            let n = c::required(r.number_of_bytes, "numberOfBytes")?;
+            c::int_range(n, "numberOfBytes", 1, 1024)?;
+            if r.custom_key_store_id.is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedOperationException,
+                    "Custom key stores are not supported by Kinko.",
+                ));
+            }
+            c::unsupported_flags(None, r.recipient.as_ref())?;
+            let bytes = kms.generate_random(usize::try_from(n).unwrap_or(1)).map_err(core)?;
+            let response = wire::GenerateRandomResponse { plaintext: Some(Blob(bytes.expose().to_vec())) };
+            let encoded = encode(&response);
+            wipe_blob(response.plaintext);
+            encoded
+        }
+        "CreateAlias" | "UpdateAlias" => {
+            let r: wire::AliasRequest = decode(body)?;
+            let name = c::required(r.alias_name, "aliasName")?;
+            let target = c::required(r.target_key_id, "targetKeyId")?;
+            let name = c::alias_name(&name)?;
+            let target = c::key_ref(&target, "targetKeyId")?;
+            if op == "CreateAlias" {
+                kms.create_alias(caller, &name, &target).await.map_err(core)?;
+            } else {
+                kms.update_alias(caller, &name, &target).await.map_err(core)?;
+            }
+            encode(&wire::Empty {})
+        }
+        "DeleteAlias" => {
+            let r: wire::DeleteAliasRequest = decode(body)?;
+            let name = c::alias_name(&c::required(r.alias_name, "aliasName")?)?;
+            kms.delete_alias(caller, &name).await.map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "ListAliases" => {
+            let r: wire::ListAliasesRequest = decode(body)?;
+            let key_ref = c::opt_key_ref(r.key_id.as_deref(), "keyId")?;
+            let limit = c::limit(r.limit, 100, 50)?;
+            let page = kms
+                .list_aliases(caller, key_ref.as_ref(), limit, c::marker(r.marker.as_deref())?)
+                .await
+                .map_err(core)?;
+            encode(&wire::ListAliasesResponse {
+                aliases: Some(page.items.iter().map(c::alias_entry).collect()),
+                truncated: Some(page.next_marker.is_some()),
+                next_marker: page.next_marker,
+            })
+        }
+        "TagResource" => {
+            let r: wire::TagResourceRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let tags = c::tags(c::required(r.tags, "tags")?)?;
+            kms.tag_resource(caller, &key_ref, tags).await.map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "UntagResource" => {
+            let r: wire::UntagResourceRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let keys = c::required(r.tag_keys, "tagKeys")?;
+            for k in &keys {
+                c::string_len(k, "tagKeys.member", 1, 128)?;
+            }
+            kms.untag_resource(caller, &key_ref, keys).await.map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "ListResourceTags" => {
+            let r: wire::ListResourceTagsRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let limit = c::limit(r.limit, 50, 50)?;
+            let page = kms
+                .list_resource_tags(caller, &key_ref, limit, c::marker(r.marker.as_deref())?)
+                .await
+                .map_err(core)?;
+            encode(&wire::ListResourceTagsResponse {
+                tags: Some(
+                    page.items
+                        .into_iter()
+                        .map(|t| wire::TagEntry { tag_key: Some(t.key), tag_value: Some(t.value) })
+                        .collect(),
+                ),
+                truncated: Some(page.next_marker.is_some()),
+                next_marker: page.next_marker,
+            })
+        }
+        "GetKeyPolicy" => {
+            let r: wire::GetKeyPolicyRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let name = policy_name(r.policy_name)?;
+            let policy = kms.get_key_policy(caller, &key_ref).await.map_err(core)?;
+            if name != kinko_core::DEFAULT_POLICY_NAME {
+                return Err(ApiError::new(ErrorCode::NotFoundException, format!("No such policy exists: {name}")));
+            }
+            encode(&wire::GetKeyPolicyResponse { policy: Some(policy), policy_name: Some(name) })
+        }
+        "PutKeyPolicy" => {
+            let r: wire::PutKeyPolicyRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let name = policy_name(r.policy_name)?;
+            let policy = c::policy(&c::required(r.policy, "policy")?)?;
+            if name != kinko_core::DEFAULT_POLICY_NAME {
+                return Err(ApiError::validation(format!(
+                    "PolicyName {name} cannot be set: the only key policy you can put is named default."
+                )));
+            }
+            kms.put_key_policy(caller, &key_ref, policy).await.map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "ListKeyPolicies" => {
+            let r: wire::ListKeyPoliciesRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            c::limit(r.limit, 1000, 100)?;
+            if let Some(m) = c::marker(r.marker.as_deref())? {
+                return Err(ApiError::new(ErrorCode::InvalidMarkerException, format!("Invalid marker: {m}")));
+            }
+            let names = kms.list_key_policies(caller, &key_ref).await.map_err(core)?;
+            encode(&wire::ListKeyPoliciesResponse { policy_names: Some(names), next_marker: None, truncated: Some(false) })
+        }
+        other if MODEL_OPERATIONS.contains(&other) => Err(ApiError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{other} is not supported by Kinko yet."),
+        )),
+        _ => Err(unknown_operation()),
+    }
+}
+
+/// `UnknownOperationException`.
+pub fn unknown_operation() -> ApiError {
+    ApiError::new(ErrorCode::UnknownOperationException, "")
+}
+
+fn policy_name(value: Option<String>) -> Conv<String> {
+    let name = value.unwrap_or_else(|| kinko_core::DEFAULT_POLICY_NAME.to_owned());
+    c::string_len(&name, "policyName", 1, 128)?;
+    if !name.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w]+"
+        )));
+    }
+    Ok(name)
+}
+
+/// Overwrites a plaintext blob once it has been serialized.
+fn wipe_blob(blob: Option<Blob>) {
+    if let Some(mut b) = blob {
+        zeroize_bytes(&mut b.0);
+    }
+}
+
+fn zeroize_bytes(bytes: &mut Vec<u8>) {
+    let secret = kinko_crypto::SecretBytes::new(std::mem::take(bytes));
+    drop(secret);
+}

@@ -1,0 +1,486 @@
+//! The SQLite backend: one database file in the data directory, WAL journal, `synchronous=FULL`
+//! so that an acknowledged write survives a power cut.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kinko_core::{
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeySpec,
+    KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, StoreError, Tag, UnixMillis,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::migrate;
+
+/// [`Store`] on SQLite.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn write_error(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => unavailable(e),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(options).await
+    }
+
+    /// Opens the database named by a `sqlite://` URL.
+    pub async fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(unavailable)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        Self::connect(options).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        for m in migrate::SQLITE {
+            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(unavailable)?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, strftime('%s','now'))")
+                .bind(m.version)
+                .bind(m.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            tx.commit().await.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool (flushing the WAL on the last connection).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<Key, StoreError> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
+    let id = KeyId::parse(&get_s("id")?).ok_or_else(|| corrupt("keys.id"))?;
+    Ok(Key {
+        arn: KeyArn {
+            region: Region::parse(&get_s("region")?).ok_or_else(|| corrupt("keys.region"))?,
+            account: AccountId::parse(&get_s("account")?).ok_or_else(|| corrupt("keys.account"))?,
+            key_id: id,
+        },
+        created_at: UnixMillis(row.try_get("created_at").map_err(|_| corrupt("keys.created_at"))?),
+        description: get_s("description")?,
+        spec: KeySpec::parse(&get_s("spec")?).ok_or_else(|| corrupt("keys.spec"))?,
+        usage: KeyUsage::parse(&get_s("usage")?).ok_or_else(|| corrupt("keys.usage"))?,
+        origin: Origin::parse(&get_s("origin")?).ok_or_else(|| corrupt("keys.origin"))?,
+        state: KeyState::parse(&get_s("state")?).ok_or_else(|| corrupt("keys.state"))?,
+        deletion_date: row
+            .try_get::<Option<i64>, _>("deletion_date")
+            .map_err(|_| corrupt("keys.deletion_date"))?
+            .map(UnixMillis),
+        pending_window_days: row
+            .try_get::<Option<i64>, _>("pending_window_days")
+            .map_err(|_| corrupt("keys.pending_window_days"))?
+            .and_then(|d| u32::try_from(d).ok()),
+        current_material: MaterialId::parse_hex(&get_s("current_material")?)
+            .ok_or_else(|| corrupt("keys.current_material"))?,
+        policy: get_s("policy")?,
+        version: row.try_get("version").map_err(|_| corrupt("keys.version"))?,
+    })
+}
+
+fn alias_from_row(row: &SqliteRow) -> Result<Alias, StoreError> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
+    Ok(Alias {
+        account: AccountId::parse(&get_s("account")?).ok_or_else(|| corrupt("aliases.account"))?,
+        region: Region::parse(&get_s("region")?).ok_or_else(|| corrupt("aliases.region"))?,
+        name: AliasName::parse(&get_s("name")?).map_err(|_| corrupt("aliases.name"))?,
+        target: KeyId::parse(&get_s("target")?).ok_or_else(|| corrupt("aliases.target"))?,
+        created_at: UnixMillis(row.try_get("created_at").map_err(|_| corrupt("aliases.created_at"))?),
+        updated_at: UnixMillis(row.try_get("updated_at").map_err(|_| corrupt("aliases.updated_at"))?),
+    })
+}
+
+async fn insert_tags(tx: &mut Transaction<'_, Sqlite>, key: &KeyId, tags: &[Tag]) -> Result<(), StoreError> {
+    for t in tags {
+        sqlx::query(
+            "INSERT INTO tags (key_id, tag_key, tag_value) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+        )
+        .bind(key.to_string())
+        .bind(&t.key)
+        .bind(&t.value)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| write_error(e, "tag"))?;
+    }
+    Ok(())
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO accounts (id, created_at) VALUES ($1, $2)")
+            .bind(account.id.as_str())
+            .bind(account.created_at.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| write_error(e, "account"))?;
+        Ok(())
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let rows = sqlx::query("SELECT id, created_at FROM accounts ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Account {
+                    id: AccountId::parse(&r.try_get::<String, _>("id").map_err(|_| corrupt("accounts.id"))?)
+                        .ok_or_else(|| corrupt("accounts.id"))?,
+                    created_at: UnixMillis(r.try_get("created_at").map_err(|_| corrupt("accounts.created_at"))?),
+                })
+            })
+            .collect()
+    }
+
+    async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_keys (id, account, principal_arn, wrapped_secret, active, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id.as_str())
+        .bind(key.account.as_str())
+        .bind(&key.principal_arn)
+        .bind(&key.wrapped_secret)
+        .bind(key.active)
+        .bind(key.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, "access key"))?;
+        Ok(())
+    }
+
+    async fn get_access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, account, principal_arn, wrapped_secret, active, created_at FROM access_keys WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(AccessKey {
+            id: id.clone(),
+            account: AccountId::parse(&r.try_get::<String, _>("account").map_err(|_| corrupt("access_keys.account"))?)
+                .ok_or_else(|| corrupt("access_keys.account"))?,
+            principal_arn: r.try_get("principal_arn").map_err(|_| corrupt("access_keys.principal_arn"))?,
+            wrapped_secret: r.try_get("wrapped_secret").map_err(|_| corrupt("access_keys.wrapped_secret"))?,
+            active: r.try_get("active").map_err(|_| corrupt("access_keys.active"))?,
+            created_at: UnixMillis(r.try_get("created_at").map_err(|_| corrupt("access_keys.created_at"))?),
+        }))
+    }
+
+    async fn create_key(&self, key: &Key, material: &Material, tags: &[Tag]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, state, \
+             deletion_date, pending_window_days, current_material, policy, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(key.id().to_string())
+        .bind(key.arn.account.as_str())
+        .bind(key.arn.region.as_str())
+        .bind(key.created_at.0)
+        .bind(&key.description)
+        .bind(key.spec.as_str())
+        .bind(key.usage.as_str())
+        .bind(key.origin.as_str())
+        .bind(key.state.as_str())
+        .bind(key.deletion_date.map(|d| d.0))
+        .bind(key.pending_window_days.map(i64::from))
+        .bind(key.current_material.to_string())
+        .bind(&key.policy)
+        .bind(key.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| write_error(e, "key"))?;
+        sqlx::query("INSERT INTO key_materials (key_id, material_id, wrapped, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(material.key_id.to_string())
+            .bind(material.id.to_string())
+            .bind(&material.wrapped)
+            .bind(material.created_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, "key material"))?;
+        insert_tags(&mut tx, &key.id(), tags).await?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn get_key(&self, account: &AccountId, region: &Region, id: &KeyId) -> Result<Option<Key>, StoreError> {
+        let row = sqlx::query("SELECT * FROM keys WHERE id = $1 AND account = $2 AND region = $3")
+            .bind(id.to_string())
+            .bind(account.as_str())
+            .bind(region.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn list_keys(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after: Option<&KeyId>,
+        limit: usize,
+    ) -> Result<Vec<Key>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM keys WHERE account = $1 AND region = $2 AND id > $3 ORDER BY id LIMIT $4")
+            .bind(account.as_str())
+            .bind(region.as_str())
+            .bind(after.map(|k| k.to_string()).unwrap_or_default())
+            .bind(limit_i64(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn update_key(&self, key: &Key) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE keys SET description = $1, state = $2, deletion_date = $3, pending_window_days = $4, \
+             current_material = $5, policy = $6, version = $7 WHERE id = $8 AND version = $9",
+        )
+        .bind(&key.description)
+        .bind(key.state.as_str())
+        .bind(key.deletion_date.map(|d| d.0))
+        .bind(key.pending_window_days.map(i64::from))
+        .bind(key.current_material.to_string())
+        .bind(&key.policy)
+        .bind(key.version)
+        .bind(key.id().to_string())
+        .bind(key.version - 1)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict("key version")) }
+    }
+
+    async fn get_material(&self, key: &KeyId, id: &MaterialId) -> Result<Option<Material>, StoreError> {
+        let row = sqlx::query("SELECT wrapped, created_at FROM key_materials WHERE key_id = $1 AND material_id = $2")
+            .bind(key.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(Material {
+            key_id: *key,
+            id: *id,
+            wrapped: r.try_get("wrapped").map_err(|_| corrupt("key_materials.wrapped"))?,
+            created_at: UnixMillis(r.try_get("created_at").map_err(|_| corrupt("key_materials.created_at"))?),
+        }))
+    }
+
+    async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO aliases (account, region, name, target, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(alias.account.as_str())
+        .bind(alias.region.as_str())
+        .bind(alias.name.as_str())
+        .bind(alias.target.to_string())
+        .bind(alias.created_at.0)
+        .bind(alias.updated_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, "alias"))?;
+        Ok(())
+    }
+
+    async fn get_alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Result<Option<Alias>, StoreError> {
+        let row = sqlx::query("SELECT * FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
+            .bind(account.as_str())
+            .bind(region.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(alias_from_row).transpose()
+    }
+
+    async fn update_alias(&self, alias: &Alias) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE aliases SET target = $1, updated_at = $2 WHERE account = $3 AND region = $4 AND name = $5")
+            .bind(alias.target.to_string())
+            .bind(alias.updated_at.0)
+            .bind(alias.account.as_str())
+            .bind(alias.region.as_str())
+            .bind(alias.name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict("alias")) }
+    }
+
+    async fn delete_alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
+            .bind(account.as_str())
+            .bind(region.as_str())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_aliases(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        target: Option<&KeyId>,
+        after: Option<&AliasName>,
+        limit: usize,
+    ) -> Result<Vec<Alias>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM aliases WHERE account = $1 AND region = $2 AND ($3 = '' OR target = $3) AND name > $4 \
+             ORDER BY name LIMIT $5",
+        )
+        .bind(account.as_str())
+        .bind(region.as_str())
+        .bind(target.map(|t| t.to_string()).unwrap_or_default())
+        .bind(after.map(|a| a.as_str().to_owned()).unwrap_or_default())
+        .bind(limit_i64(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(alias_from_row).collect()
+    }
+
+    async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aliases WHERE target = $1")
+            .bind(target.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn put_tags(&self, key: &KeyId, tags: &[Tag]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        insert_tags(&mut tx, key, tags).await?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn delete_tags(&self, key: &KeyId, tag_keys: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for k in tag_keys {
+            sqlx::query("DELETE FROM tags WHERE key_id = $1 AND tag_key = $2")
+                .bind(key.to_string())
+                .bind(k)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn list_tags(&self, key: &KeyId, after: Option<&str>, limit: usize) -> Result<Vec<Tag>, StoreError> {
+        let rows = sqlx::query("SELECT tag_key, tag_value FROM tags WHERE key_id = $1 AND tag_key > $2 ORDER BY tag_key LIMIT $3")
+            .bind(key.to_string())
+            .bind(after.unwrap_or_default())
+            .bind(limit_i64(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Tag {
+                    key: r.try_get("tag_key").map_err(|_| corrupt("tags.tag_key"))?,
+                    value: r.try_get("tag_value").map_err(|_| corrupt("tags.tag_value"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE key_id = $1")
+            .bind(key.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
