@@ -1,1 +1,121 @@
-fn main() {}
+//! Project automation, in Rust so that it runs wherever cargo does.
+//!
+//! `cargo xtask test` installs what the tests need (a Python virtual environment with pinned
+//! boto3, AWS CLI v1 and aws-encryption-sdk) and runs every suite: the Rust workspace tests
+//! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
+//! the Python end-to-end suites against the real binary, and a smoke run of the load generator.
+
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root),
+        Some("bench") => bench(&root, &args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask test | cargo xtask bench [kinko-bench run flags]");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// Creates `.venv` and installs `tests/e2e/requirements.txt` when it changed since the last
+/// install (the copy kept in `.venv` says what was installed).
+fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join(".venv");
+    let python = venv.join("bin").join("python");
+    let requirements = root.join("tests/e2e/requirements.txt");
+    let installed = venv.join("kinko-requirements.txt");
+    let wanted =
+        std::fs::read_to_string(&requirements).context("reading tests/e2e/requirements.txt")?;
+    if python.exists()
+        && std::fs::read_to_string(&installed).ok().as_deref() == Some(wanted.as_str())
+    {
+        return Ok(python);
+    }
+    let system_python = if Command::new("python3").arg("--version").output().is_ok() {
+        "python3"
+    } else {
+        "python"
+    };
+    run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements))?;
+    std::fs::write(&installed, wanted).context("recording installed requirements")?;
+    Ok(python)
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    let python = python_env(root)?;
+    run(cargo().current_dir(root).args([
+        "build",
+        "--package",
+        "kinko",
+        "--package",
+        "kinko-bench",
+    ]))?;
+    run(cargo().current_dir(root).args(["test", "--workspace"]))?;
+    let kinko = root.join("target/debug/kinko");
+    run(Command::new(&python)
+        .current_dir(root)
+        .env("KINKO_BIN", &kinko)
+        .args(["-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]))?;
+    run(Command::new(root.join("target/debug/kinko-bench"))
+        .current_dir(root)
+        .args(["run", "--smoke", "--kinko-bin"])
+        .arg(&kinko))?;
+    eprintln!("xtask: every suite passed");
+    Ok(())
+}
+
+fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    run(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "--package",
+        "kinko",
+        "--package",
+        "kinko-bench",
+    ]))?;
+    let mut cmd = Command::new(root.join("target/release/kinko-bench"));
+    cmd.current_dir(root)
+        .arg("run")
+        .arg("--kinko-bin")
+        .arg(root.join("target/release/kinko"))
+        .args(args);
+    run(&mut cmd)
+}

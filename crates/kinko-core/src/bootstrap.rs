@@ -24,13 +24,23 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 /// `AKIA` + 16 characters of `[A-Z2-7]` from 16 random bytes (byte % 32 is unbiased).
 pub(crate) fn access_key_id(random: [u8; 16]) -> Option<AccessKeyId> {
     let mut s = String::from("AKIA");
-    s.extend(random.iter().map(|b| char::from(BASE32[usize::from(b % 32)])));
+    s.extend(
+        random
+            .iter()
+            .map(|b| char::from(BASE32[usize::from(b % 32)])),
+    );
     AccessKeyId::parse(&s)
 }
 
 /// 40 characters of `[A-Za-z0-9+/]` from 40 random bytes (byte % 64 is unbiased).
 pub(crate) fn secret_access_key(random: &SecretBytes) -> SecretBytes {
-    SecretBytes::new(random.expose().iter().map(|b| BASE64[usize::from(b % 64)]).collect())
+    SecretBytes::new(
+        random
+            .expose()
+            .iter()
+            .map(|b| BASE64[usize::from(b % 64)])
+            .collect(),
+    )
 }
 
 /// A 12-digit account id from random bytes (first digit non-zero, as AWS's look).
@@ -52,12 +62,16 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let id = access_key_id([255; 16]).map(|a| a.to_string()).unwrap_or_default();
+        let id = access_key_id([255; 16])
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("AKIA"));
         let secret = secret_access_key(&SecretBytes::new((0..40).collect()));
         assert_eq!(secret.len(), 40);
-        let acct = account_id([0; 12]).map(|a| a.to_string()).unwrap_or_default();
+        let acct = account_id([0; 12])
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         assert_eq!(acct, "100000000000");
     }
 }

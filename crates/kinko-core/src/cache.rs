@@ -41,12 +41,24 @@ impl Caches {
         key
     }
 
-    pub(crate) fn alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Option<KeyId> {
+    pub(crate) fn alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Option<KeyId> {
         let map = self.aliases.read().ok()?;
-        map.get(&(account.clone(), region.clone(), name.clone())).copied()
+        map.get(&(account.clone(), region.clone(), name.clone()))
+            .copied()
     }
 
-    pub(crate) fn put_alias(&self, account: &AccountId, region: &Region, name: &AliasName, target: KeyId) {
+    pub(crate) fn put_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+        target: KeyId,
+    ) {
         if let Ok(mut map) = self.aliases.write() {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
@@ -65,7 +77,12 @@ impl Caches {
         self.materials.read().ok()?.get(&(*key, *id)).cloned()
     }
 
-    pub(crate) fn put_material(&self, key: KeyId, id: MaterialId, prepared: DataProtectionKey) -> Arc<DataProtectionKey> {
+    pub(crate) fn put_material(
+        &self,
+        key: KeyId,
+        id: MaterialId,
+        prepared: DataProtectionKey,
+    ) -> Arc<DataProtectionKey> {
         let prepared = Arc::new(prepared);
         if let Ok(mut map) = self.materials.write() {
             if map.len() >= MAX_MATERIALS {

@@ -35,7 +35,8 @@ impl Region {
     pub fn parse(s: &str) -> Option<Region> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Region(s.to_owned()))
     }
     /// The name.
@@ -95,7 +96,11 @@ pub struct KeyArn {
 
 impl fmt::Display for KeyArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "arn:aws:kms:{}:{}:key/{}", self.region, self.account, self.key_id)
+        write!(
+            f,
+            "arn:aws:kms:{}:{}:key/{}",
+            self.region, self.account, self.key_id
+        )
     }
 }
 
@@ -111,7 +116,10 @@ impl AliasName {
                 "1 validation error detected: Value '{s}' at 'aliasName' failed to satisfy constraint: Member must have length between 1 and 256"
             )));
         }
-        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-')) {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-'))
+        {
             return Err(Error::Validation(format!(
                 "1 validation error detected: Value '{s}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
             )));
@@ -175,24 +183,38 @@ impl KeyRef {
             if !partition.starts_with("aws") || service != "kms" {
                 return Err(Error::InvalidArn(format!("Invalid arn {s}")));
             }
-            let (Some(region), Some(account)) = (Region::parse(region), AccountId::parse(account)) else {
+            let (Some(region), Some(account)) = (Region::parse(region), AccountId::parse(account))
+            else {
                 return Err(Error::InvalidArn(format!("Invalid arn {s}")));
             };
             if let Some(id) = resource.strip_prefix("key/") {
-                let key_id = KeyId::parse(id).ok_or_else(|| Error::NotFound(format!("Invalid keyId '{s}'")))?;
-                return Ok(KeyRef::Arn(KeyArn { region, account, key_id }));
+                let key_id = KeyId::parse(id)
+                    .ok_or_else(|| Error::NotFound(format!("Invalid keyId '{s}'")))?;
+                return Ok(KeyRef::Arn(KeyArn {
+                    region,
+                    account,
+                    key_id,
+                }));
             }
             if resource.starts_with("alias/") {
-                let alias = AliasName::parse(resource).map_err(|_| Error::NotFound(format!("Alias {s} is not found.")))?;
-                return Ok(KeyRef::AliasArn { region, account, alias });
+                let alias = AliasName::parse(resource)
+                    .map_err(|_| Error::NotFound(format!("Alias {s} is not found.")))?;
+                return Ok(KeyRef::AliasArn {
+                    region,
+                    account,
+                    alias,
+                });
             }
             return Err(Error::InvalidArn(format!("Invalid arn {s}")));
         }
         if s.starts_with("alias/") {
-            let alias = AliasName::parse(s).map_err(|_| Error::NotFound(format!("Alias {s} is not found.")))?;
+            let alias = AliasName::parse(s)
+                .map_err(|_| Error::NotFound(format!("Alias {s} is not found.")))?;
             return Ok(KeyRef::AliasName(alias));
         }
-        KeyId::parse(s).map(KeyRef::Id).ok_or_else(|| Error::NotFound(format!("Invalid keyId '{s}'")))
+        KeyId::parse(s)
+            .map(KeyRef::Id)
+            .ok_or_else(|| Error::NotFound(format!("Invalid keyId '{s}'")))
     }
 
     /// True when the reference names an alias (not allowed in management operations).
@@ -207,7 +229,11 @@ impl fmt::Display for KeyRef {
             KeyRef::Id(id) => write!(f, "{id}"),
             KeyRef::Arn(arn) => write!(f, "{arn}"),
             KeyRef::AliasName(a) => write!(f, "{a}"),
-            KeyRef::AliasArn { region, account, alias } => f.write_str(&alias.arn(region, account)),
+            KeyRef::AliasArn {
+                region,
+                account,
+                alias,
+            } => f.write_str(&alias.arn(region, account)),
         }
     }
 }
@@ -253,7 +279,9 @@ pub struct AccessKeyId(String);
 impl AccessKeyId {
     /// Accepts 16–128 chars of `[A-Z0-9]` (the IAM pattern `[\w]+`, uppercase as issued).
     pub fn parse(s: &str) -> Option<AccessKeyId> {
-        let ok = (16..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let ok = (16..=128).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         ok.then(|| AccessKeyId(s.to_owned()))
     }
     /// The id.
@@ -281,23 +309,45 @@ mod tests {
             Ok(KeyRef::Arn(a)) => assert_eq!(a.to_string(), arn),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(KeyRef::parse("alias/foo"), Ok(KeyRef::AliasName(_))));
+        assert!(matches!(
+            KeyRef::parse("alias/foo"),
+            Ok(KeyRef::AliasName(_))
+        ));
         assert!(matches!(
             KeyRef::parse("arn:aws:kms:us-east-1:111122223333:alias/foo"),
             Ok(KeyRef::AliasArn { .. })
         ));
         assert!(matches!(KeyRef::parse("nope"), Err(Error::NotFound(_))));
-        assert!(matches!(KeyRef::parse("arn:aws:s3:::bucket"), Err(Error::InvalidArn(_))));
-        assert!(matches!(KeyRef::parse("arn:aws:kms:us-east-1:1:key/x"), Err(Error::InvalidArn(_))));
+        assert!(matches!(
+            KeyRef::parse("arn:aws:s3:::bucket"),
+            Err(Error::InvalidArn(_))
+        ));
+        assert!(matches!(
+            KeyRef::parse("arn:aws:kms:us-east-1:1:key/x"),
+            Err(Error::InvalidArn(_))
+        ));
     }
 
     #[test]
     fn alias_names() {
         assert!(AliasName::parse("alias/ok_name-1:/x").is_ok());
-        assert!(matches!(AliasName::parse("alias/bad name"), Err(Error::Validation(_))));
-        assert!(matches!(AliasName::parse("noprefix"), Err(Error::InvalidAliasName(_))));
-        assert!(matches!(AliasName::parse("alias/"), Err(Error::InvalidAliasName(_))));
-        assert!(AliasName::parse("alias/aws/x").map(|a| a.is_reserved()).unwrap_or(false));
+        assert!(matches!(
+            AliasName::parse("alias/bad name"),
+            Err(Error::Validation(_))
+        ));
+        assert!(matches!(
+            AliasName::parse("noprefix"),
+            Err(Error::InvalidAliasName(_))
+        ));
+        assert!(matches!(
+            AliasName::parse("alias/"),
+            Err(Error::InvalidAliasName(_))
+        ));
+        assert!(
+            AliasName::parse("alias/aws/x")
+                .map(|a| a.is_reserved())
+                .unwrap_or(false)
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub enum DataKeySize {
 
 impl DataKeySize {
     /// Length in bytes.
-    pub fn len(self) -> usize {
+    pub fn byte_len(self) -> usize {
         match self {
             DataKeySize::Aes128 => 16,
             DataKeySize::Aes256 => 32,
@@ -118,4 +118,3 @@ pub struct ScheduleDeletionOutput {
     /// The waiting period.
     pub pending_window_days: u32,
 }
-

@@ -49,7 +49,12 @@ enum Need {
 impl Kms {
     /// Builds the service.
     pub fn new(store: Arc<dyn Store>, root: Arc<dyn RootKey>, clock: Arc<dyn Clock>) -> Kms {
-        Kms { store, root, clock, caches: Caches::default() }
+        Kms {
+            store,
+            root,
+            clock,
+            caches: Caches::default(),
+        }
     }
 
     /// The clock the service uses.
@@ -72,13 +77,22 @@ impl Kms {
         }
         let account = bootstrap::account_id(random_array()?)
             .ok_or_else(|| Error::Internal("account id generation".into()))?;
-        self.store.create_account(&Account { id: account.clone(), created_at: self.clock.now() }).await?;
+        self.store
+            .create_account(&Account {
+                id: account.clone(),
+                created_at: self.clock.now(),
+            })
+            .await?;
         let principal = format!("arn:aws:iam::{account}:root");
         self.create_access_key(&account, &principal).await.map(Some)
     }
 
     /// Creates an access key for `principal_arn` in `account`.
-    pub async fn create_access_key(&self, account: &AccountId, principal_arn: &str) -> Result<NewAccessKey, Error> {
+    pub async fn create_access_key(
+        &self,
+        account: &AccountId,
+        principal_arn: &str,
+    ) -> Result<NewAccessKey, Error> {
         let id = bootstrap::access_key_id(random_array()?)
             .ok_or_else(|| Error::Internal("access key id generation".into()))?;
         let secret = bootstrap::secret_access_key(&random_secret(40)?);
@@ -93,33 +107,56 @@ impl Kms {
                 created_at: self.clock.now(),
             })
             .await?;
-        Ok(NewAccessKey { account: account.clone(), principal_arn: principal_arn.to_owned(), id, secret })
+        Ok(NewAccessKey {
+            account: account.clone(),
+            principal_arn: principal_arn.to_owned(),
+            id,
+            secret,
+        })
     }
 
     /// Looks up an active access key and unwraps its secret, for SigV4 verification.
-    pub async fn access_key_secret(&self, id: &AccessKeyId) -> Result<Option<(AccessKey, SecretBytes)>, Error> {
-        let Some(record) = self.store.get_access_key(id).await? else { return Ok(None) };
+    pub async fn access_key_secret(
+        &self,
+        id: &AccessKeyId,
+    ) -> Result<Option<(AccessKey, SecretBytes)>, Error> {
+        let Some(record) = self.store.get_access_key(id).await? else {
+            return Ok(None);
+        };
         if !record.active {
             return Ok(None);
         }
         let secret = self
             .root
             .unwrap(&record.wrapped_secret, access_key_aad(id).as_bytes())
-            .map_err(|_| Error::Internal(format!("access key {id} does not unwrap under the root key")))?;
+            .map_err(|_| {
+                Error::Internal(format!(
+                    "access key {id} does not unwrap under the root key"
+                ))
+            })?;
         Ok(Some((record, secret)))
     }
 
     // ----- key lifecycle --------------------------------------------------------------------
 
     /// CreateKey.
-    pub async fn create_key(&self, caller: &Caller, req: CreateKeyRequest) -> Result<Arc<Key>, Error> {
-        if req.custom_key_store || matches!(req.origin, Origin::AwsCloudHsm | Origin::ExternalKeyStore) {
+    pub async fn create_key(
+        &self,
+        caller: &Caller,
+        req: CreateKeyRequest,
+    ) -> Result<Arc<Key>, Error> {
+        if req.custom_key_store
+            || matches!(req.origin, Origin::AwsCloudHsm | Origin::ExternalKeyStore)
+        {
             return Err(Error::UnsupportedOperation(
-                "Custom key stores (AWS_CLOUDHSM, EXTERNAL_KEY_STORE) are not supported by Kinko.".into(),
+                "Custom key stores (AWS_CLOUDHSM, EXTERNAL_KEY_STORE) are not supported by Kinko."
+                    .into(),
             ));
         }
         if req.multi_region {
-            return Err(Error::UnsupportedOperation("Multi-Region keys are not supported by Kinko yet.".into()));
+            return Err(Error::UnsupportedOperation(
+                "Multi-Region keys are not supported by Kinko yet.".into(),
+            ));
         }
         if req.spec != KeySpec::SymmetricDefault {
             return Err(Error::UnsupportedOperation(format!(
@@ -134,7 +171,9 @@ impl Kms {
         }
         validate_tags(&req.tags)?;
         if req.tags.len() > MAX_TAGS_PER_KEY {
-            return Err(Error::Tag(format!("A key can have at most {MAX_TAGS_PER_KEY} tags.")));
+            return Err(Error::Tag(format!(
+                "A key can have at most {MAX_TAGS_PER_KEY} tags."
+            )));
         }
         let now = self.clock.now();
         let arn = KeyArn {
@@ -144,7 +183,9 @@ impl Kms {
         };
         let material_id = MaterialId(random_array()?);
         let secret = random_secret(32)?;
-        let wrapped = self.root.wrap(&secret, &material_aad(&arn, &material_id, req.spec))?;
+        let wrapped = self
+            .root
+            .wrap(&secret, &material_aad(&arn, &material_id, req.spec))?;
         let key = Key {
             arn: arn.clone(),
             created_at: now,
@@ -156,12 +197,22 @@ impl Kms {
             deletion_date: None,
             pending_window_days: None,
             current_material: material_id,
-            policy: req.policy.unwrap_or_else(|| default_key_policy(&caller.account)),
+            policy: req
+                .policy
+                .unwrap_or_else(|| default_key_policy(&caller.account)),
             version: 1,
         };
-        let material = Material { key_id: arn.key_id, id: material_id, wrapped, created_at: now };
-        self.store.create_key(&key, &material, &dedup_tags(req.tags)).await?;
-        self.caches.put_material(arn.key_id, material_id, DataProtectionKey::new(&secret)?);
+        let material = Material {
+            key_id: arn.key_id,
+            id: material_id,
+            wrapped,
+            created_at: now,
+        };
+        self.store
+            .create_key(&key, &material, &dedup_tags(req.tags))
+            .await?;
+        self.caches
+            .put_material(arn.key_id, material_id, DataProtectionKey::new(&secret)?);
         Ok(self.caches.put_key(key))
     }
 
@@ -171,7 +222,12 @@ impl Kms {
     }
 
     /// ListKeys: keys of the caller's account in the request's region.
-    pub async fn list_keys(&self, caller: &Caller, limit: usize, marker: Option<&str>) -> Result<Page<Key>, Error> {
+    pub async fn list_keys(
+        &self,
+        caller: &Caller,
+        limit: usize,
+        marker: Option<&str>,
+    ) -> Result<Page<Key>, Error> {
         let after = match marker {
             Some(m) => Some(
                 decode_marker(m)
@@ -180,7 +236,10 @@ impl Kms {
             ),
             None => None,
         };
-        let mut items = self.store.list_keys(&caller.account, &caller.region, after.as_ref(), limit + 1).await?;
+        let mut items = self
+            .store
+            .list_keys(&caller.account, &caller.region, after.as_ref(), limit + 1)
+            .await?;
         let next_marker = page_marker(&mut items, limit, |k| k.id().to_string());
         Ok(Page { items, next_marker })
     }
@@ -208,7 +267,12 @@ impl Kms {
     }
 
     /// UpdateKeyDescription.
-    pub async fn update_key_description(&self, caller: &Caller, key: &KeyRef, description: String) -> Result<(), Error> {
+    pub async fn update_key_description(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        description: String,
+    ) -> Result<(), Error> {
         self.modify_key(caller, key, Need::NotPendingDeletion, move |k| {
             k.description = description.clone();
             Ok(())
@@ -228,7 +292,10 @@ impl Kms {
         let key = self
             .modify_key(caller, key, Need::Any, |k| {
                 if k.state == KeyState::PendingDeletion {
-                    return Err(Error::InvalidState(format!("{} is pending deletion.", k.arn)));
+                    return Err(Error::InvalidState(format!(
+                        "{} is pending deletion.",
+                        k.arn
+                    )));
                 }
                 k.state = KeyState::PendingDeletion;
                 k.deletion_date = Some(deletion_date);
@@ -246,11 +313,18 @@ impl Kms {
     }
 
     /// CancelKeyDeletion: the key ends up Disabled.
-    pub async fn cancel_key_deletion(&self, caller: &Caller, key: &KeyRef) -> Result<KeyArn, Error> {
+    pub async fn cancel_key_deletion(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+    ) -> Result<KeyArn, Error> {
         let key = self
             .modify_key(caller, key, Need::Any, |k| {
                 if k.state != KeyState::PendingDeletion {
-                    return Err(Error::InvalidState(format!("{} is not pending deletion.", k.arn)));
+                    return Err(Error::InvalidState(format!(
+                        "{} is not pending deletion.",
+                        k.arn
+                    )));
                 }
                 k.state = KeyState::Disabled;
                 k.deletion_date = None;
@@ -276,8 +350,17 @@ impl Kms {
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, algorithm)?;
         let (material_id, prepared) = self.current_material(&key).await?;
-        let ciphertext = prepared.seal(key.arn.key_id.as_bytes(), &material_id.0, &context.aad(), plaintext)?;
-        Ok(EncryptOutput { ciphertext, key_arn: key.arn.clone(), material_id })
+        let ciphertext = prepared.seal(
+            key.arn.key_id.as_bytes(),
+            &material_id.0,
+            &context.aad(),
+            plaintext,
+        )?;
+        Ok(EncryptOutput {
+            ciphertext,
+            key_arn: key.arn.clone(),
+            material_id,
+        })
     }
 
     /// Decrypt; `key` is optional for symmetric ciphertexts.
@@ -298,14 +381,13 @@ impl Kms {
         } else if algorithm != "SYMMETRIC_DEFAULT" {
             return Err(Error::InvalidCiphertext);
         }
-        let header = kinko_crypto::parse_header(ciphertext).map_err(|_| Error::InvalidCiphertext)?;
+        let header =
+            kinko_crypto::parse_header(ciphertext).map_err(|_| Error::InvalidCiphertext)?;
         let blob_key = KeyId::from_bytes(header.key_id);
-        if let Some(k) = &named {
-            if k.id() != blob_key {
-                return Err(Error::IncorrectKey(
-                    "The key ID in the request does not identify a CMK that can perform this operation.".into(),
-                ));
-            }
+        if named.as_ref().is_some_and(|k| k.id() != blob_key) {
+            return Err(Error::IncorrectKey(
+                "The key ID in the request does not identify a CMK that can perform this operation.".into(),
+            ));
         }
         let key = match named {
             Some(k) => k,
@@ -316,9 +398,18 @@ impl Kms {
         };
         check_state(&key, Need::Crypto)?;
         let material_id = MaterialId(header.material_id);
-        let prepared = self.material(&key, &material_id).await?.ok_or(Error::InvalidCiphertext)?;
-        let plaintext = prepared.open(ciphertext, &context.aad()).map_err(|_| Error::InvalidCiphertext)?;
-        Ok(DecryptOutput { plaintext, key_arn: key.arn.clone(), material_id })
+        let prepared = self
+            .material(&key, &material_id)
+            .await?
+            .ok_or(Error::InvalidCiphertext)?;
+        let plaintext = prepared
+            .open(ciphertext, &context.aad())
+            .map_err(|_| Error::InvalidCiphertext)?;
+        Ok(DecryptOutput {
+            plaintext,
+            key_arn: key.arn.clone(),
+            material_id,
+        })
     }
 
     /// ReEncrypt: decrypt under the source key and encrypt under the destination key, inside
@@ -338,7 +429,15 @@ impl Kms {
         let destination = self.resolve(caller, destination_key).await?;
         check_state(&destination, Need::Crypto)?;
         check_encrypt_usage(&destination, destination_algorithm)?;
-        let source = self.decrypt(caller, ciphertext, source_context, source_key, source_algorithm).await?;
+        let source = self
+            .decrypt(
+                caller,
+                ciphertext,
+                source_context,
+                source_key,
+                source_algorithm,
+            )
+            .await?;
         let (material_id, prepared) = self.current_material(&destination).await?;
         let new_blob = prepared.seal(
             destination.arn.key_id.as_bytes(),
@@ -367,9 +466,14 @@ impl Kms {
         let key = self.resolve(caller, key).await?;
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, "SYMMETRIC_DEFAULT")?;
-        let data_key = random_secret(size.len())?;
+        let data_key = random_secret(size.byte_len())?;
         let (material_id, prepared) = self.current_material(&key).await?;
-        let ciphertext = prepared.seal(key.arn.key_id.as_bytes(), &material_id.0, &context.aad(), data_key.expose())?;
+        let ciphertext = prepared.seal(
+            key.arn.key_id.as_bytes(),
+            &material_id.0,
+            &context.aad(),
+            data_key.expose(),
+        )?;
         Ok(GenerateDataKeyOutput {
             plaintext: with_plaintext.then_some(data_key),
             ciphertext,
@@ -386,7 +490,12 @@ impl Kms {
     // ----- aliases --------------------------------------------------------------------------
 
     /// CreateAlias.
-    pub async fn create_alias(&self, caller: &Caller, name: &AliasName, target: &KeyRef) -> Result<(), Error> {
+    pub async fn create_alias(
+        &self,
+        caller: &Caller,
+        name: &AliasName,
+        target: &KeyRef,
+    ) -> Result<(), Error> {
         if name.is_reserved() {
             return Err(Error::InvalidAliasName(format!(
                 "Alias {name} is reserved: names beginning with alias/aws/ are for AWS managed keys."
@@ -419,14 +528,22 @@ impl Kms {
             }
             Err(e) => return Err(e.into()),
         }
-        self.caches.put_alias(&caller.account, &caller.region, name, key.id());
+        self.caches
+            .put_alias(&caller.account, &caller.region, name, key.id());
         Ok(())
     }
 
     /// UpdateAlias: points an alias at another key of the same type and usage.
-    pub async fn update_alias(&self, caller: &Caller, name: &AliasName, target: &KeyRef) -> Result<(), Error> {
+    pub async fn update_alias(
+        &self,
+        caller: &Caller,
+        name: &AliasName,
+        target: &KeyRef,
+    ) -> Result<(), Error> {
         if name.is_reserved() {
-            return Err(Error::InvalidAliasName(format!("Alias {name} is reserved for AWS managed keys.")));
+            return Err(Error::InvalidAliasName(format!(
+                "Alias {name} is reserved for AWS managed keys."
+            )));
         }
         let mut alias = self
             .store
@@ -435,15 +552,21 @@ impl Kms {
             .ok_or_else(|| alias_not_found(caller, name))?;
         let new_target = self.resolve_for_management(caller, target).await?;
         check_state(&new_target, Need::NotPendingDeletion)?;
-        if let Some(old) = self.key_in_account(&caller.account, &caller.region, &alias.target).await? {
-            if old.spec != new_target.spec || old.usage != new_target.usage {
+        if let Some(old) = self
+            .key_in_account(&caller.account, &caller.region, &alias.target)
+            .await?
+            && (old.spec != new_target.spec || old.usage != new_target.usage)
+        {
+            {
                 return Err(Error::Validation(format!(
                     "Alias {name} points at a {} {} key; the new target {} is {} {}. The key spec and usage must match.",
                     old.spec, old.usage, new_target.arn, new_target.spec, new_target.usage
                 )));
             }
         }
-        if self.store.count_aliases(&new_target.id()).await? >= MAX_ALIASES_PER_KEY && alias.target != new_target.id() {
+        if self.store.count_aliases(&new_target.id()).await? >= MAX_ALIASES_PER_KEY
+            && alias.target != new_target.id()
+        {
             return Err(Error::LimitExceeded(format!(
                 "A key can have at most {MAX_ALIASES_PER_KEY} aliases: {} has reached the limit.",
                 new_target.arn
@@ -452,18 +575,29 @@ impl Kms {
         alias.target = new_target.id();
         alias.updated_at = self.clock.now();
         self.store.update_alias(&alias).await?;
-        self.caches.put_alias(&caller.account, &caller.region, name, new_target.id());
+        self.caches
+            .put_alias(&caller.account, &caller.region, name, new_target.id());
         Ok(())
     }
 
     /// DeleteAlias.
     pub async fn delete_alias(&self, caller: &Caller, name: &AliasName) -> Result<(), Error> {
         if name.is_reserved() {
-            return Err(Error::InvalidAliasName(format!("Alias {name} is reserved for AWS managed keys.")));
+            return Err(Error::InvalidAliasName(format!(
+                "Alias {name} is reserved for AWS managed keys."
+            )));
         }
-        let existed = self.store.delete_alias(&caller.account, &caller.region, name).await?;
-        self.caches.forget_alias(&caller.account, &caller.region, name);
-        if existed { Ok(()) } else { Err(alias_not_found(caller, name)) }
+        let existed = self
+            .store
+            .delete_alias(&caller.account, &caller.region, name)
+            .await?;
+        self.caches
+            .forget_alias(&caller.account, &caller.region, name);
+        if existed {
+            Ok(())
+        } else {
+            Err(alias_not_found(caller, name))
+        }
     }
 
     /// ListAliases, optionally of one key.
@@ -488,7 +622,13 @@ impl Kms {
         };
         let mut items = self
             .store
-            .list_aliases(&caller.account, &caller.region, target.as_ref(), after.as_ref(), limit + 1)
+            .list_aliases(
+                &caller.account,
+                &caller.region,
+                target.as_ref(),
+                after.as_ref(),
+                limit + 1,
+            )
             .await?;
         let next_marker = page_marker(&mut items, limit, |a| a.name.to_string());
         Ok(Page { items, next_marker })
@@ -497,13 +637,24 @@ impl Kms {
     // ----- tags -----------------------------------------------------------------------------
 
     /// TagResource: adds or overwrites tags.
-    pub async fn tag_resource(&self, caller: &Caller, key: &KeyRef, tags: Vec<Tag>) -> Result<(), Error> {
+    pub async fn tag_resource(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        tags: Vec<Tag>,
+    ) -> Result<(), Error> {
         validate_tags(&tags)?;
         let key = self.resolve_for_management(caller, key).await?;
         check_state(&key, Need::NotPendingDeletion)?;
         let tags = dedup_tags(tags);
-        let existing = self.store.list_tags(&key.id(), None, MAX_TAGS_PER_KEY + 1).await?;
-        let new_keys = tags.iter().filter(|t| !existing.iter().any(|e| e.key == t.key)).count();
+        let existing = self
+            .store
+            .list_tags(&key.id(), None, MAX_TAGS_PER_KEY + 1)
+            .await?;
+        let new_keys = tags
+            .iter()
+            .filter(|t| !existing.iter().any(|e| e.key == t.key))
+            .count();
         if existing.len() + new_keys > MAX_TAGS_PER_KEY {
             return Err(Error::LimitExceeded(format!(
                 "A key can have at most {MAX_TAGS_PER_KEY} tags; this request would give {} {}.",
@@ -516,7 +667,12 @@ impl Kms {
     }
 
     /// UntagResource: removes tags; missing ones are not an error.
-    pub async fn untag_resource(&self, caller: &Caller, key: &KeyRef, tag_keys: Vec<String>) -> Result<(), Error> {
+    pub async fn untag_resource(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        tag_keys: Vec<String>,
+    ) -> Result<(), Error> {
         let key = self.resolve_for_management(caller, key).await?;
         check_state(&key, Need::NotPendingDeletion)?;
         self.store.delete_tags(&key.id(), &tag_keys).await?;
@@ -533,10 +689,15 @@ impl Kms {
     ) -> Result<Page<Tag>, Error> {
         let key = self.resolve_for_management(caller, key).await?;
         let after = match marker {
-            Some(m) => Some(decode_marker(m).ok_or_else(|| Error::InvalidMarker("Invalid marker".into()))?),
+            Some(m) => Some(
+                decode_marker(m).ok_or_else(|| Error::InvalidMarker("Invalid marker".into()))?,
+            ),
             None => None,
         };
-        let mut items = self.store.list_tags(&key.id(), after.as_deref(), limit + 1).await?;
+        let mut items = self
+            .store
+            .list_tags(&key.id(), after.as_deref(), limit + 1)
+            .await?;
         let next_marker = page_marker(&mut items, limit, |t| t.key.clone());
         Ok(Page { items, next_marker })
     }
@@ -550,7 +711,12 @@ impl Kms {
     }
 
     /// PutKeyPolicy: replaces the `default` policy (validated by the caller).
-    pub async fn put_key_policy(&self, caller: &Caller, key: &KeyRef, policy: String) -> Result<(), Error> {
+    pub async fn put_key_policy(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        policy: String,
+    ) -> Result<(), Error> {
         self.modify_key(caller, key, Need::Any, move |k| {
             k.policy = policy.clone();
             Ok(())
@@ -560,7 +726,11 @@ impl Kms {
     }
 
     /// ListKeyPolicies: a key has exactly one policy, `default`.
-    pub async fn list_key_policies(&self, caller: &Caller, key: &KeyRef) -> Result<Vec<String>, Error> {
+    pub async fn list_key_policies(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+    ) -> Result<Vec<String>, Error> {
         self.resolve_for_management(caller, key).await?;
         Ok(vec![crate::DEFAULT_POLICY_NAME.to_owned()])
     }
@@ -578,7 +748,11 @@ impl Kms {
                 self.require_key(caller, &arn.region, &arn.key_id).await
             }
             KeyRef::AliasName(name) => self.resolve_alias(caller, &caller.region, name).await,
-            KeyRef::AliasArn { region, account, alias } => {
+            KeyRef::AliasArn {
+                region,
+                account,
+                alias,
+            } => {
                 if account != &caller.account {
                     return Err(cross_account_denied(caller, &alias.arn(region, account)));
                 }
@@ -588,14 +762,23 @@ impl Kms {
     }
 
     /// Management operations take a key id or key ARN only.
-    async fn resolve_for_management(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
+    async fn resolve_for_management(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+    ) -> Result<Arc<Key>, Error> {
         if key.is_alias() {
             return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
         }
         self.resolve(caller, key).await
     }
 
-    async fn resolve_alias(&self, caller: &Caller, region: &Region, name: &AliasName) -> Result<Arc<Key>, Error> {
+    async fn resolve_alias(
+        &self,
+        caller: &Caller,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<Arc<Key>, Error> {
         let target = match self.caches.alias(&caller.account, region, name) {
             Some(id) => id,
             None => {
@@ -603,24 +786,46 @@ impl Kms {
                     .store
                     .get_alias(&caller.account, region, name)
                     .await?
-                    .ok_or_else(|| Error::NotFound(format!("Alias {} is not found.", name.arn(region, &caller.account))))?;
-                self.caches.put_alias(&caller.account, region, name, alias.target);
+                    .ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "Alias {} is not found.",
+                            name.arn(region, &caller.account)
+                        ))
+                    })?;
+                self.caches
+                    .put_alias(&caller.account, region, name, alias.target);
                 alias.target
             }
         };
         self.require_key(caller, region, &target).await
     }
 
-    async fn require_key(&self, caller: &Caller, region: &Region, id: &KeyId) -> Result<Arc<Key>, Error> {
-        self.key_in_account(&caller.account, region, id).await?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "Key '{}' does not exist",
-                KeyArn { region: region.clone(), account: caller.account.clone(), key_id: *id }
-            ))
-        })
+    async fn require_key(
+        &self,
+        caller: &Caller,
+        region: &Region,
+        id: &KeyId,
+    ) -> Result<Arc<Key>, Error> {
+        self.key_in_account(&caller.account, region, id)
+            .await?
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Key '{}' does not exist",
+                    KeyArn {
+                        region: region.clone(),
+                        account: caller.account.clone(),
+                        key_id: *id
+                    }
+                ))
+            })
     }
 
-    async fn key_in_account(&self, account: &AccountId, region: &Region, id: &KeyId) -> Result<Option<Arc<Key>>, Error> {
+    async fn key_in_account(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        id: &KeyId,
+    ) -> Result<Option<Arc<Key>>, Error> {
         if let Some(k) = self.caches.key(id) {
             return Ok((&k.arn.account == account && &k.arn.region == region).then_some(k));
         }
@@ -630,31 +835,50 @@ impl Kms {
         }
     }
 
-    async fn current_material(&self, key: &Key) -> Result<(MaterialId, Arc<DataProtectionKey>), Error> {
+    async fn current_material(
+        &self,
+        key: &Key,
+    ) -> Result<(MaterialId, Arc<DataProtectionKey>), Error> {
         let id = key.current_material;
-        let prepared = self
-            .material(key, &id)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("current material of {} is missing", key.arn)))?;
+        let prepared = self.material(key, &id).await?.ok_or_else(|| {
+            Error::Internal(format!("current material of {} is missing", key.arn))
+        })?;
         Ok((id, prepared))
     }
 
-    async fn material(&self, key: &Key, id: &MaterialId) -> Result<Option<Arc<DataProtectionKey>>, Error> {
+    async fn material(
+        &self,
+        key: &Key,
+        id: &MaterialId,
+    ) -> Result<Option<Arc<DataProtectionKey>>, Error> {
         if let Some(p) = self.caches.material(&key.id(), id) {
             return Ok(Some(p));
         }
-        let Some(record) = self.store.get_material(&key.id(), id).await? else { return Ok(None) };
+        let Some(record) = self.store.get_material(&key.id(), id).await? else {
+            return Ok(None);
+        };
         let secret = self
             .root
             .unwrap(&record.wrapped, &material_aad(&key.arn, id, key.spec))
-            .map_err(|_| Error::Internal(format!("material {id} of {} does not unwrap under the root key", key.arn)))?;
+            .map_err(|_| {
+                Error::Internal(format!(
+                    "material {id} of {} does not unwrap under the root key",
+                    key.arn
+                ))
+            })?;
         let prepared = DataProtectionKey::new(&secret)?;
         Ok(Some(self.caches.put_material(key.id(), *id, prepared)))
     }
 
     /// Reads the key fresh from the store, applies `change`, bumps the version and writes it
     /// back; retries when another writer got there first.
-    async fn modify_key<F>(&self, caller: &Caller, key_ref: &KeyRef, need: Need, change: F) -> Result<Arc<Key>, Error>
+    async fn modify_key<F>(
+        &self,
+        caller: &Caller,
+        key_ref: &KeyRef,
+        need: Need,
+        change: F,
+    ) -> Result<Arc<Key>, Error>
     where
         F: Fn(&mut Key) -> Result<(), Error>,
     {
@@ -700,12 +924,18 @@ fn check_state(key: &Key, need: Need) -> Result<(), Error> {
         (Need::Crypto | Need::EnableDisable, KeyState::PendingImport) => {
             Err(Error::InvalidState(format!("{arn} is pending import.")))
         }
-        (Need::Crypto, KeyState::Unavailable) => Err(Error::InvalidState(format!("{arn} is unavailable."))),
+        (Need::Crypto, KeyState::Unavailable) => {
+            Err(Error::InvalidState(format!("{arn} is unavailable.")))
+        }
         (Need::Crypto | Need::EnableDisable, KeyState::Creating) => {
             Err(Error::InvalidState(format!("{arn} is creating.")))
         }
-        (Need::EnableDisable, KeyState::Updating) => Err(Error::InvalidState(format!("{arn} is updating."))),
-        (Need::EnableDisable, KeyState::Enabled | KeyState::Disabled | KeyState::Unavailable) => Ok(()),
+        (Need::EnableDisable, KeyState::Updating) => {
+            Err(Error::InvalidState(format!("{arn} is updating.")))
+        }
+        (Need::EnableDisable, KeyState::Enabled | KeyState::Disabled | KeyState::Unavailable) => {
+            Ok(())
+        }
     }
 }
 
@@ -733,13 +963,19 @@ fn cross_account_denied(caller: &Caller, resource: &str) -> Error {
 }
 
 fn alias_not_found(caller: &Caller, name: &AliasName) -> Error {
-    Error::NotFound(format!("Alias {} is not found.", name.arn(&caller.region, &caller.account)))
+    Error::NotFound(format!(
+        "Alias {} is not found.",
+        name.arn(&caller.region, &caller.account)
+    ))
 }
 
 fn validate_tags(tags: &[Tag]) -> Result<(), Error> {
     for t in tags {
         if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(Error::Tag(format!("Tag keys beginning with aws: are reserved: {}", t.key)));
+            return Err(Error::Tag(format!(
+                "Tag keys beginning with aws: are reserved: {}",
+                t.key
+            )));
         }
     }
     Ok(())
@@ -748,11 +984,17 @@ fn validate_tags(tags: &[Tag]) -> Result<(), Error> {
 /// Later tags with the same key overwrite earlier ones.
 fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
     let map: BTreeMap<String, String> = tags.into_iter().map(|t| (t.key, t.value)).collect();
-    map.into_iter().map(|(key, value)| Tag { key, value }).collect()
+    map.into_iter()
+        .map(|(key, value)| Tag { key, value })
+        .collect()
 }
 
 /// Trims `items` (fetched with `limit + 1`) to `limit` and returns the marker of the next page.
-fn page_marker<T>(items: &mut Vec<T>, limit: usize, sort_key: impl Fn(&T) -> String) -> Option<String> {
+fn page_marker<T>(
+    items: &mut Vec<T>,
+    limit: usize,
+    sort_key: impl Fn(&T) -> String,
+) -> Option<String> {
     if items.len() <= limit {
         return None;
     }
@@ -767,12 +1009,16 @@ fn encode_marker(sort_key: &str) -> String {
 }
 
 fn decode_marker(marker: &str) -> Option<String> {
-    if marker.is_empty() || marker.len() % 2 != 0 {
+    if marker.is_empty() || !marker.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..marker.len())
         .step_by(2)
-        .map(|i| marker.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            marker
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect();
     String::from_utf8(bytes?).ok()
 }

@@ -37,9 +37,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError>;
 
     /// Inserts a key with its first material version and its tags, atomically.
-    async fn create_key(&self, key: &Key, material: &Material, tags: &[Tag]) -> Result<(), StoreError>;
+    async fn create_key(
+        &self,
+        key: &Key,
+        material: &Material,
+        tags: &[Tag],
+    ) -> Result<(), StoreError>;
     /// Reads a key of `account` in `region`.
-    async fn get_key(&self, account: &AccountId, region: &Region, id: &KeyId) -> Result<Option<Key>, StoreError>;
+    async fn get_key(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        id: &KeyId,
+    ) -> Result<Option<Key>, StoreError>;
     /// Keys of `account` in `region` ordered by id, strictly after `after`, at most `limit`.
     async fn list_keys(
         &self,
@@ -52,16 +62,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// otherwise [`StoreError::Conflict`].
     async fn update_key(&self, key: &Key) -> Result<(), StoreError>;
     /// Reads one material version of a key.
-    async fn get_material(&self, key: &KeyId, id: &MaterialId) -> Result<Option<Material>, StoreError>;
+    async fn get_material(
+        &self,
+        key: &KeyId,
+        id: &MaterialId,
+    ) -> Result<Option<Material>, StoreError>;
 
     /// Inserts an alias; [`StoreError::Conflict`] if the name is taken.
     async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError>;
     /// Reads an alias.
-    async fn get_alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Result<Option<Alias>, StoreError>;
+    async fn get_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<Option<Alias>, StoreError>;
     /// Points an existing alias at another key.
     async fn update_alias(&self, alias: &Alias) -> Result<(), StoreError>;
     /// Deletes an alias; returns whether it existed.
-    async fn delete_alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Result<bool, StoreError>;
+    async fn delete_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<bool, StoreError>;
     /// Aliases ordered by name, optionally only those of one key, strictly after `after`.
     async fn list_aliases(
         &self,
@@ -79,7 +103,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Removes tags by key; missing ones are ignored.
     async fn delete_tags(&self, key: &KeyId, tag_keys: &[String]) -> Result<(), StoreError>;
     /// Tags of a key ordered by tag key, strictly after `after`, at most `limit`.
-    async fn list_tags(&self, key: &KeyId, after: Option<&str>, limit: usize) -> Result<Vec<Tag>, StoreError>;
+    async fn list_tags(
+        &self,
+        key: &KeyId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tag>, StoreError>;
     /// Number of tags on a key.
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError>;
 

@@ -52,7 +52,10 @@ pub fn parse_header(blob: &[u8]) -> Result<BlobHeader, CryptoError> {
         blob.get(2 + KEY_ID_LEN..2 + KEY_ID_LEN + MATERIAL_ID_LEN)
             .ok_or(CryptoError::Decrypt)?,
     );
-    Ok(BlobHeader { key_id, material_id })
+    Ok(BlobHeader {
+        key_id,
+        material_id,
+    })
 }
 
 /// Canonical encoding of an encryption context for use as AAD: pairs sorted by key (bytewise),
@@ -61,7 +64,12 @@ pub fn parse_header(blob: &[u8]) -> Result<BlobHeader, CryptoError> {
 pub fn encode_context<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<u8> {
     let mut sorted: Vec<(&str, &str)> = pairs.into_iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = Vec::with_capacity(4 + sorted.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        4 + sorted
+            .iter()
+            .map(|(k, v)| 8 + k.len() + v.len())
+            .sum::<usize>(),
+    );
     out.extend_from_slice(&(sorted.len() as u32).to_be_bytes());
     for (k, v) in sorted {
         out.extend_from_slice(&(k.len() as u32).to_be_bytes());
@@ -88,9 +96,13 @@ impl DataProtectionKey {
     /// Prepares 32 bytes of SYMMETRIC_DEFAULT material.
     pub fn new(material: &SecretBytes) -> Result<Self, CryptoError> {
         if material.len() != 32 {
-            return Err(CryptoError::InvalidInput("symmetric material must be 32 bytes"));
+            return Err(CryptoError::InvalidInput(
+                "symmetric material must be 32 bytes",
+            ));
         }
-        Ok(DataProtectionKey { prf: hmac::Key::new(hmac::HMAC_SHA256, material.expose()) })
+        Ok(DataProtectionKey {
+            prf: hmac::Key::new(hmac::HMAC_SHA256, material.expose()),
+        })
     }
 
     /// Encrypts `plaintext` into a v1 blob naming `key_id` and `material_id`, binding
@@ -140,9 +152,12 @@ impl DataProtectionKey {
     pub fn open(&self, blob: &[u8], context_aad: &[u8]) -> Result<SecretBytes, CryptoError> {
         parse_header(blob)?;
         let (header, body) = blob.split_at(HEADER_LEN);
-        let nonce = header.get(2 + KEY_ID_LEN + MATERIAL_ID_LEN..2 + KEY_ID_LEN + MATERIAL_ID_LEN + NONCE_LEN)
+        let nonce = header
+            .get(2 + KEY_ID_LEN + MATERIAL_ID_LEN..2 + KEY_ID_LEN + MATERIAL_ID_LEN + NONCE_LEN)
             .ok_or(CryptoError::Decrypt)?;
-        let iv = header.get(HEADER_LEN - IV_LEN..).ok_or(CryptoError::Decrypt)?;
+        let iv = header
+            .get(HEADER_LEN - IV_LEN..)
+            .ok_or(CryptoError::Decrypt)?;
         let aead = self.message_key(nonce).map_err(|_| CryptoError::Decrypt)?;
         let iv = Nonce::try_assume_unique_for_key(iv).map_err(|_| CryptoError::Decrypt)?;
         let mut aad = Vec::with_capacity(HEADER_LEN + context_aad.len());
@@ -159,7 +174,8 @@ impl DataProtectionKey {
 
     fn message_key(&self, nonce: &[u8]) -> Result<LessSafeKey, CryptoError> {
         let derived = sp800_108_hmac_sha256(&self.prf, KDF_LABEL, nonce, 32)?;
-        let unbound = UnboundKey::new(&AES_256_GCM, derived.expose()).map_err(|_| CryptoError::Unspecified)?;
+        let unbound = UnboundKey::new(&AES_256_GCM, derived.expose())
+            .map_err(|_| CryptoError::Unspecified)?;
         Ok(LessSafeKey::new(unbound))
     }
 }
@@ -169,13 +185,17 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0)).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0))
+            .collect()
     }
     fn to_hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
     }
     fn key() -> DataProtectionKey {
-        DataProtectionKey::new(&SecretBytes::new((0u8..32).collect())).unwrap_or_else(|_| panic!("key"))
+        DataProtectionKey::new(&SecretBytes::new((0u8..32).collect()))
+            .unwrap_or_else(|_| panic!("key"))
     }
 
     const KEY_ID: [u8; 16] = [0x11; 16];
@@ -193,12 +213,24 @@ mod tests {
     #[test]
     fn golden_v1_blob_is_stable_and_opens() {
         let blob = key()
-            .seal_with(&KEY_ID, &MATERIAL_ID, &[0x33; 32], &[0x44; 12], &golden_context(), b"kinko v1")
+            .seal_with(
+                &KEY_ID,
+                &MATERIAL_ID,
+                &[0x33; 32],
+                &[0x44; 12],
+                &golden_context(),
+                b"kinko v1",
+            )
             .unwrap_or_default();
         assert_eq!(to_hex(&blob), GOLDEN_V1.trim(), "format v1 changed");
-        let opened = key().open(&hex(GOLDEN_V1.trim()), &golden_context()).map(|p| p.expose().to_vec());
+        let opened = key()
+            .open(&hex(GOLDEN_V1.trim()), &golden_context())
+            .map(|p| p.expose().to_vec());
         assert_eq!(opened, Ok(b"kinko v1".to_vec()));
-        let header = parse_header(&blob).unwrap_or(BlobHeader { key_id: [0; 16], material_id: [0; 32] });
+        let header = parse_header(&blob).unwrap_or(BlobHeader {
+            key_id: [0; 16],
+            material_id: [0; 32],
+        });
         assert_eq!(header.key_id, KEY_ID);
         assert_eq!(header.material_id, MATERIAL_ID);
     }
@@ -206,33 +238,65 @@ mod tests {
     #[test]
     fn round_trip_and_every_tamper_fails_the_same_way() {
         let ctx = encode_context([("k", "v")]);
-        let blob = key().seal(&KEY_ID, &MATERIAL_ID, &ctx, b"secret").unwrap_or_default();
+        let blob = key()
+            .seal(&KEY_ID, &MATERIAL_ID, &ctx, b"secret")
+            .unwrap_or_default();
         assert_eq!(blob.len(), b"secret".len() + MAX_PLAINTEXT_OVERHEAD);
-        assert_eq!(key().open(&blob, &ctx).map(|p| p.expose().to_vec()), Ok(b"secret".to_vec()));
+        assert_eq!(
+            key().open(&blob, &ctx).map(|p| p.expose().to_vec()),
+            Ok(b"secret".to_vec())
+        );
         for i in 0..blob.len() {
             let mut bad = blob.clone();
             bad[i] ^= 0x01;
-            assert_eq!(key().open(&bad, &ctx).map(|_| ()), Err(CryptoError::Decrypt), "byte {i}");
+            assert_eq!(
+                key().open(&bad, &ctx).map(|_| ()),
+                Err(CryptoError::Decrypt),
+                "byte {i}"
+            );
         }
-        assert_eq!(key().open(&blob, &encode_context([("k", "V")])).map(|_| ()), Err(CryptoError::Decrypt));
-        assert_eq!(key().open(&blob, &encode_context([])).map(|_| ()), Err(CryptoError::Decrypt));
-        assert_eq!(key().open(&blob[..blob.len() - 1], &ctx).map(|_| ()), Err(CryptoError::Decrypt));
-        assert_eq!(key().open(b"short", &ctx).map(|_| ()), Err(CryptoError::Decrypt));
-        let other = DataProtectionKey::new(&SecretBytes::new(vec![9; 32])).unwrap_or_else(|_| panic!("key"));
-        assert_eq!(other.open(&blob, &ctx).map(|_| ()), Err(CryptoError::Decrypt));
+        assert_eq!(
+            key().open(&blob, &encode_context([("k", "V")])).map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
+        assert_eq!(
+            key().open(&blob, &encode_context([])).map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
+        assert_eq!(
+            key().open(&blob[..blob.len() - 1], &ctx).map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
+        assert_eq!(
+            key().open(b"short", &ctx).map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
+        let other = DataProtectionKey::new(&SecretBytes::new(vec![9; 32]))
+            .unwrap_or_else(|_| panic!("key"));
+        assert_eq!(
+            other.open(&blob, &ctx).map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
     }
 
     #[test]
     fn context_encoding_is_order_independent_and_unambiguous() {
-        assert_eq!(encode_context([("a", "1"), ("b", "2")]), encode_context([("b", "2"), ("a", "1")]));
+        assert_eq!(
+            encode_context([("a", "1"), ("b", "2")]),
+            encode_context([("b", "2"), ("a", "1")])
+        );
         assert_ne!(encode_context([("ab", "c")]), encode_context([("a", "bc")]));
         assert_eq!(encode_context([]), vec![0, 0, 0, 0]);
     }
 
     #[test]
     fn two_encryptions_differ() {
-        let a = key().seal(&KEY_ID, &MATERIAL_ID, &[], b"same").unwrap_or_default();
-        let b = key().seal(&KEY_ID, &MATERIAL_ID, &[], b"same").unwrap_or_default();
+        let a = key()
+            .seal(&KEY_ID, &MATERIAL_ID, &[], b"same")
+            .unwrap_or_default();
+        let b = key()
+            .seal(&KEY_ID, &MATERIAL_ID, &[], b"same")
+            .unwrap_or_default();
         assert_ne!(a, b);
     }
 

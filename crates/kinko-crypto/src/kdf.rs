@@ -16,7 +16,8 @@ pub fn sp800_108_hmac_sha256(
     if out_len == 0 || out_len > 32 * 255 {
         return Err(CryptoError::InvalidInput("KDF output length"));
     }
-    let bits = u32::try_from(out_len * 8).map_err(|_| CryptoError::InvalidInput("KDF output length"))?;
+    let bits =
+        u32::try_from(out_len * 8).map_err(|_| CryptoError::InvalidInput("KDF output length"))?;
     let mut out = Vec::with_capacity(out_len.div_ceil(32) * 32);
     let mut counter: u32 = 1;
     while out.len() < out_len {
@@ -67,14 +68,20 @@ mod tests {
     #[test]
     fn fixed_input_layout_is_label_zero_context_length() {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32]);
-        let derived = sp800_108_hmac_sha256(&key, b"lbl", b"ctx", 32).unwrap_or_else(|_| SecretBytes::new(vec![]));
+        let derived = sp800_108_hmac_sha256(&key, b"lbl", b"ctx", 32)
+            .unwrap_or_else(|_| SecretBytes::new(vec![]));
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(&[0, 0, 0, 1]);
         ctx.update(b"lbl\0ctx");
         ctx.update(&256u32.to_be_bytes());
         assert_eq!(derived.expose(), ctx.sign().as_ref());
-        let longer = sp800_108_hmac_sha256(&key, b"lbl", b"ctx", 48).unwrap_or_else(|_| SecretBytes::new(vec![]));
+        let longer = sp800_108_hmac_sha256(&key, b"lbl", b"ctx", 48)
+            .unwrap_or_else(|_| SecretBytes::new(vec![]));
         assert_eq!(longer.len(), 48);
-        assert_ne!(&longer.expose()[..32], derived.expose(), "L is part of the input");
+        assert_ne!(
+            &longer.expose()[..32],
+            derived.expose(),
+            "L is part of the input"
+        );
     }
 }

@@ -6,7 +6,9 @@ use crate::{CryptoError, SecretBytes};
 
 /// Fills `buf` with random bytes.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), CryptoError> {
-    SystemRandom::new().fill(buf).map_err(|_| CryptoError::Unspecified)
+    SystemRandom::new()
+        .fill(buf)
+        .map_err(|_| CryptoError::Unspecified)
 }
 
 /// A random array, for identifiers and nonces.

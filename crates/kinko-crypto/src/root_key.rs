@@ -41,8 +41,12 @@ impl SoftwareRootKey {
         if key.len() != 32 {
             return Err(CryptoError::InvalidInput("root key must be 32 bytes"));
         }
-        let unbound = UnboundKey::new(&AES_256_GCM, key.expose()).map_err(|_| CryptoError::Unspecified)?;
-        Ok(SoftwareRootKey { key: LessSafeKey::new(unbound), provider })
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, key.expose()).map_err(|_| CryptoError::Unspecified)?;
+        Ok(SoftwareRootKey {
+            key: LessSafeKey::new(unbound),
+            provider,
+        })
     }
 }
 
@@ -73,7 +77,8 @@ impl RootKey for SoftwareRootKey {
         }
         let iv = wrapped.get(1..1 + IV_LEN).ok_or(CryptoError::Decrypt)?;
         let iv = Nonce::try_assume_unique_for_key(iv).map_err(|_| CryptoError::Decrypt)?;
-        let mut buf = SecretBytes::from_slice(wrapped.get(1 + IV_LEN..).ok_or(CryptoError::Decrypt)?);
+        let mut buf =
+            SecretBytes::from_slice(wrapped.get(1 + IV_LEN..).ok_or(CryptoError::Decrypt)?);
         let len = self
             .key
             .open_in_place(iv, Aad::from(aad), buf.expose_mut())
@@ -93,20 +98,37 @@ mod tests {
     use super::*;
 
     fn root() -> SoftwareRootKey {
-        SoftwareRootKey::new(&SecretBytes::new(vec![5; 32]), "file").unwrap_or_else(|_| panic!("root"))
+        SoftwareRootKey::new(&SecretBytes::new(vec![5; 32]), "file")
+            .unwrap_or_else(|_| panic!("root"))
     }
 
     #[test]
     fn wrap_round_trip_binds_aad() {
         let material = SecretBytes::new(vec![0xAB; 32]);
-        let wrapped = root().wrap(&material, b"arn|mid|SYMMETRIC_DEFAULT").unwrap_or_default();
+        let wrapped = root()
+            .wrap(&material, b"arn|mid|SYMMETRIC_DEFAULT")
+            .unwrap_or_default();
         assert_eq!(wrapped.len(), 32 + WRAPPED_OVERHEAD);
-        assert!(!wrapped.windows(32).any(|w| w == material.expose()), "material appears in clear");
-        let back = root().unwrap(&wrapped, b"arn|mid|SYMMETRIC_DEFAULT").map(|s| s.expose().to_vec());
+        assert!(
+            !wrapped.windows(32).any(|w| w == material.expose()),
+            "material appears in clear"
+        );
+        let back = root()
+            .unwrap(&wrapped, b"arn|mid|SYMMETRIC_DEFAULT")
+            .map(|s| s.expose().to_vec());
         assert_eq!(back, Ok(vec![0xAB; 32]));
-        assert_eq!(root().unwrap(&wrapped, b"other").map(|_| ()), Err(CryptoError::Decrypt));
-        let other = SoftwareRootKey::new(&SecretBytes::new(vec![6; 32]), "file").unwrap_or_else(|_| panic!("root"));
-        assert_eq!(other.unwrap(&wrapped, b"arn|mid|SYMMETRIC_DEFAULT").map(|_| ()), Err(CryptoError::Decrypt));
+        assert_eq!(
+            root().unwrap(&wrapped, b"other").map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
+        let other = SoftwareRootKey::new(&SecretBytes::new(vec![6; 32]), "file")
+            .unwrap_or_else(|_| panic!("root"));
+        assert_eq!(
+            other
+                .unwrap(&wrapped, b"arn|mid|SYMMETRIC_DEFAULT")
+                .map(|_| ()),
+            Err(CryptoError::Decrypt)
+        );
     }
 
     #[test]

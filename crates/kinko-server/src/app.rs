@@ -36,18 +36,40 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
         .fallback(handle)
+        .layer(axum::middleware::map_response(ensure_request_id))
         .with_state(state)
+}
+
+/// Health endpoints and axum's own rejections carry a request id too.
+async fn ensure_request_id(mut response: Response) -> Response {
+    if !response.headers().contains_key("x-amzn-requestid")
+        && let Ok(v) = HeaderValue::from_str(&request_id())
+    {
+        response.headers_mut().insert("x-amzn-requestid", v);
+    }
+    response
 }
 
 fn request_id() -> String {
     let bytes = kinko_crypto::random_array::<16>().unwrap_or_default();
-    uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
-fn respond(status: StatusCode, body: Vec<u8>, request_id: &str, error: Option<ErrorCode>) -> Response {
+fn respond(
+    status: StatusCode,
+    body: Vec<u8>,
+    request_id: &str,
+    error: Option<ErrorCode>,
+) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", v);
     }
@@ -58,8 +80,11 @@ fn respond(status: StatusCode, body: Vec<u8>, request_id: &str, error: Option<Er
 }
 
 fn error_response(error: &ApiError, request_id: &str) -> Response {
-    let body = serde_json::to_vec(&ErrorBody { kind: error.code.as_str(), message: &error.message })
-        .unwrap_or_else(|_| b"{\"__type\":\"KMSInternalException\",\"message\":\"\"}".to_vec());
+    let body = serde_json::to_vec(&ErrorBody {
+        kind: error.code.as_str(),
+        message: &error.message,
+    })
+    .unwrap_or_else(|_| b"{\"__type\":\"KMSInternalException\",\"message\":\"\"}".to_vec());
     let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
     respond(status, body, request_id, Some(error.code))
 }
@@ -75,7 +100,11 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     }
 }
 
-async fn serve_request(state: &AppState, request: Request, request_id: &str) -> Result<Vec<u8>, ApiError> {
+async fn serve_request(
+    state: &AppState,
+    request: Request,
+    request_id: &str,
+) -> Result<Vec<u8>, ApiError> {
     let (parts, body) = request.into_parts();
     if parts.method != Method::POST || parts.uri.path() != "/" {
         return Err(ApiError::new(ErrorCode::UnknownOperationException, ""));
@@ -100,8 +129,11 @@ async fn serve_request(state: &AppState, request: Request, request_id: &str) -> 
         .map_err(|_| too_large())?
         .to_bytes();
 
-    let header_pairs: Vec<(&str, &[u8])> =
-        parts.headers.iter().map(|(name, value)| (name.as_str(), value.as_bytes())).collect();
+    let header_pairs: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
     let sig_request = kinko_sigv4::Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -110,15 +142,21 @@ async fn serve_request(state: &AppState, request: Request, request_id: &str) -> 
         body: &body,
     };
     let now = state.kms.clock().now().as_secs();
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let (service, operation) = match target.strip_prefix(protocol::TARGET_PREFIX) {
         Some(op) => ("kms", op),
         None => ("kms", ""),
     };
-    let caller = state.auth.authenticate(&state.kms, &sig_request, service, now).await?;
+    let caller = state
+        .auth
+        .authenticate(&state.kms, &sig_request, service, now)
+        .await?;
     if operation.is_empty() {
         return Err(protocol::unknown_operation());
     }
     protocol::dispatch(&state.kms, &caller, operation, &body, request_id).await
 }
-

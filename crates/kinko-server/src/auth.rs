@@ -63,7 +63,10 @@ impl Authenticator {
         let region = Region::parse(parsed.region).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidSignatureException,
-                format!("Credential should be scoped to a valid region, not '{}'. ", parsed.region),
+                format!(
+                    "Credential should be scoped to a valid region, not '{}'. ",
+                    parsed.region
+                ),
             )
         })?;
         if parsed.security_token.is_some() {
@@ -78,7 +81,11 @@ impl Authenticator {
             parsed.region.to_owned(),
             parsed.service.to_owned(),
         );
-        let cached = self.cache.read().ok().and_then(|c| c.get(&cache_key).cloned());
+        let cached = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(&cache_key).cloned());
         let entry = match cached {
             Some(e) => e,
             None => {
@@ -94,8 +101,13 @@ impl Authenticator {
                     .await
                     .map_err(|e| crate::errors::from_core(e, ""))?
                     .ok_or_else(unknown)?;
-                let key = SigningKey::derive(secret.expose(), parsed.date, parsed.region, parsed.service);
-                let entry = Entry { key, account: record.account, principal_arn: record.principal_arn };
+                let key =
+                    SigningKey::derive(secret.expose(), parsed.date, parsed.region, parsed.service);
+                let entry = Entry {
+                    key,
+                    account: record.account,
+                    principal_arn: record.principal_arn,
+                };
                 if let Ok(mut c) = self.cache.write() {
                     if c.len() >= MAX_CACHED {
                         c.clear();
@@ -106,6 +118,10 @@ impl Authenticator {
             }
         };
         kinko_sigv4::verify(req, &parsed, &entry.key, now).map_err(sigv4_error)?;
-        Ok(Caller { account: entry.account, region, principal_arn: entry.principal_arn })
+        Ok(Caller {
+            account: entry.account,
+            region,
+            principal_arn: entry.principal_arn,
+        })
     }
 }

@@ -45,7 +45,8 @@ pub struct FileConfig {
 impl FileConfig {
     /// Reads a TOML config file.
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
     }
 }
@@ -60,14 +61,22 @@ impl Config {
         region: Option<String>,
         store: Option<String>,
     ) -> anyhow::Result<Config> {
-        let listen = listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let region = region.or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let listen = listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let region = region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
         if kinko_core::Region::parse(&region).is_none() {
             anyhow::bail!("invalid region {region:?}: expected something like us-east-1");
         }
         Ok(Config {
-            data_dir: data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            listen: listen.parse().with_context(|| format!("invalid listen address {listen:?}"))?,
+            data_dir: data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: listen
+                .parse()
+                .with_context(|| format!("invalid listen address {listen:?}"))?,
             region,
             store: store.or(file.store),
         })

@@ -40,11 +40,19 @@ pub fn required<T>(value: Option<T>, field: &str) -> Conv<T> {
 pub fn string_len(value: &str, field: &str, min: usize, max: usize) -> Conv<()> {
     let n = value.chars().count();
     if n < min {
-        return Err(violation(value, field, &format!("must have length greater than or equal to {min}")));
+        return Err(violation(
+            value,
+            field,
+            &format!("must have length greater than or equal to {min}"),
+        ));
     }
     if n > max {
         let shown: String = value.chars().take(64).collect();
-        return Err(violation(&shown, field, &format!("must have length less than or equal to {max}")));
+        return Err(violation(
+            &shown,
+            field,
+            &format!("must have length less than or equal to {max}"),
+        ));
     }
     Ok(())
 }
@@ -52,10 +60,16 @@ pub fn string_len(value: &str, field: &str, min: usize, max: usize) -> Conv<()> 
 /// A blob member with a length range.
 pub fn blob_len(value: &Blob, field: &str, min: usize, max: usize) -> Conv<()> {
     if value.0.len() < min {
-        return Err(blob_violation(field, &format!("must have length greater than or equal to {min}")));
+        return Err(blob_violation(
+            field,
+            &format!("must have length greater than or equal to {min}"),
+        ));
     }
     if value.0.len() > max {
-        return Err(blob_violation(field, &format!("must have length less than or equal to {max}")));
+        return Err(blob_violation(
+            field,
+            &format!("must have length less than or equal to {max}"),
+        ));
     }
     Ok(())
 }
@@ -63,18 +77,35 @@ pub fn blob_len(value: &Blob, field: &str, min: usize, max: usize) -> Conv<()> {
 /// An integer member with a range.
 pub fn int_range(value: i64, field: &str, min: i64, max: i64) -> Conv<()> {
     if value < min {
-        return Err(violation(&value.to_string(), field, &format!("must have value greater than or equal to {min}")));
+        return Err(violation(
+            &value.to_string(),
+            field,
+            &format!("must have value greater than or equal to {min}"),
+        ));
     }
     if value > max {
-        return Err(violation(&value.to_string(), field, &format!("must have value less than or equal to {max}")));
+        return Err(violation(
+            &value.to_string(),
+            field,
+            &format!("must have value less than or equal to {max}"),
+        ));
     }
     Ok(())
 }
 
 /// An enum member.
-pub fn enum_value<T: Copy>(value: &str, field: &str, parse: fn(&str) -> Option<T>, all: &[&str]) -> Conv<T> {
+pub fn enum_value<T: Copy>(
+    value: &str,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[&str],
+) -> Conv<T> {
     parse(value).ok_or_else(|| {
-        violation(value, field, &format!("must satisfy enum value set: [{}]", all.join(", ")))
+        violation(
+            value,
+            field,
+            &format!("must satisfy enum value set: [{}]", all.join(", ")),
+        )
     })
 }
 
@@ -110,7 +141,11 @@ pub fn marker(value: Option<&str>) -> Conv<Option<&str>> {
     if let Some(m) = value {
         string_len(m, "marker", 1, 1024)?;
         if !m.chars().all(|c| ('\u{20}'..='\u{ff}').contains(&c)) {
-            return Err(violation(m, "marker", "must satisfy regular expression pattern: [\\u0020-\\u00FF]*"));
+            return Err(violation(
+                m,
+                "marker",
+                "must satisfy regular expression pattern: [\\u0020-\\u00FF]*",
+            ));
         }
     }
     Ok(value)
@@ -136,7 +171,10 @@ pub fn grant_tokens(value: Option<&Vec<String>>) -> Conv<()> {
 /// Refuses features Kinko does not offer yet, by name.
 pub fn unsupported_flags(dry_run: Option<bool>, recipient: Option<&serde_json::Value>) -> Conv<()> {
     if dry_run == Some(true) {
-        return Err(ApiError::new(ErrorCode::UnsupportedOperationException, "DryRun is not supported by Kinko yet."));
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperationException,
+            "DryRun is not supported by Kinko yet.",
+        ));
     }
     if recipient.is_some_and(|r| !r.is_null()) {
         return Err(ApiError::new(
@@ -148,14 +186,26 @@ pub fn unsupported_flags(dry_run: Option<bool>, recipient: Option<&serde_json::V
 }
 
 /// `EncryptionAlgorithm` values of the model.
-pub const ENCRYPTION_ALGORITHMS: &[&str] = &["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
+pub const ENCRYPTION_ALGORITHMS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "SM2PKE",
+];
 
 /// An optional encryption algorithm (default SYMMETRIC_DEFAULT).
 pub fn encryption_algorithm<'a>(value: Option<&'a str>, field: &str) -> Conv<&'a str> {
     match value {
         None => Ok("SYMMETRIC_DEFAULT"),
         Some(v) if ENCRYPTION_ALGORITHMS.contains(&v) => Ok(v),
-        Some(v) => Err(violation(v, field, &format!("must satisfy enum value set: [{}]", ENCRYPTION_ALGORITHMS.join(", ")))),
+        Some(v) => Err(violation(
+            v,
+            field,
+            &format!(
+                "must satisfy enum value set: [{}]",
+                ENCRYPTION_ALGORITHMS.join(", ")
+            ),
+        )),
     }
 }
 
@@ -175,7 +225,10 @@ pub fn tags(value: Vec<wire::TagEntry>) -> Conv<Vec<Tag>> {
             string_len(&key, "tags.member.tagKey", 1, 128)?;
             string_len(&value, "tags.member.tagValue", 0, 256)?;
             if !seen.insert(key.clone()) {
-                return Err(ApiError::new(ErrorCode::TagException, format!("Duplicate tag key: {key}")));
+                return Err(ApiError::new(
+                    ErrorCode::TagException,
+                    format!("Duplicate tag key: {key}"),
+                ));
             }
             Ok(Tag { key, value })
         })
@@ -186,7 +239,10 @@ pub fn tags(value: Vec<wire::TagEntry>) -> Conv<Vec<Tag>> {
 /// language itself is checked once authorization lands).
 pub fn policy(value: &str) -> Conv<String> {
     string_len(value, "policy", 1, 131_072)?;
-    if !value.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}')) {
+    if !value
+        .chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+    {
         return Err(violation(
             "(policy document)",
             "policy",
@@ -196,7 +252,10 @@ pub fn policy(value: &str) -> Conv<String> {
     if value.len() > 32_768 {
         return Err(ApiError::new(
             ErrorCode::LimitExceededException,
-            format!("The key policy is {} bytes; the quota is 32768 bytes.", value.len()),
+            format!(
+                "The key policy is {} bytes; the quota is 32768 bytes.",
+                value.len()
+            ),
         ));
     }
     match serde_json::from_str::<serde_json::Value>(value) {
@@ -215,7 +274,11 @@ pub fn policy(value: &str) -> Conv<String> {
 /// The spec/usage/origin part of CreateKey.
 pub fn create_key_kind(req: &wire::CreateKeyRequest) -> Conv<(KeySpec, KeyUsage, Origin)> {
     let spec_names: Vec<&str> = KeySpec::ALL.iter().map(|s| s.as_str()).collect();
-    let spec = req.key_spec.as_deref().map(|s| enum_value(s, "keySpec", KeySpec::parse, &spec_names)).transpose()?;
+    let spec = req
+        .key_spec
+        .as_deref()
+        .map(|s| enum_value(s, "keySpec", KeySpec::parse, &spec_names))
+        .transpose()?;
     let legacy = req
         .customer_master_key_spec
         .as_deref()
@@ -231,9 +294,15 @@ pub fn create_key_kind(req: &wire::CreateKeyRequest) -> Conv<(KeySpec, KeyUsage,
         (None, None) => KeySpec::SymmetricDefault,
     };
     let usage_names: Vec<&str> = KeyUsage::ALL.iter().map(|u| u.as_str()).collect();
-    let usage = req.key_usage.as_deref().map(|u| enum_value(u, "keyUsage", KeyUsage::parse, &usage_names)).transpose()?;
+    let usage = req
+        .key_usage
+        .as_deref()
+        .map(|u| enum_value(u, "keyUsage", KeyUsage::parse, &usage_names))
+        .transpose()?;
     let usage = match (spec, usage) {
-        (KeySpec::SymmetricDefault, None | Some(KeyUsage::EncryptDecrypt)) => KeyUsage::EncryptDecrypt,
+        (KeySpec::SymmetricDefault, None | Some(KeyUsage::EncryptDecrypt)) => {
+            KeyUsage::EncryptDecrypt
+        }
         (KeySpec::SymmetricDefault, Some(u)) => {
             return Err(ApiError::validation(format!(
                 "KeyUsage {u} is not compatible with KeySpec SYMMETRIC_DEFAULT: symmetric keys are ENCRYPT_DECRYPT."
@@ -241,7 +310,9 @@ pub fn create_key_kind(req: &wire::CreateKeyRequest) -> Conv<(KeySpec, KeyUsage,
         }
         (_, Some(u)) => u,
         (s, None) => {
-            return Err(ApiError::validation(format!("KeyUsage is required for KeySpec {s}.")));
+            return Err(ApiError::validation(format!(
+                "KeyUsage is required for KeySpec {s}."
+            )));
         }
     };
     let origin_names: Vec<&str> = Origin::ALL.iter().map(|o| o.as_str()).collect();
@@ -281,7 +352,9 @@ pub fn key_metadata(key: &Key) -> wire::KeyMetadata {
         description: key.description.clone(),
         key_usage: key.usage.as_str().to_owned(),
         key_state: key.state.as_str().to_owned(),
-        deletion_date: (key.state == KeyState::PendingDeletion).then(|| key.deletion_date.map(timestamp)).flatten(),
+        deletion_date: (key.state == KeyState::PendingDeletion)
+            .then(|| key.deletion_date.map(timestamp))
+            .flatten(),
         pending_deletion_window_in_days: None,
         origin: key.origin.as_str().to_owned(),
         key_manager: kinko_core::KeyManager::Customer.as_str().to_owned(),

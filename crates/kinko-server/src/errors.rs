@@ -17,7 +17,10 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// `ValidationException` in AWS's "1 validation error detected" form.
@@ -48,11 +51,17 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::AccessDenied(m) => (C::AccessDeniedException, m),
         Error::StoreUnavailable(source) => {
             tracing::error!(request_id, error = %source, "storage unavailable");
-            (C::DependencyTimeoutException, "The storage backend is unavailable; retry the request.".to_owned())
+            (
+                C::DependencyTimeoutException,
+                "The storage backend is unavailable; retry the request.".to_owned(),
+            )
         }
         Error::Internal(detail) => {
             tracing::error!(request_id, %detail, "internal error");
-            (C::KMSInternalException, "An internal error occurred; retry the request.".to_owned())
+            (
+                C::KMSInternalException,
+                "An internal error occurred; retry the request.".to_owned(),
+            )
         }
     };
     ApiError { code, message }

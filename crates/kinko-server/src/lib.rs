@@ -57,8 +57,15 @@ impl Server {
         }
         .context("opening the store")?;
         let root = root::load_or_create_file_root(&config.data_dir)?;
-        match store.get_setting(ROOT_PROVIDER_SETTING).await.context("reading settings")? {
-            None => store.put_setting(ROOT_PROVIDER_SETTING, root.provider()).await.context("writing settings")?,
+        match store
+            .get_setting(ROOT_PROVIDER_SETTING)
+            .await
+            .context("reading settings")?
+        {
+            None => store
+                .put_setting(ROOT_PROVIDER_SETTING, root.provider())
+                .await
+                .context("writing settings")?,
             Some(p) if p == root.provider() => {}
             Some(p) => bail!(
                 "this data directory was created with the `{p}` root of trust, but the server was started with `{}`; start it with --root {p}",
@@ -67,12 +74,22 @@ impl Server {
         }
         let store_dyn: Arc<dyn Store> = Arc::new(store.clone());
         let kms = Arc::new(Kms::new(store_dyn, root, clock));
-        let new_access_key = kms.ensure_default_account().await.context("creating the default account")?;
+        let new_access_key = kms
+            .ensure_default_account()
+            .await
+            .context("creating the default account")?;
         if let Some(key) = &new_access_key {
             write_credentials(&config.data_dir.join(CREDENTIALS_FILE), key)?;
         }
-        let state = Arc::new(AppState { kms, auth: Authenticator::default() });
-        Ok(Server { state, new_access_key, store })
+        let state = Arc::new(AppState {
+            kms,
+            auth: Authenticator::default(),
+        });
+        Ok(Server {
+            state,
+            new_access_key,
+            store,
+        })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains requests, drops unwrapped
@@ -83,7 +100,10 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone());
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving")?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")?;
         self.state.kms.shutdown();
         self.store.close().await;
         Ok(())
@@ -98,12 +118,15 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).with_context(|| format!("creating data directory {}", dir.display()))
+    builder
+        .create(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))
 }
 
 /// Writes the AWS shared-credentials file (profile `default`, mode 0600), replacing an old one.
 fn write_credentials(path: &Path, key: &NewAccessKey) -> anyhow::Result<()> {
-    let secret = std::str::from_utf8(key.secret.expose()).context("secret access key is not text")?;
+    let secret =
+        std::str::from_utf8(key.secret.expose()).context("secret access key is not text")?;
     let text = kinko_crypto::SecretBytes::new(
         format!(
             "# Kinko credentials for {} (account {}).\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",

@@ -15,25 +15,76 @@ pub const TARGET_PREFIX: &str = "TrentService.";
 /// Every operation of the KMS model (botocore 1.44.8); those Kinko does not serve yet answer
 /// `UnsupportedOperationException` by name instead of `UnknownOperationException`.
 pub const MODEL_OPERATIONS: &[&str] = &[
-    "CancelKeyDeletion", "ConnectCustomKeyStore", "CreateAlias", "CreateCustomKeyStore", "CreateGrant",
-    "CreateKey", "Decapsulate", "Decrypt", "DeleteAlias", "DeleteCustomKeyStore", "DeleteImportedKeyMaterial",
-    "DeriveSharedSecret", "DescribeCustomKeyStores", "DescribeKey", "DisableKey", "DisableKeyRotation",
-    "DisconnectCustomKeyStore", "EnableKey", "EnableKeyRotation", "Encapsulate", "Encrypt", "GenerateDataKey",
-    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext",
-    "GenerateMac", "GenerateRandom", "GetKeyLastUsage", "GetKeyPolicy", "GetKeyRotationStatus",
-    "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListAliases", "ListGrants",
-    "ListKeyPolicies", "ListKeyRotations", "ListKeys", "ListResourceTags", "ListRetirableGrants",
-    "PutKeyPolicy", "ReEncrypt", "ReplicateKey", "RetireGrant", "RevokeGrant", "RotateKeyOnDemand",
-    "ScheduleKeyDeletion", "Sign", "TagResource", "UntagResource", "UpdateAlias", "UpdateCustomKeyStore",
-    "UpdateKeyDescription", "UpdatePrimaryRegion", "Verify", "VerifyMac",
+    "CancelKeyDeletion",
+    "ConnectCustomKeyStore",
+    "CreateAlias",
+    "CreateCustomKeyStore",
+    "CreateGrant",
+    "CreateKey",
+    "Decapsulate",
+    "Decrypt",
+    "DeleteAlias",
+    "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret",
+    "DescribeCustomKeyStores",
+    "DescribeKey",
+    "DisableKey",
+    "DisableKeyRotation",
+    "DisconnectCustomKeyStore",
+    "EnableKey",
+    "EnableKeyRotation",
+    "Encapsulate",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GenerateRandom",
+    "GetKeyLastUsage",
+    "GetKeyPolicy",
+    "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "ListAliases",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListKeyRotations",
+    "ListKeys",
+    "ListResourceTags",
+    "ListRetirableGrants",
+    "PutKeyPolicy",
+    "ReEncrypt",
+    "ReplicateKey",
+    "RetireGrant",
+    "RevokeGrant",
+    "RotateKeyOnDemand",
+    "ScheduleKeyDeletion",
+    "Sign",
+    "TagResource",
+    "UntagResource",
+    "UpdateAlias",
+    "UpdateCustomKeyStore",
+    "UpdateKeyDescription",
+    "UpdatePrimaryRegion",
+    "Verify",
+    "VerifyMac",
 ];
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     serde_json::from_slice(body).map_err(|e| {
         // serde's message names the position and the expected type, never the value's bytes.
         let message = match e.classify() {
-            serde_json::error::Category::Data => format!("Unexpected value in the request body: {e}"),
+            serde_json::error::Category::Data => {
+                format!("Unexpected value in the request body: {e}")
+            }
             _ => "Malformed JSON in the request body".to_owned(),
         };
         ApiError::new(ErrorCode::SerializationException, message)
@@ -41,12 +92,22 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
 }
 
 fn encode<T: Serialize>(value: &T) -> Conv<Vec<u8>> {
-    serde_json::to_vec(value)
-        .map_err(|_| ApiError::new(ErrorCode::KMSInternalException, "An internal error occurred; retry the request."))
+    serde_json::to_vec(value).map_err(|_| {
+        ApiError::new(
+            ErrorCode::KMSInternalException,
+            "An internal error occurred; retry the request.",
+        )
+    })
 }
 
 /// Runs operation `op` for `caller` on `body`; returns the JSON response body.
-pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request_id: &str) -> Conv<Vec<u8>> {
+pub async fn dispatch(
+    kms: &Kms,
+    caller: &Caller,
+    op: &str,
+    body: &[u8],
+    request_id: &str,
+) -> Conv<Vec<u8>> {
     let core = |e| from_core(e, request_id);
     match op {
         "CreateKey" => {
@@ -67,24 +128,34 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
                 custom_key_store: r.custom_key_store_id.is_some() || r.xks_key_id.is_some(),
             };
             let key = kms.create_key(caller, req).await.map_err(core)?;
-            encode(&wire::KeyMetadataResponse { key_metadata: c::key_metadata(&key) })
+            encode(&wire::KeyMetadataResponse {
+                key_metadata: c::key_metadata(&key),
+            })
         }
         "DescribeKey" => {
             let r: wire::DescribeKeyRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             c::grant_tokens(r.grant_tokens.as_ref())?;
             let key = kms.describe_key(caller, &key_ref).await.map_err(core)?;
-            encode(&wire::KeyMetadataResponse { key_metadata: c::key_metadata(&key) })
+            encode(&wire::KeyMetadataResponse {
+                key_metadata: c::key_metadata(&key),
+            })
         }
         "ListKeys" => {
             let r: wire::ListKeysRequest = decode(body)?;
             let limit = c::limit(r.limit, 1000, 100)?;
-            let page = kms.list_keys(caller, limit, c::marker(r.marker.as_deref())?).await.map_err(core)?;
+            let page = kms
+                .list_keys(caller, limit, c::marker(r.marker.as_deref())?)
+                .await
+                .map_err(core)?;
             encode(&wire::ListKeysResponse {
                 keys: Some(
                     page.items
                         .iter()
-                        .map(|k| wire::KeyListEntry { key_id: k.id().to_string(), key_arn: k.arn.to_string() })
+                        .map(|k| wire::KeyListEntry {
+                            key_id: k.id().to_string(),
+                            key_arn: k.arn.to_string(),
+                        })
                         .collect(),
                 ),
                 truncated: Some(page.next_marker.is_some()),
@@ -106,7 +177,9 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             let description = c::required(r.description, "description")?;
             c::string_len(&description, "description", 0, 8192)?;
-            kms.update_key_description(caller, &key_ref, description).await.map_err(core)?;
+            kms.update_key_description(caller, &key_ref, description)
+                .await
+                .map_err(core)?;
             encode(&wire::Empty {})
         }
         "ScheduleKeyDeletion" => {
@@ -128,8 +201,13 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
         "CancelKeyDeletion" => {
             let r: wire::KeyIdRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
-            let arn = kms.cancel_key_deletion(caller, &key_ref).await.map_err(core)?;
-            encode(&wire::CancelKeyDeletionResponse { key_id: Some(arn.to_string()) })
+            let arn = kms
+                .cancel_key_deletion(caller, &key_ref)
+                .await
+                .map_err(core)?;
+            encode(&wire::CancelKeyDeletionResponse {
+                key_id: Some(arn.to_string()),
+            })
         }
         "Encrypt" => {
             let r: wire::EncryptRequest = decode(body)?;
@@ -137,11 +215,18 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let plaintext = c::required(r.plaintext, "plaintext")?;
             c::blob_len(&plaintext, "plaintext", 1, 4096)?;
             c::grant_tokens(r.grant_tokens.as_ref())?;
-            let algorithm = c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
+            let algorithm =
+                c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
             c::unsupported_flags(r.dry_run, None)?;
             let plaintext = kinko_crypto::SecretBytes::new(plaintext.0);
             let out = kms
-                .encrypt(caller, &key_ref, plaintext.expose(), &c::context(r.encryption_context), algorithm)
+                .encrypt(
+                    caller,
+                    &key_ref,
+                    plaintext.expose(),
+                    &c::context(r.encryption_context),
+                    algorithm,
+                )
                 .await
                 .map_err(core)?;
             encode(&wire::EncryptResponse {
@@ -156,10 +241,17 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             c::blob_len(&blob, "ciphertextBlob", 1, 6144)?;
             let key_ref = c::opt_key_ref(r.key_id.as_deref(), "keyId")?;
             c::grant_tokens(r.grant_tokens.as_ref())?;
-            let algorithm = c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
+            let algorithm =
+                c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
             c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
             let out = kms
-                .decrypt(caller, &blob.0, &c::context(r.encryption_context), key_ref.as_ref(), algorithm)
+                .decrypt(
+                    caller,
+                    &blob.0,
+                    &c::context(r.encryption_context),
+                    key_ref.as_ref(),
+                    algorithm,
+                )
                 .await
                 .map_err(core)?;
             let response = wire::DecryptResponse {
@@ -176,12 +268,20 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let r: wire::ReEncryptRequest = decode(body)?;
             let blob = c::required(r.ciphertext_blob, "ciphertextBlob")?;
             c::blob_len(&blob, "ciphertextBlob", 1, 6144)?;
-            let destination = c::key_ref(&c::required(r.destination_key_id, "destinationKeyId")?, "destinationKeyId")?;
+            let destination = c::key_ref(
+                &c::required(r.destination_key_id, "destinationKeyId")?,
+                "destinationKeyId",
+            )?;
             let source = c::opt_key_ref(r.source_key_id.as_deref(), "sourceKeyId")?;
             c::grant_tokens(r.grant_tokens.as_ref())?;
-            let src_alg = c::encryption_algorithm(r.source_encryption_algorithm.as_deref(), "sourceEncryptionAlgorithm")?;
-            let dst_alg =
-                c::encryption_algorithm(r.destination_encryption_algorithm.as_deref(), "destinationEncryptionAlgorithm")?;
+            let src_alg = c::encryption_algorithm(
+                r.source_encryption_algorithm.as_deref(),
+                "sourceEncryptionAlgorithm",
+            )?;
+            let dst_alg = c::encryption_algorithm(
+                r.destination_encryption_algorithm.as_deref(),
+                "destinationEncryptionAlgorithm",
+            )?;
             c::unsupported_flags(r.dry_run, None)?;
             let out = kms
                 .re_encrypt(
@@ -218,7 +318,9 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
                     ));
                 }
                 (None, None) => {
-                    return Err(ApiError::validation("Please specify either number of bytes or key spec."));
+                    return Err(ApiError::validation(
+                        "Please specify either number of bytes or key spec.",
+                    ));
                 }
                 (Some("AES_128"), None) => DataKeySize::Aes128,
                 (Some("AES_256"), None) => DataKeySize::Aes256,
@@ -234,7 +336,13 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             };
             let with_plaintext = op == "GenerateDataKey";
             let out = kms
-                .generate_data_key(caller, &key_ref, size, &c::context(r.encryption_context), with_plaintext)
+                .generate_data_key(
+                    caller,
+                    &key_ref,
+                    size,
+                    &c::context(r.encryption_context),
+                    with_plaintext,
+                )
                 .await
                 .map_err(core)?;
             let response = wire::GenerateDataKeyResponse {
@@ -258,8 +366,12 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
                 ));
             }
             c::unsupported_flags(None, r.recipient.as_ref())?;
-            let bytes = kms.generate_random(usize::try_from(n).unwrap_or(1)).map_err(core)?;
-            let response = wire::GenerateRandomResponse { plaintext: Some(Blob(bytes.expose().to_vec())) };
+            let bytes = kms
+                .generate_random(usize::try_from(n).unwrap_or(1))
+                .map_err(core)?;
+            let response = wire::GenerateRandomResponse {
+                plaintext: Some(Blob(bytes.expose().to_vec())),
+            };
             let encoded = encode(&response);
             wipe_blob(response.plaintext);
             encoded
@@ -271,9 +383,13 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let name = c::alias_name(&name)?;
             let target = c::key_ref(&target, "targetKeyId")?;
             if op == "CreateAlias" {
-                kms.create_alias(caller, &name, &target).await.map_err(core)?;
+                kms.create_alias(caller, &name, &target)
+                    .await
+                    .map_err(core)?;
             } else {
-                kms.update_alias(caller, &name, &target).await.map_err(core)?;
+                kms.update_alias(caller, &name, &target)
+                    .await
+                    .map_err(core)?;
             }
             encode(&wire::Empty {})
         }
@@ -288,7 +404,12 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let key_ref = c::opt_key_ref(r.key_id.as_deref(), "keyId")?;
             let limit = c::limit(r.limit, 100, 50)?;
             let page = kms
-                .list_aliases(caller, key_ref.as_ref(), limit, c::marker(r.marker.as_deref())?)
+                .list_aliases(
+                    caller,
+                    key_ref.as_ref(),
+                    limit,
+                    c::marker(r.marker.as_deref())?,
+                )
                 .await
                 .map_err(core)?;
             encode(&wire::ListAliasesResponse {
@@ -301,7 +422,9 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let r: wire::TagResourceRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             let tags = c::tags(c::required(r.tags, "tags")?)?;
-            kms.tag_resource(caller, &key_ref, tags).await.map_err(core)?;
+            kms.tag_resource(caller, &key_ref, tags)
+                .await
+                .map_err(core)?;
             encode(&wire::Empty {})
         }
         "UntagResource" => {
@@ -311,7 +434,9 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             for k in &keys {
                 c::string_len(k, "tagKeys.member", 1, 128)?;
             }
-            kms.untag_resource(caller, &key_ref, keys).await.map_err(core)?;
+            kms.untag_resource(caller, &key_ref, keys)
+                .await
+                .map_err(core)?;
             encode(&wire::Empty {})
         }
         "ListResourceTags" => {
@@ -326,7 +451,10 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
                 tags: Some(
                     page.items
                         .into_iter()
-                        .map(|t| wire::TagEntry { tag_key: Some(t.key), tag_value: Some(t.value) })
+                        .map(|t| wire::TagEntry {
+                            tag_key: Some(t.key),
+                            tag_value: Some(t.value),
+                        })
                         .collect(),
                 ),
                 truncated: Some(page.next_marker.is_some()),
@@ -339,9 +467,15 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let name = policy_name(r.policy_name)?;
             let policy = kms.get_key_policy(caller, &key_ref).await.map_err(core)?;
             if name != kinko_core::DEFAULT_POLICY_NAME {
-                return Err(ApiError::new(ErrorCode::NotFoundException, format!("No such policy exists: {name}")));
+                return Err(ApiError::new(
+                    ErrorCode::NotFoundException,
+                    format!("No such policy exists: {name}"),
+                ));
             }
-            encode(&wire::GetKeyPolicyResponse { policy: Some(policy), policy_name: Some(name) })
+            encode(&wire::GetKeyPolicyResponse {
+                policy: Some(policy),
+                policy_name: Some(name),
+            })
         }
         "PutKeyPolicy" => {
             let r: wire::PutKeyPolicyRequest = decode(body)?;
@@ -353,7 +487,9 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
                     "PolicyName {name} cannot be set: the only key policy you can put is named default."
                 )));
             }
-            kms.put_key_policy(caller, &key_ref, policy).await.map_err(core)?;
+            kms.put_key_policy(caller, &key_ref, policy)
+                .await
+                .map_err(core)?;
             encode(&wire::Empty {})
         }
         "ListKeyPolicies" => {
@@ -361,10 +497,20 @@ pub async fn dispatch(kms: &Kms, caller: &Caller, op: &str, body: &[u8], request
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             c::limit(r.limit, 1000, 100)?;
             if let Some(m) = c::marker(r.marker.as_deref())? {
-                return Err(ApiError::new(ErrorCode::InvalidMarkerException, format!("Invalid marker: {m}")));
+                return Err(ApiError::new(
+                    ErrorCode::InvalidMarkerException,
+                    format!("Invalid marker: {m}"),
+                ));
             }
-            let names = kms.list_key_policies(caller, &key_ref).await.map_err(core)?;
-            encode(&wire::ListKeyPoliciesResponse { policy_names: Some(names), next_marker: None, truncated: Some(false) })
+            let names = kms
+                .list_key_policies(caller, &key_ref)
+                .await
+                .map_err(core)?;
+            encode(&wire::ListKeyPoliciesResponse {
+                policy_names: Some(names),
+                next_marker: None,
+                truncated: Some(false),
+            })
         }
         other if MODEL_OPERATIONS.contains(&other) => Err(ApiError::new(
             ErrorCode::UnsupportedOperationException,

@@ -15,9 +15,15 @@ pub const ROOT_KEY_FILE: &str = "root.key";
 pub fn load_or_create_file_root(data_dir: &Path) -> anyhow::Result<Arc<dyn RootKey>> {
     let path = data_dir.join(ROOT_KEY_FILE);
     let key = if path.exists() {
-        let bytes = SecretBytes::new(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+        let bytes = SecretBytes::new(
+            std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+        );
         if bytes.len() != 32 {
-            bail!("{} is not a Kinko root key (expected 32 bytes, found {})", path.display(), bytes.len());
+            bail!(
+                "{} is not a Kinko root key (expected 32 bytes, found {})",
+                path.display(),
+                bytes.len()
+            );
         }
         bytes
     } else {
@@ -29,7 +35,9 @@ pub fn load_or_create_file_root(data_dir: &Path) -> anyhow::Result<Arc<dyn RootK
         path = %path.display(),
         "root of trust: `file` provider. The root key sits in a file next to the data; this is for development, not production"
     );
-    Ok(Arc::new(SoftwareRootKey::new(&key, "file").map_err(|e| anyhow::anyhow!("{e}"))?))
+    Ok(Arc::new(
+        SoftwareRootKey::new(&key, "file").map_err(|e| anyhow::anyhow!("{e}"))?,
+    ))
 }
 
 /// Creates `path` with mode 0600 and writes `bytes`; fails if the file exists.
@@ -41,8 +49,12 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
     Ok(())
 }

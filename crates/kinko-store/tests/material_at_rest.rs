@@ -1,0 +1,95 @@
+//! Key material never reaches the disk unwrapped. A recording root key sees every plaintext
+//! material the service wraps (the only place it exists in clear besides the cache); after a
+//! workload through `Kms` on the real SQLite store, every file of the data directory is scanned
+//! for each recorded material and for each data key the workload produced.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use kinko_core::{
+    Caller, CreateKeyRequest, DataKeySize, EncryptionContext, KeyRef, KeySpec, KeyUsage, Kms, Origin,
+    Region, SystemClock,
+};
+use kinko_crypto::{CryptoError, RootKey, SecretBytes, SoftwareRootKey};
+use kinko_store::SqliteStore;
+
+#[derive(Debug)]
+struct RecordingRoot {
+    inner: SoftwareRootKey,
+    seen: Mutex<Vec<Vec<u8>>>,
+}
+
+impl RootKey for RecordingRoot {
+    fn wrap(&self, material: &SecretBytes, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(material.expose().to_vec());
+        }
+        self.inner.wrap(material, aad)
+    }
+    fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<SecretBytes, CryptoError> {
+        self.inner.unwrap(wrapped, aad)
+    }
+    fn provider(&self) -> &'static str {
+        "file"
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("kinko.db")).await?;
+    let root = Arc::new(RecordingRoot {
+        inner: SoftwareRootKey::new(&SecretBytes::new(vec![42; 32]), "file")?,
+        seen: Mutex::new(Vec::new()),
+    });
+    let kms = Kms::new(Arc::new(store.clone()), root.clone(), Arc::new(SystemClock));
+    let new_key = kms.ensure_default_account().await?.ok_or("no account created")?;
+    let caller = Caller {
+        account: new_key.account.clone(),
+        region: Region::parse("us-east-1").ok_or("region")?,
+        principal_arn: new_key.principal_arn.clone(),
+    };
+    let mut data_keys = Vec::new();
+    for i in 0..5 {
+        let key = kms
+            .create_key(
+                &caller,
+                CreateKeyRequest {
+                    description: format!("k{i}"),
+                    spec: KeySpec::SymmetricDefault,
+                    usage: KeyUsage::EncryptDecrypt,
+                    origin: Origin::AwsKms,
+                    policy: None,
+                    tags: vec![],
+                    multi_region: false,
+                    custom_key_store: false,
+                },
+            )
+            .await?;
+        let key_ref = KeyRef::Id(key.id());
+        let ctx = EncryptionContext(BTreeMap::from([("purpose".to_owned(), "scan".to_owned())]));
+        let out = kms.generate_data_key(&caller, &key_ref, DataKeySize::Aes256, &ctx, true).await?;
+        data_keys.push(out.plaintext.ok_or("no plaintext")?.expose().to_vec());
+        let back = kms.decrypt(&caller, &out.ciphertext, &ctx, None, "SYMMETRIC_DEFAULT").await?;
+        assert_eq!(back.plaintext.expose(), data_keys.last().map(Vec::as_slice).unwrap_or_default());
+    }
+    store.close().await;
+    let materials = root.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    // 5 key materials + 1 access-key secret.
+    assert_eq!(materials.len(), 6, "every material went through the root key");
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(dir.path())? {
+        let path = entry?.path();
+        let bytes = std::fs::read(&path)?;
+        scanned += bytes.len();
+        for secret in materials.iter().chain(data_keys.iter()) {
+            assert!(!contains(&bytes, secret), "a secret appears in clear in {}", path.display());
+        }
+    }
+    assert!(scanned > 4096, "the scan read the database ({scanned} bytes)");
+    Ok(())
+}
