@@ -171,7 +171,7 @@ impl Kms {
         }
         validate_tags(&req.tags)?;
         if req.tags.len() > MAX_TAGS_PER_KEY {
-            return Err(Error::Tag(format!(
+            return Err(Error::LimitExceeded(format!(
                 "A key can have at most {MAX_TAGS_PER_KEY} tags."
             )));
         }

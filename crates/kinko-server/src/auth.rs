@@ -69,6 +69,16 @@ impl Authenticator {
                 ),
             )
         })?;
+        let unsigned_payload = req.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("x-amz-content-sha256")
+                && value.eq_ignore_ascii_case(b"UNSIGNED-PAYLOAD")
+        });
+        if unsigned_payload {
+            return Err(ApiError::new(
+                ErrorCode::InvalidSignatureException,
+                "UNSIGNED-PAYLOAD is not accepted: the request body must be covered by the signature.",
+            ));
+        }
         if parsed.security_token.is_some() {
             return Err(ApiError::new(
                 ErrorCode::UnrecognizedClientException,

@@ -79,6 +79,13 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
     } else {
         body
     };
+    // serde's derived structs also read JSON arrays positionally; the protocol only has objects.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            ErrorCode::SerializationException,
+            "The request body must be a JSON object",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         // serde's message names the position and the expected type, never the value's bytes.
         let message = match e.classify() {

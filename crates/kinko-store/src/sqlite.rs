@@ -11,7 +11,8 @@ use kinko_core::{
     KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, StoreError, Tag, UnixMillis,
 };
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -84,15 +85,19 @@ impl SqliteStore {
         .map_err(unavailable)?;
         for m in migrate::SQLITE {
             let mut tx = self.pool.begin().await.map_err(unavailable)?;
-            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(m.version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
             if done.is_some() {
                 continue;
             }
-            sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(unavailable)?;
+            sqlx::raw_sql(m.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, strftime('%s','now'))")
                 .bind(m.version)
                 .bind(m.name)
@@ -119,7 +124,10 @@ fn key_from_row(row: &SqliteRow) -> Result<Key, StoreError> {
             account: AccountId::parse(&get_s("account")?).ok_or_else(|| corrupt("keys.account"))?,
             key_id: id,
         },
-        created_at: UnixMillis(row.try_get("created_at").map_err(|_| corrupt("keys.created_at"))?),
+        created_at: UnixMillis(
+            row.try_get("created_at")
+                .map_err(|_| corrupt("keys.created_at"))?,
+        ),
         description: get_s("description")?,
         spec: KeySpec::parse(&get_s("spec")?).ok_or_else(|| corrupt("keys.spec"))?,
         usage: KeyUsage::parse(&get_s("usage")?).ok_or_else(|| corrupt("keys.usage"))?,
@@ -136,7 +144,9 @@ fn key_from_row(row: &SqliteRow) -> Result<Key, StoreError> {
         current_material: MaterialId::parse_hex(&get_s("current_material")?)
             .ok_or_else(|| corrupt("keys.current_material"))?,
         policy: get_s("policy")?,
-        version: row.try_get("version").map_err(|_| corrupt("keys.version"))?,
+        version: row
+            .try_get("version")
+            .map_err(|_| corrupt("keys.version"))?,
     })
 }
 
@@ -147,12 +157,22 @@ fn alias_from_row(row: &SqliteRow) -> Result<Alias, StoreError> {
         region: Region::parse(&get_s("region")?).ok_or_else(|| corrupt("aliases.region"))?,
         name: AliasName::parse(&get_s("name")?).map_err(|_| corrupt("aliases.name"))?,
         target: KeyId::parse(&get_s("target")?).ok_or_else(|| corrupt("aliases.target"))?,
-        created_at: UnixMillis(row.try_get("created_at").map_err(|_| corrupt("aliases.created_at"))?),
-        updated_at: UnixMillis(row.try_get("updated_at").map_err(|_| corrupt("aliases.updated_at"))?),
+        created_at: UnixMillis(
+            row.try_get("created_at")
+                .map_err(|_| corrupt("aliases.created_at"))?,
+        ),
+        updated_at: UnixMillis(
+            row.try_get("updated_at")
+                .map_err(|_| corrupt("aliases.updated_at"))?,
+        ),
     })
 }
 
-async fn insert_tags(tx: &mut Transaction<'_, Sqlite>, key: &KeyId, tags: &[Tag]) -> Result<(), StoreError> {
+async fn insert_tags(
+    tx: &mut Transaction<'_, Sqlite>,
+    key: &KeyId,
+    tags: &[Tag],
+) -> Result<(), StoreError> {
     for t in tags {
         sqlx::query(
             "INSERT INTO tags (key_id, tag_key, tag_value) VALUES ($1, $2, $3) \
@@ -192,9 +212,15 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| {
                 Ok(Account {
-                    id: AccountId::parse(&r.try_get::<String, _>("id").map_err(|_| corrupt("accounts.id"))?)
-                        .ok_or_else(|| corrupt("accounts.id"))?,
-                    created_at: UnixMillis(r.try_get("created_at").map_err(|_| corrupt("accounts.created_at"))?),
+                    id: AccountId::parse(
+                        &r.try_get::<String, _>("id")
+                            .map_err(|_| corrupt("accounts.id"))?,
+                    )
+                    .ok_or_else(|| corrupt("accounts.id"))?,
+                    created_at: UnixMillis(
+                        r.try_get("created_at")
+                            .map_err(|_| corrupt("accounts.created_at"))?,
+                    ),
                 })
             })
             .collect()
@@ -227,16 +253,33 @@ impl Store for SqliteStore {
         let Some(r) = row else { return Ok(None) };
         Ok(Some(AccessKey {
             id: id.clone(),
-            account: AccountId::parse(&r.try_get::<String, _>("account").map_err(|_| corrupt("access_keys.account"))?)
-                .ok_or_else(|| corrupt("access_keys.account"))?,
-            principal_arn: r.try_get("principal_arn").map_err(|_| corrupt("access_keys.principal_arn"))?,
-            wrapped_secret: r.try_get("wrapped_secret").map_err(|_| corrupt("access_keys.wrapped_secret"))?,
-            active: r.try_get("active").map_err(|_| corrupt("access_keys.active"))?,
-            created_at: UnixMillis(r.try_get("created_at").map_err(|_| corrupt("access_keys.created_at"))?),
+            account: AccountId::parse(
+                &r.try_get::<String, _>("account")
+                    .map_err(|_| corrupt("access_keys.account"))?,
+            )
+            .ok_or_else(|| corrupt("access_keys.account"))?,
+            principal_arn: r
+                .try_get("principal_arn")
+                .map_err(|_| corrupt("access_keys.principal_arn"))?,
+            wrapped_secret: r
+                .try_get("wrapped_secret")
+                .map_err(|_| corrupt("access_keys.wrapped_secret"))?,
+            active: r
+                .try_get("active")
+                .map_err(|_| corrupt("access_keys.active"))?,
+            created_at: UnixMillis(
+                r.try_get("created_at")
+                    .map_err(|_| corrupt("access_keys.created_at"))?,
+            ),
         }))
     }
 
-    async fn create_key(&self, key: &Key, material: &Material, tags: &[Tag]) -> Result<(), StoreError> {
+    async fn create_key(
+        &self,
+        key: &Key,
+        material: &Material,
+        tags: &[Tag],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, state, \
@@ -272,7 +315,12 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(unavailable)
     }
 
-    async fn get_key(&self, account: &AccountId, region: &Region, id: &KeyId) -> Result<Option<Key>, StoreError> {
+    async fn get_key(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        id: &KeyId,
+    ) -> Result<Option<Key>, StoreError> {
         let row = sqlx::query("SELECT * FROM keys WHERE id = $1 AND account = $2 AND region = $3")
             .bind(id.to_string())
             .bind(account.as_str())
@@ -318,22 +366,37 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
-        if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict("key version")) }
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict("key version"))
+        }
     }
 
-    async fn get_material(&self, key: &KeyId, id: &MaterialId) -> Result<Option<Material>, StoreError> {
-        let row = sqlx::query("SELECT wrapped, created_at FROM key_materials WHERE key_id = $1 AND material_id = $2")
-            .bind(key.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+    async fn get_material(
+        &self,
+        key: &KeyId,
+        id: &MaterialId,
+    ) -> Result<Option<Material>, StoreError> {
+        let row = sqlx::query(
+            "SELECT wrapped, created_at FROM key_materials WHERE key_id = $1 AND material_id = $2",
+        )
+        .bind(key.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(Material {
             key_id: *key,
             id: *id,
-            wrapped: r.try_get("wrapped").map_err(|_| corrupt("key_materials.wrapped"))?,
-            created_at: UnixMillis(r.try_get("created_at").map_err(|_| corrupt("key_materials.created_at"))?),
+            wrapped: r
+                .try_get("wrapped")
+                .map_err(|_| corrupt("key_materials.wrapped"))?,
+            created_at: UnixMillis(
+                r.try_get("created_at")
+                    .map_err(|_| corrupt("key_materials.created_at"))?,
+            ),
         }))
     }
 
@@ -353,14 +416,20 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Result<Option<Alias>, StoreError> {
-        let row = sqlx::query("SELECT * FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
-            .bind(account.as_str())
-            .bind(region.as_str())
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+    async fn get_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<Option<Alias>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
+                .bind(account.as_str())
+                .bind(region.as_str())
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
         row.as_ref().map(alias_from_row).transpose()
     }
 
@@ -374,17 +443,27 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
-        if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict("alias")) }
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict("alias"))
+        }
     }
 
-    async fn delete_alias(&self, account: &AccountId, region: &Region, name: &AliasName) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
-            .bind(account.as_str())
-            .bind(region.as_str())
-            .bind(name.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+    async fn delete_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
+                .bind(account.as_str())
+                .bind(region.as_str())
+                .bind(name.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -439,7 +518,12 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(unavailable)
     }
 
-    async fn list_tags(&self, key: &KeyId, after: Option<&str>, limit: usize) -> Result<Vec<Tag>, StoreError> {
+    async fn list_tags(
+        &self,
+        key: &KeyId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tag>, StoreError> {
         let rows = sqlx::query("SELECT tag_key, tag_value FROM tags WHERE key_id = $1 AND tag_key > $2 ORDER BY tag_key LIMIT $3")
             .bind(key.to_string())
             .bind(after.unwrap_or_default())
@@ -451,7 +535,9 @@ impl Store for SqliteStore {
             .map(|r| {
                 Ok(Tag {
                     key: r.try_get("tag_key").map_err(|_| corrupt("tags.tag_key"))?,
-                    value: r.try_get("tag_value").map_err(|_| corrupt("tags.tag_value"))?,
+                    value: r
+                        .try_get("tag_value")
+                        .map_err(|_| corrupt("tags.tag_value"))?,
                 })
             })
             .collect()

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use kinko_core::{
-    Caller, CreateKeyRequest, DataKeySize, EncryptionContext, KeyRef, KeySpec, KeyUsage, Kms, Origin,
-    Region, SystemClock,
+    Caller, CreateKeyRequest, DataKeySize, EncryptionContext, KeyRef, KeySpec, KeyUsage, Kms,
+    Origin, Region, SystemClock,
 };
 use kinko_crypto::{CryptoError, RootKey, SecretBytes, SoftwareRootKey};
 use kinko_store::SqliteStore;
@@ -47,7 +47,10 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
         seen: Mutex::new(Vec::new()),
     });
     let kms = Kms::new(Arc::new(store.clone()), root.clone(), Arc::new(SystemClock));
-    let new_key = kms.ensure_default_account().await?.ok_or("no account created")?;
+    let new_key = kms
+        .ensure_default_account()
+        .await?
+        .ok_or("no account created")?;
     let caller = Caller {
         account: new_key.account.clone(),
         region: Region::parse("us-east-1").ok_or("region")?,
@@ -72,24 +75,42 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
             .await?;
         let key_ref = KeyRef::Id(key.id());
         let ctx = EncryptionContext(BTreeMap::from([("purpose".to_owned(), "scan".to_owned())]));
-        let out = kms.generate_data_key(&caller, &key_ref, DataKeySize::Aes256, &ctx, true).await?;
+        let out = kms
+            .generate_data_key(&caller, &key_ref, DataKeySize::Aes256, &ctx, true)
+            .await?;
         data_keys.push(out.plaintext.ok_or("no plaintext")?.expose().to_vec());
-        let back = kms.decrypt(&caller, &out.ciphertext, &ctx, None, "SYMMETRIC_DEFAULT").await?;
-        assert_eq!(back.plaintext.expose(), data_keys.last().map(Vec::as_slice).unwrap_or_default());
+        let back = kms
+            .decrypt(&caller, &out.ciphertext, &ctx, None, "SYMMETRIC_DEFAULT")
+            .await?;
+        assert_eq!(
+            back.plaintext.expose(),
+            data_keys.last().map(Vec::as_slice).unwrap_or_default()
+        );
     }
     store.close().await;
     let materials = root.seen.lock().map(|s| s.clone()).unwrap_or_default();
     // 5 key materials + 1 access-key secret.
-    assert_eq!(materials.len(), 6, "every material went through the root key");
+    assert_eq!(
+        materials.len(),
+        6,
+        "every material went through the root key"
+    );
     let mut scanned = 0;
     for entry in std::fs::read_dir(dir.path())? {
         let path = entry?.path();
         let bytes = std::fs::read(&path)?;
         scanned += bytes.len();
         for secret in materials.iter().chain(data_keys.iter()) {
-            assert!(!contains(&bytes, secret), "a secret appears in clear in {}", path.display());
+            assert!(
+                !contains(&bytes, secret),
+                "a secret appears in clear in {}",
+                path.display()
+            );
         }
     }
-    assert!(scanned > 4096, "the scan read the database ({scanned} bytes)");
+    assert!(
+        scanned > 4096,
+        "the scan read the database ({scanned} bytes)"
+    );
     Ok(())
 }
