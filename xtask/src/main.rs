@@ -3,7 +3,8 @@
 //! `cargo xtask test` installs what the tests need (a Python virtual environment with pinned
 //! boto3, AWS CLI v1 and aws-encryption-sdk) and runs every suite: the Rust workspace tests
 //! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
-//! the Python end-to-end suites against the real binary, and a smoke run of the load generator.
+//! the Python end-to-end suites against the real binary; the load generator's smoke test runs
+//! among the workspace tests against the binary built first.
 
 mod tidy;
 
@@ -94,10 +95,6 @@ fn test(root: &Path) -> anyhow::Result<()> {
         .current_dir(root)
         .env("KINKO_BIN", &kinko)
         .args(["-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]))?;
-    run(Command::new(root.join("target/debug/kinko-bench"))
-        .current_dir(root)
-        .args(["run", "--smoke", "--kinko-bin"])
-        .arg(&kinko))?;
     eprintln!("xtask: every suite passed");
     Ok(())
 }

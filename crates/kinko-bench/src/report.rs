@@ -1,0 +1,237 @@
+//! Turns raw latencies into the table rows (req/s, p50, p99, errors, ratio to the ceiling), prints
+//! them, and renders the same data as JSON for `--json`.
+
+use anyhow::{Result, bail};
+use serde_json::json;
+use std::time::Duration;
+
+use crate::client::LoadResult;
+
+/// How many failure samples the report prints in total.
+const SAMPLES_SHOWN: usize = 5;
+
+/// One measured target.
+#[derive(Debug)]
+pub(crate) struct Row {
+    pub(crate) target: String,
+    pub(crate) requests: u64,
+    pub(crate) req_per_s: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) errors: u64,
+    /// `req_per_s` divided by the bare ceiling's; 1.0 for the ceiling itself, `None` if not measured.
+    pub(crate) ratio: Option<f64>,
+    error_samples: Vec<String>,
+}
+
+impl Row {
+    /// `ceiling` is the bare server's req/s; `None` makes this row the ceiling (or leaves the ratio
+    /// out when `target` is not the baseline).
+    pub(crate) fn from_load(
+        target: &str,
+        mut load: LoadResult,
+        window: Duration,
+        ceiling: Option<f64>,
+    ) -> Row {
+        load.latencies_us.sort_unstable();
+        let requests = load.latencies_us.len() as u64;
+        let req_per_s = requests as f64 / window.as_secs_f64();
+        let ratio = match ceiling {
+            Some(c) => Some(req_per_s / c),
+            None if target == "bare-http" && requests > 0 => Some(1.0),
+            None => None,
+        };
+        Row {
+            target: target.to_owned(),
+            requests,
+            req_per_s,
+            p50_ms: percentile_ms(&load.latencies_us, 0.50),
+            p99_ms: percentile_ms(&load.latencies_us, 0.99),
+            errors: load.errors,
+            ratio,
+            error_samples: load.error_samples,
+        }
+    }
+
+    /// The row as a table line, aligned with [`table_header`].
+    pub(crate) fn line(&self) -> String {
+        let ratio = self
+            .ratio
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
+        format!(
+            "{:<16} {:>9} {:>9.2} {:>9.2} {:>7} {:>17}",
+            self.target,
+            thousands(self.req_per_s.round() as u64),
+            self.p50_ms,
+            self.p99_ms,
+            self.errors,
+            ratio
+        )
+    }
+}
+
+pub(crate) fn table_header() -> String {
+    format!(
+        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>17}",
+        "target", "req/s", "p50 ms", "p99 ms", "errors", "ratio-to-ceiling"
+    )
+}
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub(crate) struct Report {
+    concurrency: usize,
+    duration_s: u64,
+    warmup_s: u64,
+    plaintext_size: usize,
+    cores: usize,
+    started_at: String,
+    rows: Vec<Row>,
+}
+
+impl Report {
+    pub(crate) fn new(
+        concurrency: usize,
+        duration_s: u64,
+        warmup_s: u64,
+        plaintext_size: usize,
+        cores: usize,
+    ) -> Report {
+        let started_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Report {
+            concurrency,
+            duration_s,
+            warmup_s,
+            plaintext_size,
+            cores,
+            started_at,
+            rows: Vec::new(),
+        }
+    }
+
+    pub(crate) fn banner(&self) -> String {
+        format!(
+            "kinko-bench: {} connections, {} s per target after {} s warm-up, {}-byte plaintext, {} cores",
+            self.concurrency, self.duration_s, self.warmup_s, self.plaintext_size, self.cores
+        )
+    }
+
+    pub(crate) fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    /// Prints (to stderr) a few of the failures behind the error counts, if any.
+    pub(crate) fn print_error_samples(&self) {
+        for row in self.rows.iter().filter(|r| !r.error_samples.is_empty()) {
+            eprintln!("kinko-bench: {} failures, first ones:", row.target);
+            for sample in row.error_samples.iter().take(SAMPLES_SHOWN) {
+                eprintln!("  {sample}");
+            }
+        }
+    }
+
+    /// Fails the run if any target had errors or completed nothing, so scripts and tests notice.
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad: Vec<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.errors > 0 || r.requests == 0)
+            .map(|r| r.target.as_str())
+            .collect();
+        if !bad.is_empty() {
+            bail!(
+                "failed requests (or none completed) for: {}",
+                bad.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let rows: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "target": r.target,
+                    "requests": r.requests,
+                    "req_per_s": r.req_per_s,
+                    "p50_ms": r.p50_ms,
+                    "p99_ms": r.p99_ms,
+                    "errors": r.errors,
+                    "ratio_to_ceiling": r.ratio,
+                })
+            })
+            .collect();
+        json!({
+            "started_at": self.started_at,
+            "concurrency": self.concurrency,
+            "duration_s": self.duration_s,
+            "warmup_s": self.warmup_s,
+            "plaintext_size": self.plaintext_size,
+            "cores": self.cores,
+            "results": rows,
+        })
+    }
+}
+
+/// Nearest-rank percentile of sorted microsecond latencies, in milliseconds (0 when empty).
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * sorted_us.len() as f64).ceil() as usize;
+    let index = rank.clamp(1, sorted_us.len()) - 1;
+    sorted_us
+        .get(index)
+        .map_or(0.0, |&us| f64::from(us) / 1000.0)
+}
+
+/// `27113` → `27,113`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v: Vec<u32> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile_ms(&v, 0.50), 50.0);
+        assert_eq!(percentile_ms(&v, 0.99), 99.0);
+        assert_eq!(percentile_ms(&[7000], 0.99), 7.0);
+        assert_eq!(percentile_ms(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(27_113), "27,113");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn ratio_against_ceiling() {
+        let load = LoadResult {
+            latencies_us: vec![1000; 500],
+            ..LoadResult::default()
+        };
+        let row = Row::from_load("Encrypt", load, Duration::from_secs(1), Some(1000.0));
+        assert_eq!(row.ratio, Some(0.5));
+        assert!(row.line().ends_with("0.50"));
+        assert_eq!(table_header().len(), row.line().len());
+    }
+}
