@@ -55,7 +55,10 @@ mod tests {
     #[test]
     fn server_faults_are_5xx_and_client_faults_4xx() {
         for c in ErrorCode::ALL {
-            let server = matches!(c, ErrorCode::KMSInternalException | ErrorCode::DependencyTimeoutException);
+            let server = matches!(
+                c,
+                ErrorCode::KMSInternalException | ErrorCode::DependencyTimeoutException
+            );
             assert_eq!(c.status() >= 500, server, "{c:?}");
         }
     }

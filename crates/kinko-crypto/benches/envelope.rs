@@ -27,18 +27,31 @@ fn rate(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let material = SecretBytes::new(vec![7; 32]);
-    let Ok(key) = DataProtectionKey::new(&material) else { return };
-    let Ok(unbound) = UnboundKey::new(&AES_256_GCM, &[7; 32]) else { return };
+    let Ok(key) = DataProtectionKey::new(&material) else {
+        return;
+    };
+    let Ok(unbound) = UnboundKey::new(&AES_256_GCM, &[7; 32]) else {
+        return;
+    };
     let raw = LessSafeKey::new(unbound);
     let ctx = encode_context([("tenant", "acme"), ("purpose", "bench")]);
-    println!("{:<34} {:>12} {:>10} {:>8}", "operation", "ops/s", "µs/op", "ratio");
+    println!(
+        "{:<34} {:>12} {:>10} {:>8}",
+        "operation", "ops/s", "µs/op", "ratio"
+    );
     for size in [64usize, 4096] {
         let plaintext = vec![0x5a; size];
         let baseline = rate(|| {
             let mut buf = plaintext.clone();
-            let _ = black_box(raw.seal_in_place_append_tag(Nonce::assume_unique_for_key([1; 12]), Aad::from(&ctx[..]), &mut buf));
+            let _ = black_box(raw.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key([1; 12]),
+                Aad::from(&ctx[..]),
+                &mut buf,
+            ));
         });
-        let sealed = key.seal(&[1; 16], &[2; 32], &ctx, &plaintext).unwrap_or_default();
+        let sealed = key
+            .seal(&[1; 16], &[2; 32], &ctx, &plaintext)
+            .unwrap_or_default();
         let seal = rate(|| {
             let _ = black_box(key.seal(&[1; 16], &[2; 32], &ctx, &plaintext));
         });
@@ -50,7 +63,11 @@ fn main() {
             (format!("v1 envelope seal {size} B"), seal),
             (format!("v1 envelope open {size} B"), open),
         ] {
-            println!("{name:<34} {r:>12.0} {:>10.2} {:>8.2}", 1e6 / r, r / baseline);
+            println!(
+                "{name:<34} {r:>12.0} {:>10.2} {:>8.2}",
+                1e6 / r,
+                r / baseline
+            );
         }
     }
 }

@@ -49,10 +49,30 @@ pub(crate) fn parse_http_date(s: &str) -> Option<i64> {
         digits(hms.next()?)?,
         digits(hms.next()?)?,
     );
-    if hms.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
+    let zone = parts.next()?;
+    if hms.next().is_some() || parts.next().is_some() {
         return None;
     }
-    epoch(y, m, d, hh, mm, ss)
+    // RFC 1123 §5.2.14 allows numeric zones; botocore's own signer sends "-0000".
+    let offset = match zone {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        _ => {
+            let (sign, hhmm) = match zone.split_at_checked(1)? {
+                ("+", rest) => (1, rest),
+                ("-", rest) => (-1, rest),
+                _ => return None,
+            };
+            if hhmm.len() != 4 {
+                return None;
+            }
+            let (zh, zm) = (digits(hhmm.get(..2)?)?, digits(hhmm.get(2..)?)?);
+            if zh > 23 || zm > 59 {
+                return None;
+            }
+            sign * (zh * 3600 + zm * 60)
+        }
+    };
+    Some(epoch(y, m, d, hh, mm, ss)? - offset)
 }
 
 const MONTHS: [&str; 12] = [
@@ -152,7 +172,16 @@ mod tests {
             parse_http_date("Mon, 09 Sep 2011 23:36:00 GMT"),
             Some(1_315_611_360)
         );
-        assert_eq!(parse_http_date("Mon, 09 Sep 2011 23:36:00 UTC"), None);
+        assert_eq!(
+            parse_http_date("Mon, 09 Sep 2011 23:36:00 -0000"),
+            Some(1_315_611_360)
+        );
+        assert_eq!(
+            parse_http_date("Tue, 10 Sep 2011 01:36:00 +0200"),
+            Some(1_315_611_360)
+        );
+        assert_eq!(parse_http_date("Mon, 09 Sep 2011 23:36:00 +2400"), None);
+        assert_eq!(parse_http_date("Mon, 09 Sep 2011 23:36:00 PST"), None);
         assert_eq!(parse_http_date("Mon, 09 Sept 2011 23:36:00 GMT"), None);
         assert_eq!(parse_http_date("09 Sep 2011 23:36:00 GMT"), None);
     }

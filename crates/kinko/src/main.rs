@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use kinko_server::{Config, FileConfig, Server};
 
 #[derive(Debug, Parser)]
-#[command(name = "kinko", version, about = "Kinko: a self-hosted key management service that speaks the AWS KMS API")]
+#[command(
+    name = "kinko",
+    version,
+    about = "Kinko: a self-hosted key management service that speaks the AWS KMS API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,7 +63,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => FileConfig::default(),
     };
     let config = Config::resolve(file, args.data_dir, args.listen, args.region, args.store)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     runtime.block_on(async move {
         let server = Server::open(&config).await?;
         let credentials = config.data_dir.join(kinko_server::CREDENTIALS_FILE);
