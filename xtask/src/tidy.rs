@@ -1,5 +1,5 @@
 //! Tidy checks that run as ordinary tests (`cargo test -p xtask`): every Rust file explains why
-//! it exists in a `//!` header, no test is switched off with `#[ignore]`, and every crate under
+//! it exists in a `//!` header, no test is switched off with an ignore attribute, and every crate under
 //! `crates/` is named in ARCHITECTURE.md.
 
 #[cfg(test)]
