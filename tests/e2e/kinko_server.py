@@ -57,6 +57,40 @@ def kinko_binary() -> pathlib.Path:
     return binary
 
 
+SOFTHSM_MODULE = os.environ.get("KINKO_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+HSM_TOKEN = "kinko-e2e"
+HSM_PIN = "1234-e2e"
+
+
+def root_of_trust_args(data_dir: pathlib.Path, server_env: dict) -> list[str]:
+    """The root-of-trust flags for the run. `KINKO_TEST_ROOT=pkcs11` runs the whole suite with the
+    root key inside a throwaway SoftHSM2 token (one token per data dir, so restarts find it)."""
+    root = os.environ.get("KINKO_TEST_ROOT", "file")
+    if root == "file":
+        return []
+    if root != "pkcs11":
+        pytest.fail(f"KINKO_TEST_ROOT={root!r}: expected file or pkcs11")
+    if not pathlib.Path(SOFTHSM_MODULE).is_file():
+        pytest.fail(f"SoftHSM2 module not found at {SOFTHSM_MODULE}: install the softhsm2 package")
+    hsm_dir = data_dir.parent / f"{data_dir.name}-softhsm"
+    conf = hsm_dir / "softhsm2.conf"
+    if not conf.exists():
+        (hsm_dir / "tokens").mkdir(parents=True)
+        conf.write_text(
+            f"directories.tokendir = {hsm_dir / 'tokens'}\n"
+            "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
+        )
+        subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", HSM_TOKEN, "--pin", HSM_PIN, "--so-pin", "5678-e2e"],
+            env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+            check=True,
+            capture_output=True,
+        )
+    server_env["SOFTHSM2_CONF"] = str(conf)
+    server_env["KINKO_PKCS11_PIN"] = HSM_PIN
+    return ["--root", "pkcs11", "--pkcs11-module", SOFTHSM_MODULE, "--pkcs11-token", HSM_TOKEN]
+
+
 @contextlib.contextmanager
 def run_kinko(data_dir: pathlib.Path, log_file: pathlib.Path, config_file: pathlib.Path):
     """Start `kinko serve` on a free loopback port, wait for /healthz, yield a KinkoServer,
@@ -66,9 +100,10 @@ def run_kinko(data_dir: pathlib.Path, log_file: pathlib.Path, config_file: pathl
     endpoint = f"http://127.0.0.1:{port}"
     # KINKO_* variables (KINKO_CONFIG, KINKO_DATA_DIR, ...) would override or add to our flags.
     server_env = {k: v for k, v in os.environ.items() if not k.startswith("KINKO_")}
+    root_args = root_of_trust_args(data_dir, server_env)
     log = open(log_file, "ab")
     proc = subprocess.Popen(
-        [str(binary), "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"],
+        [str(binary), "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *root_args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

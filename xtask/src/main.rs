@@ -3,7 +3,8 @@
 //! `cargo xtask test` installs what the tests need (a Python virtual environment with pinned
 //! boto3, AWS CLI v1 and aws-encryption-sdk) and runs every suite: the Rust workspace tests
 //! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
-//! the Python end-to-end suites against the real binary; the load generator's smoke test runs
+//! the Python end-to-end suites against the real binary (once with the root key in a file, once
+//! inside SoftHSM2, which it installs from Debian's packages when missing); the load generator's smoke test runs
 //! among the workspace tests against the binary built first.
 
 mod tidy;
@@ -80,7 +81,39 @@ fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
+/// SoftHSM2 (Debian package `softhsm2`) backs the PKCS#11 root-of-trust tests.
+fn softhsm() -> anyhow::Result<()> {
+    if Path::new(SOFTHSM_MODULE).is_file()
+        && Command::new("softhsm2-util")
+            .arg("--version")
+            .output()
+            .is_ok()
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: installing softhsm2 (Debian package) for the PKCS#11 tests");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "softhsm2"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    if !install().is_ok_and(|s| s.success()) {
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", "softhsm2"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    if !Path::new(SOFTHSM_MODULE).is_file() {
+        bail!("softhsm2 is installed but {SOFTHSM_MODULE} is missing");
+    }
+    Ok(())
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
 fn test(root: &Path) -> anyhow::Result<()> {
+    softhsm()?;
     let python = python_env(root)?;
     run(cargo().current_dir(root).args([
         "build",
@@ -91,10 +124,15 @@ fn test(root: &Path) -> anyhow::Result<()> {
     ]))?;
     run(cargo().current_dir(root).args(["test", "--workspace"]))?;
     let kinko = root.join("target/debug/kinko");
-    run(Command::new(&python)
-        .current_dir(root)
-        .env("KINKO_BIN", &kinko)
-        .args(["-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]))?;
+    // The whole end-to-end suite runs twice: root key in a file, then inside SoftHSM2.
+    for root_of_trust in ["file", "pkcs11"] {
+        eprintln!("xtask: end-to-end suite with the `{root_of_trust}` root of trust");
+        run(Command::new(&python)
+            .current_dir(root)
+            .env("KINKO_BIN", &kinko)
+            .env("KINKO_TEST_ROOT", root_of_trust)
+            .args(["-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]))?;
+    }
     eprintln!("xtask: every suite passed");
     Ok(())
 }

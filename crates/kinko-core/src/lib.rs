@@ -16,6 +16,7 @@ mod error;
 mod ids;
 mod model;
 mod ops;
+mod rewrap;
 mod service;
 mod store;
 
@@ -31,5 +32,6 @@ pub use ops::{
     CreateKeyRequest, DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, Page,
     ReEncryptOutput, ScheduleDeletionOutput,
 };
+pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
 pub use service::Kms;
 pub use store::{Store, StoreError};

@@ -191,6 +191,8 @@ pub struct Material {
     pub id: MaterialId,
     /// Root-key ciphertext of the material.
     pub wrapped: Vec<u8>,
+    /// Which root key wrapped it (`RootKey::id`).
+    pub root_id: String,
     /// When this version was created.
     pub created_at: UnixMillis,
 }
@@ -242,6 +244,8 @@ pub struct AccessKey {
     pub principal_arn: String,
     /// Root-key ciphertext of the secret access key.
     pub wrapped_secret: Vec<u8>,
+    /// Which root key wrapped it (`RootKey::id`).
+    pub root_id: String,
     /// Active or not.
     pub active: bool,
     /// Creation time.

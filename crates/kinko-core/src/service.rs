@@ -103,6 +103,7 @@ impl Kms {
                 account: account.clone(),
                 principal_arn: principal_arn.to_owned(),
                 wrapped_secret,
+                root_id: self.root.id(),
                 active: true,
                 created_at: self.clock.now(),
             })
@@ -206,6 +207,7 @@ impl Kms {
             key_id: arn.key_id,
             id: material_id,
             wrapped,
+            root_id: self.root.id(),
             created_at: now,
         };
         self.store
@@ -902,12 +904,12 @@ impl Kms {
     }
 }
 
-fn access_key_aad(id: &AccessKeyId) -> String {
+pub(crate) fn access_key_aad(id: &AccessKeyId) -> String {
     format!("kinko/access-key/{id}")
 }
 
 /// Root-key AAD of a material version: key ARN ‖ material id ‖ key spec (`design.md` §2).
-fn material_aad(arn: &KeyArn, id: &MaterialId, spec: KeySpec) -> Vec<u8> {
+pub(crate) fn material_aad(arn: &KeyArn, id: &MaterialId, spec: KeySpec) -> Vec<u8> {
     format!("kinko/material/{arn}|{id}|{spec}").into_bytes()
 }
 

@@ -112,8 +112,40 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Number of tags on a key.
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError>;
 
+    /// Every key of every account and region, ordered by id, strictly after `after` (for
+    /// installation-wide work: root migration, scheduled jobs).
+    async fn list_all_keys(
+        &self,
+        after: Option<&KeyId>,
+        limit: usize,
+    ) -> Result<Vec<Key>, StoreError>;
+    /// Every material version of a key.
+    async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError>;
+    /// Every access key of the installation.
+    async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError>;
+    /// Replaces a material's wrapping if it is still wrapped under `old_root_id`; returns
+    /// whether it was (so a rerun after an interruption skips what is done).
+    async fn rewrap_material(
+        &self,
+        key: &KeyId,
+        id: &MaterialId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Replaces an access key's wrapped secret if it is still wrapped under `old_root_id`.
+    async fn rewrap_access_key(
+        &self,
+        id: &AccessKeyId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Reads a setting of the installation (e.g. which root-of-trust provider it uses).
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError>;
     /// Writes a setting of the installation.
     async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Removes a setting; missing is fine.
+    async fn delete_setting(&self, name: &str) -> Result<(), StoreError>;
 }

@@ -11,6 +11,7 @@
 mod envelope;
 mod error;
 mod kdf;
+mod passphrase;
 mod random;
 mod root_key;
 mod secret;
@@ -21,6 +22,7 @@ pub use envelope::{
 };
 pub use error::CryptoError;
 pub use kdf::sp800_108_hmac_sha256;
+pub use passphrase::{Argon2Params, derive_root_key, passphrase_verifier};
 pub use random::{fill_random, random_array, random_secret};
 pub use root_key::{RootKey, SoftwareRootKey, WRAPPED_OVERHEAD};
 pub use secret::SecretBytes;

@@ -21,12 +21,16 @@ pub trait RootKey: Send + Sync + std::fmt::Debug {
     fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<SecretBytes, CryptoError>;
     /// The provider's name as recorded in the data directory (`file`, `passphrase`, `pkcs11`).
     fn provider(&self) -> &'static str;
+    /// A stable identifier of this root key, recorded beside everything it wraps so that a
+    /// store can say which root it needs. It reveals nothing about the key.
+    fn id(&self) -> String;
 }
 
 /// An AES-256-GCM root key held in process memory.
 pub struct SoftwareRootKey {
     key: LessSafeKey,
     provider: &'static str,
+    id: String,
 }
 
 impl std::fmt::Debug for SoftwareRootKey {
@@ -43,9 +47,21 @@ impl SoftwareRootKey {
         }
         let unbound =
             UnboundKey::new(&AES_256_GCM, key.expose()).map_err(|_| CryptoError::Unspecified)?;
+        // HMAC is a PRF: its output under the root key identifies the key and reveals nothing of it.
+        let tag = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.expose()),
+            b"kinko/root-id/v1",
+        );
+        let hex: String = tag
+            .as_ref()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(SoftwareRootKey {
             key: LessSafeKey::new(unbound),
             provider,
+            id: format!("{provider}:{hex}"),
         })
     }
 }
@@ -90,6 +106,10 @@ impl RootKey for SoftwareRootKey {
 
     fn provider(&self) -> &'static str {
         self.provider
+    }
+
+    fn id(&self) -> String {
+        self.id.clone()
     }
 }
 

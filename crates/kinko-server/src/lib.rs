@@ -7,6 +7,7 @@
 //! - Every domain error reaches the wire through `errors::from_core`, one exhaustive `match`.
 //! - Nothing here logs request or response bodies.
 
+mod admin;
 mod app;
 mod auth;
 mod config;
@@ -22,14 +23,17 @@ use anyhow::{Context, bail};
 use kinko_core::{Clock, Kms, NewAccessKey, Store, SystemClock};
 use kinko_store::SqliteStore;
 
+pub use admin::{backup, migrate_root, restore};
 pub use app::{AppState, MAX_BODY_BYTES, router};
 pub use auth::Authenticator;
 pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
 pub use errors::ApiError;
+pub use root::{Provider, RootOptions};
 
 /// Name of the credentials file written on first start.
 pub const CREDENTIALS_FILE: &str = "credentials";
-const ROOT_PROVIDER_SETTING: &str = "root_provider";
+/// Name of the embedded database file in the data directory.
+pub const DATABASE_FILE: &str = "kinko.db";
 
 /// An initialised server, not yet listening.
 #[derive(Debug)]
@@ -43,35 +47,20 @@ pub struct Server {
 
 impl Server {
     /// Opens everything in `config` with the system clock.
-    pub async fn open(config: &Config) -> anyhow::Result<Server> {
-        Self::open_with_clock(config, Arc::new(SystemClock)).await
+    pub async fn open(config: &Config, root: &RootOptions) -> anyhow::Result<Server> {
+        Self::open_with_clock(config, root, Arc::new(SystemClock)).await
     }
 
     /// Opens everything in `config` with a given clock (tests move time).
-    pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
+    pub async fn open_with_clock(
+        config: &Config,
+        root: &RootOptions,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Server> {
         create_private_dir(&config.data_dir)?;
-        let store = match &config.store {
-            None => SqliteStore::open(&config.data_dir.join("kinko.db")).await,
-            Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url).await,
-            Some(url) => bail!("unsupported store URL {url:?}: this build supports sqlite:// only"),
-        }
-        .context("opening the store")?;
-        let root = root::load_or_create_file_root(&config.data_dir)?;
-        match store
-            .get_setting(ROOT_PROVIDER_SETTING)
-            .await
-            .context("reading settings")?
-        {
-            None => store
-                .put_setting(ROOT_PROVIDER_SETTING, root.provider())
-                .await
-                .context("writing settings")?,
-            Some(p) if p == root.provider() => {}
-            Some(p) => bail!(
-                "this data directory was created with the `{p}` root of trust, but the server was started with `{}`; start it with --root {p}",
-                root.provider()
-            ),
-        }
+        let store = open_store(config).await?;
+        let root = root::open_root(&config.data_dir, &store, root).await?;
+        tracing::info!(provider = root.provider(), root_id = %root.id(), "root of trust loaded");
         let store_dyn: Arc<dyn Store> = Arc::new(store.clone());
         let kms = Arc::new(Kms::new(store_dyn, root, clock));
         let new_access_key = kms
@@ -110,7 +99,17 @@ impl Server {
     }
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+/// Opens the store `config` names (the embedded SQLite file by default).
+async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    match &config.store {
+        None => SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await,
+        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url).await,
+        Some(url) => bail!("unsupported store URL {url:?}: this build supports sqlite:// only"),
+    }
+    .context("opening the store")
+}
+
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -9,8 +9,15 @@ pub(crate) struct Migration {
 }
 
 /// SQLite migrations, oldest first. Never edit a shipped one: add a new version.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "root_ids",
+        sql: include_str!("../migrations/sqlite/0002_root_ids.sql"),
+    },
+];

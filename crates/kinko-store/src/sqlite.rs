@@ -109,6 +109,20 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Writes a consistent copy of the whole database to `path` (SQLite's `VACUUM INTO`), while
+    /// other connections, including a running server's, keep reading and writing.
+    pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Unavailable("backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Closes the pool (flushing the WAL on the last connection).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -147,6 +161,44 @@ fn key_from_row(row: &SqliteRow) -> Result<Key, StoreError> {
         version: row
             .try_get("version")
             .map_err(|_| corrupt("keys.version"))?,
+    })
+}
+
+fn access_key_from_row(row: &SqliteRow) -> Result<AccessKey, StoreError> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
+    Ok(AccessKey {
+        id: AccessKeyId::parse(&get_s("id")?).ok_or_else(|| corrupt("access_keys.id"))?,
+        account: AccountId::parse(&get_s("account")?)
+            .ok_or_else(|| corrupt("access_keys.account"))?,
+        principal_arn: get_s("principal_arn")?,
+        wrapped_secret: row
+            .try_get("wrapped_secret")
+            .map_err(|_| corrupt("access_keys.wrapped_secret"))?,
+        root_id: get_s("root_id")?,
+        active: row
+            .try_get("active")
+            .map_err(|_| corrupt("access_keys.active"))?,
+        created_at: UnixMillis(
+            row.try_get("created_at")
+                .map_err(|_| corrupt("access_keys.created_at"))?,
+        ),
+    })
+}
+
+fn material_from_row(row: &SqliteRow) -> Result<Material, StoreError> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
+    Ok(Material {
+        key_id: KeyId::parse(&get_s("key_id")?).ok_or_else(|| corrupt("key_materials.key_id"))?,
+        id: MaterialId::parse_hex(&get_s("material_id")?)
+            .ok_or_else(|| corrupt("key_materials.material_id"))?,
+        wrapped: row
+            .try_get("wrapped")
+            .map_err(|_| corrupt("key_materials.wrapped"))?,
+        root_id: get_s("root_id")?,
+        created_at: UnixMillis(
+            row.try_get("created_at")
+                .map_err(|_| corrupt("key_materials.created_at"))?,
+        ),
     })
 }
 
@@ -228,7 +280,7 @@ impl Store for SqliteStore {
 
     async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO access_keys (id, account, principal_arn, wrapped_secret, active, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO access_keys (id, account, principal_arn, wrapped_secret, active, created_at, root_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(key.id.as_str())
         .bind(key.account.as_str())
@@ -236,6 +288,7 @@ impl Store for SqliteStore {
         .bind(&key.wrapped_secret)
         .bind(key.active)
         .bind(key.created_at.0)
+        .bind(&key.root_id)
         .execute(&self.pool)
         .await
         .map_err(|e| write_error(e, "access key"))?;
@@ -243,35 +296,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, account, principal_arn, wrapped_secret, active, created_at FROM access_keys WHERE id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(AccessKey {
-            id: id.clone(),
-            account: AccountId::parse(
-                &r.try_get::<String, _>("account")
-                    .map_err(|_| corrupt("access_keys.account"))?,
-            )
-            .ok_or_else(|| corrupt("access_keys.account"))?,
-            principal_arn: r
-                .try_get("principal_arn")
-                .map_err(|_| corrupt("access_keys.principal_arn"))?,
-            wrapped_secret: r
-                .try_get("wrapped_secret")
-                .map_err(|_| corrupt("access_keys.wrapped_secret"))?,
-            active: r
-                .try_get("active")
-                .map_err(|_| corrupt("access_keys.active"))?,
-            created_at: UnixMillis(
-                r.try_get("created_at")
-                    .map_err(|_| corrupt("access_keys.created_at"))?,
-            ),
-        }))
+        let row = sqlx::query("SELECT * FROM access_keys WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(access_key_from_row).transpose()
     }
 
     async fn create_key(
@@ -303,11 +333,14 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, "key"))?;
-        sqlx::query("INSERT INTO key_materials (key_id, material_id, wrapped, created_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(
+            "INSERT INTO key_materials (key_id, material_id, wrapped, created_at, root_id) VALUES ($1, $2, $3, $4, $5)",
+        )
             .bind(material.key_id.to_string())
             .bind(material.id.to_string())
             .bind(&material.wrapped)
             .bind(material.created_at.0)
+            .bind(&material.root_id)
             .execute(&mut *tx)
             .await
             .map_err(|e| write_error(e, "key material"))?;
@@ -378,26 +411,13 @@ impl Store for SqliteStore {
         key: &KeyId,
         id: &MaterialId,
     ) -> Result<Option<Material>, StoreError> {
-        let row = sqlx::query(
-            "SELECT wrapped, created_at FROM key_materials WHERE key_id = $1 AND material_id = $2",
-        )
-        .bind(key.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(Material {
-            key_id: *key,
-            id: *id,
-            wrapped: r
-                .try_get("wrapped")
-                .map_err(|_| corrupt("key_materials.wrapped"))?,
-            created_at: UnixMillis(
-                r.try_get("created_at")
-                    .map_err(|_| corrupt("key_materials.created_at"))?,
-            ),
-        }))
+        let row = sqlx::query("SELECT * FROM key_materials WHERE key_id = $1 AND material_id = $2")
+            .bind(key.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(material_from_row).transpose()
     }
 
     async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError> {
@@ -550,6 +570,89 @@ impl Store for SqliteStore {
             .await
             .map_err(unavailable)?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn list_all_keys(
+        &self,
+        after: Option<&KeyId>,
+        limit: usize,
+    ) -> Result<Vec<Key>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM keys WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.map(|k| k.to_string()).unwrap_or_default())
+            .bind(limit_i64(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM key_materials WHERE key_id = $1 ORDER BY created_at, material_id",
+        )
+        .bind(key.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(material_from_row).collect()
+    }
+
+    async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM access_keys ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(access_key_from_row).collect()
+    }
+
+    async fn rewrap_material(
+        &self,
+        key: &KeyId,
+        id: &MaterialId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE key_materials SET wrapped = $1, root_id = $2 WHERE key_id = $3 AND material_id = $4 AND root_id = $5",
+        )
+        .bind(wrapped)
+        .bind(root_id)
+        .bind(key.to_string())
+        .bind(id.to_string())
+        .bind(old_root_id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn rewrap_access_key(
+        &self,
+        id: &AccessKeyId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE access_keys SET wrapped_secret = $1, root_id = $2 WHERE id = $3 AND root_id = $4")
+                .bind(wrapped)
+                .bind(root_id)
+                .bind(id.as_str())
+                .bind(old_root_id)
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_setting(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM settings WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -32,6 +32,9 @@ impl RootKey for RecordingRoot {
     fn provider(&self) -> &'static str {
         "file"
     }
+    fn id(&self) -> String {
+        self.inner.id()
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -95,9 +95,13 @@ impl Kinko {
             store: None,
         };
         let clock = Arc::new(TestClock(AtomicI64::new(T0_MILLIS)));
-        let server = Server::open_with_clock(&config, clock.clone())
-            .await
-            .expect("open the server");
+        let server = Server::open_with_clock(
+            &config,
+            &kinko_server::RootOptions::default(),
+            clock.clone(),
+        )
+        .await
+        .expect("open the server");
         let new_key = server
             .new_access_key
             .as_ref()

@@ -56,6 +56,7 @@ fn access_key(id: &str, active: bool) -> AccessKey {
         principal_arn: format!("arn:aws:iam::{}:root", account(1)),
         // Opaque bytes, including a NUL and non-UTF-8, must round-trip exactly.
         wrapped_secret: vec![0x01, 0x00, 0xfe, 0xff, b'k', b'i', b'n', b'k', b'o'],
+        root_id: "test-root".to_owned(),
         active,
         created_at: UnixMillis(1_767_225_600_123),
     }

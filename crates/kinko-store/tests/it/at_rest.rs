@@ -42,6 +42,7 @@ pub async fn stored_material_is_exactly_the_wrapped_bytes(backend: &Backend) {
         key_id: k.id(),
         id: k.current_material,
         wrapped: wrapped.clone(),
+        root_id: "test-root".to_owned(),
         created_at: UnixMillis(1),
     };
     db.store

@@ -16,6 +16,7 @@ pub async fn everything_survives_close_and_reopen(backend: &Backend) {
         account: acct.clone(),
         principal_arn: format!("arn:aws:iam::{acct}:root"),
         wrapped_secret: vec![1, 2, 3, 0, 255],
+        root_id: "test-root".to_owned(),
         active: true,
         created_at: UnixMillis(7),
     };

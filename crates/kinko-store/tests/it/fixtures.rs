@@ -77,6 +77,7 @@ pub fn material(key: &Key) -> Material {
             &[0x00, 0xff, 0x7f],
         ]
         .concat(),
+        root_id: "test-root".to_owned(),
         created_at: key.created_at,
     }
 }

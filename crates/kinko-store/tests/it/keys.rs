@@ -69,6 +69,7 @@ pub async fn create_key_with_taken_id_is_conflict_and_writes_nothing(store: &dyn
         key_id: second.id(),
         id: material_id(99),
         wrapped: vec![2; 61],
+        root_id: "test-root".to_owned(),
         created_at: UnixMillis(5),
     };
     let result = store

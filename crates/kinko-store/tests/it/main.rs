@@ -12,7 +12,9 @@ mod at_rest;
 mod backends;
 mod durability;
 mod fixtures;
+mod installation;
 mod keys;
+mod rewrap;
 mod settings;
 mod tags;
 
@@ -68,10 +70,17 @@ contract! { store:
     list_tags_orders_by_key_and_pages => tags::list_tags_orders_by_key_and_pages;
     tags_belong_to_one_key => tags::tags_belong_to_one_key;
     settings_get_put_and_overwrite => settings::settings_get_put_and_overwrite;
+    list_all_keys_spans_accounts_and_regions_and_pages => installation::list_all_keys_spans_accounts_and_regions_and_pages;
+    list_materials_returns_the_materials_of_one_key => installation::list_materials_returns_the_materials_of_one_key;
+    list_access_keys_returns_every_access_key => installation::list_access_keys_returns_every_access_key;
+    delete_setting_removes_one_setting => installation::delete_setting_removes_one_setting;
+    rewrap_material_replaces_only_under_the_old_root => rewrap::rewrap_material_replaces_only_under_the_old_root;
+    rewrap_access_key_replaces_only_under_the_old_root => rewrap::rewrap_access_key_replaces_only_under_the_old_root;
 }
 
 contract! { backend:
     everything_survives_close_and_reopen => durability::everything_survives_close_and_reopen;
     reopening_twice_is_harmless => durability::reopening_twice_is_harmless;
     stored_material_is_exactly_the_wrapped_bytes => at_rest::stored_material_is_exactly_the_wrapped_bytes;
+    rewrap_and_delete_setting_survive_reopen => rewrap::rewrap_and_delete_setting_survive_reopen;
 }

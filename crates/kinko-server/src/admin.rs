@@ -1,0 +1,139 @@
+//! Operator commands that work on a data directory rather than through the API: moving to another
+//! root of trust, and backing up and restoring. Key material stays wrapped throughout.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use kinko_core::{RewrapReport, Store, count_by_root, rewrap_all};
+use kinko_store::SqliteStore;
+
+use crate::root::{self, Provider, RootOptions};
+use crate::{Config, DATABASE_FILE, open_store};
+
+/// Rewraps every key version and access-key secret from the installation's current root to a
+/// new root of `to`. Safe to interrupt at any point (even SIGKILL): rerun it with the same
+/// target and it finishes the job; until then the server refuses to start.
+///
+/// `current` opens the current root (passphrase, PIN); `target` describes the new one.
+pub async fn migrate_root(
+    config: &Config,
+    current: &RootOptions,
+    to: Provider,
+    target: &RootOptions,
+) -> anyhow::Result<RewrapReport> {
+    let store = open_store(config).await?;
+    let from = root::open_current(&config.data_dir, &store, current).await?;
+    if root::recorded_provider(&store).await? == Some(to) && to != Provider::File {
+        bail!(
+            "this installation already uses the `{}` root of trust",
+            to.as_str()
+        );
+    }
+    let next = root::open_or_create_next(&config.data_dir, &store, to, target).await?;
+    if next.id() == from.id() {
+        bail!("the target root is the current root ({})", from.id());
+    }
+    tracing::info!(from = %from.id(), to = %next.id(), "rewrapping key material under the new root");
+    let report = rewrap_all(&store, from.as_ref(), next.as_ref())
+        .await
+        .context("rewrapping")?;
+    let counts = count_by_root(&store)
+        .await
+        .context("counting rows by root")?;
+    if let Some((stray, n)) = counts.iter().find(|(id, _)| **id != next.id()) {
+        bail!("{n} wrapped secrets are still under root {stray}; rerun the migration");
+    }
+    root::promote_next(&store).await?;
+    store.close().await;
+    Ok(report)
+}
+
+/// Writes a consistent copy of the installation's database to `out` while the server may be
+/// running. Key material in it stays wrapped: restoring needs the same root of trust.
+pub async fn backup(config: &Config, out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!("{} exists; choose a new file for the backup", out.display());
+    }
+    if config.store.is_none() && !config.data_dir.join(DATABASE_FILE).exists() {
+        bail!("{} holds no Kinko database", config.data_dir.display());
+    }
+    let store = open_store(config).await?;
+    // The backup holds wrapped secrets: create it private, then let SQLite fill the empty file.
+    root::write_private(out, b"")?;
+    if let Err(e) = store.backup_to(out).await {
+        let _ = std::fs::remove_file(out);
+        return Err(anyhow::Error::new(e).context("writing the backup"));
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Restores a backup into an empty data directory, after checking that the root of trust
+/// available here is the one the backup's key material is wrapped under.
+pub async fn restore(
+    backup_file: &Path,
+    config: &Config,
+    options: &RootOptions,
+) -> anyhow::Result<()> {
+    if config.store.is_some() {
+        bail!("restore writes the embedded SQLite store; leave --store unset");
+    }
+    let final_path = config.data_dir.join(DATABASE_FILE);
+    if final_path.exists() {
+        bail!(
+            "{} already holds a database; restore into an empty data directory",
+            config.data_dir.display()
+        );
+    }
+    if !backup_file.is_file() {
+        bail!("{} is not a backup file", backup_file.display());
+    }
+    crate::create_private_dir(&config.data_dir)?;
+    let staging = config.data_dir.join(format!("{DATABASE_FILE}.restoring"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+    }
+    std::fs::copy(backup_file, &staging)
+        .with_context(|| format!("copying {}", backup_file.display()))?;
+    let checked = async {
+        let store = SqliteStore::open(&staging)
+            .await
+            .context("opening the backup")?;
+        let result = check_root(&config.data_dir, &store, options).await;
+        store.close().await;
+        result
+    }
+    .await;
+    if let Err(e) = checked {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+        }
+        return Err(e.context("restore refused"));
+    }
+    std::fs::rename(&staging, &final_path).context("moving the restored database into place")?;
+    Ok(())
+}
+
+/// The root here must open under the backup's root record, and every access-key secret in the
+/// backup must unwrap under it.
+async fn check_root(
+    data_dir: &Path,
+    store: &SqliteStore,
+    options: &RootOptions,
+) -> anyhow::Result<()> {
+    let root = root::open_current(data_dir, store, options).await?;
+    for key in store
+        .list_access_keys()
+        .await
+        .context("reading access keys")?
+    {
+        if key.root_id != root.id() {
+            bail!(
+                "the backup's secrets are wrapped under root {}, not under {}",
+                key.root_id,
+                root.id()
+            );
+        }
+    }
+    Ok(())
+}
