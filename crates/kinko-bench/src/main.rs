@@ -96,6 +96,10 @@ struct RunArgs {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Root-of-trust providers to run Kinko with, one after the other in the same run
+    /// (`pkcs11` uses a throwaway SoftHSM2 token; needs the softhsm2 package).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "file")]
+    roots: Vec<procs::Root>,
     /// Quick check that the bench still works: 2 connections, 1 s per target, no warm-up.
     #[arg(long)]
     smoke: bool,
@@ -187,44 +191,57 @@ async fn run(mut args: RunArgs) -> Result<()> {
         report.push(row);
     }
 
-    // 2. Kinko, started only after the baseline server is gone.
+    // 2. Kinko, started only after the baseline server is gone; once per root of trust.
     if !args.baseline_only {
-        let (endpoint, creds, _kinko) = if let Some(bin) = &args.kinko_bin {
-            let kinko = procs::Kinko::start(bin).await?;
-            let endpoint = kinko.endpoint().clone();
-            let creds = kinko.credentials().clone();
-            (endpoint, creds, Some(kinko))
+        let roots = if args.kinko_bin.is_some() {
+            args.roots.clone()
         } else {
-            let (Some(url), Some(file)) = (&args.endpoint, &args.credentials) else {
-                bail!("give --kinko-bin, or --endpoint with --credentials");
-            };
-            let endpoint = Endpoint::parse_url(url).await?;
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read credentials file {}", file.display()))?;
-            let creds = procs::parse_credentials(&text)
-                .with_context(|| format!("in credentials file {}", file.display()))?;
-            (endpoint, creds, None)
+            vec![procs::Root::File]
         };
-        let endpoint = Arc::new(endpoint);
-        let creds = Arc::new(creds);
-        let key_id = create_key(&endpoint, &creds, &args.region).await?;
-        eprintln!("kinko-bench: created key {key_id}");
-        for &op in &args.ops {
-            let call = op_call(op, &endpoint, &creds, &args.region, &key_id, &plaintext).await?;
-            eprintln!("kinko-bench: measuring {} ...", op.name());
-            let result = client::run_load(
-                Arc::clone(&endpoint),
-                Arc::clone(&creds),
-                &args.region,
-                Arc::new(call),
-                &plan,
-            )
-            .await?;
-            let row = Row::from_load(op.name(), result, plan.duration, ceiling);
-            println!("{}", row.line());
-            report.push(row);
+        for root in roots {
+            let (endpoint, creds, _kinko) = if let Some(bin) = &args.kinko_bin {
+                let kinko = procs::Kinko::start(bin, root).await?;
+                let endpoint = kinko.endpoint().clone();
+                let creds = kinko.credentials().clone();
+                (endpoint, creds, Some(kinko))
+            } else {
+                let (Some(url), Some(file)) = (&args.endpoint, &args.credentials) else {
+                    bail!("give --kinko-bin, or --endpoint with --credentials");
+                };
+                let endpoint = Endpoint::parse_url(url).await?;
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read credentials file {}", file.display()))?;
+                let creds = procs::parse_credentials(&text)
+                    .with_context(|| format!("in credentials file {}", file.display()))?;
+                (endpoint, creds, None)
+            };
+            let endpoint = Arc::new(endpoint);
+            let creds = Arc::new(creds);
+            let key_id = create_key(&endpoint, &creds, &args.region).await?;
+            eprintln!("kinko-bench: created key {key_id}");
+            for &op in &args.ops {
+                let call =
+                    op_call(op, &endpoint, &creds, &args.region, &key_id, &plaintext).await?;
+                let target = if args.roots.len() > 1 {
+                    format!("{} [{}]", op.name(), root.name())
+                } else {
+                    op.name().to_owned()
+                };
+                eprintln!("kinko-bench: measuring {target} ...");
+                let result = client::run_load(
+                    Arc::clone(&endpoint),
+                    Arc::clone(&creds),
+                    &args.region,
+                    Arc::new(call),
+                    &plan,
+                )
+                .await?;
+                let row = Row::from_load(&target, result, plan.duration, ceiling);
+                println!("{}", row.line());
+                report.push(row);
+            }
+            // `_kinko` is dropped here: the child is killed and its temporary directory removed.
         }
-        // `_kinko` is dropped here: the child is killed and its temporary directory removed.
     }
 
     report.print_error_samples();

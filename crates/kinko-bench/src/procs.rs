@@ -119,6 +119,81 @@ impl Baseline {
     }
 }
 
+/// The root-of-trust provider a Kinko run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Root {
+    /// Root key in a file in the data directory.
+    File,
+    /// Root key inside a throwaway SoftHSM2 token.
+    Pkcs11,
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+impl Root {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Root::File => "file root",
+            Root::Pkcs11 => "pkcs11 root",
+        }
+    }
+
+    /// Flags and environment for `kinko serve`; for `pkcs11`, initialises a token in `dir`.
+    fn prepare(self, dir: &Path) -> Result<(Vec<String>, Vec<(String, String)>)> {
+        match self {
+            Root::File => Ok((Vec::new(), Vec::new())),
+            Root::Pkcs11 => {
+                let tokens = dir.join("softhsm-tokens");
+                std::fs::create_dir(&tokens)
+                    .with_context(|| format!("cannot create {}", tokens.display()))?;
+                let conf = dir.join("softhsm2.conf");
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+                        tokens.display()
+                    ),
+                )
+                .with_context(|| format!("cannot write {}", conf.display()))?;
+                let status = Command::new("softhsm2-util")
+                    .args([
+                        "--init-token",
+                        "--free",
+                        "--label",
+                        "kinko-bench",
+                        "--pin",
+                        "bench-pin-1",
+                        "--so-pin",
+                        "bench-so-1",
+                    ])
+                    .env("SOFTHSM2_CONF", &conf)
+                    .stdout(Stdio::null())
+                    .status()
+                    .context("cannot run softhsm2-util (install the softhsm2 package)")?;
+                if !status.success() {
+                    bail!("softhsm2-util --init-token failed ({status})");
+                }
+                Ok((
+                    [
+                        "--root",
+                        "pkcs11",
+                        "--pkcs11-module",
+                        SOFTHSM_MODULE,
+                        "--pkcs11-token",
+                        "kinko-bench",
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
+                    vec![
+                        ("SOFTHSM2_CONF".to_owned(), conf.display().to_string()),
+                        ("KINKO_PKCS11_PIN".to_owned(), "bench-pin-1".to_owned()),
+                    ],
+                ))
+            }
+        }
+    }
+}
+
 /// A Kinko server started for this run, with its own data directory.
 #[derive(Debug)]
 pub(crate) struct Kinko {
@@ -132,11 +207,12 @@ pub(crate) struct Kinko {
 impl Kinko {
     /// Runs `bin serve --data-dir <tempdir>/data --listen 127.0.0.1:<port>`, waits for `/healthz`,
     /// and reads the credentials the server wrote.
-    pub(crate) async fn start(bin: &Path) -> Result<Kinko> {
+    pub(crate) async fn start(bin: &Path, root: Root) -> Result<Kinko> {
         let dir = TempDir::new()?;
         let data_dir = dir.path.join("data");
         std::fs::create_dir(&data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        let (root_args, root_env) = root.prepare(&dir.path)?;
         let log_path = dir.path.join("kinko.log");
         let log = File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
@@ -155,6 +231,8 @@ impl Kinko {
             .arg(&data_dir)
             .arg("--listen")
             .arg(endpoint.addr.to_string())
+            .args(&root_args)
+            .envs(root_env)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)

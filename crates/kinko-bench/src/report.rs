@@ -59,7 +59,7 @@ impl Row {
             .ratio
             .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
         format!(
-            "{:<16} {:>9} {:>9.2} {:>9.2} {:>7} {:>17}",
+            "{:<28} {:>9} {:>9.2} {:>9.2} {:>7} {:>17}",
             self.target,
             thousands(self.req_per_s.round() as u64),
             self.p50_ms,
@@ -72,7 +72,7 @@ impl Row {
 
 pub(crate) fn table_header() -> String {
     format!(
-        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>17}",
+        "{:<28} {:>9} {:>9} {:>9} {:>7} {:>17}",
         "target", "req/s", "p50 ms", "p99 ms", "errors", "ratio-to-ceiling"
     )
 }
