@@ -3,9 +3,13 @@
 //! here are unvalidated until `kinko-server` converts them into domain types.
 
 mod blob;
+mod cloudtrail;
 mod error_code;
 mod wire;
 
 pub use blob::Blob;
+pub use cloudtrail::{
+    LookupAttribute, LookupEventsRequest, LookupEventsResponse, TrailEvent, TrailResource,
+};
 pub use error_code::ErrorCode;
 pub use wire::*;

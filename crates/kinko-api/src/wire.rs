@@ -186,3 +186,21 @@ response!(/** ListKeyPolicies output. */ ListKeyPoliciesResponse { policy_names:
 /// An empty output, serialized as `{}`.
 #[derive(Debug, Serialize, Default)]
 pub struct Empty {}
+
+/// `KeyLastUsageData`: every member absent (`{}`) when the key has not been used.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct KeyLastUsageData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_trail_event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_request_id: Option<String>,
+}
+response!(/** GetKeyLastUsage output. */ GetKeyLastUsageResponse {
+    key_id: String, key_last_usage: KeyLastUsageData, tracking_start_date: f64, key_creation_date: f64,
+});

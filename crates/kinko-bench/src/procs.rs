@@ -130,6 +130,9 @@ pub(crate) enum Root {
 
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
+/// An environment variable for `kinko serve`: name and value.
+type EnvVar = (String, String);
+
 impl Root {
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -139,7 +142,7 @@ impl Root {
     }
 
     /// Flags and environment for `kinko serve`; for `pkcs11`, initialises a token in `dir`.
-    fn prepare(self, dir: &Path) -> Result<(Vec<String>, Vec<(String, String)>)> {
+    fn prepare(self, dir: &Path) -> Result<(Vec<String>, Vec<EnvVar>)> {
         match self {
             Root::File => Ok((Vec::new(), Vec::new())),
             Root::Pkcs11 => {
@@ -194,6 +197,32 @@ impl Root {
     }
 }
 
+/// Where a Kinko run's audit writer sends the records of read-only requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AuditSink {
+    /// The durable group-commit writer (the product as shipped).
+    Store,
+    /// `--insecure-audit-memory-sink`: records of read-only requests are dropped (benchmarks only).
+    Memory,
+}
+
+impl AuditSink {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            AuditSink::Store => "store",
+            AuditSink::Memory => "memory",
+        }
+    }
+
+    /// Flags for `kinko serve`.
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            AuditSink::Store => &[],
+            AuditSink::Memory => &["--insecure-audit-memory-sink"],
+        }
+    }
+}
+
 /// A Kinko server started for this run, with its own data directory.
 #[derive(Debug)]
 pub(crate) struct Kinko {
@@ -205,9 +234,9 @@ pub(crate) struct Kinko {
 }
 
 impl Kinko {
-    /// Runs `bin serve --data-dir <tempdir>/data --listen 127.0.0.1:<port>`, waits for `/healthz`,
-    /// and reads the credentials the server wrote.
-    pub(crate) async fn start(bin: &Path, root: Root) -> Result<Kinko> {
+    /// Runs `bin serve --data-dir <tempdir>/data --listen 127.0.0.1:<port>` (plus the flags of
+    /// `root` and `sink`), waits for `/healthz`, and reads the credentials the server wrote.
+    pub(crate) async fn start(bin: &Path, root: Root, sink: AuditSink) -> Result<Kinko> {
         let dir = TempDir::new()?;
         let data_dir = dir.path.join("data");
         std::fs::create_dir(&data_dir)
@@ -221,9 +250,14 @@ impl Kinko {
             .context("cannot duplicate the log file handle")?;
         let endpoint = Endpoint::local(free_port()?);
         eprintln!(
-            "kinko-bench: starting {} serve on {}",
+            "kinko-bench: starting {} serve on {} ({}, audit: {}){}",
             bin.display(),
-            endpoint.addr
+            endpoint.addr,
+            root.name(),
+            sink.name(),
+            sink.args()
+                .iter()
+                .fold(String::new(), |acc, f| acc + " " + f)
         );
         let child = Command::new(bin)
             .arg("serve")
@@ -232,6 +266,7 @@ impl Kinko {
             .arg("--listen")
             .arg(endpoint.addr.to_string())
             .args(&root_args)
+            .args(sink.args())
             .envs(root_env)
             .stdin(Stdio::null())
             .stdout(log)

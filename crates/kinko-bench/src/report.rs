@@ -1,5 +1,6 @@
 //! Turns raw latencies into the table rows (req/s, p50, p99, errors, ratio to the ceiling), prints
-//! them, and renders the same data as JSON for `--json`.
+//! them, compares runs with the durable audit against runs with the in-memory sink, and renders
+//! the same data as JSON for `--json`.
 
 use anyhow::{Result, bail};
 use serde_json::json;
@@ -9,6 +10,10 @@ use crate::client::LoadResult;
 
 /// How many failure samples the report prints in total.
 const SAMPLES_SHOWN: usize = 5;
+/// The narrowest the target column gets (wide enough for `GenerateDataKey [pkcs11 root]`).
+pub(crate) const MIN_TARGET_WIDTH: usize = 28;
+/// The budget for the durable audit: at most this share of the in-memory sink's req/s.
+pub(crate) const AUDIT_COST_TARGET: f64 = 0.15;
 
 /// One measured target.
 #[derive(Debug)]
@@ -53,13 +58,13 @@ impl Row {
         }
     }
 
-    /// The row as a table line, aligned with [`table_header`].
-    pub(crate) fn line(&self) -> String {
+    /// The row as a table line, aligned with [`table_header`] of the same `width`.
+    pub(crate) fn line(&self, width: usize) -> String {
         let ratio = self
             .ratio
             .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
         format!(
-            "{:<28} {:>9} {:>9.2} {:>9.2} {:>7} {:>17}",
+            "{:<width$} {:>9} {:>9.2} {:>9.2} {:>7} {:>17}",
             self.target,
             thousands(self.req_per_s.round() as u64),
             self.p50_ms,
@@ -70,10 +75,56 @@ impl Row {
     }
 }
 
-pub(crate) fn table_header() -> String {
+/// The table's header; `width` is the target column's (at least [`MIN_TARGET_WIDTH`]).
+pub(crate) fn table_header(width: usize) -> String {
     format!(
-        "{:<28} {:>9} {:>9} {:>9} {:>7} {:>17}",
+        "{:<width$} {:>9} {:>9} {:>9} {:>7} {:>17}",
         "target", "req/s", "p50 ms", "p99 ms", "errors", "ratio-to-ceiling"
+    )
+}
+
+/// The same operation measured with the durable audit and with the in-memory sink.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AuditCost {
+    /// The operation (and root, when several were measured), without the sink.
+    pub(crate) target: String,
+    /// req/s with the durable (store) audit writer.
+    pub(crate) store_req_per_s: f64,
+    /// req/s with `--insecure-audit-memory-sink`.
+    pub(crate) memory_req_per_s: f64,
+}
+
+impl AuditCost {
+    /// `1 - store/memory`: the share of throughput the durable audit costs (negative when the
+    /// store run happened to be faster); `None` when the memory run completed nothing.
+    pub(crate) fn cost(&self) -> Option<f64> {
+        (self.memory_req_per_s > 0.0).then(|| 1.0 - self.store_req_per_s / self.memory_req_per_s)
+    }
+
+    /// One line of the summary printed after the table.
+    pub(crate) fn line(&self, width: usize) -> String {
+        let verdict = match self.cost() {
+            // A hair of slack so that exactly 15% (1 - 8500/10000 in floating point) is within.
+            Some(c) if c <= AUDIT_COST_TARGET + 1e-9 => {
+                format!("{:>6.1}%  within target", c * 100.0)
+            }
+            Some(c) => format!("{:>6.1}%  OVER target", c * 100.0),
+            None => "     -   (memory run completed nothing)".to_owned(),
+        };
+        format!(
+            "{:<width$} store {:>9} req/s  memory {:>9} req/s  cost {verdict}",
+            self.target,
+            thousands(self.store_req_per_s.round() as u64),
+            thousands(self.memory_req_per_s.round() as u64),
+        )
+    }
+}
+
+/// The heading of the audit-cost summary.
+pub(crate) fn audit_cost_heading(concurrency: usize) -> String {
+    format!(
+        "durable audit cost = 1 - store/memory req/s (target: <= {:.0}% at 64 connections; this run: {concurrency})",
+        AUDIT_COST_TARGET * 100.0
     )
 }
 
@@ -87,6 +138,7 @@ pub(crate) struct Report {
     cores: usize,
     started_at: String,
     rows: Vec<Row>,
+    audit_costs: Vec<AuditCost>,
 }
 
 impl Report {
@@ -108,6 +160,7 @@ impl Report {
             cores,
             started_at,
             rows: Vec::new(),
+            audit_costs: Vec::new(),
         }
     }
 
@@ -120,6 +173,10 @@ impl Report {
 
     pub(crate) fn push(&mut self, row: Row) {
         self.rows.push(row);
+    }
+
+    pub(crate) fn push_audit_cost(&mut self, cost: AuditCost) {
+        self.audit_costs.push(cost);
     }
 
     /// Prints (to stderr) a few of the failures behind the error counts, if any.
@@ -165,6 +222,18 @@ impl Report {
                 })
             })
             .collect();
+        let audit_costs: Vec<serde_json::Value> = self
+            .audit_costs
+            .iter()
+            .map(|c| {
+                json!({
+                    "target": c.target,
+                    "store_req_per_s": c.store_req_per_s,
+                    "memory_req_per_s": c.memory_req_per_s,
+                    "cost": c.cost(),
+                })
+            })
+            .collect();
         json!({
             "started_at": self.started_at,
             "concurrency": self.concurrency,
@@ -173,6 +242,7 @@ impl Report {
             "plaintext_size": self.plaintext_size,
             "cores": self.cores,
             "results": rows,
+            "audit_cost": audit_costs,
         })
     }
 }
@@ -231,7 +301,75 @@ mod tests {
         };
         let row = Row::from_load("Encrypt", load, Duration::from_secs(1), Some(1000.0));
         assert_eq!(row.ratio, Some(0.5));
-        assert!(row.line().ends_with("0.50"));
-        assert_eq!(table_header().len(), row.line().len());
+        assert!(row.line(MIN_TARGET_WIDTH).ends_with("0.50"));
+        assert_eq!(
+            table_header(MIN_TARGET_WIDTH).len(),
+            row.line(MIN_TARGET_WIDTH).len()
+        );
+    }
+
+    #[test]
+    fn long_targets_widen_the_column() {
+        let row = Row::from_load(
+            "GenerateDataKey [pkcs11 root] [audit: memory]",
+            LoadResult::default(),
+            Duration::from_secs(1),
+            None,
+        );
+        let width = row.target.len();
+        assert!(width > MIN_TARGET_WIDTH);
+        assert_eq!(table_header(width).len(), row.line(width).len());
+        assert!(row.line(width).starts_with(&row.target));
+    }
+
+    #[test]
+    fn audit_cost_is_one_minus_store_over_memory() {
+        let cost = |store: f64, memory: f64| AuditCost {
+            target: "Encrypt".to_owned(),
+            store_req_per_s: store,
+            memory_req_per_s: memory,
+        };
+        let c = cost(8_500.0, 10_000.0);
+        assert!(c.cost().is_some_and(|x| (x - 0.15).abs() < 1e-9));
+        assert!(
+            c.line(10).contains("15.0%  within target"),
+            "{}",
+            c.line(10)
+        );
+        assert!(
+            c.line(10).contains("store     8,500 req/s"),
+            "{}",
+            c.line(10)
+        );
+        let c = cost(8_000.0, 10_000.0);
+        assert!(c.line(10).contains("20.0%  OVER target"), "{}", c.line(10));
+        let c = cost(10_500.0, 10_000.0);
+        assert!(c.cost().is_some_and(|x| (x + 0.05).abs() < 1e-9));
+        assert!(
+            c.line(10).contains("-5.0%  within target"),
+            "{}",
+            c.line(10)
+        );
+        assert_eq!(cost(1.0, 0.0).cost(), None);
+    }
+
+    #[test]
+    fn audit_costs_reach_the_json_report() {
+        let mut report = Report::new(64, 10, 2, 64, 2);
+        report.push_audit_cost(AuditCost {
+            target: "Encrypt".to_owned(),
+            store_req_per_s: 900.0,
+            memory_req_per_s: 1000.0,
+        });
+        let json = report.to_json();
+        let cost = json
+            .pointer("/audit_cost/0/cost")
+            .and_then(serde_json::Value::as_f64);
+        assert!(cost.is_some_and(|c| (c - 0.1).abs() < 1e-9), "{json}");
+        assert_eq!(
+            json.pointer("/audit_cost/0/target")
+                .and_then(|t| t.as_str()),
+            Some("Encrypt")
+        );
     }
 }

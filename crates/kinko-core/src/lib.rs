@@ -9,6 +9,7 @@
 //!   (data keys, decrypted plaintexts).
 //! - Every decryption failure is the same [`Error::InvalidCiphertext`].
 
+mod audit;
 mod bootstrap;
 mod cache;
 mod clock;
@@ -20,6 +21,10 @@ mod rewrap;
 mod service;
 mod store;
 
+pub use audit::{
+    AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS, ChainHead,
+    KeyLastUsage, chain_hash, hex,
+};
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::Error;
@@ -33,5 +38,5 @@ pub use ops::{
     ReEncryptOutput, ScheduleDeletionOutput,
 };
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
-pub use service::Kms;
-pub use store::{Store, StoreError};
+pub use service::{AuditFn, Kms};
+pub use store::{AuditAppend, AuditCursor, Store, StoreError};

@@ -14,9 +14,9 @@ use crate::ops::{
     ReEncryptOutput, ScheduleDeletionOutput,
 };
 use crate::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Caller, Clock, EncryptionContext,
-    Error, Key, KeyArn, KeyId, KeyRef, KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin,
-    Region, Store, StoreError, Tag, default_key_policy,
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditAppend, AuditDraft, Caller,
+    Clock, EncryptionContext, Error, Key, KeyArn, KeyId, KeyRef, KeySpec, KeyState, KeyUsage,
+    Material, MaterialId, Origin, Region, Store, StoreError, Tag, default_key_policy,
 };
 
 /// Most aliases one key may have.
@@ -31,7 +31,12 @@ pub struct Kms {
     root: Arc<dyn RootKey>,
     clock: Arc<dyn Clock>,
     caches: Caches,
+    chain: String,
 }
+
+/// Builds the audit event of a successful change from the key it changed. The server supplies
+/// it, because only the server knows the CloudTrail record's fields.
+pub type AuditFn<'a> = &'a (dyn Fn(&Key) -> AuditDraft + Send + Sync);
 
 /// What an operation needs of the key's state.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,7 +59,24 @@ impl Kms {
             root,
             clock,
             caches: Caches::default(),
+            chain: "node-1".to_owned(),
         }
+    }
+
+    /// Names this node's audit chain (one chain per node).
+    pub fn with_audit_chain(mut self, chain: impl Into<String>) -> Kms {
+        self.chain = chain.into();
+        self
+    }
+
+    /// This node's audit chain.
+    pub fn audit_chain(&self) -> &str {
+        &self.chain
+    }
+
+    /// The store (for audit appends and queries made by the server).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The clock the service uses.
@@ -145,6 +167,7 @@ impl Kms {
         &self,
         caller: &Caller,
         req: CreateKeyRequest,
+        audit: AuditFn<'_>,
     ) -> Result<Arc<Key>, Error> {
         if req.custom_key_store
             || matches!(req.origin, Origin::AwsCloudHsm | Origin::ExternalKeyStore)
@@ -211,7 +234,15 @@ impl Kms {
             created_at: now,
         };
         self.store
-            .create_key(&key, &material, &dedup_tags(req.tags))
+            .create_key(
+                &key,
+                &material,
+                &dedup_tags(req.tags),
+                AuditAppend {
+                    chain: &self.chain,
+                    draft: &audit(&key),
+                },
+            )
             .await?;
         self.caches
             .put_material(arn.key_id, material_id, DataProtectionKey::new(&secret)?);
@@ -247,8 +278,13 @@ impl Kms {
     }
 
     /// EnableKey.
-    pub async fn enable_key(&self, caller: &Caller, key: &KeyRef) -> Result<(), Error> {
-        self.modify_key(caller, key, Need::EnableDisable, |k| {
+    pub async fn enable_key(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        audit: AuditFn<'_>,
+    ) -> Result<(), Error> {
+        self.modify_key(audit, caller, key, Need::EnableDisable, |k| {
             k.state = KeyState::Enabled;
             Ok(())
         })
@@ -257,9 +293,14 @@ impl Kms {
     }
 
     /// DisableKey. Drops the key's unwrapped material from memory.
-    pub async fn disable_key(&self, caller: &Caller, key: &KeyRef) -> Result<(), Error> {
+    pub async fn disable_key(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        audit: AuditFn<'_>,
+    ) -> Result<(), Error> {
         let key = self
-            .modify_key(caller, key, Need::EnableDisable, |k| {
+            .modify_key(audit, caller, key, Need::EnableDisable, |k| {
                 k.state = KeyState::Disabled;
                 Ok(())
             })
@@ -274,8 +315,9 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         description: String,
+        audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        self.modify_key(caller, key, Need::NotPendingDeletion, move |k| {
+        self.modify_key(audit, caller, key, Need::NotPendingDeletion, move |k| {
             k.description = description.clone();
             Ok(())
         })
@@ -289,10 +331,11 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         window_days: u32,
+        audit: AuditFn<'_>,
     ) -> Result<ScheduleDeletionOutput, Error> {
         let deletion_date = self.clock.now().plus_days(window_days);
         let key = self
-            .modify_key(caller, key, Need::Any, |k| {
+            .modify_key(audit, caller, key, Need::Any, |k| {
                 if k.state == KeyState::PendingDeletion {
                     return Err(Error::InvalidState(format!(
                         "{} is pending deletion.",
@@ -319,9 +362,10 @@ impl Kms {
         &self,
         caller: &Caller,
         key: &KeyRef,
+        audit: AuditFn<'_>,
     ) -> Result<KeyArn, Error> {
         let key = self
-            .modify_key(caller, key, Need::Any, |k| {
+            .modify_key(audit, caller, key, Need::Any, |k| {
                 if k.state != KeyState::PendingDeletion {
                     return Err(Error::InvalidState(format!(
                         "{} is not pending deletion.",
@@ -497,6 +541,7 @@ impl Kms {
         caller: &Caller,
         name: &AliasName,
         target: &KeyRef,
+        audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         if name.is_reserved() {
             return Err(Error::InvalidAliasName(format!(
@@ -520,7 +565,17 @@ impl Kms {
             created_at: now,
             updated_at: now,
         };
-        match self.store.create_alias(&alias).await {
+        match self
+            .store
+            .create_alias(
+                &alias,
+                AuditAppend {
+                    chain: &self.chain,
+                    draft: &audit(&key),
+                },
+            )
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(Error::AlreadyExists(format!(
@@ -541,6 +596,7 @@ impl Kms {
         caller: &Caller,
         name: &AliasName,
         target: &KeyRef,
+        audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         if name.is_reserved() {
             return Err(Error::InvalidAliasName(format!(
@@ -576,22 +632,48 @@ impl Kms {
         }
         alias.target = new_target.id();
         alias.updated_at = self.clock.now();
-        self.store.update_alias(&alias).await?;
+        self.store
+            .update_alias(
+                &alias,
+                AuditAppend {
+                    chain: &self.chain,
+                    draft: &audit(&new_target),
+                },
+            )
+            .await?;
         self.caches
             .put_alias(&caller.account, &caller.region, name, new_target.id());
         Ok(())
     }
 
     /// DeleteAlias.
-    pub async fn delete_alias(&self, caller: &Caller, name: &AliasName) -> Result<(), Error> {
+    pub async fn delete_alias(
+        &self,
+        caller: &Caller,
+        name: &AliasName,
+        audit: AuditFn<'_>,
+    ) -> Result<(), Error> {
         if name.is_reserved() {
             return Err(Error::InvalidAliasName(format!(
                 "Alias {name} is reserved for AWS managed keys."
             )));
         }
+        let alias = self
+            .store
+            .get_alias(&caller.account, &caller.region, name)
+            .await?
+            .ok_or_else(|| alias_not_found(caller, name))?;
+        let key = self
+            .require_key(caller, &caller.region, &alias.target)
+            .await?;
+        let draft = audit(&key);
+        let append = AuditAppend {
+            chain: &self.chain,
+            draft: &draft,
+        };
         let existed = self
             .store
-            .delete_alias(&caller.account, &caller.region, name)
+            .delete_alias(&caller.account, &caller.region, name, append)
             .await?;
         self.caches
             .forget_alias(&caller.account, &caller.region, name);
@@ -644,6 +726,7 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         tags: Vec<Tag>,
+        audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         validate_tags(&tags)?;
         let key = self.resolve_for_management(caller, key).await?;
@@ -664,7 +747,16 @@ impl Kms {
                 existing.len() + new_keys
             )));
         }
-        self.store.put_tags(&key.id(), &tags).await?;
+        self.store
+            .put_tags(
+                &key.id(),
+                &tags,
+                AuditAppend {
+                    chain: &self.chain,
+                    draft: &audit(&key),
+                },
+            )
+            .await?;
         Ok(())
     }
 
@@ -674,10 +766,20 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         tag_keys: Vec<String>,
+        audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         let key = self.resolve_for_management(caller, key).await?;
         check_state(&key, Need::NotPendingDeletion)?;
-        self.store.delete_tags(&key.id(), &tag_keys).await?;
+        self.store
+            .delete_tags(
+                &key.id(),
+                &tag_keys,
+                AuditAppend {
+                    chain: &self.chain,
+                    draft: &audit(&key),
+                },
+            )
+            .await?;
         Ok(())
     }
 
@@ -718,8 +820,9 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         policy: String,
+        audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        self.modify_key(caller, key, Need::Any, move |k| {
+        self.modify_key(audit, caller, key, Need::Any, move |k| {
             k.policy = policy.clone();
             Ok(())
         })
@@ -876,6 +979,7 @@ impl Kms {
     /// back; retries when another writer got there first.
     async fn modify_key<F>(
         &self,
+        audit: AuditFn<'_>,
         caller: &Caller,
         key_ref: &KeyRef,
         need: Need,
@@ -895,12 +999,37 @@ impl Kms {
             check_state(&key, need)?;
             change(&mut key)?;
             key.version += 1;
-            match self.store.update_key(&key).await {
+            let draft = audit(&key);
+            let append = AuditAppend {
+                chain: &self.chain,
+                draft: &draft,
+            };
+            match self.store.update_key(&key, append).await {
                 Ok(()) => return Ok(self.caches.put_key(key)),
                 Err(StoreError::Conflict(_)) if attempts < 3 => attempts += 1,
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    // ----- key usage (from the audit trail) -------------------------------------------------
+
+    /// GetKeyLastUsage: the key (key id or key ARN only, any state) and its last successful
+    /// cryptographic use, if any.
+    pub async fn get_key_last_usage(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+    ) -> Result<(Arc<Key>, Option<crate::KeyLastUsage>), Error> {
+        let key = self.resolve_for_management(caller, key).await?;
+        let usage = self.store.key_last_usage(&key.id()).await?;
+        Ok((key, usage))
+    }
+
+    /// Successful cryptographic uses of a key per operation, by operation name (for the CLI;
+    /// no caller: the installation's operator asks).
+    pub async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, Error> {
+        Ok(self.store.key_usage_counts(key).await?)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyLastUsage};
 use crate::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyId, Material, MaterialId,
     Region, Tag,
@@ -24,7 +25,21 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Persistence for every Kinko record. Each method is one transaction.
+/// An audit event that commits in the same transaction as the change it records.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditAppend<'a> {
+    /// The chain to append to (this node's).
+    pub chain: &'a str,
+    /// The event.
+    pub draft: &'a AuditDraft,
+}
+
+/// A cursor into the audit trail, newest first: (time, chain, seq) of the last item seen.
+pub type AuditCursor = (i64, String, i64);
+
+/// Persistence for every Kinko record. Each method is one transaction. Methods that change a
+/// key, alias or tag take the audit event of that change and commit it in the same transaction:
+/// either both are durable or neither is.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Inserts an account.
@@ -42,6 +57,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         key: &Key,
         material: &Material,
         tags: &[Tag],
+        audit: AuditAppend<'_>,
     ) -> Result<(), StoreError>;
     /// Reads a key of `account` in `region`.
     async fn get_key(
@@ -60,7 +76,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Key>, StoreError>;
     /// Replaces a key's mutable fields if its stored `version` is `key.version - 1`;
     /// otherwise [`StoreError::Conflict`].
-    async fn update_key(&self, key: &Key) -> Result<(), StoreError>;
+    async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Reads one material version of a key.
     async fn get_material(
         &self,
@@ -69,7 +85,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Material>, StoreError>;
 
     /// Inserts an alias; [`StoreError::Conflict`] if the name is taken.
-    async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError>;
+    async fn create_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Reads an alias.
     async fn get_alias(
         &self,
@@ -78,13 +94,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         name: &AliasName,
     ) -> Result<Option<Alias>, StoreError>;
     /// Points an existing alias at another key.
-    async fn update_alias(&self, alias: &Alias) -> Result<(), StoreError>;
+    async fn update_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Deletes an alias; returns whether it existed.
     async fn delete_alias(
         &self,
         account: &AccountId,
         region: &Region,
         name: &AliasName,
+        audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError>;
     /// Aliases ordered by name, optionally only those of one key, strictly after `after`.
     async fn list_aliases(
@@ -99,9 +116,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError>;
 
     /// Inserts or overwrites tags of a key.
-    async fn put_tags(&self, key: &KeyId, tags: &[Tag]) -> Result<(), StoreError>;
+    async fn put_tags(
+        &self,
+        key: &KeyId,
+        tags: &[Tag],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
     /// Removes tags by key; missing ones are ignored.
-    async fn delete_tags(&self, key: &KeyId, tag_keys: &[String]) -> Result<(), StoreError>;
+    async fn delete_tags(
+        &self,
+        key: &KeyId,
+        tag_keys: &[String],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
     /// Tags of a key ordered by tag key, strictly after `after`, at most `limit`.
     async fn list_tags(
         &self,
@@ -141,6 +168,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         wrapped: &[u8],
         root_id: &str,
     ) -> Result<bool, StoreError>;
+
+    /// Appends events to the end of `chain` in one transaction (group commit); returns them with
+    /// their chain positions.
+    async fn append_audit(
+        &self,
+        chain: &str,
+        drafts: &[AuditDraft],
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Every chain's head.
+    async fn audit_chains(&self) -> Result<Vec<ChainHead>, StoreError>;
+    /// Events of `chain` with `seq > after_seq`, in chain order, at most `limit`.
+    async fn audit_events(
+        &self,
+        chain: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Events matching `filter`, newest first, strictly older than `before`, at most `limit`.
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<&AuditCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Stores a signed digest.
+    async fn put_digest(&self, digest: &AuditDigest) -> Result<(), StoreError>;
+    /// Digests of `chain`, oldest first.
+    async fn list_digests(&self, chain: &str) -> Result<Vec<AuditDigest>, StoreError>;
+    /// Deletes the events of `chain` up to `anchor.last_seq` and stores `anchor`, the signed
+    /// digest that marks where the chain now starts, in one transaction. Returns how many went.
+    async fn prune_audit(&self, anchor: &AuditDigest) -> Result<u64, StoreError>;
+    /// The last successful cryptographic use of a key.
+    async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError>;
+    /// Successful uses of a key per operation.
+    async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// Reads a setting of the installation (e.g. which root-of-trust provider it uses).
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError>;

@@ -15,6 +15,7 @@ mod passphrase;
 mod random;
 mod root_key;
 mod secret;
+mod signing;
 
 pub use envelope::{
     BlobHeader, DataProtectionKey, FORMAT_V1, HEADER_LEN, KEY_ID_LEN, MATERIAL_ID_LEN,
@@ -26,6 +27,7 @@ pub use passphrase::{Argon2Params, derive_root_key, passphrase_verifier};
 pub use random::{fill_random, random_array, random_secret};
 pub use root_key::{RootKey, SoftwareRootKey, WRAPPED_OVERHEAD};
 pub use secret::SecretBytes;
+pub use signing::{SigningKeyPair, verify_ed25519};
 
 /// SHA-256 of `data`, for identifiers derived from public values (never from secrets).
 pub fn sha256(data: &[u8]) -> [u8; 32] {

@@ -22,6 +22,23 @@ pub async fn migrate_root(
     target: &RootOptions,
 ) -> anyhow::Result<RewrapReport> {
     let store = open_store(config).await?;
+    let next = store
+        .get_setting(root::NEXT_ROOT_SETTING)
+        .await
+        .context("reading settings")?;
+    if next.is_some()
+        && next
+            == store
+                .get_setting(root::ROOT_SETTING)
+                .await
+                .context("reading settings")?
+    {
+        // Killed after the promotion but before the marker was cleared: nothing is left to do.
+        root::finish_promotion(&store).await?;
+        tracing::info!("the migration had already finished; cleared its marker");
+        store.close().await;
+        return Ok(RewrapReport::default());
+    }
     let from = root::open_current(&config.data_dir, &store, current).await?;
     if root::recorded_provider(&store).await? == Some(to) && to != Provider::File {
         bail!(
@@ -37,6 +54,7 @@ pub async fn migrate_root(
     let report = rewrap_all(&store, from.as_ref(), next.as_ref())
         .await
         .context("rewrapping")?;
+    crate::audit::rewrap_signing_key(&store, from.as_ref(), next.as_ref()).await?;
     let counts = count_by_root(&store)
         .await
         .context("counting rows by root")?;

@@ -4,14 +4,17 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::{BodyExt, Limited};
 use kinko_api::{ErrorBody, ErrorCode};
-use kinko_core::Kms;
+use kinko_core::{KeyArn, Kms};
 
+use crate::audit::{AuditWriter, Recorded, RequestInfo};
 use crate::auth::Authenticator;
 use crate::errors::ApiError;
 use crate::protocol;
@@ -28,6 +31,10 @@ pub struct AppState {
     pub kms: Arc<Kms>,
     /// SigV4 verification with its signing-key cache.
     pub auth: Authenticator,
+    /// Where audit records of requests that change nothing go.
+    pub audit: AuditWriter,
+    /// Region recorded for requests that fail before their credential scope is known.
+    pub default_region: String,
 }
 
 /// Builds the router.
@@ -43,14 +50,15 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// Health endpoints and axum's own rejections carry a request id too.
 async fn ensure_request_id(mut response: Response) -> Response {
     if !response.headers().contains_key("x-amzn-requestid")
-        && let Ok(v) = HeaderValue::from_str(&request_id())
+        && let Ok(v) = HeaderValue::from_str(&new_uuid())
     {
         response.headers_mut().insert("x-amzn-requestid", v);
     }
     response
 }
 
-fn request_id() -> String {
+/// A fresh UUID (request ids, event ids), from Kinko's one source of randomness.
+pub(crate) fn new_uuid() -> String {
     let bytes = kinko_crypto::random_array::<16>().unwrap_or_default();
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
@@ -89,9 +97,54 @@ fn error_response(error: &ApiError, request_id: &str) -> Response {
     respond(status, body, request_id, Some(error.code))
 }
 
+/// What serving a request produced, for the response and its audit record.
+struct Served {
+    result: Result<Vec<u8>, ApiError>,
+    /// The record of a successful change was committed with the change.
+    committed: bool,
+    /// The key the request concerned.
+    key: Option<KeyArn>,
+    /// Whether the request is recorded at all (it is unless nothing identifies a caller).
+    recorded: bool,
+}
+
 async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let request_id = request_id();
-    match serve_request(&state, request, &request_id).await {
+    let mut info = RequestInfo {
+        request_id: new_uuid(),
+        time: state.kms.clock().now(),
+        source_ip: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "127.0.0.1".to_owned()),
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        event_source: "kms.amazonaws.com",
+        operation: String::new(),
+        region: state.default_region.clone(),
+        access_key_id: None,
+        caller: None,
+        request_parameters: None,
+    };
+    let served = serve_request(&state, request, &mut info).await;
+    let request_id = info.request_id.clone();
+    let mut result = served.result;
+    if served.recorded && !served.committed {
+        let outcome = Recorded {
+            key: served.key.as_ref(),
+            response_elements: None,
+            error: result.as_ref().err(),
+        };
+        let draft = info.draft(&outcome);
+        if let Err(e) = state.audit.append(draft).await {
+            // Nothing is returned that the trail does not show.
+            result = Err(ApiError::from(e));
+        }
+    }
+    match result {
         Ok(body) => respond(StatusCode::OK, body, &request_id, None),
         Err(error) => {
             tracing::debug!(request_id, code = error.code.as_str(), "request failed");
@@ -100,14 +153,33 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     }
 }
 
-async fn serve_request(
-    state: &AppState,
-    request: Request,
-    request_id: &str,
-) -> Result<Vec<u8>, ApiError> {
+async fn serve_request(state: &AppState, request: Request, info: &mut RequestInfo) -> Served {
     let (parts, body) = request.into_parts();
+    let fail = |e: ApiError, recorded: bool| Served {
+        result: Err(e),
+        committed: false,
+        key: None,
+        recorded,
+    };
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (service, operation) = if let Some(op) = target.strip_prefix(protocol::TARGET_PREFIX) {
+        ("kms", op)
+    } else if let Some(op) = target.strip_prefix(crate::cloudtrail::TARGET_PREFIX) {
+        info.event_source = "cloudtrail.amazonaws.com";
+        ("cloudtrail", op)
+    } else {
+        ("kms", "")
+    };
+    info.operation = operation.chars().take(128).collect();
     if parts.method != Method::POST || parts.uri.path() != "/" {
-        return Err(ApiError::new(ErrorCode::UnknownOperationException, ""));
+        return fail(
+            ApiError::new(ErrorCode::UnknownOperationException, ""),
+            false,
+        );
     }
     let too_large = || {
         ApiError::new(
@@ -121,13 +193,12 @@ async fn serve_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+        return fail(too_large(), false);
     }
-    let body = Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|_| too_large())?
-        .to_bytes();
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return fail(too_large(), false),
+    };
 
     let header_pairs: Vec<(&str, &[u8])> = parts
         .headers
@@ -142,21 +213,60 @@ async fn serve_request(
         body: &body,
     };
     let now = state.kms.clock().now().as_secs();
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (service, operation) = match target.strip_prefix(protocol::TARGET_PREFIX) {
-        Some(op) => ("kms", op),
-        None => ("kms", ""),
-    };
-    let caller = state
+    let (caller, access_key_id) = match state
         .auth
         .authenticate(&state.kms, &sig_request, service, now)
-        .await?;
+        .await
+    {
+        Ok(ok) => ok,
+        Err((e, claimed)) => {
+            // A request that names no access key cannot be attributed to anyone: not recorded.
+            let recorded = claimed.is_some();
+            info.access_key_id = claimed;
+            return fail(e, recorded);
+        }
+    };
+    info.access_key_id = Some(access_key_id);
+    info.region = caller.region.to_string();
+    info.caller = Some(caller.clone());
     if operation.is_empty() {
-        return Err(protocol::unknown_operation());
+        return fail(protocol::unknown_operation(), true);
     }
-    protocol::dispatch(&state.kms, &caller, operation, &body, request_id).await
+    info.request_parameters = crate::audit::request_parameters(operation, &body);
+    if service == "cloudtrail" {
+        let result = crate::cloudtrail::dispatch(&state.kms, &caller, operation, &body).await;
+        return Served {
+            result,
+            committed: false,
+            key: None,
+            recorded: true,
+        };
+    }
+    let mut seen = None;
+    let audit_info: &RequestInfo = info;
+    let audit = |key: &kinko_core::Key| {
+        let elements = crate::audit::response_elements(operation, key);
+        audit_info.draft(&Recorded {
+            key: Some(&key.arn),
+            response_elements: elements,
+            error: None,
+        })
+    };
+    let result = protocol::dispatch(
+        &state.kms,
+        &caller,
+        operation,
+        &body,
+        &audit_info.request_id,
+        &audit,
+        &mut seen,
+    )
+    .await;
+    let committed = result.is_ok() && crate::audit::is_mutation(operation);
+    Served {
+        result,
+        committed,
+        key: seen,
+        recorded: true,
+    }
 }

@@ -45,15 +45,31 @@ fn sigv4_error(e: kinko_sigv4::Error) -> ApiError {
 }
 
 impl Authenticator {
-    /// Authenticates `req` for `service` and returns the caller. `now` is epoch seconds.
+    /// Authenticates `req` for `service` and returns the caller and its access key id. On failure
+    /// the error comes with the access key id the request claimed, when it named one.
     pub async fn authenticate(
         &self,
         kms: &Kms,
         req: &kinko_sigv4::Request<'_>,
         service: &str,
         now: i64,
+    ) -> Result<(Caller, String), (ApiError, Option<String>)> {
+        let parsed = kinko_sigv4::parse(req).map_err(|e| (sigv4_error(e), None))?;
+        let claimed = parsed.access_key_id.to_owned();
+        self.authenticate_parsed(kms, req, &parsed, service, now)
+            .await
+            .map(|caller| (caller, claimed.clone()))
+            .map_err(|e| (e, Some(claimed)))
+    }
+
+    async fn authenticate_parsed(
+        &self,
+        kms: &Kms,
+        req: &kinko_sigv4::Request<'_>,
+        parsed: &kinko_sigv4::Parsed<'_>,
+        service: &str,
+        now: i64,
     ) -> Result<Caller, ApiError> {
-        let parsed = kinko_sigv4::parse(req).map_err(sigv4_error)?;
         if parsed.service != service {
             return Err(ApiError::new(
                 ErrorCode::InvalidSignatureException,
@@ -127,7 +143,7 @@ impl Authenticator {
                 entry
             }
         };
-        kinko_sigv4::verify(req, &parsed, &entry.key, now).map_err(sigv4_error)?;
+        kinko_sigv4::verify(req, parsed, &entry.key, now).map_err(sigv4_error)?;
         Ok(Caller {
             account: entry.account,
             region,

@@ -11,6 +11,8 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 /// Default data directory (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "kinko-data";
+/// Default node id (audit chain name).
+pub const DEFAULT_NODE_ID: &str = "node-1";
 /// Default region.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -26,6 +28,14 @@ pub struct Config {
     pub region: String,
     /// Storage URL; `None` is the embedded SQLite file `<data_dir>/kinko.db`.
     pub store: Option<String>,
+    /// This node's name: its audit chain is named after it.
+    pub node_id: String,
+    /// Seconds between signed digests of the audit chain.
+    pub audit_digest_seconds: u64,
+    /// Audit events older than this many days are pruned (kept forever when unset).
+    pub audit_retention_days: Option<u32>,
+    /// Benchmarks only: audit records of read-only requests go nowhere. Warns at start.
+    pub insecure_audit_memory_sink: bool,
 }
 
 /// The optional keys of a TOML config file.
@@ -40,6 +50,12 @@ pub struct FileConfig {
     pub region: Option<String>,
     /// `store = "sqlite://..."`.
     pub store: Option<String>,
+    /// `node_id = "node-1"`.
+    pub node_id: Option<String>,
+    /// `audit_digest_seconds = 10`.
+    pub audit_digest_seconds: Option<u64>,
+    /// `audit_retention_days = 365`.
+    pub audit_retention_days: Option<u32>,
 }
 
 impl FileConfig {
@@ -79,6 +95,10 @@ impl Config {
                 .with_context(|| format!("invalid listen address {listen:?}"))?,
             region,
             store: store.or(file.store),
+            node_id: file.node_id.unwrap_or_else(|| DEFAULT_NODE_ID.to_owned()),
+            audit_digest_seconds: file.audit_digest_seconds.unwrap_or(10).max(1),
+            audit_retention_days: file.audit_retention_days,
+            insecure_audit_memory_sink: false,
         })
     }
 }

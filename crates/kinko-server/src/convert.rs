@@ -235,8 +235,9 @@ pub fn tags(value: Vec<wire::TagEntry>) -> Conv<Vec<Tag>> {
         .collect()
 }
 
-/// A key policy document: model limits, the 32 KB quota, and JSON well-formedness (the policy
-/// language itself is checked once authorization lands).
+/// A key policy document: model limits, the 32 KB quota, and the policy language (grammar,
+/// principals in every statement, condition operators) as `kinko-policy` parses it. Evaluation
+/// comes with the authorization work.
 pub fn policy(value: &str) -> Conv<String> {
     string_len(value, "policy", 1, 131_072)?;
     if !value
@@ -249,25 +250,13 @@ pub fn policy(value: &str) -> Conv<String> {
             "must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
         ));
     }
-    if value.len() > 32_768 {
-        return Err(ApiError::new(
+    match kinko_policy::Policy::parse(value, kinko_policy::PolicyKind::Key) {
+        Ok(_) => Ok(value.to_owned()),
+        Err(kinko_policy::PolicyError::TooLarge { size, limit }) => Err(ApiError::new(
             ErrorCode::LimitExceededException,
-            format!(
-                "The key policy is {} bytes; the quota is 32768 bytes.",
-                value.len()
-            ),
-        ));
-    }
-    match serde_json::from_str::<serde_json::Value>(value) {
-        Ok(serde_json::Value::Object(doc)) if doc.contains_key("Statement") => Ok(value.to_owned()),
-        Ok(_) => Err(ApiError::new(
-            ErrorCode::MalformedPolicyDocumentException,
-            "The new key policy will not allow you to update the key policy in the future: the policy has no Statement.",
+            format!("The key policy is {size} bytes; the quota is {limit} bytes."),
         )),
-        Err(e) => Err(ApiError::new(
-            ErrorCode::MalformedPolicyDocumentException,
-            format!("The key policy is not valid JSON: {e}"),
-        )),
+        Err(e) => Err(ApiError::new(ErrorCode::MalformedPolicyDocumentException, e.to_string())),
     }
 }
 

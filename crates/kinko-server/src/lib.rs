@@ -9,7 +9,11 @@
 
 mod admin;
 mod app;
+mod audit;
+mod audit_export;
+mod audit_verify;
 mod auth;
+mod cloudtrail;
 mod config;
 mod convert;
 mod errors;
@@ -25,6 +29,14 @@ use kinko_store::SqliteStore;
 
 pub use admin::{backup, migrate_root, restore};
 pub use app::{AppState, MAX_BODY_BYTES, router};
+pub use audit_export::{
+    AuditSelection, ExportReport, export, export_installation, load_signing_key_for_export,
+    query_installation, tail_installation,
+};
+pub use audit_verify::{
+    BreakKind, ChainReport, Verdict, VerifyBreak, VerifyError, VerifyReport, public_key_from_pem,
+    verify, verify_chains, verify_export, verify_export_dir, verify_installation,
+};
 pub use auth::Authenticator;
 pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
 pub use errors::ApiError;
@@ -43,6 +55,9 @@ pub struct Server {
     /// The access key created on this start, if this was the first start.
     pub new_access_key: Option<NewAccessKey>,
     store: SqliteStore,
+    signing_key: Arc<kinko_crypto::SigningKeyPair>,
+    digest_every: std::time::Duration,
+    retention: Option<std::time::Duration>,
 }
 
 impl Server {
@@ -62,7 +77,10 @@ impl Server {
         let root = root::open_root(&config.data_dir, &store, root).await?;
         tracing::info!(provider = root.provider(), root_id = %root.id(), "root of trust loaded");
         let store_dyn: Arc<dyn Store> = Arc::new(store.clone());
-        let kms = Arc::new(Kms::new(store_dyn, root, clock));
+        let signing_key = audit::load_signing_key(&store, root.as_ref(), &config.data_dir).await?;
+        let kms = Arc::new(
+            Kms::new(store_dyn.clone(), root, clock).with_audit_chain(config.node_id.clone()),
+        );
         let new_access_key = kms
             .ensure_default_account()
             .await
@@ -70,29 +88,83 @@ impl Server {
         if let Some(key) = &new_access_key {
             write_credentials(&config.data_dir.join(CREDENTIALS_FILE), key)?;
         }
+        let audit = if config.insecure_audit_memory_sink {
+            tracing::warn!(
+                "insecure_audit_memory_sink: audit records of read-only requests are NOT written; benchmarks only"
+            );
+            audit::AuditWriter::InsecureMemorySink
+        } else {
+            audit::AuditWriter::spawn(store_dyn, config.node_id.clone())
+        };
         let state = Arc::new(AppState {
             kms,
             auth: Authenticator::default(),
+            audit,
+            default_region: config.region.clone(),
         });
         Ok(Server {
             state,
             new_access_key,
             store,
+            signing_key,
+            digest_every: std::time::Duration::from_secs(config.audit_digest_seconds),
+            retention: config
+                .audit_retention_days
+                .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
         })
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then drains requests, drops unwrapped
-    /// material and closes the store.
+    /// Serves on `listener` until `shutdown` resolves, then drains requests, seals the audit
+    /// chain, drops unwrapped material and closes the store.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving")?;
+        let sealer = {
+            let kms = self.state.kms.clone();
+            let key = self.signing_key.clone();
+            let every = self.digest_every;
+            let retention = self.retention;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let store = kms.store().as_ref();
+                    let now = kms.clock().now();
+                    if let Err(e) = audit::seal(store, &key, kms.audit_chain(), now).await {
+                        tracing::error!(error = %e, "sealing the audit chain failed");
+                    }
+                    if let Some(retention) = retention
+                        && let Err(e) =
+                            audit::prune(store, &key, kms.audit_chain(), now, retention).await
+                    {
+                        tracing::error!(error = %e, "pruning the audit trail failed");
+                    }
+                }
+            })
+        };
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+        sealer.abort();
+        let kms = &self.state.kms;
+        if let Err(e) = audit::seal(
+            kms.store().as_ref(),
+            &self.signing_key,
+            kms.audit_chain(),
+            kms.clock().now(),
+        )
+        .await
+        {
+            tracing::error!(error = %e, "sealing the audit chain at shutdown failed");
+        }
         self.state.kms.shutdown();
         self.store.close().await;
         Ok(())

@@ -2,7 +2,7 @@
 //! handler per operation that converts the wire request, calls the core and converts the result.
 
 use kinko_api::{self as wire, Blob, ErrorCode};
-use kinko_core::{Caller, CreateKeyRequest, DataKeySize, Kms};
+use kinko_core::{AuditFn, Caller, CreateKeyRequest, DataKeySize, KeyArn, Kms};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -114,6 +114,8 @@ pub async fn dispatch(
     op: &str,
     body: &[u8],
     request_id: &str,
+    audit: AuditFn<'_>,
+    seen: &mut Option<KeyArn>,
 ) -> Conv<Vec<u8>> {
     let core = |e| from_core(e, request_id);
     match op {
@@ -134,7 +136,8 @@ pub async fn dispatch(
                 multi_region: r.multi_region.unwrap_or(false),
                 custom_key_store: r.custom_key_store_id.is_some() || r.xks_key_id.is_some(),
             };
-            let key = kms.create_key(caller, req).await.map_err(core)?;
+            let key = kms.create_key(caller, req, audit).await.map_err(core)?;
+            *seen = Some(key.arn.clone());
             encode(&wire::KeyMetadataResponse {
                 key_metadata: c::key_metadata(&key),
             })
@@ -144,6 +147,7 @@ pub async fn dispatch(
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             c::grant_tokens(r.grant_tokens.as_ref())?;
             let key = kms.describe_key(caller, &key_ref).await.map_err(core)?;
+            *seen = Some(key.arn.clone());
             encode(&wire::KeyMetadataResponse {
                 key_metadata: c::key_metadata(&key),
             })
@@ -173,9 +177,13 @@ pub async fn dispatch(
             let r: wire::KeyIdRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             if op == "EnableKey" {
-                kms.enable_key(caller, &key_ref).await.map_err(core)?;
+                kms.enable_key(caller, &key_ref, audit)
+                    .await
+                    .map_err(core)?;
             } else {
-                kms.disable_key(caller, &key_ref).await.map_err(core)?;
+                kms.disable_key(caller, &key_ref, audit)
+                    .await
+                    .map_err(core)?;
             }
             encode(&wire::Empty {})
         }
@@ -184,7 +192,7 @@ pub async fn dispatch(
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             let description = c::required(r.description, "description")?;
             c::string_len(&description, "description", 0, 8192)?;
-            kms.update_key_description(caller, &key_ref, description)
+            kms.update_key_description(caller, &key_ref, description, audit)
                 .await
                 .map_err(core)?;
             encode(&wire::Empty {})
@@ -195,9 +203,10 @@ pub async fn dispatch(
             let window = r.pending_window_in_days.unwrap_or(30);
             c::int_range(window, "pendingWindowInDays", 7, 30)?;
             let out = kms
-                .schedule_key_deletion(caller, &key_ref, u32::try_from(window).unwrap_or(30))
+                .schedule_key_deletion(caller, &key_ref, u32::try_from(window).unwrap_or(30), audit)
                 .await
                 .map_err(core)?;
+            *seen = Some(out.key_arn.clone());
             encode(&wire::ScheduleKeyDeletionResponse {
                 key_id: Some(out.key_arn.to_string()),
                 deletion_date: Some(c::timestamp(out.deletion_date)),
@@ -209,9 +218,10 @@ pub async fn dispatch(
             let r: wire::KeyIdRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             let arn = kms
-                .cancel_key_deletion(caller, &key_ref)
+                .cancel_key_deletion(caller, &key_ref, audit)
                 .await
                 .map_err(core)?;
+            *seen = Some(arn.clone());
             encode(&wire::CancelKeyDeletionResponse {
                 key_id: Some(arn.to_string()),
             })
@@ -236,6 +246,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
+            *seen = Some(out.key_arn.clone());
             encode(&wire::EncryptResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 key_id: Some(out.key_arn.to_string()),
@@ -261,6 +272,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
+            *seen = Some(out.key_arn.clone());
             let response = wire::DecryptResponse {
                 key_id: Some(out.key_arn.to_string()),
                 plaintext: Some(Blob(out.plaintext.expose().to_vec())),
@@ -303,6 +315,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
+            *seen = Some(out.destination_key_arn.clone());
             encode(&wire::ReEncryptResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 source_key_id: Some(out.source_key_arn.to_string()),
@@ -352,6 +365,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
+            *seen = Some(out.key_arn.clone());
             let response = wire::GenerateDataKeyResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 plaintext: out.plaintext.as_ref().map(|p| Blob(p.expose().to_vec())),
@@ -390,11 +404,11 @@ pub async fn dispatch(
             let name = c::alias_name(&name)?;
             let target = c::key_ref(&target, "targetKeyId")?;
             if op == "CreateAlias" {
-                kms.create_alias(caller, &name, &target)
+                kms.create_alias(caller, &name, &target, audit)
                     .await
                     .map_err(core)?;
             } else {
-                kms.update_alias(caller, &name, &target)
+                kms.update_alias(caller, &name, &target, audit)
                     .await
                     .map_err(core)?;
             }
@@ -403,7 +417,7 @@ pub async fn dispatch(
         "DeleteAlias" => {
             let r: wire::DeleteAliasRequest = decode(body)?;
             let name = c::alias_name(&c::required(r.alias_name, "aliasName")?)?;
-            kms.delete_alias(caller, &name).await.map_err(core)?;
+            kms.delete_alias(caller, &name, audit).await.map_err(core)?;
             encode(&wire::Empty {})
         }
         "ListAliases" => {
@@ -429,7 +443,7 @@ pub async fn dispatch(
             let r: wire::TagResourceRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             let tags = c::tags(c::required(r.tags, "tags")?)?;
-            kms.tag_resource(caller, &key_ref, tags)
+            kms.tag_resource(caller, &key_ref, tags, audit)
                 .await
                 .map_err(core)?;
             encode(&wire::Empty {})
@@ -441,7 +455,7 @@ pub async fn dispatch(
             for k in &keys {
                 c::string_len(k, "tagKeys.member", 1, 128)?;
             }
-            kms.untag_resource(caller, &key_ref, keys)
+            kms.untag_resource(caller, &key_ref, keys, audit)
                 .await
                 .map_err(core)?;
             encode(&wire::Empty {})
@@ -494,7 +508,7 @@ pub async fn dispatch(
                     "PolicyName {name} cannot be set: the only key policy you can put is named default."
                 )));
             }
-            kms.put_key_policy(caller, &key_ref, policy)
+            kms.put_key_policy(caller, &key_ref, policy, audit)
                 .await
                 .map_err(core)?;
             encode(&wire::Empty {})
@@ -517,6 +531,30 @@ pub async fn dispatch(
                 policy_names: Some(names),
                 next_marker: None,
                 truncated: Some(false),
+            })
+        }
+        "GetKeyLastUsage" => {
+            let r: wire::KeyIdRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let (key, usage) = kms
+                .get_key_last_usage(caller, &key_ref)
+                .await
+                .map_err(core)?;
+            *seen = Some(key.arn.clone());
+            let last = usage
+                .map(|u| wire::KeyLastUsageData {
+                    operation: Some(u.operation),
+                    timestamp: Some(c::timestamp(u.time)),
+                    cloud_trail_event_id: Some(u.event_id),
+                    kms_request_id: u.request_id,
+                })
+                .unwrap_or_default();
+            // Kinko records every use from the key's creation on.
+            encode(&wire::GetKeyLastUsageResponse {
+                key_id: Some(key.arn.to_string()),
+                key_last_usage: Some(last),
+                tracking_start_date: Some(c::timestamp(key.created_at)),
+                key_creation_date: Some(c::timestamp(key.created_at)),
             })
         }
         other if MODEL_OPERATIONS.contains(&other) => Err(ApiError::new(

@@ -140,6 +140,7 @@ pub async fn open_root(
     store: &dyn Store,
     options: &RootOptions,
 ) -> anyhow::Result<Arc<dyn RootKey>> {
+    finish_promotion(store).await?;
     if let Some(next) = store
         .get_setting(NEXT_ROOT_SETTING)
         .await
@@ -266,7 +267,7 @@ fn create(
             let passphrase = options.passphrase.as_ref().ok_or_else(|| {
                 anyhow!("the passphrase root of trust needs a passphrase: set KINKO_ROOT_PASSPHRASE, pass --passphrase-file, or run on a terminal to be asked")
             })?;
-            if passphrase.len() < 12 {
+            if String::from_utf8_lossy(passphrase.expose()).chars().count() < 12 {
                 bail!("the passphrase must be at least 12 characters long");
             }
             let salt = random_array::<16>().map_err(|e| anyhow!("{e}"))?;
@@ -379,6 +380,7 @@ pub async fn open_current(
     store: &dyn Store,
     options: &RootOptions,
 ) -> anyhow::Result<Arc<dyn RootKey>> {
+    finish_promotion(store).await?;
     let recorded = store
         .get_setting(ROOT_SETTING)
         .await
@@ -389,10 +391,43 @@ pub async fn open_current(
                 data_dir.display()
             )
         })?;
-    open_recorded(data_dir, &Record::parse(&recorded)?, options)
+    let record = Record::parse(&recorded)?;
+    let provider = record.provider()?;
+    if let Some(asked) = options.provider
+        && asked != provider
+    {
+        bail!(
+            "this installation's keys are wrapped under the `{}` root of trust, not `{}`; use `--root {}`",
+            provider.as_str(),
+            asked.as_str(),
+            provider.as_str()
+        );
+    }
+    open_recorded(data_dir, &record, options)
 }
 
-/// Makes the migration target the installation's root (one setting write, then the marker goes).
+/// A migration killed between promoting `root.next` and clearing it left `root == root.next`:
+/// it is finished; clear the marker.
+pub async fn finish_promotion(store: &dyn Store) -> anyhow::Result<()> {
+    let next = store
+        .get_setting(NEXT_ROOT_SETTING)
+        .await
+        .context("reading settings")?;
+    let current = store
+        .get_setting(ROOT_SETTING)
+        .await
+        .context("reading settings")?;
+    if next.is_some() && next == current {
+        store
+            .delete_setting(NEXT_ROOT_SETTING)
+            .await
+            .context("clearing the migration marker")?;
+    }
+    Ok(())
+}
+
+/// Makes the migration target the installation's root (one setting write, then the marker goes;
+/// [`finish_promotion`] completes a promotion interrupted between the two).
 pub async fn promote_next(store: &dyn Store) -> anyhow::Result<()> {
     let next = store
         .get_setting(NEXT_ROOT_SETTING)

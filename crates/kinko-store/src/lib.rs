@@ -4,5 +4,6 @@
 
 mod migrate;
 mod sqlite;
+mod sqlite_audit;
 
 pub use sqlite::SqliteStore;

@@ -20,4 +20,9 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "root_ids",
         sql: include_str!("../migrations/sqlite/0002_root_ids.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit",
+        sql: include_str!("../migrations/sqlite/0003_audit.sql"),
+    },
 ];

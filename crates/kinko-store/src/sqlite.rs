@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kinko_core::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeySpec,
-    KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, StoreError, Tag, UnixMillis,
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditAppend, AuditCursor,
+    AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, Key, KeyArn, KeyId, KeyLastUsage,
+    KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, StoreError, Tag,
+    UnixMillis,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -17,6 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrate;
+use crate::sqlite_audit::{self, append_in_tx};
 
 /// [`Store`] on SQLite.
 #[derive(Debug, Clone)]
@@ -65,15 +68,24 @@ impl SqliteStore {
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        // Migrate through a pool of one connection that is closed afterwards: connections that
+        // prepared statements against the old schema must never serve queries on the new one
+        // (a cached `SELECT *` would read the old column count).
+        let migrator = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(unavailable)?;
+        SqliteStore { pool: migrator.clone() }.migrate().await?;
+        migrator.close().await;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        let store = SqliteStore { pool };
-        store.migrate().await?;
-        Ok(store)
+        Ok(SqliteStore { pool })
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -121,6 +133,15 @@ impl SqliteStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// A write transaction that takes SQLite's write lock up front, so that reading the audit
+    /// chain head and appending to it cannot race another writer.
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)
     }
 
     /// Closes the pool (flushing the WAL on the last connection).
@@ -309,8 +330,9 @@ impl Store for SqliteStore {
         key: &Key,
         material: &Material,
         tags: &[Tag],
+        audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, state, \
              deletion_date, pending_window_days, current_material, policy, version) \
@@ -345,6 +367,7 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| write_error(e, "key material"))?;
         insert_tags(&mut tx, &key.id(), tags).await?;
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -382,7 +405,8 @@ impl Store for SqliteStore {
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn update_key(&self, key: &Key) -> Result<(), StoreError> {
+    async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE keys SET description = $1, state = $2, deletion_date = $3, pending_window_days = $4, \
              current_material = $5, policy = $6, version = $7 WHERE id = $8 AND version = $9",
@@ -396,14 +420,14 @@ impl Store for SqliteStore {
         .bind(key.version)
         .bind(key.id().to_string())
         .bind(key.version - 1)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict("key version"))
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict("key version"));
         }
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
+        tx.commit().await.map_err(unavailable)
     }
 
     async fn get_material(
@@ -420,7 +444,8 @@ impl Store for SqliteStore {
         row.as_ref().map(material_from_row).transpose()
     }
 
-    async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError> {
+    async fn create_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO aliases (account, region, name, target, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -430,10 +455,11 @@ impl Store for SqliteStore {
         .bind(alias.target.to_string())
         .bind(alias.created_at.0)
         .bind(alias.updated_at.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, "alias"))?;
-        Ok(())
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
+        tx.commit().await.map_err(unavailable)
     }
 
     async fn get_alias(
@@ -453,21 +479,24 @@ impl Store for SqliteStore {
         row.as_ref().map(alias_from_row).transpose()
     }
 
-    async fn update_alias(&self, alias: &Alias) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE aliases SET target = $1, updated_at = $2 WHERE account = $3 AND region = $4 AND name = $5")
-            .bind(alias.target.to_string())
-            .bind(alias.updated_at.0)
-            .bind(alias.account.as_str())
-            .bind(alias.region.as_str())
-            .bind(alias.name.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict("alias"))
+    async fn update_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE aliases SET target = $1, updated_at = $2 WHERE account = $3 AND region = $4 AND name = $5",
+        )
+        .bind(alias.target.to_string())
+        .bind(alias.updated_at.0)
+        .bind(alias.account.as_str())
+        .bind(alias.region.as_str())
+        .bind(alias.name.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict("alias"));
         }
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
+        tx.commit().await.map_err(unavailable)
     }
 
     async fn delete_alias(
@@ -475,16 +504,23 @@ impl Store for SqliteStore {
         account: &AccountId,
         region: &Region,
         name: &AliasName,
+        audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
         let done =
             sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
                 .bind(account.as_str())
                 .bind(region.as_str())
                 .bind(name.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(unavailable)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(true)
     }
 
     async fn list_aliases(
@@ -519,14 +555,25 @@ impl Store for SqliteStore {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    async fn put_tags(&self, key: &KeyId, tags: &[Tag]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+    async fn put_tags(
+        &self,
+        key: &KeyId,
+        tags: &[Tag],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
         insert_tags(&mut tx, key, tags).await?;
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
         tx.commit().await.map_err(unavailable)
     }
 
-    async fn delete_tags(&self, key: &KeyId, tag_keys: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+    async fn delete_tags(
+        &self,
+        key: &KeyId,
+        tag_keys: &[String],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
         for k in tag_keys {
             sqlx::query("DELETE FROM tags WHERE key_id = $1 AND tag_key = $2")
                 .bind(key.to_string())
@@ -535,6 +582,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(unavailable)?;
         }
+        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -653,6 +701,62 @@ impl Store for SqliteStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn append_audit(
+        &self,
+        chain: &str,
+        drafts: &[AuditDraft],
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let events = append_in_tx(&mut tx, chain, drafts).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(events)
+    }
+
+    async fn audit_chains(&self) -> Result<Vec<ChainHead>, StoreError> {
+        sqlite_audit::chains(&self.pool).await
+    }
+
+    async fn audit_events(
+        &self,
+        chain: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        sqlite_audit::events(&self.pool, chain, after_seq, limit).await
+    }
+
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<&AuditCursor>,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        sqlite_audit::query(&self.pool, filter, before, limit).await
+    }
+
+    async fn put_digest(&self, digest: &AuditDigest) -> Result<(), StoreError> {
+        sqlite_audit::put_digest(&self.pool, digest).await
+    }
+
+    async fn list_digests(&self, chain: &str) -> Result<Vec<AuditDigest>, StoreError> {
+        sqlite_audit::digests(&self.pool, chain).await
+    }
+
+    async fn prune_audit(&self, anchor: &AuditDigest) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlite_audit::prune(&mut tx, anchor).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(n)
+    }
+
+    async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError> {
+        sqlite_audit::last_usage(&self.pool, key, kinko_core::CRYPTOGRAPHIC_OPERATIONS).await
+    }
+
+    async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError> {
+        sqlite_audit::usage_counts(&self.pool, key, kinko_core::CRYPTOGRAPHIC_OPERATIONS).await
     }
 
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use kinko_core::{
-    Caller, CreateKeyRequest, DataKeySize, EncryptionContext, KeyRef, KeySpec, KeyUsage, Kms,
-    Origin, Region, SystemClock,
+    AuditDraft, Caller, CreateKeyRequest, DataKeySize, EncryptionContext, Key, KeyRef, KeySpec,
+    KeyUsage, Kms, Origin, Region, Store, SystemClock,
 };
 use kinko_crypto::{CryptoError, RootKey, SecretBytes, SoftwareRootKey};
 use kinko_store::SqliteStore;
@@ -59,7 +59,24 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
         region: Region::parse("us-east-1").ok_or("region")?,
         principal_arn: new_key.principal_arn.clone(),
     };
+    // The event each CreateKey commits with the key (the server builds the real CloudTrail
+    // record; here it only has to name the key).
+    let audit = |key: &Key| AuditDraft {
+        event_id: format!("event-{}", key.id()),
+        request_id: None,
+        time: key.created_at,
+        event_source: "kms.amazonaws.com".to_owned(),
+        event_name: "CreateKey".to_owned(),
+        read_only: false,
+        account: Some(key.arn.account.clone()),
+        principal_arn: None,
+        access_key_id: None,
+        key_id: Some(key.id()),
+        error_code: None,
+        record: format!("{{\"eventName\":\"CreateKey\",\"keyId\":\"{}\"}}", key.id()).into_bytes(),
+    };
     let mut data_keys = Vec::new();
+    let mut key_ids = Vec::new();
     for i in 0..5 {
         let key = kms
             .create_key(
@@ -74,8 +91,10 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
                     multi_region: false,
                     custom_key_store: false,
                 },
+                &audit,
             )
             .await?;
+        key_ids.push(key.id());
         let key_ref = KeyRef::Id(key.id());
         let ctx = EncryptionContext(BTreeMap::from([("purpose".to_owned(), "scan".to_owned())]));
         let out = kms
@@ -90,6 +109,14 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
             data_keys.last().map(Vec::as_slice).unwrap_or_default()
         );
     }
+    // Each CreateKey committed its event with it, on this node's chain.
+    let events = store.audit_events(kms.audit_chain(), 0, 100).await?;
+    assert_eq!(
+        events.iter().map(|e| e.draft.key_id).collect::<Vec<_>>(),
+        key_ids.iter().copied().map(Some).collect::<Vec<_>>(),
+        "one CreateKey event per key, in order"
+    );
+    assert!(events.iter().all(|e| e.draft.event_name == "CreateKey"));
     store.close().await;
     let materials = root.seen.lock().map(|s| s.clone()).unwrap_or_default();
     // 5 key materials + 1 access-key secret.

@@ -1,9 +1,11 @@
-//! The `kinko` binary. `kinko serve` runs the server; `kinko root migrate`, `kinko backup` and
-//! `kinko restore` work on a data directory. Configuration comes from flags, then `KINKO_*`
-//! environment variables, then a TOML file (`--config`), then defaults.
+//! The `kinko` binary. `kinko serve` runs the server; `kinko root migrate`, `kinko backup`,
+//! `kinko restore` and `kinko audit` (verify, query, tail, export) work on a data directory.
+//! Configuration comes from flags, then `KINKO_*` environment variables, then a TOML file
+//! (`--config`), then defaults.
 
 mod hygiene;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
@@ -49,6 +51,104 @@ enum Command {
         #[command(flatten)]
         root: RootArgs,
     },
+    /// The audit trail: verify its tamper evidence, query, follow and export it.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chains, the signed digests and the published public key; exit 1 and name
+    /// the first break if the trail was modified, cut, extended or reordered.
+    Verify {
+        #[command(flatten)]
+        location: Location,
+        /// The audit public key to trust (SPKI PEM) [default: the key the store records, which
+        /// <data-dir>/audit-public-key.pem must match]. Required with --export.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Verify an export directory (`kinko audit export --out`) instead of the data directory.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Print matching CloudTrail records, one JSON object per line, newest first.
+    Query {
+        #[command(flatten)]
+        location: Location,
+        #[command(flatten)]
+        filters: AuditFilterArgs,
+        /// Print at most this many records [default: all].
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Print the last matching records oldest first; with --follow, keep printing new ones.
+    Tail {
+        #[command(flatten)]
+        location: Location,
+        #[command(flatten)]
+        filters: AuditFilterArgs,
+        /// How many records to print first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Poll for new records every 500 ms until stopped.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Export matching records in CloudTrail's log-file layout with signed digest files.
+    Export {
+        #[command(flatten)]
+        location: Location,
+        /// The directory to write (must not hold an export already).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        filters: AuditFilterArgs,
+        #[command(flatten)]
+        root: RootArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct AuditFilterArgs {
+    /// Records at or after this time (RFC 3339 or epoch seconds).
+    #[arg(long)]
+    from: Option<String>,
+    /// Records at or before this time (RFC 3339 or epoch seconds).
+    #[arg(long)]
+    to: Option<String>,
+    /// Records about this key (key id or key ARN).
+    #[arg(long)]
+    key: Option<String>,
+    /// Records of this principal ARN.
+    #[arg(long)]
+    principal: Option<String>,
+    /// Records of this operation, e.g. Encrypt.
+    #[arg(long)]
+    operation: Option<String>,
+    /// Only successes or only failures.
+    #[arg(long, value_enum)]
+    result: Option<AuditResult>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AuditResult {
+    Success,
+    Failure,
+}
+
+impl AuditFilterArgs {
+    fn selection(&self) -> kinko_server::AuditSelection {
+        kinko_server::AuditSelection {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            key: self.key.clone(),
+            principal: self.principal.clone(),
+            operation: self.operation.clone(),
+            failed: self.result.map(|r| matches!(r, AuditResult::Failure)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +226,21 @@ struct ServeArgs {
     region: Option<String>,
     #[command(flatten)]
     root: RootArgs,
+    /// This node's name; its audit chain is named after it [default: node-1].
+    #[arg(long, env = "KINKO_NODE_ID")]
+    node_id: Option<String>,
+    /// Seconds between signed digests of the audit chain [default: 10].
+    #[arg(long, env = "KINKO_AUDIT_DIGEST_SECONDS")]
+    audit_digest_seconds: Option<u64>,
+    /// Prune audit events older than this many days [default: keep forever].
+    #[arg(long, env = "KINKO_AUDIT_RETENTION_DAYS")]
+    audit_retention_days: Option<u32>,
+    /// BENCHMARKS ONLY: do not write audit records of read-only requests. Warns at start.
+    #[arg(
+        long = "insecure-audit-memory-sink",
+        env = "KINKO_INSECURE_AUDIT_MEMORY_SINK"
+    )]
+    insecure_audit_memory_sink: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -196,6 +311,105 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(data_dir = %config.data_dir.display(), "backup restored");
             Ok(())
         }),
+        Command::Audit { command } => {
+            let intact = runtime.block_on(audit(command))?;
+            if !intact {
+                let _ = std::io::stdout().flush();
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs an `audit` subcommand; false when verification found the trail broken (exit 1).
+async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
+    let mut stdout = std::io::stdout().lock();
+    let mut print = |record: &[u8]| -> std::io::Result<()> {
+        stdout.write_all(record)?;
+        stdout.write_all(b"\n")
+    };
+    match command {
+        AuditCommand::Verify {
+            location,
+            public_key,
+            export,
+        } => {
+            let verdict = match &export {
+                Some(dir) => {
+                    let key = public_key.as_deref().ok_or_else(|| {
+                        anyhow!("--export needs --public-key: the key you trust, not one shipped with the export")
+                    })?;
+                    kinko_server::verify_export_dir(dir, key)?
+                }
+                None => {
+                    let config = config(&location, None, None)?;
+                    kinko_server::verify_installation(&config, public_key.as_deref()).await?
+                }
+            };
+            match verdict {
+                kinko_server::Verdict::Intact(report) => {
+                    print(b"audit trail intact")?;
+                    for line in report.summary_lines() {
+                        print(format!("  {line}").as_bytes())?;
+                    }
+                    Ok(true)
+                }
+                kinko_server::Verdict::Broken(at) => {
+                    eprintln!("{at}");
+                    Ok(false)
+                }
+                kinko_server::Verdict::Untrusted(why) => {
+                    eprintln!("audit trail cannot be trusted: {why}");
+                    Ok(false)
+                }
+            }
+        }
+        AuditCommand::Query {
+            location,
+            filters,
+            limit,
+        } => {
+            let config = config(&location, None, None)?;
+            let filter = filters.selection().to_filter()?;
+            kinko_server::query_installation(&config, &filter, limit, &mut print).await?;
+            Ok(true)
+        }
+        AuditCommand::Tail {
+            location,
+            filters,
+            limit,
+            follow,
+        } => {
+            let config = config(&location, None, None)?;
+            let filter = filters.selection().to_filter()?;
+            kinko_server::tail_installation(&config, &filter, limit, follow, &mut print).await?;
+            Ok(true)
+        }
+        AuditCommand::Export {
+            location,
+            out,
+            filters,
+            root,
+        } => {
+            let config = config(&location, None, None)?;
+            let filter = filters.selection().to_filter()?;
+            let options = root_options(&root)?;
+            let report =
+                kinko_server::export_installation(&config, &options, &out, &filter).await?;
+            drop(options);
+            print(
+                format!(
+                    "exported {} records to {}: {} log files, {} digest files",
+                    report.records,
+                    report.out_dir.display(),
+                    report.log_files,
+                    report.digest_files
+                )
+                .as_bytes(),
+            )?;
+            Ok(true)
+        }
     }
 }
 
@@ -267,7 +481,17 @@ fn root_options(args: &RootArgs) -> anyhow::Result<RootOptions> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = config(&args.location, args.listen, args.region)?;
+    let mut config = config(&args.location, args.listen, args.region)?;
+    if let Some(node) = args.node_id {
+        config.node_id = node;
+    }
+    if let Some(seconds) = args.audit_digest_seconds {
+        config.audit_digest_seconds = seconds.max(1);
+    }
+    if args.audit_retention_days.is_some() {
+        config.audit_retention_days = args.audit_retention_days;
+    }
+    config.insecure_audit_memory_sink = args.insecure_audit_memory_sink;
     let root = root_options(&args.root)?;
     let server = Server::open(&config, &root).await?;
     drop(root);

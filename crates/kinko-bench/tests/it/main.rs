@@ -62,3 +62,105 @@ fn smoke_against_kinko() -> std::io::Result<()> {
     assert!(report.contains("\"GenerateDataKey\""), "{report}");
     Ok(())
 }
+
+#[test]
+fn smoke_audit_sinks_store_and_memory() -> std::io::Result<()> {
+    let beside = PathBuf::from(env!("CARGO_BIN_EXE_kinko-bench")).with_file_name("kinko");
+    let kinko = std::env::var_os("KINKO_BIN").map_or(beside, PathBuf::from);
+    assert!(
+        kinko.is_file(),
+        "no kinko binary at {} (`cargo xtask test` builds it first; or set KINKO_BIN)",
+        kinko.display()
+    );
+    let kinko = kinko.to_string_lossy().into_owned();
+    let json = std::env::temp_dir().join(format!("kinko-bench-sinks-{}.json", std::process::id()));
+    let json_arg = json.to_string_lossy().into_owned();
+    let out = bench(&[
+        "run",
+        "--smoke",
+        "--skip-baseline",
+        "--kinko-bin",
+        &kinko,
+        "--ops",
+        "encrypt",
+        "--audit-sinks",
+        "store,memory",
+        "--json",
+        &json_arg,
+    ])?;
+    let text = describe(&out);
+    let report = std::fs::read_to_string(&json);
+    let _ = std::fs::remove_file(&json);
+    assert!(out.status.success(), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for target in ["Encrypt [audit: store] ", "Encrypt [audit: memory] "] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(target)),
+            "no {target:?} row\n{text}"
+        );
+    }
+    assert!(
+        stdout.contains("durable audit cost = 1 - store/memory"),
+        "no audit cost summary\n{text}"
+    );
+    let cost_line = stdout
+        .lines()
+        .find(|l| l.starts_with("Encrypt ") && l.contains(" cost "));
+    assert!(
+        cost_line.is_some_and(|l| l.contains('%')),
+        "no Encrypt cost line\n{text}"
+    );
+    // One Kinko per sink; only the memory one got the insecure flag.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let starts: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("kinko-bench: starting "))
+        .collect();
+    assert_eq!(starts.len(), 2, "{text}");
+    assert!(
+        starts.first().is_some_and(
+            |l| l.contains("audit: store") && !l.contains("--insecure-audit-memory-sink")
+        ),
+        "{text}"
+    );
+    assert!(
+        starts.get(1).is_some_and(
+            |l| l.contains("audit: memory") && l.ends_with(" --insecure-audit-memory-sink")
+        ),
+        "{text}"
+    );
+    let report = report?;
+    let v: serde_json::Value = serde_json::from_str(&report).map_err(std::io::Error::other)?;
+    assert_eq!(
+        v.pointer("/audit_cost/0/target").and_then(|t| t.as_str()),
+        Some("Encrypt"),
+        "{report}"
+    );
+    assert!(
+        v.pointer("/audit_cost/0/cost")
+            .is_some_and(serde_json::Value::is_f64),
+        "{report}"
+    );
+    Ok(())
+}
+
+#[test]
+fn audit_sinks_other_than_store_need_kinko_bin() -> std::io::Result<()> {
+    let out = bench(&[
+        "run",
+        "--smoke",
+        "--endpoint",
+        "http://127.0.0.1:1",
+        "--credentials",
+        "/nonexistent",
+        "--audit-sinks",
+        "memory",
+    ])?;
+    let text = describe(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--audit-sinks"),
+        "{text}"
+    );
+    Ok(())
+}

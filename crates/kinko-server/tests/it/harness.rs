@@ -88,12 +88,14 @@ impl Kinko {
     pub async fn start() -> Kinko {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let data_dir = dir.path().join("data");
-        let config = Config {
-            data_dir: data_dir.clone(),
-            listen: "127.0.0.1:0".parse().expect("a socket address"),
-            region: REGION.into(),
-            store: None,
-        };
+        let config = Config::resolve(
+            kinko_server::FileConfig::default(),
+            Some(data_dir.clone()),
+            Some("127.0.0.1:0".into()),
+            Some(REGION.into()),
+            None,
+        )
+        .expect("a config");
         let clock = Arc::new(TestClock(AtomicI64::new(T0_MILLIS)));
         let server = Server::open_with_clock(
             &config,

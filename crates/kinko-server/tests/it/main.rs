@@ -12,5 +12,6 @@ mod errors;
 mod harness;
 mod pagination;
 mod protocol;
+mod secrets_debug;
 mod validation;
 mod wire;

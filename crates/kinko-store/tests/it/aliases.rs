@@ -2,7 +2,7 @@
 
 use kinko_core::{Alias, AliasName, Store, StoreError, UnixMillis};
 
-use crate::fixtures::{alias, alias_name, create_account, create_key, eu_west_1, us_east_1};
+use crate::fixtures::{alias, alias_name, audit, create_account, create_key, eu_west_1, us_east_1};
 
 fn names(aliases: &[Alias]) -> Vec<&str> {
     aliases.iter().map(|a| a.name.as_str()).collect()
@@ -17,7 +17,10 @@ pub async fn aliases_create_get_and_duplicate(store: &dyn Store) {
     let k2 = create_key(store, &acct, &region, 2, &[]).await;
 
     let a = alias(&acct, &region, "alias/app-key_1:v/2", k1.id(), 10);
-    store.create_alias(&a).await.expect("create the alias");
+    store
+        .create_alias(&a, audit())
+        .await
+        .expect("create the alias");
     assert_eq!(
         store
             .get_alias(&acct, &region, &a.name)
@@ -34,7 +37,7 @@ pub async fn aliases_create_get_and_duplicate(store: &dyn Store) {
     );
 
     let duplicate = alias(&acct, &region, "alias/app-key_1:v/2", k2.id(), 20);
-    let result = store.create_alias(&duplicate).await;
+    let result = store.create_alias(&duplicate, audit()).await;
     assert!(
         matches!(result, Err(StoreError::Conflict(_))),
         "a taken alias name must be a Conflict, got {result:?}"
@@ -50,7 +53,7 @@ pub async fn aliases_create_get_and_duplicate(store: &dyn Store) {
     // Names are case-sensitive, as in AWS.
     let upper = alias(&acct, &region, "alias/APP-KEY_1:v/2", k2.id(), 30);
     store
-        .create_alias(&upper)
+        .create_alias(&upper, audit())
         .await
         .expect("a name differing only in case is another alias");
     assert_eq!(
@@ -75,7 +78,7 @@ pub async fn alias_names_are_unique_per_account_and_region_only(store: &dyn Stor
     let c = alias(&other, &us_east_1(), "alias/shared", theirs.id(), 3);
     for x in [&a, &b, &c] {
         store
-            .create_alias(x)
+            .create_alias(x, audit())
             .await
             .expect("the same name in another account or region");
     }
@@ -116,14 +119,14 @@ pub async fn update_alias_retargets(store: &dyn Store) {
     let k1 = create_key(store, &acct, &region, 1, &[]).await;
     let k2 = create_key(store, &acct, &region, 2, &[]).await;
     let a = alias(&acct, &region, "alias/moving", k1.id(), 100);
-    store.create_alias(&a).await.expect("create");
+    store.create_alias(&a, audit()).await.expect("create");
 
     let moved = Alias {
         target: k2.id(),
         updated_at: UnixMillis(200),
         ..a.clone()
     };
-    store.update_alias(&moved).await.expect("update");
+    store.update_alias(&moved, audit()).await.expect("update");
     let read = store
         .get_alias(&acct, &region, &a.name)
         .await
@@ -147,19 +150,19 @@ pub async fn delete_alias_reports_whether_it_existed(store: &dyn Store) {
     let k = create_key(store, &acct, &region, 1, &[]).await;
     let a = alias(&acct, &region, "alias/doomed", k.id(), 1);
     let kept = alias(&acct, &region, "alias/kept", k.id(), 1);
-    store.create_alias(&a).await.expect("create");
-    store.create_alias(&kept).await.expect("create");
+    store.create_alias(&a, audit()).await.expect("create");
+    store.create_alias(&kept, audit()).await.expect("create");
 
     assert!(
         !store
-            .delete_alias(&acct, &eu_west_1(), &a.name)
+            .delete_alias(&acct, &eu_west_1(), &a.name, audit())
             .await
             .expect("delete"),
         "not in that region"
     );
     assert!(
         store
-            .delete_alias(&acct, &region, &a.name)
+            .delete_alias(&acct, &region, &a.name, audit())
             .await
             .expect("delete"),
         "it existed"
@@ -170,7 +173,7 @@ pub async fn delete_alias_reports_whether_it_existed(store: &dyn Store) {
     );
     assert!(
         !store
-            .delete_alias(&acct, &region, &a.name)
+            .delete_alias(&acct, &region, &a.name, audit())
             .await
             .expect("delete"),
         "already gone"
@@ -185,7 +188,7 @@ pub async fn delete_alias_reports_whether_it_existed(store: &dyn Store) {
 
     // The name is free again.
     store
-        .create_alias(&a)
+        .create_alias(&a, audit())
         .await
         .expect("re-create a deleted name");
     assert_eq!(
@@ -209,13 +212,16 @@ pub async fn list_aliases_filters_by_target_and_pages(store: &dyn Store) {
         ("alias/c", &k1),
     ] {
         store
-            .create_alias(&alias(&acct, &region, name, target.id(), 1))
+            .create_alias(&alias(&acct, &region, name, target.id(), 1), audit())
             .await
             .expect("create");
     }
     let elsewhere = create_key(store, &acct, &eu_west_1(), 3, &[]).await;
     store
-        .create_alias(&alias(&acct, &eu_west_1(), "alias/a0", elsewhere.id(), 1))
+        .create_alias(
+            &alias(&acct, &eu_west_1(), "alias/a0", elsewhere.id(), 1),
+            audit(),
+        )
         .await
         .expect("create");
 
@@ -289,25 +295,22 @@ pub async fn count_aliases_counts_per_target(store: &dyn Store) {
     assert_eq!(store.count_aliases(&k1.id()).await.expect("count"), 0);
     for i in 0..3 {
         store
-            .create_alias(&alias(
-                &acct,
-                &region,
-                &format!("alias/one-{i}"),
-                k1.id(),
-                1,
-            ))
+            .create_alias(
+                &alias(&acct, &region, &format!("alias/one-{i}"), k1.id(), 1),
+                audit(),
+            )
             .await
             .expect("create");
     }
     store
-        .create_alias(&alias(&acct, &region, "alias/two", k2.id(), 1))
+        .create_alias(&alias(&acct, &region, "alias/two", k2.id(), 1), audit())
         .await
         .expect("create");
     assert_eq!(store.count_aliases(&k1.id()).await.expect("count"), 3);
     assert_eq!(store.count_aliases(&k2.id()).await.expect("count"), 1);
     assert!(
         store
-            .delete_alias(&acct, &region, &alias_name("alias/one-0"))
+            .delete_alias(&acct, &region, &alias_name("alias/one-0"), audit())
             .await
             .expect("delete")
     );

@@ -6,7 +6,7 @@ use kinko_core::{Material, UnixMillis};
 use kinko_crypto::{RootKey, SecretBytes, SoftwareRootKey};
 
 use crate::backends::Backend;
-use crate::fixtures::{create_account, key, us_east_1};
+use crate::fixtures::{audit, create_account, key, us_east_1};
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
@@ -46,7 +46,7 @@ pub async fn stored_material_is_exactly_the_wrapped_bytes(backend: &Backend) {
         created_at: UnixMillis(1),
     };
     db.store
-        .create_key(&k, &m, &[])
+        .create_key(&k, &m, &[], audit())
         .await
         .expect("create the key");
     assert_eq!(

@@ -3,7 +3,7 @@
 use kinko_core::{AccessKey, AccessKeyId, KeyState, UnixMillis};
 
 use crate::backends::Backend;
-use crate::fixtures::{alias, create_account, create_key, material, tag, us_east_1};
+use crate::fixtures::{alias, audit, create_account, create_key, material, tag, us_east_1};
 
 /// Writes one of every record, closes, reopens, and reads each back unchanged.
 pub async fn everything_survives_close_and_reopen(backend: &Backend) {
@@ -37,11 +37,11 @@ pub async fn everything_survives_close_and_reopen(backend: &Backend) {
     k1_v2.state = KeyState::Disabled;
     k1_v2.description = "updated before the restart".to_owned();
     k1_v2.version = 2;
-    store.update_key(&k1_v2).await.expect("update");
+    store.update_key(&k1_v2, audit()).await.expect("update");
     let a = alias(&acct, &region, "alias/durable", k2.id(), 5);
-    store.create_alias(&a).await.expect("create alias");
+    store.create_alias(&a, audit()).await.expect("create alias");
     store
-        .put_tags(&k1.id(), &[tag("env", "staging")])
+        .put_tags(&k1.id(), &[tag("env", "staging")], audit())
         .await
         .expect("put tags");
     store
@@ -100,12 +100,12 @@ pub async fn everything_survives_close_and_reopen(backend: &Backend) {
     let mut stale = k1_v2.clone();
     stale.description = "stale".to_owned();
     assert!(
-        store.update_key(&stale).await.is_err(),
+        store.update_key(&stale, audit()).await.is_err(),
         "version 2 is already stored"
     );
     stale.version = 3;
     store
-        .update_key(&stale)
+        .update_key(&stale, audit())
         .await
         .expect("version 3 after the restart");
     db.close().await;

@@ -1,9 +1,12 @@
 //! Records for the scenarios, built from small numbers so that their order is obvious:
 //! `key_id(1) < key_id(2) < ...` as the store orders them.
 
+use std::sync::LazyLock;
+
 use kinko_core::{
-    Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage,
-    Material, MaterialId, Origin, Region, Store, Tag, UnixMillis, default_key_policy,
+    Account, AccountId, Alias, AliasName, AuditAppend, AuditDraft, Key, KeyArn, KeyId, KeySpec,
+    KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, Tag, UnixMillis,
+    default_key_policy,
 };
 
 /// Account `11112222333<n>`.
@@ -92,7 +95,7 @@ pub async fn create_key(
 ) -> Key {
     let key = key(account, region, n);
     store
-        .create_key(&key, &material(&key), tags)
+        .create_key(&key, &material(&key), tags, audit())
         .await
         .expect("create a key");
     key
@@ -120,5 +123,38 @@ pub fn alias(account: &AccountId, region: &Region, name: &str, target: KeyId, at
         target,
         created_at: UnixMillis(at),
         updated_at: UnixMillis(at),
+    }
+}
+
+/// The audit chain the fixtures append to.
+pub const CHAIN: &str = "node-test";
+
+/// A successful, non-read-only event named `name`, numbered `n` (event id, request id and time
+/// follow `n`), with no account, principal or key; scenarios fill in what they filter on.
+pub fn draft(name: &str, n: u32) -> AuditDraft {
+    AuditDraft {
+        event_id: format!("00000000-0000-4000-8000-{n:012}"),
+        request_id: Some(format!("req-{n}")),
+        time: UnixMillis(1_767_225_600_000 + i64::from(n) * 1_000),
+        event_source: "kms.amazonaws.com".to_owned(),
+        event_name: name.to_owned(),
+        read_only: false,
+        account: None,
+        principal_arn: None,
+        access_key_id: None,
+        key_id: None,
+        error_code: None,
+        record: format!("{{\"eventID\":\"{n}\",\"eventName\":\"{name}\"}}").into_bytes(),
+    }
+}
+
+static FIXTURE_DRAFT: LazyLock<AuditDraft> = LazyLock::new(|| draft("FixtureChange", 0));
+
+/// The audit event every fixture mutation commits with (scenarios about the audit trail build
+/// their own).
+pub fn audit() -> AuditAppend<'static> {
+    AuditAppend {
+        chain: CHAIN,
+        draft: &FIXTURE_DRAFT,
     }
 }

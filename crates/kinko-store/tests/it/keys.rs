@@ -3,7 +3,8 @@
 use kinko_core::{KeyId, KeyState, Material, Store, StoreError, UnixMillis};
 
 use crate::fixtures::{
-    create_account, create_key, eu_west_1, key, key_id, material, material_id, tag, us_east_1,
+    audit, create_account, create_key, eu_west_1, key, key_id, material, material_id, tag,
+    us_east_1,
 };
 
 fn ids(keys: &[kinko_core::Key]) -> Vec<KeyId> {
@@ -25,7 +26,7 @@ pub async fn create_key_round_trips_key_material_and_tags(store: &dyn Store) {
         tag("Ünïcode", "välue"),
     ];
     store
-        .create_key(&k, &m, &tags)
+        .create_key(&k, &m, &tags, audit())
         .await
         .expect("create the key");
 
@@ -77,6 +78,7 @@ pub async fn create_key_with_taken_id_is_conflict_and_writes_nothing(store: &dyn
             &second,
             &second_material,
             &[tag("round", "second"), tag("extra", "x")],
+            audit(),
         )
         .await;
     assert!(
@@ -125,7 +127,7 @@ pub async fn create_key_failing_midway_leaves_no_key(store: &dyn Store) {
     // Key 2 arrives with a material record that is exactly key 1's (same key id and version).
     let second = key(&acct, &region, 2);
     let result = store
-        .create_key(&second, &material(&first), &[tag("orphan", "yes")])
+        .create_key(&second, &material(&first), &[tag("orphan", "yes")], audit())
         .await;
     assert!(
         result.is_err(),
@@ -288,7 +290,10 @@ pub async fn update_key_replaces_mutable_fields(store: &dyn Store) {
     v2.policy = "{\"Statement\":[]}".to_owned();
     v2.current_material = material_id(50);
     v2.version = 2;
-    store.update_key(&v2).await.expect("update to version 2");
+    store
+        .update_key(&v2, audit())
+        .await
+        .expect("update to version 2");
     assert_eq!(
         store
             .get_key(&acct, &region, &v1.id())
@@ -303,7 +308,10 @@ pub async fn update_key_replaces_mutable_fields(store: &dyn Store) {
     v3.deletion_date = None;
     v3.pending_window_days = None;
     v3.version = 3;
-    store.update_key(&v3).await.expect("update to version 3");
+    store
+        .update_key(&v3, audit())
+        .await
+        .expect("update to version 3");
     assert_eq!(
         store
             .get_key(&acct, &region, &v1.id())
@@ -323,7 +331,7 @@ pub async fn update_key_with_stale_version_is_conflict_and_changes_nothing(store
     winner.description = "winner".to_owned();
     winner.version = 2;
     store
-        .update_key(&winner)
+        .update_key(&winner, audit())
         .await
         .expect("the first writer wins");
 
@@ -332,7 +340,7 @@ pub async fn update_key_with_stale_version_is_conflict_and_changes_nothing(store
     loser.description = "loser".to_owned();
     loser.state = KeyState::Disabled;
     loser.version = 2;
-    let result = store.update_key(&loser).await;
+    let result = store.update_key(&loser, audit()).await;
     assert!(
         matches!(result, Err(StoreError::Conflict(_))),
         "a stale version must be a Conflict, got {result:?}"
@@ -342,7 +350,7 @@ pub async fn update_key_with_stale_version_is_conflict_and_changes_nothing(store
     let mut ahead = v1.clone();
     ahead.description = "ahead".to_owned();
     ahead.version = 4;
-    let result = store.update_key(&ahead).await;
+    let result = store.update_key(&ahead, audit()).await;
     assert!(
         matches!(result, Err(StoreError::Conflict(_))),
         "a version that skips must be a Conflict, got {result:?}"
@@ -359,7 +367,7 @@ pub async fn update_key_with_stale_version_is_conflict_and_changes_nothing(store
     // The contract's "otherwise Conflict" covers a key that is not stored at all.
     let mut missing = key(&acct, &region, 9);
     missing.version = 2;
-    let result = store.update_key(&missing).await;
+    let result = store.update_key(&missing, audit()).await;
     assert!(
         matches!(result, Err(StoreError::Conflict(_))),
         "updating a missing key must be a Conflict, got {result:?}"

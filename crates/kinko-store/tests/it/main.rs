@@ -9,6 +9,7 @@
 mod accounts;
 mod aliases;
 mod at_rest;
+mod audit;
 mod backends;
 mod durability;
 mod fixtures;
@@ -19,7 +20,8 @@ mod settings;
 mod tags;
 
 /// Generates one `#[tokio::test]` per scenario. `store` scenarios get a fresh, open store of each
-/// backend; `backend` scenarios get the backend itself (to reopen it or scan its files).
+/// backend; `backend` scenarios get the backend itself (to reopen it or scan its files);
+/// `backend_multi_thread` scenarios too, on a multi-threaded runtime (tasks run in parallel).
 macro_rules! contract {
     (store: $($name:ident => $scenario:path;)*) => {
         $(
@@ -31,6 +33,17 @@ macro_rules! contract {
                     let db = backend.open().await;
                     $scenario(&*db.store).await;
                     db.close().await;
+                }
+            }
+        )*
+    };
+    (backend_multi_thread: $($name:ident => $scenario:path;)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                for backend in backends::fresh() {
+                    eprintln!("scenario {} on backend {}", stringify!($name), backend.name());
+                    $scenario(&backend).await;
                 }
             }
         )*
@@ -76,6 +89,16 @@ contract! { store:
     delete_setting_removes_one_setting => installation::delete_setting_removes_one_setting;
     rewrap_material_replaces_only_under_the_old_root => rewrap::rewrap_material_replaces_only_under_the_old_root;
     rewrap_access_key_replaces_only_under_the_old_root => rewrap::rewrap_access_key_replaces_only_under_the_old_root;
+    append_audit_numbers_and_links_a_chain => audit::append_audit_numbers_and_links_a_chain;
+    audit_chains_are_independent => audit::audit_chains_are_independent;
+    successful_mutations_commit_exactly_their_event => audit::successful_mutations_commit_exactly_their_event;
+    failed_mutations_leave_no_event => audit::failed_mutations_leave_no_event;
+    query_audit_filters_newest_first => audit::query_audit_filters_newest_first;
+    query_audit_pages_with_the_cursor => audit::query_audit_pages_with_the_cursor;
+    digests_list_oldest_first_and_reject_duplicates => audit::digests_list_oldest_first_and_reject_duplicates;
+    prune_audit_deletes_up_to_the_anchor_and_stores_it => audit::prune_audit_deletes_up_to_the_anchor_and_stores_it;
+    key_last_usage_is_the_newest_successful_cryptographic_event => audit::key_last_usage_is_the_newest_successful_cryptographic_event;
+    key_usage_counts_count_successes_per_operation => audit::key_usage_counts_count_successes_per_operation;
 }
 
 contract! { backend:
@@ -83,4 +106,9 @@ contract! { backend:
     reopening_twice_is_harmless => durability::reopening_twice_is_harmless;
     stored_material_is_exactly_the_wrapped_bytes => at_rest::stored_material_is_exactly_the_wrapped_bytes;
     rewrap_and_delete_setting_survive_reopen => rewrap::rewrap_and_delete_setting_survive_reopen;
+    audit_trail_survives_close_and_reopen => audit::audit_trail_survives_close_and_reopen;
+}
+
+contract! { backend_multi_thread:
+    concurrent_appends_and_mutations_keep_the_chain_gapless => audit::concurrent_appends_and_mutations_keep_the_chain_gapless;
 }

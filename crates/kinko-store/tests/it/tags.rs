@@ -2,7 +2,7 @@
 
 use kinko_core::Store;
 
-use crate::fixtures::{create_account, create_key, tag, us_east_1};
+use crate::fixtures::{audit, create_account, create_key, tag, us_east_1};
 
 /// put_tags inserts new tag keys and overwrites the values of existing ones.
 pub async fn put_tags_inserts_and_overwrites(store: &dyn Store) {
@@ -10,7 +10,7 @@ pub async fn put_tags_inserts_and_overwrites(store: &dyn Store) {
     let k = create_key(store, &acct, &us_east_1(), 1, &[tag("b", "1")]).await;
 
     store
-        .put_tags(&k.id(), &[tag("a", "2"), tag("b", "overwritten")])
+        .put_tags(&k.id(), &[tag("a", "2"), tag("b", "overwritten")], audit())
         .await
         .expect("put");
     assert_eq!(
@@ -18,7 +18,7 @@ pub async fn put_tags_inserts_and_overwrites(store: &dyn Store) {
         vec![tag("a", "2"), tag("b", "overwritten")]
     );
     store
-        .put_tags(&k.id(), &[tag("c", ""), tag("a", "3")])
+        .put_tags(&k.id(), &[tag("c", ""), tag("a", "3")], audit())
         .await
         .expect("put");
     assert_eq!(
@@ -27,7 +27,7 @@ pub async fn put_tags_inserts_and_overwrites(store: &dyn Store) {
     );
     assert_eq!(store.count_tags(&k.id()).await.expect("count"), 3);
     store
-        .put_tags(&k.id(), &[])
+        .put_tags(&k.id(), &[], audit())
         .await
         .expect("putting nothing is fine");
     assert_eq!(store.count_tags(&k.id()).await.expect("count"), 3);
@@ -46,7 +46,7 @@ pub async fn delete_tags_ignores_missing_keys(store: &dyn Store) {
     .await;
 
     store
-        .delete_tags(&k.id(), &["b".to_owned(), "missing".to_owned()])
+        .delete_tags(&k.id(), &["b".to_owned(), "missing".to_owned()], audit())
         .await
         .expect("delete");
     assert_eq!(
@@ -54,16 +54,16 @@ pub async fn delete_tags_ignores_missing_keys(store: &dyn Store) {
         vec![tag("a", "1"), tag("c", "3")]
     );
     store
-        .delete_tags(&k.id(), &["missing".to_owned()])
+        .delete_tags(&k.id(), &["missing".to_owned()], audit())
         .await
         .expect("deleting only missing tags is fine");
     store
-        .delete_tags(&k.id(), &[])
+        .delete_tags(&k.id(), &[], audit())
         .await
         .expect("deleting nothing is fine");
     assert_eq!(store.count_tags(&k.id()).await.expect("count"), 2);
     store
-        .delete_tags(&k.id(), &["a".to_owned(), "c".to_owned()])
+        .delete_tags(&k.id(), &["a".to_owned(), "c".to_owned()], audit())
         .await
         .expect("delete");
     assert_eq!(
@@ -133,11 +133,11 @@ pub async fn tags_belong_to_one_key(store: &dyn Store) {
     let k2 = create_key(store, &acct, &us_east_1(), 2, &[tag("same", "two")]).await;
 
     store
-        .put_tags(&k1.id(), &[tag("same", "ONE")])
+        .put_tags(&k1.id(), &[tag("same", "ONE")], audit())
         .await
         .expect("put");
     store
-        .delete_tags(&k2.id(), &["other".to_owned()])
+        .delete_tags(&k2.id(), &["other".to_owned()], audit())
         .await
         .expect("delete");
     assert_eq!(
@@ -149,7 +149,7 @@ pub async fn tags_belong_to_one_key(store: &dyn Store) {
         vec![tag("same", "two")]
     );
     store
-        .delete_tags(&k1.id(), &["same".to_owned()])
+        .delete_tags(&k1.id(), &["same".to_owned()], audit())
         .await
         .expect("delete");
     assert_eq!(store.count_tags(&k1.id()).await.expect("count"), 0);

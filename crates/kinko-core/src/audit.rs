@@ -1,0 +1,189 @@
+//! The audit trail's domain: one event per request, chained per node so that modifying,
+//! deleting, inserting or reordering events is detectable, and periodically sealed by a digest
+//! signed with the audit signing key.
+//!
+//! The CloudTrail record itself is built by the server (it knows the AWS field names) and
+//! arrives here as opaque canonical JSON bytes; the columns beside it are what the store indexes
+//! for queries. `verify` re-derives those columns from the record, so they are covered too.
+
+use crate::{AccountId, KeyId, UnixMillis};
+
+/// An event before it has a place in a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDraft {
+    /// CloudTrail `eventID` (a UUID).
+    pub event_id: String,
+    /// The request id returned to the caller (`x-amzn-RequestId`), if any.
+    pub request_id: Option<String>,
+    /// `eventTime`.
+    pub time: UnixMillis,
+    /// `eventSource`, e.g. `kms.amazonaws.com`.
+    pub event_source: String,
+    /// `eventName`, e.g. `Encrypt`.
+    pub event_name: String,
+    /// `readOnly`.
+    pub read_only: bool,
+    /// The caller's account, when authentication got that far.
+    pub account: Option<AccountId>,
+    /// The caller's principal ARN, when known.
+    pub principal_arn: Option<String>,
+    /// The access key id the request was signed with, when known.
+    pub access_key_id: Option<String>,
+    /// The KMS key the event concerns, if any.
+    pub key_id: Option<KeyId>,
+    /// `errorCode`, absent on success.
+    pub error_code: Option<String>,
+    /// The CloudTrail record: canonical JSON (sorted keys, compact), never plaintext or secrets.
+    pub record: Vec<u8>,
+}
+
+/// An event with its place in a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// The chain (one per node).
+    pub chain: String,
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// Hash of the previous event (zeros for the first).
+    pub prev_hash: [u8; 32],
+    /// `chain_hash(prev_hash, chain, seq, record)`.
+    pub hash: [u8; 32],
+    /// The event.
+    pub draft: AuditDraft,
+}
+
+/// The head of a chain: its last position and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The chain.
+    pub chain: String,
+    /// Last sequence number (0 when empty).
+    pub last_seq: i64,
+    /// Last hash (zeros when empty).
+    pub last_hash: [u8; 32],
+}
+
+/// A signed statement that a chain had `last_hash` at `last_seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDigest {
+    /// The chain.
+    pub chain: String,
+    /// First sequence number this digest covers.
+    pub first_seq: i64,
+    /// Last sequence number it covers.
+    pub last_seq: i64,
+    /// The chain's hash at `last_seq`.
+    pub last_hash: [u8; 32],
+    /// When it was made.
+    pub time: UnixMillis,
+    /// The previous digest's signature (empty for the first), linking digests together.
+    pub prev_signature: Vec<u8>,
+    /// True for the digest that marks where a pruned chain now starts.
+    pub prune_anchor: bool,
+    /// Ed25519 signature over [`AuditDigest::message`].
+    pub signature: Vec<u8>,
+}
+
+impl AuditDigest {
+    /// The bytes the signature covers.
+    pub fn message(&self) -> Vec<u8> {
+        format!(
+            "kinko-audit-digest-v1\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.chain,
+            self.first_seq,
+            self.last_seq,
+            hex(&self.last_hash),
+            self.time.0,
+            hex(&self.prev_signature),
+            self.prune_anchor
+        )
+        .into_bytes()
+    }
+}
+
+/// Hex of bytes (lowercase).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The chain hash: SHA-256(prev_hash ‖ len(chain) ‖ chain ‖ seq ‖ record).
+pub fn chain_hash(prev_hash: &[u8; 32], chain: &str, seq: i64, record: &[u8]) -> [u8; 32] {
+    let mut input = Vec::with_capacity(32 + 4 + chain.len() + 8 + record.len());
+    input.extend_from_slice(prev_hash);
+    input.extend_from_slice(&(chain.len() as u32).to_be_bytes());
+    input.extend_from_slice(chain.as_bytes());
+    input.extend_from_slice(&seq.to_be_bytes());
+    input.extend_from_slice(record);
+    kinko_crypto::sha256(&input)
+}
+
+/// Filters for audit queries; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events at or after this time.
+    pub from: Option<UnixMillis>,
+    /// Events at or before this time.
+    pub to: Option<UnixMillis>,
+    /// Events about this key.
+    pub key_id: Option<KeyId>,
+    /// Events by this principal ARN.
+    pub principal_arn: Option<String>,
+    /// Events with this access key id.
+    pub access_key_id: Option<String>,
+    /// Events with this name (operation).
+    pub event_name: Option<String>,
+    /// This event id.
+    pub event_id: Option<String>,
+    /// `Some(true)`: failures only; `Some(false)`: successes only.
+    pub failed: Option<bool>,
+    /// Read-only or not.
+    pub read_only: Option<bool>,
+    /// Events of this account.
+    pub account: Option<AccountId>,
+}
+
+/// The last successful cryptographic use of a key (GetKeyLastUsage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLastUsage {
+    /// Operation name.
+    pub operation: String,
+    /// When.
+    pub time: UnixMillis,
+    /// The event id.
+    pub event_id: String,
+    /// The request id.
+    pub request_id: Option<String>,
+}
+
+/// Operations that count as cryptographic use of a key.
+pub const CRYPTOGRAPHIC_OPERATIONS: &[&str] = &[
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "Sign",
+    "Verify",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_hash_binds_every_input() {
+        let base = chain_hash(&[0; 32], "node-1", 1, b"{}");
+        assert_ne!(base, chain_hash(&[1; 32], "node-1", 1, b"{}"));
+        assert_ne!(base, chain_hash(&[0; 32], "node-2", 1, b"{}"));
+        assert_ne!(base, chain_hash(&[0; 32], "node-1", 2, b"{}"));
+        assert_ne!(base, chain_hash(&[0; 32], "node-1", 1, b"{ }"));
+        assert_eq!(base, chain_hash(&[0; 32], "node-1", 1, b"{}"));
+    }
+}

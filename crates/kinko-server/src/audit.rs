@@ -1,0 +1,563 @@
+//! The audit trail, server side: every request becomes one CloudTrail-shaped record; records of
+//! successful changes commit in the change's own transaction (see `kinko_core::Store`), all
+//! others go through a group-commit writer, and the response is sent only after the record is
+//! durable. A sealer task signs digests of the chain with the audit signing key.
+//!
+//! Records never contain plaintexts, ciphertexts, messages, key material, data keys, grant tokens
+//! or secrets: request parameters are copied from the request body with those members removed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use kinko_api::ErrorCode;
+use kinko_core::{AuditDigest, AuditDraft, Caller, Key, KeyArn, Store, UnixMillis};
+use kinko_crypto::{RootKey, SecretBytes, SigningKeyPair};
+use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::errors::ApiError;
+
+/// `eventVersion` of the records Kinko writes.
+pub const EVENT_VERSION: &str = "1.11";
+/// Largest batch one group commit writes.
+const MAX_BATCH: usize = 512;
+/// Request members that never reach a record.
+const REDACTED_MEMBERS: &[&str] = &[
+    "Plaintext",
+    "CiphertextBlob",
+    "Message",
+    "Signature",
+    "Mac",
+    "PublicKey",
+    "EncryptedKeyMaterial",
+    "ImportToken",
+    "GrantTokens",
+    "Recipient",
+    "SharedSecretCiphertextBlob",
+    "CiphertextForRecipient",
+];
+/// Operations that change state (`readOnly: false`).
+const MUTATIONS: &[&str] = &[
+    "CreateKey",
+    "EnableKey",
+    "DisableKey",
+    "UpdateKeyDescription",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "TagResource",
+    "UntagResource",
+    "PutKeyPolicy",
+    "CreateGrant",
+    "RetireGrant",
+    "RevokeGrant",
+    "EnableKeyRotation",
+    "DisableKeyRotation",
+    "RotateKeyOnDemand",
+    "ImportKeyMaterial",
+    "DeleteImportedKeyMaterial",
+    "ReplicateKey",
+    "UpdatePrimaryRegion",
+];
+
+/// True when `operation` changes state.
+pub fn is_mutation(operation: &str) -> bool {
+    MUTATIONS.contains(&operation)
+}
+
+/// What is known about a request before and while it is served.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// `x-amzn-RequestId`.
+    pub request_id: String,
+    /// When it arrived.
+    pub time: UnixMillis,
+    /// The peer's IP address.
+    pub source_ip: String,
+    /// `User-Agent`, if sent.
+    pub user_agent: Option<String>,
+    /// `kms.amazonaws.com` or `cloudtrail.amazonaws.com`.
+    pub event_source: &'static str,
+    /// The operation name (`eventName`), empty when unknown.
+    pub operation: String,
+    /// The region of the credential scope, or the server's default.
+    pub region: String,
+    /// The access key id the request claims, if it was signed.
+    pub access_key_id: Option<String>,
+    /// The authenticated caller.
+    pub caller: Option<Caller>,
+    /// The request parameters as recorded (redacted, lowerCamelCase), if the body parsed.
+    pub request_parameters: Option<Value>,
+}
+
+impl RequestInfo {
+    /// Builds the record of this request.
+    pub fn draft(&self, outcome: &Recorded<'_>) -> AuditDraft {
+        let event_id = crate::app::new_uuid();
+        let account = self.caller.as_ref().map(|c| c.account.clone());
+        let mut record = Map::new();
+        record.insert("eventVersion".into(), json!(EVENT_VERSION));
+        record.insert("userIdentity".into(), self.user_identity());
+        record.insert("eventTime".into(), json!(iso8601(self.time)));
+        record.insert("eventSource".into(), json!(self.event_source));
+        record.insert("eventName".into(), json!(self.operation));
+        record.insert("awsRegion".into(), json!(self.region));
+        record.insert("sourceIPAddress".into(), json!(self.source_ip));
+        if let Some(ua) = &self.user_agent {
+            record.insert("userAgent".into(), json!(ua));
+        }
+        record.insert(
+            "requestParameters".into(),
+            self.request_parameters.clone().unwrap_or(Value::Null),
+        );
+        record.insert(
+            "responseElements".into(),
+            outcome.response_elements.clone().unwrap_or(Value::Null),
+        );
+        record.insert("requestID".into(), json!(self.request_id));
+        record.insert("eventID".into(), json!(event_id));
+        record.insert("readOnly".into(), json!(!is_mutation(&self.operation)));
+        if let Some(arn) = outcome.key {
+            record.insert(
+                "resources".into(),
+                json!([{ "accountId": arn.account.as_str(), "type": "AWS::KMS::Key", "ARN": arn.to_string() }]),
+            );
+        }
+        record.insert("eventType".into(), json!("AwsApiCall"));
+        record.insert("managementEvent".into(), json!(true));
+        record.insert("eventCategory".into(), json!("Management"));
+        if let Some(a) = &account {
+            record.insert("recipientAccountId".into(), json!(a.as_str()));
+        }
+        if let Some(e) = outcome.error {
+            record.insert("errorCode".into(), json!(e.code.as_str()));
+            if !e.message.is_empty() {
+                record.insert("errorMessage".into(), json!(e.message));
+            }
+        }
+        AuditDraft {
+            event_id,
+            request_id: Some(self.request_id.clone()),
+            time: self.time,
+            event_source: self.event_source.to_owned(),
+            event_name: self.operation.clone(),
+            read_only: !is_mutation(&self.operation),
+            account,
+            principal_arn: self.caller.as_ref().map(|c| c.principal_arn.clone()),
+            access_key_id: self.access_key_id.clone(),
+            key_id: outcome.key.map(|k| k.key_id),
+            error_code: outcome.error.map(|e| e.code.as_str().to_owned()),
+            record: canonical(&Value::Object(record)),
+        }
+    }
+
+    fn user_identity(&self) -> Value {
+        match &self.caller {
+            Some(c) => {
+                let kind = if c.principal_arn.ends_with(":root") {
+                    "Root"
+                } else {
+                    "IAMUser"
+                };
+                json!({
+                    "type": kind,
+                    "principalId": c.account.as_str(),
+                    "arn": c.principal_arn,
+                    "accountId": c.account.as_str(),
+                    "accessKeyId": self.access_key_id,
+                })
+            }
+            None => match &self.access_key_id {
+                Some(id) => json!({ "type": "Unknown", "accessKeyId": id }),
+                None => json!({ "type": "Unknown" }),
+            },
+        }
+    }
+}
+
+/// The outcome of a request as the record shows it.
+#[derive(Debug, Default)]
+pub struct Recorded<'a> {
+    /// The key the request concerned.
+    pub key: Option<&'a KeyArn>,
+    /// `responseElements`.
+    pub response_elements: Option<Value>,
+    /// The error, for failures.
+    pub error: Option<&'a ApiError>,
+}
+
+/// Canonical JSON: serde_json's map is ordered by key, and compact output is deterministic,
+/// so parsing and re-serialising a record gives back the same bytes.
+pub fn canonical(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// `2026-11-29T00:00:00Z`.
+pub fn iso8601(t: UnixMillis) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(t.as_secs())
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// The request parameters as recorded: the body's members minus the redacted ones, names in
+/// lowerCamelCase (nested structures too, but never the keys of an encryption context).
+pub fn request_parameters(operation: &str, body: &[u8]) -> Option<Value> {
+    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    let mut out = Map::new();
+    for (name, value) in members {
+        if REDACTED_MEMBERS.contains(&name.as_str()) || value.is_null() {
+            continue;
+        }
+        let value = if name.ends_with("EncryptionContext") {
+            value
+        } else {
+            camel_nested(value)
+        };
+        out.insert(lower_camel(&name), value);
+    }
+    if matches!(operation, "Decrypt" | "Encrypt") && !out.contains_key("encryptionAlgorithm") {
+        out.insert("encryptionAlgorithm".into(), json!("SYMMETRIC_DEFAULT"));
+    }
+    Some(Value::Object(out))
+}
+
+fn camel_nested(value: Value) -> Value {
+    match value {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (lower_camel(&k), camel_nested(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel_nested).collect()),
+        other => other,
+    }
+}
+
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `responseElements` of a change, from the key it changed.
+pub fn response_elements(operation: &str, key: &Key) -> Option<Value> {
+    match operation {
+        "CreateKey" => {
+            let metadata = serde_json::to_value(crate::convert::key_metadata(key)).ok()?;
+            Some(json!({ "keyMetadata": camel_nested(metadata) }))
+        }
+        "ScheduleKeyDeletion" => Some(json!({
+            "keyId": key.arn.to_string(),
+            "keyState": key.state.as_str(),
+            "deletionDate": key.deletion_date.map(iso8601),
+            "pendingWindowInDays": key.pending_window_days,
+        })),
+        "CancelKeyDeletion" => Some(json!({ "keyId": key.arn.to_string() })),
+        _ => None,
+    }
+}
+
+/// Why an audit record could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit record could not be written: {0}")]
+pub struct AuditUnavailable(pub String);
+
+impl From<AuditUnavailable> for ApiError {
+    fn from(e: AuditUnavailable) -> ApiError {
+        tracing::error!(error = %e, "audit write failed; the request fails");
+        ApiError::new(
+            ErrorCode::KMSInternalException,
+            "An internal error occurred; retry the request.",
+        )
+    }
+}
+
+struct Job {
+    draft: AuditDraft,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// Sends records to the group-commit writer (or, in `insecure_audit_memory_sink` mode, drops
+/// them: for benchmarks only).
+#[derive(Debug, Clone)]
+pub enum AuditWriter {
+    /// Durable: the group-commit writer task.
+    Store(mpsc::Sender<JobHandle>),
+    /// Not durable; never use outside benchmarks.
+    InsecureMemorySink,
+}
+
+/// Opaque job handle (keeps `Job` private).
+pub struct JobHandle(Job);
+
+impl std::fmt::Debug for JobHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobHandle")
+    }
+}
+
+impl AuditWriter {
+    /// Starts the group-commit writer for `chain`.
+    pub fn spawn(store: Arc<dyn Store>, chain: String) -> AuditWriter {
+        let (tx, mut rx) = mpsc::channel::<JobHandle>(4096);
+        tokio::spawn(async move {
+            let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+            while let Some(JobHandle(first)) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(JobHandle(job)) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let (drafts, waiters): (Vec<AuditDraft>, Vec<_>) =
+                    batch.drain(..).map(|j| (j.draft, j.done)).unzip();
+                let result = store
+                    .append_audit(&chain, &drafts)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
+            }
+        });
+        AuditWriter::Store(tx)
+    }
+
+    /// Appends one record and waits until it is durable.
+    pub async fn append(&self, draft: AuditDraft) -> Result<(), AuditUnavailable> {
+        match self {
+            AuditWriter::InsecureMemorySink => Ok(()),
+            AuditWriter::Store(tx) => {
+                let (done, wait) = oneshot::channel();
+                tx.send(JobHandle(Job { draft, done }))
+                    .await
+                    .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?;
+                wait.await
+                    .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?
+                    .map_err(AuditUnavailable)
+            }
+        }
+    }
+}
+
+/// Settings that hold the audit signing key.
+const SIGNING_KEY_SETTING: &str = "audit.signing_key";
+const PUBLIC_KEY_SETTING: &str = "audit.public_key";
+/// File the public key is published to, in the data directory.
+pub const PUBLIC_KEY_FILE: &str = "audit-public-key.pem";
+
+fn signing_key_aad() -> &'static [u8] {
+    b"kinko/audit-signing-key/v1"
+}
+
+/// Loads the audit signing key (wrapped under the root key), creating it on first start, and
+/// publishes its public key to `<data-dir>/audit-public-key.pem`.
+pub async fn load_signing_key(
+    store: &dyn Store,
+    root: &dyn RootKey,
+    data_dir: &Path,
+) -> anyhow::Result<Arc<SigningKeyPair>> {
+    let key = match store
+        .get_setting(SIGNING_KEY_SETTING)
+        .await
+        .context("reading settings")?
+    {
+        Some(value) => {
+            let (_root_id, wrapped) = value
+                .rsplit_once(':')
+                .ok_or_else(|| anyhow!("malformed audit signing key setting"))?;
+            let wrapped = unhex(wrapped)?;
+            let pkcs8 = root.unwrap(&wrapped, signing_key_aad()).map_err(|_| {
+                anyhow!("the audit signing key does not unwrap under this root of trust")
+            })?;
+            SigningKeyPair::from_pkcs8(&pkcs8).map_err(|e| anyhow!("audit signing key: {e}"))?
+        }
+        None => {
+            let (key, pkcs8) = SigningKeyPair::generate().map_err(|e| anyhow!("{e}"))?;
+            store_signing_key(store, root, &pkcs8).await?;
+            store
+                .put_setting(PUBLIC_KEY_SETTING, &kinko_core::hex(&key.public_key()))
+                .await
+                .context("recording the audit public key")?;
+            key
+        }
+    };
+    publish_public_key(&key, data_dir)?;
+    Ok(Arc::new(key))
+}
+
+async fn store_signing_key(
+    store: &dyn Store,
+    root: &dyn RootKey,
+    pkcs8: &SecretBytes,
+) -> anyhow::Result<()> {
+    let wrapped = root
+        .wrap(pkcs8, signing_key_aad())
+        .map_err(|e| anyhow!("{e}"))?;
+    store
+        .put_setting(
+            SIGNING_KEY_SETTING,
+            &format!("{}:{}", root.id(), kinko_core::hex(&wrapped)),
+        )
+        .await
+        .context("recording the audit signing key")
+}
+
+/// Rewraps the audit signing key from `from` to `to` (root migration).
+pub async fn rewrap_signing_key(
+    store: &dyn Store,
+    from: &dyn RootKey,
+    to: &dyn RootKey,
+) -> anyhow::Result<()> {
+    let Some(value) = store
+        .get_setting(SIGNING_KEY_SETTING)
+        .await
+        .context("reading settings")?
+    else {
+        return Ok(());
+    };
+    let (root_id, wrapped) = value
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow!("malformed audit signing key setting"))?;
+    if root_id == to.id() {
+        return Ok(());
+    }
+    let pkcs8 = from
+        .unwrap(&unhex(wrapped)?, signing_key_aad())
+        .map_err(|_| anyhow!("the audit signing key does not unwrap under the current root"))?;
+    store_signing_key(store, to, &pkcs8).await
+}
+
+fn publish_public_key(key: &SigningKeyPair, data_dir: &Path) -> anyhow::Result<()> {
+    use base64::Engine;
+    let spki = key.public_key_spki().map_err(|e| anyhow!("{e}"))?;
+    let body = base64::engine::general_purpose::STANDARD.encode(spki);
+    let pem = format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n");
+    std::fs::write(data_dir.join(PUBLIC_KEY_FILE), pem).context("publishing the audit public key")
+}
+
+fn unhex(s: &str) -> anyhow::Result<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return Err(anyhow!("odd-length hex"));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| anyhow!("bad hex"))
+        })
+        .collect()
+}
+
+/// Seals the chain: signs a digest of everything appended since the last digest.
+pub async fn seal(
+    store: &dyn Store,
+    key: &SigningKeyPair,
+    chain: &str,
+    now: UnixMillis,
+) -> anyhow::Result<Option<AuditDigest>> {
+    let head = store
+        .audit_chains()
+        .await
+        .context("reading chain heads")?
+        .into_iter()
+        .find(|h| h.chain == chain);
+    let Some(head) = head else { return Ok(None) };
+    let digests = store.list_digests(chain).await.context("reading digests")?;
+    let last = digests.last();
+    let sealed_to = last.map_or(0, |d| d.last_seq);
+    if head.last_seq <= sealed_to {
+        return Ok(None);
+    }
+    let mut digest = AuditDigest {
+        chain: chain.to_owned(),
+        first_seq: sealed_to + 1,
+        last_seq: head.last_seq,
+        last_hash: head.last_hash,
+        time: now,
+        prev_signature: last.map(|d| d.signature.clone()).unwrap_or_default(),
+        prune_anchor: false,
+        signature: Vec::new(),
+    };
+    digest.signature = key.sign(&digest.message());
+    store
+        .put_digest(&digest)
+        .await
+        .context("storing the digest")?;
+    Ok(Some(digest))
+}
+
+/// Deletes events older than `retention`, first sealing the chain so that a signed anchor marks
+/// where it now starts.
+pub async fn prune(
+    store: &dyn Store,
+    key: &SigningKeyPair,
+    chain: &str,
+    now: UnixMillis,
+    retention: Duration,
+) -> anyhow::Result<u64> {
+    let cutoff = now.0 - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    seal(store, key, chain, now).await?;
+    let digests = store.list_digests(chain).await.context("reading digests")?;
+    let start = digests
+        .iter()
+        .filter(|d| d.prune_anchor)
+        .map(|d| d.last_seq)
+        .max()
+        .unwrap_or(0);
+    // The newest event older than the cutoff.
+    let mut last_old = None;
+    let mut after = start;
+    loop {
+        let events = store
+            .audit_events(chain, after, 1000)
+            .await
+            .context("reading events")?;
+        let Some(tail) = events.last() else { break };
+        after = tail.seq;
+        let mut stop = false;
+        for e in &events {
+            if e.draft.time.0 < cutoff {
+                last_old = Some((e.seq, e.hash));
+            } else {
+                stop = true;
+                break;
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+    let Some((last_seq, last_hash)) = last_old else {
+        return Ok(0);
+    };
+    let mut anchor = AuditDigest {
+        chain: chain.to_owned(),
+        first_seq: start + 1,
+        last_seq,
+        last_hash,
+        time: now,
+        prev_signature: digests
+            .last()
+            .map(|d| d.signature.clone())
+            .unwrap_or_default(),
+        prune_anchor: true,
+        signature: Vec::new(),
+    };
+    anchor.signature = key.sign(&anchor.message());
+    store.prune_audit(&anchor).await.context("pruning")
+}
