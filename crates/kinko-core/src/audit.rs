@@ -29,8 +29,10 @@ pub struct AuditDraft {
     pub principal_arn: Option<String>,
     /// The access key id the request was signed with, when known.
     pub access_key_id: Option<String>,
-    /// The KMS key the event concerns, if any.
+    /// The KMS key the event concerns, if any (for ReEncrypt: the destination key).
     pub key_id: Option<KeyId>,
+    /// A second key the event concerns (ReEncrypt's source key).
+    pub source_key_id: Option<KeyId>,
     /// `errorCode`, absent on success.
     pub error_code: Option<String>,
     /// The CloudTrail record: canonical JSON (sorted keys, compact), never plaintext or secrets.

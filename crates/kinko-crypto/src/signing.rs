@@ -105,7 +105,10 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(shown.contains("REDACTED"));
         // PKCS#8 (RFC 8410) holds the 32-byte seed at offset 16; the public key may follow it.
-        let seed: String = pkcs8.expose()[16..48].iter().map(|b| format!("{b:02x}")).collect();
+        let seed: String = pkcs8.expose()[16..48]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert!(!shown.contains(&seed[..16]), "{shown}");
     }
 }

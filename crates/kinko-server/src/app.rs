@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::{BodyExt, Limited};
 use kinko_api::{ErrorBody, ErrorCode};
-use kinko_core::{KeyArn, Kms};
+use kinko_core::Kms;
 
 use crate::audit::{AuditWriter, Recorded, RequestInfo};
 use crate::auth::Authenticator;
@@ -102,8 +102,8 @@ struct Served {
     result: Result<Vec<u8>, ApiError>,
     /// The record of a successful change was committed with the change.
     committed: bool,
-    /// The key the request concerned.
-    key: Option<KeyArn>,
+    /// The keys the request concerned.
+    touched: crate::audit::Touched,
     /// Whether the request is recorded at all (it is unless nothing identifies a caller).
     recorded: bool,
 }
@@ -134,7 +134,8 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     let mut result = served.result;
     if served.recorded && !served.committed {
         let outcome = Recorded {
-            key: served.key.as_ref(),
+            key: served.touched.key.as_ref(),
+            source_key: served.touched.source_key.as_ref(),
             response_elements: None,
             error: result.as_ref().err(),
         };
@@ -158,7 +159,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     let fail = |e: ApiError, recorded: bool| Served {
         result: Err(e),
         committed: false,
-        key: None,
+        touched: Default::default(),
         recorded,
     };
     let target = parts
@@ -238,16 +239,17 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         return Served {
             result,
             committed: false,
-            key: None,
+            touched: Default::default(),
             recorded: true,
         };
     }
-    let mut seen = None;
+    let mut seen = crate::audit::Touched::default();
     let audit_info: &RequestInfo = info;
     let audit = |key: &kinko_core::Key| {
         let elements = crate::audit::response_elements(operation, key);
         audit_info.draft(&Recorded {
             key: Some(&key.arn),
+            source_key: None,
             response_elements: elements,
             error: None,
         })
@@ -266,7 +268,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     Served {
         result,
         committed,
-        key: seen,
+        touched: seen,
         recorded: true,
     }
 }

@@ -121,12 +121,15 @@ impl RequestInfo {
         record.insert("requestID".into(), json!(self.request_id));
         record.insert("eventID".into(), json!(event_id));
         record.insert("readOnly".into(), json!(!is_mutation(&self.operation)));
-        if let Some(arn) = outcome.key {
-            record.insert(
-                "resources".into(),
-                json!([{ "accountId": arn.account.as_str(), "type": "AWS::KMS::Key", "ARN": arn.to_string() }]),
-            );
+        let resources: Vec<Value> = [outcome.key, outcome.source_key]
+            .into_iter()
+            .flatten()
+            .map(|arn| json!({ "accountId": arn.account.as_str(), "type": "AWS::KMS::Key", "ARN": arn.to_string() }))
+            .collect();
+        if !resources.is_empty() {
+            record.insert("resources".into(), Value::Array(resources));
         }
+
         record.insert("eventType".into(), json!("AwsApiCall"));
         record.insert("managementEvent".into(), json!(true));
         record.insert("eventCategory".into(), json!("Management"));
@@ -150,6 +153,7 @@ impl RequestInfo {
             principal_arn: self.caller.as_ref().map(|c| c.principal_arn.clone()),
             access_key_id: self.access_key_id.clone(),
             key_id: outcome.key.map(|k| k.key_id),
+            source_key_id: outcome.source_key.map(|k| k.key_id),
             error_code: outcome.error.map(|e| e.code.as_str().to_owned()),
             record: canonical(&Value::Object(record)),
         }
@@ -179,11 +183,22 @@ impl RequestInfo {
     }
 }
 
+/// The keys a request touched, as the protocol layer learns them.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// The key (ReEncrypt: the destination).
+    pub key: Option<KeyArn>,
+    /// ReEncrypt's source key.
+    pub source_key: Option<KeyArn>,
+}
+
 /// The outcome of a request as the record shows it.
 #[derive(Debug, Default)]
 pub struct Recorded<'a> {
     /// The key the request concerned.
     pub key: Option<&'a KeyArn>,
+    /// A second key it concerned (ReEncrypt's source key).
+    pub source_key: Option<&'a KeyArn>,
     /// `responseElements`.
     pub response_elements: Option<Value>,
     /// The error, for failures.
@@ -323,11 +338,17 @@ impl AuditWriter {
                 }
                 let (drafts, waiters): (Vec<AuditDraft>, Vec<_>) =
                     batch.drain(..).map(|j| (j.draft, j.done)).unzip();
+                let started = std::time::Instant::now();
                 let result = store
                     .append_audit(&chain, &drafts)
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string());
+                tracing::trace!(
+                    events = drafts.len(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "audit group commit"
+                );
                 for w in waiters {
                     let _ = w.send(result.clone());
                 }

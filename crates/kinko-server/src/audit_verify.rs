@@ -908,8 +908,11 @@ fn check_columns(e: &AuditEvent) -> Result<(), VerifyBreak> {
     if text("errorCode") != d.error_code.as_deref() {
         return Err(fail("error_code"));
     }
-    if record_key_id(&record) != d.key_id {
+    if record_key_id(&record, 0) != d.key_id {
         return Err(fail("key_id"));
+    }
+    if record_key_id(&record, 1) != d.source_key_id {
+        return Err(fail("source_key_id"));
     }
     if text("recipientAccountId") != d.account.as_ref().map(|a| a.as_str()) {
         return Err(fail("account"));
@@ -923,13 +926,14 @@ fn check_columns(e: &AuditEvent) -> Result<(), VerifyBreak> {
     Ok(())
 }
 
-/// The key a record's `resources` names.
-fn record_key_id(record: &Value) -> Option<KeyId> {
+/// The `nth` key a record's `resources` names (ReEncrypt names its destination, then its source).
+fn record_key_id(record: &Value, nth: usize) -> Option<KeyId> {
     let arn = record
         .get("resources")?
         .as_array()?
         .iter()
-        .find(|r| r.get("type").and_then(Value::as_str) == Some("AWS::KMS::Key"))?
+        .filter(|r| r.get("type").and_then(Value::as_str) == Some("AWS::KMS::Key"))
+        .nth(nth)?
         .get("ARN")?
         .as_str()?;
     KeyId::parse(arn.rsplit_once(":key/")?.1)
@@ -1609,6 +1613,7 @@ mod tests {
             principal_arn: None,
             access_key_id: None,
             key_id: None,
+            source_key_id: None,
             error_code: None,
             record: crate::audit::canonical(&record),
         }

@@ -256,7 +256,10 @@ pub fn policy(value: &str) -> Conv<String> {
             ErrorCode::LimitExceededException,
             format!("The key policy is {size} bytes; the quota is {limit} bytes."),
         )),
-        Err(e) => Err(ApiError::new(ErrorCode::MalformedPolicyDocumentException, e.to_string())),
+        Err(e) => Err(ApiError::new(
+            ErrorCode::MalformedPolicyDocumentException,
+            e.to_string(),
+        )),
     }
 }
 

@@ -2,7 +2,7 @@
 //! handler per operation that converts the wire request, calls the core and converts the result.
 
 use kinko_api::{self as wire, Blob, ErrorCode};
-use kinko_core::{AuditFn, Caller, CreateKeyRequest, DataKeySize, KeyArn, Kms};
+use kinko_core::{AuditFn, Caller, CreateKeyRequest, DataKeySize, Kms};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -115,7 +115,7 @@ pub async fn dispatch(
     body: &[u8],
     request_id: &str,
     audit: AuditFn<'_>,
-    seen: &mut Option<KeyArn>,
+    seen: &mut crate::audit::Touched,
 ) -> Conv<Vec<u8>> {
     let core = |e| from_core(e, request_id);
     match op {
@@ -137,7 +137,7 @@ pub async fn dispatch(
                 custom_key_store: r.custom_key_store_id.is_some() || r.xks_key_id.is_some(),
             };
             let key = kms.create_key(caller, req, audit).await.map_err(core)?;
-            *seen = Some(key.arn.clone());
+            seen.key = Some(key.arn.clone());
             encode(&wire::KeyMetadataResponse {
                 key_metadata: c::key_metadata(&key),
             })
@@ -147,7 +147,7 @@ pub async fn dispatch(
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
             c::grant_tokens(r.grant_tokens.as_ref())?;
             let key = kms.describe_key(caller, &key_ref).await.map_err(core)?;
-            *seen = Some(key.arn.clone());
+            seen.key = Some(key.arn.clone());
             encode(&wire::KeyMetadataResponse {
                 key_metadata: c::key_metadata(&key),
             })
@@ -206,7 +206,7 @@ pub async fn dispatch(
                 .schedule_key_deletion(caller, &key_ref, u32::try_from(window).unwrap_or(30), audit)
                 .await
                 .map_err(core)?;
-            *seen = Some(out.key_arn.clone());
+            seen.key = Some(out.key_arn.clone());
             encode(&wire::ScheduleKeyDeletionResponse {
                 key_id: Some(out.key_arn.to_string()),
                 deletion_date: Some(c::timestamp(out.deletion_date)),
@@ -221,7 +221,7 @@ pub async fn dispatch(
                 .cancel_key_deletion(caller, &key_ref, audit)
                 .await
                 .map_err(core)?;
-            *seen = Some(arn.clone());
+            seen.key = Some(arn.clone());
             encode(&wire::CancelKeyDeletionResponse {
                 key_id: Some(arn.to_string()),
             })
@@ -246,7 +246,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
-            *seen = Some(out.key_arn.clone());
+            seen.key = Some(out.key_arn.clone());
             encode(&wire::EncryptResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 key_id: Some(out.key_arn.to_string()),
@@ -272,7 +272,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
-            *seen = Some(out.key_arn.clone());
+            seen.key = Some(out.key_arn.clone());
             let response = wire::DecryptResponse {
                 key_id: Some(out.key_arn.to_string()),
                 plaintext: Some(Blob(out.plaintext.expose().to_vec())),
@@ -315,7 +315,8 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
-            *seen = Some(out.destination_key_arn.clone());
+            seen.key = Some(out.destination_key_arn.clone());
+            seen.source_key = Some(out.source_key_arn.clone());
             encode(&wire::ReEncryptResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 source_key_id: Some(out.source_key_arn.to_string()),
@@ -365,7 +366,7 @@ pub async fn dispatch(
                 )
                 .await
                 .map_err(core)?;
-            *seen = Some(out.key_arn.clone());
+            seen.key = Some(out.key_arn.clone());
             let response = wire::GenerateDataKeyResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 plaintext: out.plaintext.as_ref().map(|p| Blob(p.expose().to_vec())),
@@ -540,7 +541,7 @@ pub async fn dispatch(
                 .get_key_last_usage(caller, &key_ref)
                 .await
                 .map_err(core)?;
-            *seen = Some(key.arn.clone());
+            seen.key = Some(key.arn.clone());
             let last = usage
                 .map(|u| wire::KeyLastUsageData {
                     operation: Some(u.operation),

@@ -19,12 +19,20 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::migrate;
-use crate::sqlite_audit::{self, append_in_tx};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::sqlite_audit::{self, Head, append_in_tx};
 
 /// [`Store`] on SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Audit chain heads as last committed by this store. Every audit append holds this async
+    /// lock from before its write transaction begins until its head is recorded here, so the
+    /// cache is never stale and appends need not read the head back from SQLite. (SQLite
+    /// serializes writers anyway; this is the one lock Kinko holds across an `.await`.)
+    heads: Arc<tokio::sync::Mutex<HashMap<String, Head>>>,
 }
 
 fn unavailable(e: sqlx::Error) -> StoreError {
@@ -51,7 +59,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Checkpoints run from `checkpoint()` on a timer, not inside a committing request.
+            .pragma("wal_autocheckpoint", "0");
         Self::connect(options).await
     }
 
@@ -63,7 +73,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Checkpoints run from `checkpoint()` on a timer, not inside a committing request.
+            .pragma("wal_autocheckpoint", "0");
         Self::connect(options).await
     }
 
@@ -77,15 +89,27 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
-        SqliteStore { pool: migrator.clone() }.migrate().await?;
+        SqliteStore {
+            pool: migrator.clone(),
+            heads: Arc::default(),
+        }
+        .migrate()
+        .await?;
         migrator.close().await;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .min_connections(2)
+            // An embedded file cannot drop a connection the way a network can: skip the ping
+            // that would cost every transaction a round trip to SQLite's worker thread.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            heads: Arc::default(),
+        })
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -135,6 +159,48 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Takes the audit-head lock, then SQLite's write lock: the order every audited write uses.
+    async fn begin_audited(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::MutexGuard<'_, HashMap<String, Head>>,
+            Transaction<'static, Sqlite>,
+        ),
+        StoreError,
+    > {
+        let heads = self.heads.lock().await;
+        let tx = self.write_tx().await?;
+        Ok((heads, tx))
+    }
+
+    /// Appends the change's event, commits, and records the chain's new head.
+    async fn finish_audited(
+        &self,
+        mut heads: tokio::sync::MutexGuard<'_, HashMap<String, Head>>,
+        mut tx: Transaction<'static, Sqlite>,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let cached = heads.get(audit.chain).copied();
+        let (_, head) = append_in_tx(
+            &mut tx,
+            audit.chain,
+            std::slice::from_ref(audit.draft),
+            cached,
+        )
+        .await?;
+        match tx.commit().await {
+            Ok(()) => {
+                heads.insert(audit.chain.to_owned(), head);
+                Ok(())
+            }
+            Err(e) => {
+                heads.remove(audit.chain);
+                Err(unavailable(e))
+            }
+        }
+    }
+
     /// A write transaction that takes SQLite's write lock up front, so that reading the audit
     /// chain head and appending to it cannot race another writer.
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
@@ -142,6 +208,16 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)
+    }
+
+    /// Copies the write-ahead log into the database file without blocking writers (a PASSIVE
+    /// checkpoint). The server calls it on a timer, so that no request's commit pays for it.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     /// Closes the pool (flushing the WAL on the last connection).
@@ -332,7 +408,7 @@ impl Store for SqliteStore {
         tags: &[Tag],
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         sqlx::query(
             "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, state, \
              deletion_date, pending_window_days, current_material, policy, version) \
@@ -367,8 +443,7 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| write_error(e, "key material"))?;
         insert_tags(&mut tx, &key.id(), tags).await?;
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)
+        self.finish_audited(heads, tx, audit).await
     }
 
     async fn get_key(
@@ -406,7 +481,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         let done = sqlx::query(
             "UPDATE keys SET description = $1, state = $2, deletion_date = $3, pending_window_days = $4, \
              current_material = $5, policy = $6, version = $7 WHERE id = $8 AND version = $9",
@@ -426,8 +501,7 @@ impl Store for SqliteStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict("key version"));
         }
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)
+        self.finish_audited(heads, tx, audit).await
     }
 
     async fn get_material(
@@ -445,7 +519,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         sqlx::query(
             "INSERT INTO aliases (account, region, name, target, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -458,8 +532,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, "alias"))?;
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)
+        self.finish_audited(heads, tx, audit).await
     }
 
     async fn get_alias(
@@ -480,7 +553,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         let done = sqlx::query(
             "UPDATE aliases SET target = $1, updated_at = $2 WHERE account = $3 AND region = $4 AND name = $5",
         )
@@ -495,8 +568,7 @@ impl Store for SqliteStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict("alias"));
         }
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)
+        self.finish_audited(heads, tx, audit).await
     }
 
     async fn delete_alias(
@@ -506,7 +578,7 @@ impl Store for SqliteStore {
         name: &AliasName,
         audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         let done =
             sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
                 .bind(account.as_str())
@@ -518,8 +590,7 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)?;
+        self.finish_audited(heads, tx, audit).await?;
         Ok(true)
     }
 
@@ -561,10 +632,9 @@ impl Store for SqliteStore {
         tags: &[Tag],
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         insert_tags(&mut tx, key, tags).await?;
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)
+        self.finish_audited(heads, tx, audit).await
     }
 
     async fn delete_tags(
@@ -573,7 +643,7 @@ impl Store for SqliteStore {
         tag_keys: &[String],
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (heads, mut tx) = self.begin_audited().await?;
         for k in tag_keys {
             sqlx::query("DELETE FROM tags WHERE key_id = $1 AND tag_key = $2")
                 .bind(key.to_string())
@@ -582,8 +652,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(unavailable)?;
         }
-        append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft)).await?;
-        tx.commit().await.map_err(unavailable)
+        self.finish_audited(heads, tx, audit).await
     }
 
     async fn list_tags(
@@ -708,10 +777,26 @@ impl Store for SqliteStore {
         chain: &str,
         drafts: &[AuditDraft],
     ) -> Result<Vec<AuditEvent>, StoreError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut heads = self.heads.lock().await;
+        let head = match heads.get(chain) {
+            Some(h) => *h,
+            None => sqlite_audit::read_head(&self.pool, chain).await?,
+        };
         let mut tx = self.write_tx().await?;
-        let events = append_in_tx(&mut tx, chain, drafts).await?;
-        tx.commit().await.map_err(unavailable)?;
-        Ok(events)
+        let (events, new_head) = append_in_tx(&mut tx, chain, drafts, Some(head)).await?;
+        match tx.commit().await {
+            Ok(()) => {
+                heads.insert(chain.to_owned(), new_head);
+                Ok(events)
+            }
+            Err(e) => {
+                heads.remove(chain);
+                Err(unavailable(e))
+            }
+        }
     }
 
     async fn audit_chains(&self) -> Result<Vec<ChainHead>, StoreError> {
@@ -752,11 +837,11 @@ impl Store for SqliteStore {
     }
 
     async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError> {
-        sqlite_audit::last_usage(&self.pool, key, kinko_core::CRYPTOGRAPHIC_OPERATIONS).await
+        sqlite_audit::last_usage(&self.pool, key).await
     }
 
     async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError> {
-        sqlite_audit::usage_counts(&self.pool, key, kinko_core::CRYPTOGRAPHIC_OPERATIONS).await
+        sqlite_audit::usage_counts(&self.pool, key).await
     }
 
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -2,12 +2,16 @@
 //! reading chains back in order for verification, queries for LookupEvents and `kinko audit`,
 //! digests, pruning, and key usage.
 
+use std::collections::BTreeMap;
+
 use kinko_core::{
-    AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyId,
-    KeyLastUsage, StoreError, UnixMillis, chain_hash,
+    AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS,
+    ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_hash,
 };
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use crate::audit_codec;
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -22,53 +26,40 @@ fn hash32(row: &SqliteRow, column: &str) -> Result<[u8; 32], StoreError> {
     bytes.try_into().map_err(|_| corrupt(column))
 }
 
-/// Appends `drafts` to `chain` inside `tx` (which must hold the write lock).
-pub(crate) async fn append_in_tx(
-    tx: &mut Transaction<'_, Sqlite>,
+/// A chain's head: last sequence number and hash.
+pub(crate) type Head = (i64, [u8; 32]);
+
+/// Reads a chain head from the database.
+pub(crate) async fn read_head<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    executor: E,
     chain: &str,
-    drafts: &[AuditDraft],
-) -> Result<Vec<AuditEvent>, StoreError> {
-    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1")
+) -> Result<Head, StoreError> {
+    let row = sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1")
         .bind(chain)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(executor)
         .await
         .map_err(unavailable)?;
-    let (mut seq, mut prev) = match head {
-        Some(r) => (
+    match row {
+        Some(r) => Ok((
             r.try_get::<i64, _>("last_seq")
                 .map_err(|_| corrupt("audit_chains.last_seq"))?,
             hash32(&r, "last_hash")?,
-        ),
-        None => (0, [0u8; 32]),
-    };
+        )),
+        None => Ok((0, [0u8; 32])),
+    }
+}
+
+/// Places `drafts` after `head` in `chain`: sequence numbers and hashes.
+pub(crate) fn chain_events(
+    chain: &str,
+    head: Head,
+    drafts: &[AuditDraft],
+) -> (Vec<AuditEvent>, Head) {
+    let (mut seq, mut prev) = head;
     let mut out = Vec::with_capacity(drafts.len());
     for draft in drafts {
         seq += 1;
         let hash = chain_hash(&prev, chain, seq, &draft.record);
-        sqlx::query(
-            "INSERT INTO audit_events (chain, seq, prev_hash, hash, event_id, request_id, event_time, event_source, \
-             event_name, read_only, account, principal_arn, access_key_id, key_id, error_code, record) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(chain)
-        .bind(seq)
-        .bind(&prev[..])
-        .bind(&hash[..])
-        .bind(&draft.event_id)
-        .bind(draft.request_id.as_deref())
-        .bind(draft.time.0)
-        .bind(&draft.event_source)
-        .bind(&draft.event_name)
-        .bind(draft.read_only)
-        .bind(draft.account.as_ref().map(AccountId::as_str))
-        .bind(draft.principal_arn.as_deref())
-        .bind(draft.access_key_id.as_deref())
-        .bind(draft.key_id.map(|k| k.to_string()))
-        .bind(draft.error_code.as_deref())
-        .bind(&draft.record)
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
         out.push(AuditEvent {
             chain: chain.to_owned(),
             seq,
@@ -78,66 +69,111 @@ pub(crate) async fn append_in_tx(
         });
         prev = hash;
     }
+    (out, (seq, prev))
+}
+
+/// Appends `drafts` to `chain` inside `tx` (which holds the write lock); `cached` is the head
+/// when the caller knows it. Returns the events and the new head (valid once `tx` commits).
+pub(crate) async fn append_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    chain: &str,
+    drafts: &[AuditDraft],
+    cached: Option<Head>,
+) -> Result<(Vec<AuditEvent>, Head), StoreError> {
+    let head = match cached {
+        Some(h) => h,
+        None => read_head(&mut **tx, chain).await?,
+    };
+    if drafts.is_empty() {
+        return Ok((Vec::new(), head));
+    }
+    let (out, new_head) = chain_events(chain, head, drafts);
+    let (first_seq, seq) = (head.0 + 1, new_head.0);
+    let min_time = drafts.iter().map(|d| d.time.0).min().unwrap_or(0);
+    let max_time = drafts.iter().map(|d| d.time.0).max().unwrap_or(0);
+    sqlx::query(
+        "INSERT INTO audit_batches (chain, first_seq, last_seq, min_time, max_time, events) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(chain)
+    .bind(first_seq)
+    .bind(seq)
+    .bind(min_time)
+    .bind(max_time)
+    .bind(audit_codec::encode(&out))
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    record_usage(tx, &out).await?;
     sqlx::query(
         "INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, $2, $3) \
          ON CONFLICT (chain) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
     )
     .bind(chain)
     .bind(seq)
-    .bind(&prev[..])
+    .bind(&new_head.1[..])
     .execute(&mut **tx)
     .await
     .map_err(unavailable)?;
-    Ok(out)
+    Ok((out, new_head))
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
-    let opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(|_| corrupt(c));
-    let key_id = match opt("key_id")? {
-        Some(k) => Some(KeyId::parse(&k).ok_or_else(|| corrupt("audit_events.key_id"))?),
-        None => None,
-    };
-    let account = match opt("account")? {
-        Some(a) => Some(AccountId::parse(&a).ok_or_else(|| corrupt("audit_events.account"))?),
-        None => None,
-    };
-    Ok(AuditEvent {
-        chain: row
-            .try_get("chain")
-            .map_err(|_| corrupt("audit_events.chain"))?,
-        seq: row
-            .try_get("seq")
-            .map_err(|_| corrupt("audit_events.seq"))?,
-        prev_hash: hash32(row, "prev_hash")?,
-        hash: hash32(row, "hash")?,
-        draft: AuditDraft {
-            event_id: row
-                .try_get("event_id")
-                .map_err(|_| corrupt("audit_events.event_id"))?,
-            request_id: opt("request_id")?,
-            time: UnixMillis(
-                row.try_get("event_time")
-                    .map_err(|_| corrupt("audit_events.event_time"))?,
-            ),
-            event_source: row
-                .try_get("event_source")
-                .map_err(|_| corrupt("audit_events.event_source"))?,
-            event_name: row
-                .try_get("event_name")
-                .map_err(|_| corrupt("audit_events.event_name"))?,
-            read_only: row
-                .try_get("read_only")
-                .map_err(|_| corrupt("audit_events.read_only"))?,
-            account,
-            principal_arn: opt("principal_arn")?,
-            access_key_id: opt("access_key_id")?,
-            key_id,
-            error_code: opt("error_code")?,
-            record: row
-                .try_get("record")
-                .map_err(|_| corrupt("audit_events.record"))?,
-        },
-    })
+type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;
+
+/// Successful cryptographic uses per (key, operation) in a batch, with the newest use of each.
+fn usage(events: &[AuditEvent]) -> Usage<'_> {
+    let mut usage: Usage<'_> = BTreeMap::new();
+    for e in events {
+        let d = &e.draft;
+        if d.error_code.is_some() || !CRYPTOGRAPHIC_OPERATIONS.contains(&d.event_name.as_str()) {
+            continue;
+        }
+        for key in [d.key_id, d.source_key_id].into_iter().flatten() {
+            let entry = usage
+                .entry((key.to_string(), d.event_name.as_str()))
+                .or_insert((0, d));
+            entry.0 += 1;
+            if d.time >= entry.1.time {
+                entry.1 = d;
+            }
+        }
+    }
+    usage
+}
+
+/// Counts the batch's successful cryptographic uses per (key, operation): one upsert per pair.
+async fn record_usage(
+    tx: &mut Transaction<'_, Sqlite>,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    for ((key, operation), (uses, last)) in usage(events) {
+        sqlx::query(
+            "INSERT INTO audit_key_usage (key_id, operation, uses, last_time, last_event_id, last_request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_id, operation) DO UPDATE SET \
+             uses = audit_key_usage.uses + excluded.uses, last_time = excluded.last_time, \
+             last_event_id = excluded.last_event_id, last_request_id = excluded.last_request_id",
+        )
+        .bind(key)
+        .bind(operation)
+        .bind(uses)
+        .bind(last.time.0)
+        .bind(&last.event_id)
+        .bind(last.request_id.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn batch_events(row: &SqliteRow) -> Result<Vec<AuditEvent>, StoreError> {
+    let chain: String = row
+        .try_get("chain")
+        .map_err(|_| corrupt("audit_batches.chain"))?;
+    let bytes: Vec<u8> = row
+        .try_get("events")
+        .map_err(|_| corrupt("audit_batches.events"))?;
+    audit_codec::decode(&chain, &bytes)
 }
 
 fn digest_from_row(row: &SqliteRow) -> Result<AuditDigest, StoreError> {
@@ -194,78 +230,115 @@ pub(crate) async fn events(
     after_seq: i64,
     limit: usize,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT * FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
-    .bind(chain)
-    .bind(after_seq)
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await
-    .map_err(unavailable)?;
-    rows.iter().map(event_from_row).collect()
+    let mut out = Vec::new();
+    let mut cursor = after_seq;
+    while out.len() < limit {
+        let rows = sqlx::query(
+            "SELECT chain, events FROM audit_batches WHERE chain = $1 AND last_seq > $2 \
+             ORDER BY first_seq LIMIT 64",
+        )
+        .bind(chain)
+        .bind(cursor)
+        .fetch_all(pool)
+        .await
+        .map_err(unavailable)?;
+        let mut events = Vec::new();
+        for row in &rows {
+            events.extend(batch_events(row)?.into_iter().filter(|e| e.seq > cursor));
+        }
+        events.sort_by_key(|e| e.seq);
+        let before = out.len();
+        for e in events {
+            if out.len() >= limit {
+                break;
+            }
+            cursor = e.seq;
+            out.push(e);
+        }
+        if rows.len() < 64 || out.len() == before {
+            break;
+        }
+    }
+    Ok(out)
 }
 
+fn matches(filter: &AuditFilter, d: &AuditDraft) -> bool {
+    filter.from.is_none_or(|f| d.time >= f)
+        && filter.to.is_none_or(|t| d.time <= t)
+        && filter
+            .key_id
+            .is_none_or(|k| d.key_id == Some(k) || d.source_key_id == Some(k))
+        && filter
+            .principal_arn
+            .as_ref()
+            .is_none_or(|p| d.principal_arn.as_ref() == Some(p))
+        && filter
+            .access_key_id
+            .as_ref()
+            .is_none_or(|a| d.access_key_id.as_ref() == Some(a))
+        && filter
+            .event_name
+            .as_ref()
+            .is_none_or(|n| &d.event_name == n)
+        && filter.event_id.as_ref().is_none_or(|e| &d.event_id == e)
+        && filter
+            .account
+            .as_ref()
+            .is_none_or(|a| d.account.as_ref() == Some(a))
+        && filter.failed.is_none_or(|f| d.error_code.is_some() == f)
+        && filter.read_only.is_none_or(|r| d.read_only == r)
+}
+
+/// Newest first: batches are read by descending `max_time`, decoded and filtered; the scan stops
+/// once `limit` events are found and no unread batch can hold a newer one.
 pub(crate) async fn query(
     pool: &SqlitePool,
     filter: &AuditFilter,
     before: Option<&AuditCursor>,
     limit: usize,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM audit_events WHERE 1 = 1");
-    if let Some(from) = filter.from {
-        q.push(" AND event_time >= ").push_bind(from.0);
-    }
-    if let Some(to) = filter.to {
-        q.push(" AND event_time <= ").push_bind(to.0);
-    }
-    if let Some(k) = filter.key_id {
-        q.push(" AND key_id = ").push_bind(k.to_string());
-    }
-    if let Some(p) = &filter.principal_arn {
-        q.push(" AND principal_arn = ").push_bind(p.clone());
-    }
-    if let Some(a) = &filter.access_key_id {
-        q.push(" AND access_key_id = ").push_bind(a.clone());
-    }
-    if let Some(n) = &filter.event_name {
-        q.push(" AND event_name = ").push_bind(n.clone());
-    }
-    if let Some(e) = &filter.event_id {
-        q.push(" AND event_id = ").push_bind(e.clone());
-    }
-    if let Some(a) = &filter.account {
-        q.push(" AND account = ").push_bind(a.as_str().to_owned());
-    }
-    match filter.failed {
-        Some(true) => {
-            q.push(" AND error_code IS NOT NULL");
+    let position = |e: &AuditEvent| (e.draft.time.0, e.chain.clone(), e.seq);
+    let mut found: Vec<AuditEvent> = Vec::new();
+    let mut offset: i64 = 0;
+    loop {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT chain, events, max_time FROM audit_batches WHERE 1 = 1");
+        if let Some(from) = filter.from {
+            q.push(" AND max_time >= ").push_bind(from.0);
         }
-        Some(false) => {
-            q.push(" AND error_code IS NULL");
+        if let Some(to) = filter.to {
+            q.push(" AND min_time <= ").push_bind(to.0);
         }
-        None => {}
+        if let Some((time, _, _)) = before {
+            q.push(" AND min_time <= ").push_bind(*time);
+        }
+        q.push(" ORDER BY max_time DESC, chain DESC, first_seq DESC LIMIT 64 OFFSET ")
+            .push_bind(offset);
+        let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
+        let mut oldest_batch_time = i64::MAX;
+        for row in &rows {
+            let max_time: i64 = row
+                .try_get("max_time")
+                .map_err(|_| corrupt("audit_batches.max_time"))?;
+            oldest_batch_time = oldest_batch_time.min(max_time);
+            for e in batch_events(row)? {
+                if matches(filter, &e.draft) && before.is_none_or(|b| position(&e) < *b) {
+                    found.push(e);
+                }
+            }
+        }
+        found.sort_by_key(|e| std::cmp::Reverse(position(e)));
+        found.truncate(limit);
+        let complete = found.len() >= limit
+            && found
+                .last()
+                .is_some_and(|e| e.draft.time.0 > oldest_batch_time);
+        if rows.len() < 64 || complete {
+            break;
+        }
+        offset += 64;
     }
-    if let Some(r) = filter.read_only {
-        q.push(" AND read_only = ").push_bind(r);
-    }
-    if let Some((time, chain, seq)) = before {
-        q.push(" AND (event_time < ")
-            .push_bind(*time)
-            .push(" OR (event_time = ")
-            .push_bind(*time)
-            .push(" AND (chain < ")
-            .push_bind(chain.clone())
-            .push(" OR (chain = ")
-            .push_bind(chain.clone())
-            .push(" AND seq < ")
-            .push_bind(*seq)
-            .push("))))");
-    }
-    q.push(" ORDER BY event_time DESC, chain DESC, seq DESC LIMIT ")
-        .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-    let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
-    rows.iter().map(event_from_row).collect()
+    Ok(found)
 }
 
 pub(crate) async fn put_digest(pool: &SqlitePool, d: &AuditDigest) -> Result<(), StoreError> {
@@ -314,71 +387,93 @@ pub(crate) async fn prune(
     tx: &mut Transaction<'_, Sqlite>,
     anchor: &AuditDigest,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM audit_events WHERE chain = $1 AND seq <= $2")
+    let rows = sqlx::query("SELECT rowid AS id, chain, events, last_seq FROM audit_batches WHERE chain = $1 AND first_seq <= $2")
         .bind(&anchor.chain)
         .bind(anchor.last_seq)
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(unavailable)?;
+    let mut removed = 0u64;
+    for row in &rows {
+        let id: i64 = row
+            .try_get("id")
+            .map_err(|_| corrupt("audit_batches.rowid"))?;
+        let events = batch_events(row)?;
+        let (gone, kept): (Vec<AuditEvent>, Vec<AuditEvent>) =
+            events.into_iter().partition(|e| e.seq <= anchor.last_seq);
+        removed += gone.len() as u64;
+        if kept.is_empty() {
+            sqlx::query("DELETE FROM audit_batches WHERE rowid = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(unavailable)?;
+        } else {
+            let first = kept.iter().map(|e| e.seq).min().unwrap_or(0);
+            let min_time = kept.iter().map(|e| e.draft.time.0).min().unwrap_or(0);
+            sqlx::query("UPDATE audit_batches SET first_seq = $1, min_time = $2, events = $3 WHERE rowid = $4")
+                .bind(first)
+                .bind(min_time)
+                .bind(audit_codec::encode(&kept))
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(unavailable)?;
+        }
+    }
     insert_digest(&mut **tx, anchor).await?;
-    Ok(done.rows_affected())
+    Ok(removed)
 }
 
 pub(crate) async fn last_usage(
     pool: &SqlitePool,
     key: &KeyId,
-    operations: &[&str],
 ) -> Result<Option<KeyLastUsage>, StoreError> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT event_name, event_time, event_id, request_id FROM audit_events WHERE key_id = ",
-    );
-    q.push_bind(key.to_string())
-        .push(" AND error_code IS NULL AND event_name IN (");
-    let mut sep = q.separated(", ");
-    for op in operations {
-        sep.push_bind(*op);
-    }
-    q.push(") ORDER BY event_time DESC, seq DESC LIMIT 1");
-    let row = q.build().fetch_optional(pool).await.map_err(unavailable)?;
+    let row = sqlx::query(
+        "SELECT operation, last_time, last_event_id, last_request_id FROM audit_key_usage WHERE key_id = $1 \
+         ORDER BY last_time DESC, last_event_id DESC LIMIT 1",
+    )
+    .bind(key.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(unavailable)?;
     let Some(r) = row else { return Ok(None) };
     Ok(Some(KeyLastUsage {
         operation: r
-            .try_get("event_name")
-            .map_err(|_| corrupt("audit_events.event_name"))?,
+            .try_get("operation")
+            .map_err(|_| corrupt("audit_key_usage.operation"))?,
         time: UnixMillis(
-            r.try_get("event_time")
-                .map_err(|_| corrupt("audit_events.event_time"))?,
+            r.try_get("last_time")
+                .map_err(|_| corrupt("audit_key_usage.last_time"))?,
         ),
         event_id: r
-            .try_get("event_id")
-            .map_err(|_| corrupt("audit_events.event_id"))?,
+            .try_get("last_event_id")
+            .map_err(|_| corrupt("audit_key_usage.last_event_id"))?,
         request_id: r
-            .try_get("request_id")
-            .map_err(|_| corrupt("audit_events.request_id"))?,
+            .try_get("last_request_id")
+            .map_err(|_| corrupt("audit_key_usage.last_request_id"))?,
     }))
 }
 
 pub(crate) async fn usage_counts(
     pool: &SqlitePool,
     key: &KeyId,
-    operations: &[&str],
 ) -> Result<Vec<(String, u64)>, StoreError> {
-    let mut q: QueryBuilder<Sqlite> =
-        QueryBuilder::new("SELECT event_name, COUNT(*) AS n FROM audit_events WHERE key_id = ");
-    q.push_bind(key.to_string())
-        .push(" AND error_code IS NULL AND event_name IN (");
-    let mut sep = q.separated(", ");
-    for op in operations {
-        sep.push_bind(*op);
-    }
-    q.push(") GROUP BY event_name ORDER BY event_name");
-    let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
+    let rows = sqlx::query(
+        "SELECT operation, uses FROM audit_key_usage WHERE key_id = $1 ORDER BY operation",
+    )
+    .bind(key.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(unavailable)?;
     rows.iter()
         .map(|r| {
-            let n: i64 = r.try_get("n").map_err(|_| corrupt("count"))?;
+            let n: i64 = r
+                .try_get("uses")
+                .map_err(|_| corrupt("audit_key_usage.uses"))?;
             Ok((
-                r.try_get("event_name")
-                    .map_err(|_| corrupt("audit_events.event_name"))?,
+                r.try_get("operation")
+                    .map_err(|_| corrupt("audit_key_usage.operation"))?,
                 u64::try_from(n).unwrap_or(0),
             ))
         })

@@ -72,6 +72,7 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
         principal_arn: None,
         access_key_id: None,
         key_id: Some(key.id()),
+        source_key_id: None,
         error_code: None,
         record: format!("{{\"eventName\":\"CreateKey\",\"keyId\":\"{}\"}}", key.id()).into_bytes(),
     };

@@ -21,7 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
-use common::{Outcome, Server, base64, contains, create_key, encrypt, kinko, run, spawn_logged};
+use common::{
+    Outcome, Server, audit_db, base64, contains, create_key, encrypt, kinko, run, spawn_logged,
+};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
@@ -272,6 +274,9 @@ fn copy_of_fixture(dir: &Path) -> PathBuf {
     target
 }
 
+/// Copies a directory tree. Tests running in parallel read the fixture's database, and SQLite
+/// (in WAL mode) creates and removes `kinko.db-wal` and `kinko.db-shm` as they come and go: a
+/// file that vanishes between listing and copying is skipped.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create the copy");
     for entry in std::fs::read_dir(from).expect("list the data directory") {
@@ -280,13 +285,19 @@ fn copy_dir(from: &Path, to: &Path) {
         if path.is_dir() {
             copy_dir(&path, &to.join(entry.file_name()));
         } else {
-            std::fs::copy(&path, to.join(entry.file_name())).expect("copy a file");
+            match std::fs::copy(&path, to.join(entry.file_name())) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("copy {}: {e}", path.display()),
+            }
         }
     }
 }
 
 // ------------------------------------------------------------------------------------------
-// Talking to the database directly, as an attacker with the files would.
+// Talking to the database directly, as an attacker with the files would. Events are stored in
+// batches (see `common::audit_db`): a tampering test `explode`s the trail into a per-event table
+// `audit_events`, edits it with SQL, and `implode`s it back before running `verify`.
 
 async fn open_db(data: &Path) -> SqlitePool {
     let options = SqliteConnectOptions::new().filename(data.join("kinko.db"));
@@ -307,26 +318,22 @@ struct Row_ {
     record: Vec<u8>,
 }
 
+/// The chain's events, decoded from the stored batches, in seq order.
 async fn rows(db: &SqlitePool) -> Vec<Row_> {
-    sqlx::query(
-        "SELECT seq, prev_hash, hash, event_id, event_name, error_code, record FROM audit_events \
-         WHERE chain = $1 ORDER BY seq",
-    )
-    .bind(CHAIN)
-    .fetch_all(db)
-    .await
-    .expect("read events")
-    .iter()
-    .map(|r| Row_ {
-        seq: r.get("seq"),
-        prev_hash: r.get("prev_hash"),
-        hash: r.get("hash"),
-        event_id: r.get("event_id"),
-        event_name: r.get("event_name"),
-        error_code: r.get("error_code"),
-        record: r.get("record"),
-    })
-    .collect()
+    audit_db::stored_events(db)
+        .await
+        .into_iter()
+        .filter(|e| e.chain == CHAIN)
+        .map(|e| Row_ {
+            seq: e.seq,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+            event_id: e.event_id,
+            event_name: e.event_name,
+            error_code: e.error_code,
+            record: e.record,
+        })
+        .collect()
 }
 
 /// Non-anchor digests' `last_seq`, ascending.
@@ -739,12 +746,38 @@ fn tail_follows_and_verify_passes_while_the_server_runs() {
 // ------------------------------------------------------------------------------------------
 // Tampering with the database.
 
+/// The control for the tests below: exploding and imploding the trail without an edit leaves one
+/// batch per event that verifies, so every break they see comes from their edit.
+#[test]
+fn exploded_and_imploded_trail_still_verifies() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let data = copy_of_fixture(tmp.path());
+    let (before, after, batches) = block_on(async {
+        let db = open_db(&data).await;
+        let before = audit_db::stored_events(&db).await;
+        audit_db::explode(&db).await;
+        audit_db::implode(&db).await;
+        let after = audit_db::stored_events(&db).await;
+        let batches: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_batches")
+            .fetch_one(&db)
+            .await
+            .expect("count the batches")
+            .get("n");
+        db.close().await;
+        (before, after, batches)
+    });
+    assert_eq!(before, after, "explode and implode changed an event");
+    assert_eq!(batches, after.len() as i64, "not one batch per event");
+    audit_verify(&data, &[], tmp.path()).assert_success("audit verify after explode and implode");
+}
+
 #[test]
 fn modified_record_is_caught() {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let data = copy_of_fixture(tmp.path());
     let seq = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let target = middle_event(&rows, "Encrypt");
         let forged = String::from_utf8(target.record.clone())
@@ -757,6 +790,7 @@ fn modified_record_is_caught() {
             .execute(&db)
             .await
             .expect("forge the record");
+        audit_db::implode(&db).await;
         db.close().await;
         target.seq
     });
@@ -769,6 +803,7 @@ fn modified_record_is_caught() {
     let data = copy_of_fixture(tmp.path());
     let (seq, id) = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let target = middle_event(&rows, "Encrypt");
         let forged = String::from_utf8(target.record.clone())
@@ -787,6 +822,7 @@ fn modified_record_is_caught() {
         .execute(&db)
         .await
         .expect("forge the record and its hash");
+        audit_db::implode(&db).await;
         db.close().await;
         (target.seq, target.event_id.clone())
     });
@@ -800,6 +836,7 @@ fn modified_column_is_caught() {
     let data = copy_of_fixture(tmp.path());
     let seq = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let target = middle_event(&rows, "Decrypt");
         exec(
@@ -808,6 +845,7 @@ fn modified_column_is_caught() {
             &[target.seq],
         )
         .await;
+        audit_db::implode(&db).await;
         db.close().await;
         target.seq
     });
@@ -824,6 +862,7 @@ fn deleted_event_in_the_middle_is_caught() {
     let data = copy_of_fixture(tmp.path());
     let seq = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let target = middle_event(&rows, "Decrypt");
         exec(
@@ -832,6 +871,7 @@ fn deleted_event_in_the_middle_is_caught() {
             &[target.seq],
         )
         .await;
+        audit_db::implode(&db).await;
         db.close().await;
         target.seq
     });
@@ -844,10 +884,12 @@ fn cut_tail_with_a_fixed_head_is_caught_by_the_digest() {
     let data = copy_of_fixture(tmp.path());
     let keep = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let keep = rows[rows.len() - 4].clone();
         exec(&db, "DELETE FROM audit_events WHERE seq > $1", &[keep.seq]).await;
         set_head(&db, keep.seq, &keep.hash).await;
+        audit_db::implode(&db).await;
         db.close().await;
         keep.seq
     });
@@ -874,6 +916,7 @@ fn forged_inserted_event_is_caught() {
     let data = copy_of_fixture(tmp.path());
     let (seq, forged_id) = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let at = middle_event(&rows, "Encrypt").seq;
         let before = rows
@@ -916,6 +959,7 @@ fn forged_inserted_event_is_caught() {
         .expect("insert the forged event");
         let last_hash = rows.last().expect("events").hash.clone();
         set_head(&db, n + 1, &last_hash).await;
+        audit_db::implode(&db).await;
         db.close().await;
         (at, forged_id)
     });
@@ -930,6 +974,7 @@ fn swapped_events_are_caught_as_reordered() {
         let data = copy_of_fixture(tmp.path());
         let a = block_on(async {
             let db = open_db(&data).await;
+            audit_db::explode(&db).await;
             let rows = rows(&db).await;
             let a = middle_event(&rows, "Decrypt").seq;
             let b = a + distance;
@@ -941,6 +986,7 @@ fn swapped_events_are_caught_as_reordered() {
             )
             .await;
             exec(&db, "UPDATE audit_events SET seq = $1 WHERE seq = -1", &[b]).await;
+            audit_db::implode(&db).await;
             db.close().await;
             a
         });
@@ -958,6 +1004,7 @@ fn consistently_rewritten_suffix_is_caught_by_the_digest() {
     let data = copy_of_fixture(tmp.path());
     let sealed_at = block_on(async {
         let db = open_db(&data).await;
+        audit_db::explode(&db).await;
         let rows = rows(&db).await;
         let ends = digest_ends(&db).await;
         let target = middle_event(&rows, "Encrypt").seq;
@@ -998,6 +1045,7 @@ fn consistently_rewritten_suffix_is_caught_by_the_digest() {
             prev = hash;
         }
         set_head(&db, rows.len() as i64, &prev).await;
+        audit_db::implode(&db).await;
         db.close().await;
         *ends
             .iter()
@@ -1238,12 +1286,36 @@ fn audit_records_hold_no_secrets() {
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         if name.starts_with("kinko.db") {
-            stored.extend(std::fs::read(&file).expect("read the database"));
+            // A -wal or -shm file of a parallel test's reader may vanish (see `copy_dir`).
+            match std::fs::read(&file) {
+                Ok(bytes) => stored.extend(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("read {}: {e}", file.display()),
+            }
         }
     }
     assert!(
         contains(&stored, f.key_a.as_bytes()),
         "the database scan sees nothing"
+    );
+    // Events are stored in batches; a batch larger than a page is split over overflow pages,
+    // where a needle could straddle a page boundary and escape the file scan. The batches as
+    // SQLite returns them are scanned whole too.
+    let batches: Vec<Vec<u8>> = block_on(async {
+        let db = open_db(&f.data).await;
+        let batches = sqlx::query("SELECT events FROM audit_batches")
+            .fetch_all(&db)
+            .await
+            .expect("read the audit batches")
+            .iter()
+            .map(|r| r.get("events"))
+            .collect();
+        db.close().await;
+        batches
+    });
+    assert!(
+        batches.iter().any(|b| contains(b, f.key_a.as_bytes())),
+        "the batch scan sees nothing"
     );
     assert!(contains(&printed, f.key_b.as_bytes()));
     assert!(f.secrets.len() >= 1 + 12 + 6, "too few secrets to look for");
@@ -1262,6 +1334,10 @@ fn audit_records_hold_no_secrets() {
             assert!(
                 !contains(&stored, needle),
                 "the database file holds the {what} ({form})"
+            );
+            assert!(
+                !batches.iter().any(|b| contains(b, needle)),
+                "an audit batch holds the {what} ({form})"
             );
         }
     }

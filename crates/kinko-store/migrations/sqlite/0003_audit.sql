@@ -5,28 +5,31 @@ CREATE TABLE audit_chains (
     last_hash  BLOB NOT NULL
 );
 
-CREATE TABLE audit_events (
-    chain          TEXT NOT NULL,
-    seq            BIGINT NOT NULL,
-    prev_hash      BLOB NOT NULL,
-    hash           BLOB NOT NULL,
-    event_id       TEXT NOT NULL,
-    request_id     TEXT,
-    event_time     BIGINT NOT NULL,
-    event_source   TEXT NOT NULL,
-    event_name     TEXT NOT NULL,
-    read_only      BOOLEAN NOT NULL,
-    account        TEXT,
-    principal_arn  TEXT,
-    access_key_id  TEXT,
-    key_id         TEXT,
-    error_code     TEXT,
-    record         BLOB NOT NULL,
-    PRIMARY KEY (chain, seq)
+-- Events are stored in group-commit batches: one row per commit, the events encoded one after
+-- another in `events` (see kinko-store's audit_codec). One row per batch keeps the write path to
+-- one B-tree insert per commit; queries decode batches.
+CREATE TABLE audit_batches (
+    chain      TEXT NOT NULL,
+    first_seq  BIGINT NOT NULL,
+    last_seq   BIGINT NOT NULL,
+    min_time   BIGINT NOT NULL,
+    max_time   BIGINT NOT NULL,
+    events     BLOB NOT NULL
 );
-CREATE INDEX audit_events_by_time ON audit_events (event_time, chain, seq);
-CREATE INDEX audit_events_by_key ON audit_events (key_id, event_time);
-CREATE INDEX audit_events_by_event_id ON audit_events (event_id);
+CREATE INDEX audit_batches_by_seq ON audit_batches (chain, first_seq);
+CREATE INDEX audit_batches_by_time ON audit_batches (max_time);
+
+-- Successful cryptographic uses per key and operation (GetKeyLastUsage, usage counts), updated
+-- in the same transaction as the events they count. Derived data: it can be rebuilt from the trail.
+CREATE TABLE audit_key_usage (
+    key_id           TEXT NOT NULL,
+    operation        TEXT NOT NULL,
+    uses             BIGINT NOT NULL,
+    last_time        BIGINT NOT NULL,
+    last_event_id    TEXT NOT NULL,
+    last_request_id  TEXT,
+    PRIMARY KEY (key_id, operation)
+);
 
 CREATE TABLE audit_digests (
     chain           TEXT NOT NULL,

@@ -143,6 +143,7 @@ pub fn draft(name: &str, n: u32) -> AuditDraft {
         principal_arn: None,
         access_key_id: None,
         key_id: None,
+        source_key_id: None,
         error_code: None,
         record: format!("{{\"eventID\":\"{n}\",\"eventName\":\"{name}\"}}").into_bytes(),
     }

@@ -6,6 +6,9 @@
 //! caller), `RUST_BACKTRACE=0` (so stderr holds only the error), stdin from /dev/null (so no
 //! passphrase prompt can wait for a terminal) and stdout/stderr in files.
 
+#[allow(dead_code, reason = "only the audit tests read the trail's storage")]
+pub mod audit_db;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
