@@ -1,7 +1,8 @@
 //! Key material never reaches the disk unwrapped. A recording root key sees every plaintext
 //! material the service wraps (the only place it exists in clear besides the cache); after a
-//! workload through `Kms` on the real SQLite store, every file of the data directory is scanned
-//! for each recorded material and for each data key the workload produced.
+//! workload through `Kms` on the real SQLite store, every file of the data directory, and a
+//! backup taken while the store was open, is scanned for each recorded material and for each
+//! data key the workload produced.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -118,6 +119,13 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
         "one CreateKey event per key, in order"
     );
     assert!(events.iter().all(|e| e.draft.event_name == "CreateKey"));
+    // A backup taken while the store is open is scanned with everything else below.
+    let backup = dir.path().join("backup.db");
+    store.backup_to(&backup).await?;
+    assert!(
+        std::fs::metadata(&backup)?.len() > 4096,
+        "the backup holds the database"
+    );
     store.close().await;
     let materials = root.seen.lock().map(|s| s.clone()).unwrap_or_default();
     // 5 key materials + 1 access-key secret.
