@@ -15,8 +15,6 @@ use std::collections::HashMap;
 use base64::Engine;
 use kinko_api::{self as wire, ErrorCode};
 use kinko_core::{AccessKeyId, AuditCursor, AuditEvent, AuditFilter, Caller, KeyId, KeyRef, Kms};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::errors::{ApiError, from_core};
 
@@ -118,37 +116,7 @@ pub async fn dispatch(
     }
 }
 
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::new(
-            ErrorCode::SerializationException,
-            "The request body must be a JSON object",
-        ));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        let message = match e.classify() {
-            serde_json::error::Category::Data => {
-                format!("Unexpected value in the request body: {e}")
-            }
-            _ => "Malformed JSON in the request body".to_owned(),
-        };
-        ApiError::new(ErrorCode::SerializationException, message)
-    })
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(|_| {
-        ApiError::new(
-            ErrorCode::KMSInternalException,
-            "An internal error occurred; retry the request.",
-        )
-    })
-}
+use crate::protocol::{decode, encode};
 
 /// The one lookup attribute of a request, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,7 +73,8 @@ pub const MODEL_OPERATIONS: &[&str] = &[
     "VerifyMac",
 ];
 
-fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
+/// Decodes a JSON 1.1 request body (an object; empty reads as `{}`).
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -98,7 +99,8 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Conv<T> {
     })
 }
 
-fn encode<T: Serialize>(value: &T) -> Conv<Vec<u8>> {
+/// Encodes a JSON 1.1 response body.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Conv<Vec<u8>> {
     serde_json::to_vec(value).map_err(|_| {
         ApiError::new(
             ErrorCode::KMSInternalException,
