@@ -785,16 +785,17 @@ impl Store for SqliteStore {
             Some(h) => *h,
             None => sqlite_audit::read_head(&self.pool, chain).await?,
         };
-        let mut tx = self.write_tx().await?;
-        let (events, new_head) = append_in_tx(&mut tx, chain, drafts, Some(head)).await?;
-        match tx.commit().await {
+        let (events, new_head) = sqlite_audit::chain_events(chain, head, drafts);
+        // One autocommit statement: the batch row, and through its triggers the chain head and
+        // the usage counts, atomically, with one fsync.
+        match sqlite_audit::insert_batch(&self.pool, chain, head, &events, new_head).await {
             Ok(()) => {
                 heads.insert(chain.to_owned(), new_head);
                 Ok(events)
             }
             Err(e) => {
                 heads.remove(chain);
-                Err(unavailable(e))
+                Err(e)
             }
         }
     }

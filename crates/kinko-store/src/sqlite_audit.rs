@@ -88,34 +88,53 @@ pub(crate) async fn append_in_tx(
         return Ok((Vec::new(), head));
     }
     let (out, new_head) = chain_events(chain, head, drafts);
-    let (first_seq, seq) = (head.0 + 1, new_head.0);
-    let min_time = drafts.iter().map(|d| d.time.0).min().unwrap_or(0);
-    let max_time = drafts.iter().map(|d| d.time.0).max().unwrap_or(0);
+    insert_batch(&mut **tx, chain, head, &out, new_head).await?;
+    Ok((out, new_head))
+}
+
+/// Inserts one batch row; the table's triggers advance the chain head and the usage counts in
+/// the same statement, so a group commit outside a transaction is one atomic round trip.
+pub(crate) async fn insert_batch<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    executor: E,
+    chain: &str,
+    head: Head,
+    events: &[AuditEvent],
+    new_head: Head,
+) -> Result<(), StoreError> {
+    let min_time = events.iter().map(|e| e.draft.time.0).min().unwrap_or(0);
+    let max_time = events.iter().map(|e| e.draft.time.0).max().unwrap_or(0);
+    let usage = usage_json(events);
     sqlx::query(
-        "INSERT INTO audit_batches (chain, first_seq, last_seq, min_time, max_time, events) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO audit_batches (chain, first_seq, last_seq, min_time, max_time, events, last_hash, key_usage) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(chain)
-    .bind(first_seq)
-    .bind(seq)
+    .bind(head.0 + 1)
+    .bind(new_head.0)
     .bind(min_time)
     .bind(max_time)
-    .bind(audit_codec::encode(&out))
-    .execute(&mut **tx)
-    .await
-    .map_err(unavailable)?;
-    record_usage(tx, &out).await?;
-    sqlx::query(
-        "INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, $2, $3) \
-         ON CONFLICT (chain) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash",
-    )
-    .bind(chain)
-    .bind(seq)
+    .bind(audit_codec::encode(events))
     .bind(&new_head.1[..])
-    .execute(&mut **tx)
+    .bind(usage)
+    .execute(executor)
     .await
     .map_err(unavailable)?;
-    Ok((out, new_head))
+    Ok(())
+}
+
+/// The batch's successful cryptographic uses as the JSON array the usage trigger reads:
+/// `[{"k": key id, "o": operation, "n": uses, "t": last time, "e": last event id, "r": last request id}]`.
+fn usage_json(events: &[AuditEvent]) -> Option<String> {
+    let entries: Vec<serde_json::Value> = usage(events)
+        .into_iter()
+        .map(|((key, operation), (uses, last))| {
+            serde_json::json!({
+                "k": key, "o": operation, "n": uses, "t": last.time.0,
+                "e": last.event_id, "r": last.request_id,
+            })
+        })
+        .collect();
+    (!entries.is_empty()).then(|| serde_json::Value::Array(entries).to_string())
 }
 
 type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;
@@ -139,31 +158,6 @@ fn usage(events: &[AuditEvent]) -> Usage<'_> {
         }
     }
     usage
-}
-
-/// Counts the batch's successful cryptographic uses per (key, operation): one upsert per pair.
-async fn record_usage(
-    tx: &mut Transaction<'_, Sqlite>,
-    events: &[AuditEvent],
-) -> Result<(), StoreError> {
-    for ((key, operation), (uses, last)) in usage(events) {
-        sqlx::query(
-            "INSERT INTO audit_key_usage (key_id, operation, uses, last_time, last_event_id, last_request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_id, operation) DO UPDATE SET \
-             uses = audit_key_usage.uses + excluded.uses, last_time = excluded.last_time, \
-             last_event_id = excluded.last_event_id, last_request_id = excluded.last_request_id",
-        )
-        .bind(key)
-        .bind(operation)
-        .bind(uses)
-        .bind(last.time.0)
-        .bind(&last.event_id)
-        .bind(last.request_id.as_deref())
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
-    }
-    Ok(())
 }
 
 fn batch_events(row: &SqliteRow) -> Result<Vec<AuditEvent>, StoreError> {
