@@ -146,18 +146,6 @@ impl Server {
                 }
             })
         };
-        let checkpointer = {
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = store.checkpoint().await {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
-                    }
-                }
-            })
-        };
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -166,7 +154,6 @@ impl Server {
         .await
         .context("serving")?;
         sealer.abort();
-        checkpointer.abort();
         let kms = &self.state.kms;
         if let Err(e) = audit::seal(
             kms.store().as_ref(),

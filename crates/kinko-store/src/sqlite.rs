@@ -59,9 +59,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Checkpoints run from `checkpoint()` on a timer, not inside a committing request.
-            .pragma("wal_autocheckpoint", "0");
+            .busy_timeout(Duration::from_secs(10));
         Self::connect(options).await
     }
 
@@ -73,9 +71,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Checkpoints run from `checkpoint()` on a timer, not inside a committing request.
-            .pragma("wal_autocheckpoint", "0");
+            .busy_timeout(Duration::from_secs(10));
         Self::connect(options).await
     }
 
@@ -208,16 +204,6 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)
-    }
-
-    /// Copies the write-ahead log into the database file without blocking writers (a PASSIVE
-    /// checkpoint). The server calls it on a timer, so that no request's commit pays for it.
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     /// Closes the pool (flushing the WAL on the last connection).
