@@ -8,6 +8,7 @@ first start.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import pathlib
@@ -64,6 +65,37 @@ def kinko(tmp_path_factory) -> KinkoServer:
         os.environ["AWS_CONFIG_FILE"] = str(config_file)
         os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
         yield server
+    # The server stopped gracefully (and sealed its chain). Over everything the whole suite did:
+    # the trail verifies, and every request a boto3 client of the suite made left exactly one
+    # event (CLI subprocesses and raw HTTP requests are not counted here; test_audit.py checks
+    # those kinds on a server of its own).
+    check_trail(base / "data")
+
+
+RECORDED_REQUEST_IDS: list[str] = []
+
+
+def _record_request_id(parsed=None, **_kwargs):
+    request_id = (parsed or {}).get("ResponseMetadata", {}).get("RequestId")
+    if request_id:
+        RECORDED_REQUEST_IDS.append(request_id)
+
+
+def check_trail(data_dir):
+    binary = str(kinko_binary())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KINKO_")}
+    verify = subprocess.run(
+        [binary, "audit", "verify", "--data-dir", str(data_dir)], capture_output=True, text=True, env=env
+    )
+    assert verify.returncode == 0, f"audit verify after the suite failed:\n{verify.stdout}\n{verify.stderr}"
+    query = subprocess.run(
+        [binary, "audit", "query", "--data-dir", str(data_dir)], capture_output=True, text=True, env=env
+    )
+    assert query.returncode == 0, query.stderr
+    counts = collections.Counter(json.loads(line)["requestID"] for line in query.stdout.splitlines() if line.strip())
+    assert RECORDED_REQUEST_IDS, "no boto3 request was recorded by the hook"
+    wrong = {rid: counts.get(rid, 0) for rid in RECORDED_REQUEST_IDS if counts.get(rid, 0) != 1}
+    assert not wrong, f"{len(wrong)} of {len(RECORDED_REQUEST_IDS)} requests do not have exactly one event: {list(wrong.items())[:5]}"
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +103,9 @@ def make_client(kinko):
     """Factory: make_client(region="us-east-1", **Config overrides) -> boto3 KMS client."""
 
     def _make(region: str = REGION, **overrides):
-        session = boto3.session.Session(botocore_session=make_botocore_session(kinko))
+        botocore_session = make_botocore_session(kinko)
+        botocore_session.register("after-call", _record_request_id)
+        session = boto3.session.Session(botocore_session=botocore_session)
         return session.client(
             "kms", region_name=region, endpoint_url=kinko.endpoint, config=client_config(**overrides)
         )
