@@ -20,7 +20,8 @@ from botocore.credentials import Credentials
 from kinko_server import KinkoServer, client_config, make_botocore_session
 
 REGION = "us-east-1"
-VENV_BIN = pathlib.Path(sys.executable).resolve().parent
+# The venv's bin (not the interpreter it links to): the pinned AWS CLI lives there.
+VENV_BIN = pathlib.Path(sys.executable).parent
 JSON_CT = "application/x-amz-json-1.1"
 CLOUDTRAIL_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 

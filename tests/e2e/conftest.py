@@ -20,7 +20,8 @@ import pytest
 
 from kinko_server import KinkoServer, client_config, kinko_binary, make_botocore_session, run_kinko
 
-VENV_BIN = pathlib.Path(sys.executable).resolve().parent
+# The venv's bin (not the interpreter it links to): the pinned AWS CLI lives there.
+VENV_BIN = pathlib.Path(sys.executable).parent
 REGION = "us-east-1"
 
 # Environment variables that would make a client ignore the server's credentials

@@ -5,7 +5,10 @@
 //! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
 //! the Python end-to-end suites against the real binary (once with the root key in a file, once
 //! inside SoftHSM2, which it installs from Debian's packages when missing); the load generator's smoke test runs
-//! among the workspace tests against the binary built first.
+//! among the workspace tests against the binary built first. The storage contract suite runs on
+//! PostgreSQL too, at `KINKO_TEST_POSTGRES_URL` (default [`DEFAULT_POSTGRES_URL`]); when that
+//! server is unreachable it runs on SQLite alone (or fails, when `CI` is set), and `xtask` says so
+//! at the end.
 
 mod tidy;
 
@@ -112,7 +115,63 @@ fn softhsm() -> anyhow::Result<()> {
 
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
+/// Where the storage contract suite finds PostgreSQL unless `KINKO_TEST_POSTGRES_URL` says.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL URL for the contract suite, and why it cannot be reached, if it cannot.
+fn postgres_for_tests() -> (String, Option<String>) {
+    let url = std::env::var("KINKO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let unreachable = tcp_address(&url).and_then(|address| refused(&address));
+    (url, unreachable)
+}
+
+/// Why nothing accepts TCP connections at `address` within 2 s, or `None` if something does.
+fn refused(address: &str) -> Option<String> {
+    let addrs = match std::net::ToSocketAddrs::to_socket_addrs(address) {
+        Ok(addrs) => addrs,
+        Err(e) => return Some(format!("{address}: {e}")),
+    };
+    let mut why = format!("{address}: no address");
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)) {
+            Ok(_) => return None,
+            Err(e) => why = format!("{addr}: {e}"),
+        }
+    }
+    Some(why)
+}
+
+/// `host:port` of a `postgres://` URL (port 5432 when absent); `None` for a Unix socket, which
+/// the suite itself checks.
+fn tcp_address(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() {
+        return None;
+    }
+    let has_port = match host_port.rfind(']') {
+        Some(bracket) => host_port[bracket..].contains(':'),
+        None => host_port.contains(':'),
+    };
+    Some(if has_port {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    })
+}
+
 fn test(root: &Path) -> anyhow::Result<()> {
+    let (postgres_url, postgres_unreachable) = postgres_for_tests();
+    let postgres_warning = postgres_unreachable.map(|why| {
+        format!(
+            "PostgreSQL at {postgres_url} unreachable ({why}): the PostgreSQL contract suite did NOT run"
+        )
+    });
+    if let Some(warning) = &postgres_warning {
+        eprintln!("xtask: WARNING: {warning}");
+    }
     softhsm()?;
     let python = python_env(root)?;
     run(cargo().current_dir(root).args([
@@ -122,7 +181,10 @@ fn test(root: &Path) -> anyhow::Result<()> {
         "--package",
         "kinko-bench",
     ]))?;
-    run(cargo().current_dir(root).args(["test", "--workspace"]))?;
+    run(cargo()
+        .current_dir(root)
+        .env("KINKO_TEST_POSTGRES_URL", &postgres_url)
+        .args(["test", "--workspace"]))?;
     let kinko = root.join("target/debug/kinko");
     // The whole end-to-end suite runs twice: root key in a file, then inside SoftHSM2.
     for root_of_trust in ["file", "pkcs11"] {
@@ -134,6 +196,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
             .args(["-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]))?;
     }
     eprintln!("xtask: every suite passed");
+    if let Some(warning) = &postgres_warning {
+        eprintln!("xtask: WARNING: {warning}");
+    }
     Ok(())
 }
 
@@ -153,4 +218,30 @@ fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
         .arg(root.join("target/release/kinko"))
         .args(args);
     run(&mut cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tcp_address;
+
+    #[test]
+    fn tcp_address_of_postgres_urls() {
+        assert_eq!(
+            tcp_address("postgres://postgres@127.0.0.1:5432/test").as_deref(),
+            Some("127.0.0.1:5432")
+        );
+        assert_eq!(
+            tcp_address("postgresql://u:p@db.example/kinko?sslmode=require").as_deref(),
+            Some("db.example:5432")
+        );
+        assert_eq!(
+            tcp_address("postgres://[::1]:6543/x").as_deref(),
+            Some("[::1]:6543")
+        );
+        assert_eq!(
+            tcp_address("postgres://[::1]/x").as_deref(),
+            Some("[::1]:5432")
+        );
+        assert_eq!(tcp_address("postgres:///test?host=/run/postgresql"), None);
+    }
 }

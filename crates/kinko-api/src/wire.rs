@@ -60,9 +60,15 @@ pub struct KeyMetadata {
     pub mac_algorithms: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_agreement_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation_algorithms: Option<Vec<String>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<String>,
 }
 
 macro_rules! request {
@@ -153,6 +159,84 @@ request!(/** GenerateRandom input. */ GenerateRandomRequest {
     number_of_bytes: i64, custom_key_store_id: String, recipient: serde_json::Value,
 });
 response!(/** GenerateRandom output. */ GenerateRandomResponse { plaintext: Blob });
+
+request!(/** EnableKeyRotation input. */ EnableKeyRotationRequest { key_id: String, rotation_period_in_days: i64 });
+response!(/** GetKeyRotationStatus output. */ GetKeyRotationStatusResponse {
+    key_rotation_enabled: bool, key_id: String, rotation_period_in_days: u32,
+    next_rotation_date: f64, on_demand_rotation_start_date: f64,
+});
+response!(/** RotateKeyOnDemand output. */ RotateKeyOnDemandResponse { key_id: String });
+request!(/** ListKeyRotations input. */ ListKeyRotationsRequest {
+    key_id: String, include_key_material: String, limit: i64, marker: String,
+});
+response!(/** A `RotationsListEntry`. */ RotationsListEntry {
+    key_id: String, key_material_id: String, key_material_description: String,
+    import_state: String, key_material_state: String, expiration_model: String, valid_to: f64,
+    rotation_date: f64, rotation_type: String,
+});
+response!(/** ListKeyRotations output. */ ListKeyRotationsResponse {
+    rotations: Vec<RotationsListEntry>, next_marker: String, truncated: bool,
+});
+
+request!(/** GetParametersForImport input. */ GetParametersForImportRequest {
+    key_id: String, wrapping_algorithm: String, wrapping_key_spec: String,
+});
+response!(/** GetParametersForImport output. */ GetParametersForImportResponse {
+    key_id: String, import_token: Blob, public_key: Blob, parameters_valid_to: f64,
+});
+request!(/** ImportKeyMaterial input. */ ImportKeyMaterialRequest {
+    key_id: String, import_token: Blob, encrypted_key_material: Blob, valid_to: f64,
+    expiration_model: String, import_type: String, key_material_description: String,
+    key_material_id: String,
+});
+response!(/** ImportKeyMaterial / DeleteImportedKeyMaterial output. */ KeyMaterialResponse {
+    key_id: String, key_material_id: String,
+});
+request!(/** DeleteImportedKeyMaterial input. */ DeleteImportedKeyMaterialRequest {
+    key_id: String, key_material_id: String,
+});
+
+request!(/** GetPublicKey input. */ GetPublicKeyRequest { key_id: String, grant_tokens: Vec<String> });
+response!(/** GetPublicKey output. */ GetPublicKeyResponse {
+    key_id: String, public_key: Blob, customer_master_key_spec: String, key_spec: String,
+    key_usage: String, encryption_algorithms: Vec<String>, signing_algorithms: Vec<String>,
+    key_agreement_algorithms: Vec<String>, encapsulation_algorithms: Vec<String>,
+});
+request!(/** Sign / Verify input. */ SignRequest {
+    key_id: String, message: Blob, message_type: String, signature: Blob,
+    signing_algorithm: String, grant_tokens: Vec<String>, dry_run: bool,
+});
+response!(/** Sign output. */ SignResponse { key_id: String, signature: Blob, signing_algorithm: String });
+response!(/** Verify output. */ VerifyResponse { key_id: String, signature_valid: bool, signing_algorithm: String });
+request!(/** GenerateMac / VerifyMac input. */ MacRequest {
+    message: Blob, key_id: String, mac_algorithm: String, mac: Blob, grant_tokens: Vec<String>,
+    dry_run: bool,
+});
+response!(/** GenerateMac output. */ GenerateMacResponse { mac: Blob, mac_algorithm: String, key_id: String });
+response!(/** VerifyMac output. */ VerifyMacResponse { key_id: String, mac_valid: bool, mac_algorithm: String });
+request!(/** GenerateDataKeyPair(WithoutPlaintext) input. */ GenerateDataKeyPairRequest {
+    encryption_context: Context, key_id: String, key_pair_spec: String, grant_tokens: Vec<String>,
+    recipient: serde_json::Value, dry_run: bool,
+});
+response!(/** GenerateDataKeyPair(WithoutPlaintext) output. */ GenerateDataKeyPairResponse {
+    private_key_ciphertext_blob: Blob, private_key_plaintext: Blob, public_key: Blob, key_id: String,
+    key_pair_spec: String, key_material_id: String,
+});
+request!(/** DeriveSharedSecret input. */ DeriveSharedSecretRequest {
+    key_id: String, key_agreement_algorithm: String, public_key: Blob, grant_tokens: Vec<String>,
+    dry_run: bool, recipient: serde_json::Value,
+});
+response!(/** DeriveSharedSecret output. */ DeriveSharedSecretResponse {
+    key_id: String, shared_secret: Blob, key_agreement_algorithm: String, key_origin: String,
+});
+request!(/** Encapsulate / Decapsulate input. */ EncapsulateRequest {
+    key_id: String, encapsulation_algorithm: String, shared_secret_ciphertext_blob: Blob,
+    grant_tokens: Vec<String>, dry_run: bool,
+});
+response!(/** Encapsulate / Decapsulate output. */ EncapsulateResponse {
+    key_id: String, shared_secret: Blob, shared_secret_ciphertext_blob: Blob,
+    encapsulation_algorithm: String,
+});
 
 request!(/** CreateAlias / UpdateAlias input. */ AliasRequest { alias_name: String, target_key_id: String });
 request!(/** DeleteAlias input. */ DeleteAliasRequest { alias_name: String });

@@ -294,15 +294,27 @@ pub(crate) async fn run_load(
     call: Arc<Call>,
     plan: &LoadPlan,
 ) -> Result<LoadResult> {
+    run_load_on(&[endpoint], creds, region, call, plan).await
+}
+
+/// [`run_load`] against several servers (nodes sharing one store): the connections are dealt
+/// out to them in turn.
+pub(crate) async fn run_load_on(
+    endpoints: &[Arc<Endpoint>],
+    creds: Arc<Credentials>,
+    region: &str,
+    call: Arc<Call>,
+    plan: &LoadPlan,
+) -> Result<LoadResult> {
+    anyhow::ensure!(!endpoints.is_empty(), "no server to load");
     let mut conns = Vec::with_capacity(plan.concurrency);
-    for _ in 0..plan.concurrency {
-        conns.push(Conn::connect(endpoint.addr).await?);
+    for endpoint in endpoints.iter().cycle().take(plan.concurrency) {
+        conns.push((Conn::connect(endpoint.addr).await?, Arc::clone(endpoint)));
     }
     let measure_from = Instant::now() + plan.warmup;
     let until = measure_from + plan.duration;
     let mut tasks = tokio::task::JoinSet::new();
-    for conn in conns {
-        let endpoint = Arc::clone(&endpoint);
+    for (conn, endpoint) in conns {
         let call = Arc::clone(&call);
         let signer = Signer::new(Arc::clone(&creds), region);
         tasks.spawn(worker(conn, endpoint, signer, call, measure_from, until));

@@ -11,13 +11,26 @@
 //! audit writer and once against one started with `--insecure-audit-memory-sink`, and prints what
 //! the durable audit costs (`1 - store/memory` req/s; the issue's budget is 15% at 64 connections).
 //!
+//! `--ops signing` drives Sign with RSA_2048, ECC_NIST_P256, ECC_NIST_EDWARDS25519 and ML_DSA_65
+//! keys and GenerateMac with an HMAC_256 key (32-byte RAW messages), and measures beside each what
+//! aws-lc-rs itself signs per second on one thread per core while Kinko is idle ([`raw`]); it
+//! prints `server/raw` per operation (the issue's target: ECDSA P-256 Sign through the server at
+//! least 50% of the raw rate).
+//!
+//! `--stores sqlite,postgres,postgres-2nodes` compares storage backends instead: Encrypt and
+//! CreateKey against one Kinko on SQLite, one on PostgreSQL, and two nodes sharing one PostgreSQL
+//! database (the connections dealt out to both), each PostgreSQL run on a database of its own
+//! created on the server `--postgres-url` names and dropped afterwards.
+//!
 //! The client keeps one HTTP/1.1 keep-alive connection per tokio task and sends requests one after
 //! another on it, signing every request (the signing key is cached per day, as a real SDK does).
 #![allow(clippy::print_stdout)] // a CLI that reports results
 
 mod baseline;
 mod client;
+mod pgdb;
 mod procs;
+mod raw;
 mod report;
 
 use std::net::SocketAddr;
@@ -33,10 +46,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::{Call, Credentials, Endpoint, LoadPlan};
 use crate::procs::{AuditSink, Root};
-use crate::report::{AuditCost, Report, Row};
+use crate::raw::{Primitive, RawRate};
+use crate::report::{AuditCost, RawComparison, Report, Row};
 
 /// SigV4 service name of every KMS request.
 const SERVICE: &str = "kms";
+/// Bytes of the message every Sign and GenerateMac request carries (and the raw loop signs).
+const MESSAGE_SIZE: usize = 32;
+/// Quiet time before a raw measurement, so that requests still in flight when the previous load
+/// phase ended (and their audit records) are finished and Kinko is idle.
+const SETTLE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,7 +70,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Measure the bare HTTP ceiling, then each KMS operation against Kinko, and print one table.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The bare HTTP server the ceiling is measured against (started by `run`; rarely useful by hand).
     BaselineServer {
         /// Address to listen on, e.g. 127.0.0.1:18080.
@@ -85,13 +104,10 @@ struct RunArgs {
     /// Unmeasured seconds per target before the measurement starts.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
-    /// Operations to measure against Kinko, in order.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "encrypt,decrypt,generate-data-key"
-    )]
-    ops: Vec<Op>,
+    /// Operations to measure against Kinko, in order; `signing` stands for every Sign and
+    /// GenerateMac below, each compared with aws-lc-rs's own rate on this machine.
+    #[arg(long, value_delimiter = ',', default_value = "symmetric")]
+    ops: Vec<OpArg>,
     /// Plaintext bytes per Encrypt request (1..=4096, as in KMS).
     #[arg(long, default_value_t = 64)]
     plaintext_size: usize,
@@ -119,14 +135,131 @@ struct RunArgs {
     /// Measure only the bare HTTP ceiling (no Kinko needed).
     #[arg(long)]
     baseline_only: bool,
+    /// Compare storage backends instead of `--ops`/`--roots`/`--audit-sinks`: Encrypt and
+    /// CreateKey on each of these, one after the other. Only with --kinko-bin.
+    #[arg(long, value_enum, value_delimiter = ',', requires = "kinko_bin")]
+    stores: Option<Vec<StoreArg>>,
+    /// PostgreSQL server for `--stores postgres*` (any database there; the bench creates and
+    /// drops one of its own per store).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KINKO_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+}
+
+/// A storage setup the `--stores` comparison runs Kinko on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreArg {
+    /// One node, the embedded SQLite file.
+    Sqlite,
+    /// One node on PostgreSQL.
+    Postgres,
+    /// Two nodes sharing one PostgreSQL database; the load is split across both.
+    #[value(name = "postgres-2nodes")]
+    Postgres2Nodes,
+}
+
+impl StoreArg {
+    fn name(self) -> &'static str {
+        match self {
+            StoreArg::Sqlite => "sqlite",
+            StoreArg::Postgres => "postgres",
+            StoreArg::Postgres2Nodes => "postgres x2 nodes",
+        }
+    }
+}
+
+/// What `--ops` accepts: one operation, or a named group of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OpArg {
+    /// Encrypt with a SYMMETRIC_DEFAULT key.
+    Encrypt,
+    /// Decrypt of one Encrypt result.
+    Decrypt,
+    /// GenerateDataKey, 32 bytes.
+    GenerateDataKey,
+    /// encrypt, decrypt, generate-data-key.
+    Symmetric,
+    /// Sign, RSA_2048 key, RSASSA_PKCS1_V1_5_SHA_256.
+    #[value(name = "sign-rsa-2048")]
+    SignRsa2048,
+    /// Sign, ECC_NIST_P256 key, ECDSA_SHA_256.
+    #[value(name = "sign-ecc-nist-p256")]
+    SignEccNistP256,
+    /// Sign, ECC_NIST_EDWARDS25519 key, ED25519_SHA_512.
+    #[value(name = "sign-ed25519")]
+    SignEd25519,
+    /// Sign, ML_DSA_65 key, ML_DSA_SHAKE_256.
+    #[value(name = "sign-ml-dsa-65")]
+    SignMlDsa65,
+    /// GenerateMac, HMAC_256 key, HMAC_SHA_256.
+    #[value(name = "generate-mac-hmac-256")]
+    GenerateMacHmac256,
+    /// The four Sign operations and generate-mac-hmac-256, each beside aws-lc-rs's raw rate.
+    Signing,
+}
+
+impl OpArg {
+    /// The operations this argument stands for, in the order they are measured.
+    fn ops(self) -> &'static [Op] {
+        match self {
+            OpArg::Encrypt => &[Op::Encrypt],
+            OpArg::Decrypt => &[Op::Decrypt],
+            OpArg::GenerateDataKey => &[Op::GenerateDataKey],
+            OpArg::Symmetric => &[Op::Encrypt, Op::Decrypt, Op::GenerateDataKey],
+            OpArg::SignRsa2048 => &[Op::SignRsa2048],
+            OpArg::SignEccNistP256 => &[Op::SignEccNistP256],
+            OpArg::SignEd25519 => &[Op::SignEd25519],
+            OpArg::SignMlDsa65 => &[Op::SignMlDsa65],
+            OpArg::GenerateMacHmac256 => &[Op::GenerateMacHmac256],
+            OpArg::Signing => &[
+                Op::SignRsa2048,
+                Op::SignEccNistP256,
+                Op::SignEd25519,
+                Op::SignMlDsa65,
+                Op::GenerateMacHmac256,
+            ],
+        }
+    }
+}
+
+/// Every operation the arguments name, each once, in the order given.
+fn expand_ops(args: &[OpArg]) -> Vec<Op> {
+    let all: Vec<Op> = args.iter().flat_map(|a| a.ops().iter().copied()).collect();
+    dedup(&all)
 }
 
 /// A KMS operation the bench can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Encrypt,
     Decrypt,
     GenerateDataKey,
+    SignRsa2048,
+    SignEccNistP256,
+    SignEd25519,
+    SignMlDsa65,
+    GenerateMacHmac256,
+}
+
+/// How a Sign or GenerateMac operation is asked for, and what it is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Signing {
+    /// `KeySpec` and `KeyUsage` of the key CreateKey makes for it.
+    key_spec: &'static str,
+    key_usage: &'static str,
+    /// `x-amz-target`.
+    target: &'static str,
+    /// The request field naming the algorithm, and the algorithm.
+    algorithm_field: &'static str,
+    algorithm: &'static str,
+    /// The response field that carries the signature or MAC.
+    answer_field: &'static str,
+    /// The same work done by aws-lc-rs alone.
+    primitive: Primitive,
 }
 
 impl Op {
@@ -135,7 +268,58 @@ impl Op {
             Op::Encrypt => "Encrypt",
             Op::Decrypt => "Decrypt",
             Op::GenerateDataKey => "GenerateDataKey",
+            Op::SignRsa2048 => "Sign RSA_2048",
+            Op::SignEccNistP256 => "Sign ECC_NIST_P256",
+            Op::SignEd25519 => "Sign ECC_NIST_EDWARDS25519",
+            Op::SignMlDsa65 => "Sign ML_DSA_65",
+            Op::GenerateMacHmac256 => "GenerateMac HMAC_256",
         }
+    }
+
+    /// For Sign and GenerateMac, how they are asked for; `None` for the symmetric operations.
+    fn signing(self) -> Option<Signing> {
+        let sign = |key_spec, algorithm, primitive| Signing {
+            key_spec,
+            key_usage: "SIGN_VERIFY",
+            target: "TrentService.Sign",
+            algorithm_field: "SigningAlgorithm",
+            algorithm,
+            answer_field: "Signature",
+            primitive,
+        };
+        match self {
+            Op::Encrypt | Op::Decrypt | Op::GenerateDataKey => None,
+            Op::SignRsa2048 => Some(sign(
+                "RSA_2048",
+                "RSASSA_PKCS1_V1_5_SHA_256",
+                Primitive::RsaPkcs1Sha256,
+            )),
+            Op::SignEccNistP256 => Some(sign(
+                "ECC_NIST_P256",
+                "ECDSA_SHA_256",
+                Primitive::EcdsaP256Sha256,
+            )),
+            Op::SignEd25519 => Some(sign(
+                "ECC_NIST_EDWARDS25519",
+                "ED25519_SHA_512",
+                Primitive::Ed25519,
+            )),
+            Op::SignMlDsa65 => Some(sign("ML_DSA_65", "ML_DSA_SHAKE_256", Primitive::MlDsa65)),
+            Op::GenerateMacHmac256 => Some(Signing {
+                key_spec: "HMAC_256",
+                key_usage: "GENERATE_VERIFY_MAC",
+                target: "TrentService.GenerateMac",
+                algorithm_field: "MacAlgorithm",
+                algorithm: "HMAC_SHA_256",
+                answer_field: "Mac",
+                primitive: Primitive::HmacSha256,
+            }),
+        }
+    }
+
+    /// The least `server/raw` the issue asks of this operation, if it sets one.
+    fn raw_ratio_target(self) -> Option<f64> {
+        (self == Op::SignEccNistP256).then_some(report::SIGN_RAW_RATIO_TARGET)
     }
 }
 
@@ -158,7 +342,7 @@ fn real_main() -> Result<()> {
         .context("cannot start the tokio runtime")?;
     match cli.command {
         Command::BaselineServer { listen } => runtime.block_on(baseline::serve(listen)),
-        Command::Run(args) => runtime.block_on(run(args)),
+        Command::Run(args) => runtime.block_on(run(*args)),
     }
 }
 
@@ -183,8 +367,11 @@ async fn run(mut args: RunArgs) -> Result<()> {
         args.kinko_bin.is_some() || args.audit_sinks == [AuditSink::Store],
         "--audit-sinks other than `store` needs --kinko-bin (the bench must start Kinko itself)"
     );
+    let ops = expand_ops(&args.ops);
     let plaintext = B64.encode(pseudo_random_bytes(args.plaintext_size));
+    let message = pseudo_random_bytes(MESSAGE_SIZE);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let signs = ops.iter().any(|op| op.signing().is_some());
     // What Kinko runs with: every root and audit sink asked for, each once, in the order given.
     let roots = if args.kinko_bin.is_some() {
         dedup(&args.roots)
@@ -199,7 +386,7 @@ async fn run(mut args: RunArgs) -> Result<()> {
     let width = roots
         .iter()
         .flat_map(|&r| sinks.iter().map(move |&s| (r, s)))
-        .flat_map(|(r, s)| args.ops.iter().map(move |&op| labels.target(op, r, s)))
+        .flat_map(|(r, s)| ops.iter().map(move |&op| labels.target(op, r, s)))
         .map(|t| t.chars().count())
         .fold(report::MIN_TARGET_WIDTH, usize::max);
 
@@ -210,6 +397,9 @@ async fn run(mut args: RunArgs) -> Result<()> {
         args.plaintext_size,
         cores,
     );
+    if signs {
+        report.set_message_size(MESSAGE_SIZE);
+    }
     println!("{}", report.banner());
     println!("{}", report::table_header(width));
 
@@ -223,9 +413,24 @@ async fn run(mut args: RunArgs) -> Result<()> {
     }
 
     // 2. Kinko, started only after the baseline server is gone; once per root of trust and audit
-    // sink.
-    if !args.baseline_only {
+    // sink, or once per store setup.
+    if let (Some(stores), Some(bin), false) = (&args.stores, &args.kinko_bin, args.baseline_only) {
+        let width = dedup(stores)
+            .iter()
+            .map(|s| format!("CreateKey [{}]", s.name()).chars().count())
+            .fold(width, usize::max);
+        for store in dedup(stores) {
+            for row in
+                measure_store(bin, store, &args, &plan, &plaintext, &message, ceiling).await?
+            {
+                println!("{}", row.line(width));
+                report.push(row);
+            }
+        }
+    } else if !args.baseline_only {
         let mut measured: Vec<Measured> = Vec::new();
+        // aws-lc-rs's own rate per primitive, measured once (the first time it is needed).
+        let mut raw_rates: Vec<(Primitive, RawRate)> = Vec::new();
         for &root in &roots {
             for &sink in &sinks {
                 let (endpoint, creds, _kinko) = if let Some(bin) = &args.kinko_bin {
@@ -247,11 +452,25 @@ async fn run(mut args: RunArgs) -> Result<()> {
                 };
                 let endpoint = Arc::new(endpoint);
                 let creds = Arc::new(creds);
-                let key_id = create_key(&endpoint, &creds, &args.region).await?;
-                eprintln!("kinko-bench: created key {key_id}");
-                for &op in &args.ops {
-                    let call =
-                        op_call(op, &endpoint, &creds, &args.region, &key_id, &plaintext).await?;
+                let mut keys = Keys::default();
+                for &op in &ops {
+                    let key_id = keys.get(op, &endpoint, &creds, &args.region).await?;
+                    let call = op_call(
+                        op,
+                        &endpoint,
+                        &creds,
+                        &args.region,
+                        &key_id,
+                        &plaintext,
+                        &message,
+                    )
+                    .await?;
+                    if let Some(signing) = op.signing()
+                        && !raw_rates.iter().any(|(p, _)| *p == signing.primitive)
+                    {
+                        let rate = measure_raw(signing.primitive, cores, &plan, &message).await?;
+                        raw_rates.push((signing.primitive, rate));
+                    }
                     let target = labels.target(op, root, sink);
                     eprintln!("kinko-bench: measuring {target} ...");
                     let result = client::run_load(
@@ -269,10 +488,24 @@ async fn run(mut args: RunArgs) -> Result<()> {
                         root,
                         sink,
                         req_per_s: row.req_per_s,
+                        p50_ms: row.p50_ms,
+                        p99_ms: row.p99_ms,
                     });
                     report.push(row);
                 }
                 // `_kinko` is dropped here: the child is killed and its temporary directory removed.
+            }
+        }
+        let comparisons = raw_comparisons(&measured, &raw_rates, labels);
+        if !comparisons.is_empty() {
+            println!();
+            println!(
+                "{}",
+                report::raw_heading(args.concurrency, cores, MESSAGE_SIZE)
+            );
+            for comparison in comparisons {
+                println!("{}", comparison.line(width));
+                report.push_raw_comparison(comparison);
             }
         }
         let costs = audit_costs(&measured, labels);
@@ -344,6 +577,62 @@ struct Measured {
     root: Root,
     sink: AuditSink,
     req_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// For every Sign and GenerateMac row, the server's rate beside aws-lc-rs's own; in the order the
+/// rows were measured.
+fn raw_comparisons(
+    measured: &[Measured],
+    raw_rates: &[(Primitive, RawRate)],
+    labels: Labels,
+) -> Vec<RawComparison> {
+    measured
+        .iter()
+        .filter_map(|m| {
+            let signing = m.op.signing()?;
+            let (_, raw) = raw_rates.iter().find(|(p, _)| *p == signing.primitive)?;
+            Some(RawComparison {
+                target: labels.target(m.op, m.root, m.sink),
+                algorithm: signing.algorithm,
+                primitive: signing.primitive.name(),
+                server_req_per_s: m.req_per_s,
+                p50_ms: m.p50_ms,
+                p99_ms: m.p99_ms,
+                raw_ops_per_s: raw.ops_per_s,
+                raw_threads: raw.threads,
+                ratio_target: m.op.raw_ratio_target(),
+            })
+        })
+        .collect()
+}
+
+/// Waits for Kinko to be idle, then measures aws-lc-rs alone on `threads` threads for the same
+/// warm-up and window as a load phase (on a blocking thread, so the runtime stays responsive).
+async fn measure_raw(
+    primitive: Primitive,
+    threads: usize,
+    plan: &LoadPlan,
+    message: &Bytes,
+) -> Result<RawRate> {
+    tokio::time::sleep(SETTLE).await;
+    eprintln!(
+        "kinko-bench: measuring raw aws-lc-rs {} on {threads} threads (Kinko idle) ...",
+        primitive.name()
+    );
+    let (warmup, window, message) = (plan.warmup, plan.duration, message.clone());
+    let rate = tokio::task::spawn_blocking(move || {
+        raw::measure(primitive, threads, warmup, window, &message)
+    })
+    .await
+    .context("the raw measurement panicked")??;
+    eprintln!(
+        "kinko-bench: raw aws-lc-rs {}: {:.0} ops/s",
+        primitive.name(),
+        rate.ops_per_s
+    );
+    Ok(rate)
 }
 
 /// For every (operation, root) measured with both sinks, what the durable audit costs; in the
@@ -376,6 +665,99 @@ fn audit_costs(measured: &[Measured], labels: Labels) -> Vec<AuditCost> {
     out
 }
 
+/// Starts Kinko on `store` (one or two nodes; a fresh PostgreSQL database for the PostgreSQL
+/// setups), measures Encrypt and then CreateKey with the load split across the nodes, and tears
+/// everything down.
+async fn measure_store(
+    bin: &std::path::Path,
+    store: StoreArg,
+    args: &RunArgs,
+    plan: &LoadPlan,
+    plaintext: &str,
+    message: &[u8],
+    ceiling: Option<f64>,
+) -> Result<Vec<Row>> {
+    let database = match store {
+        StoreArg::Sqlite => None,
+        StoreArg::Postgres | StoreArg::Postgres2Nodes => {
+            Some(pgdb::BenchDatabase::create(&args.postgres_url).await?)
+        }
+    };
+    let measured = async {
+        let mut nodes: Vec<procs::Kinko> = Vec::new();
+        let store_args = |node: &str| -> Vec<String> {
+            let mut out = vec!["--node-id".to_owned(), node.to_owned()];
+            if let Some(db) = &database {
+                out.extend(["--store".to_owned(), db.url.clone()]);
+            }
+            out
+        };
+        let first = procs::Kinko::start_node(
+            bin,
+            Root::File,
+            AuditSink::Store,
+            &store_args("node-1"),
+            None,
+        )
+        .await?;
+        if store == StoreArg::Postgres2Nodes {
+            let second = procs::Kinko::start_node(
+                bin,
+                Root::File,
+                AuditSink::Store,
+                &store_args("node-2"),
+                Some(&first),
+            )
+            .await?;
+            nodes.push(first);
+            nodes.push(second);
+        } else {
+            nodes.push(first);
+        }
+        let endpoints: Vec<Arc<Endpoint>> = nodes
+            .iter()
+            .map(|n| Arc::new(n.endpoint().clone()))
+            .collect();
+        let creds = Arc::new(nodes.first().context("no node")?.credentials().clone());
+        let first_endpoint = endpoints.first().context("no node")?;
+        let key_id =
+            create_key(first_endpoint, &creds, &args.region, serde_json::json!({})).await?;
+        let encrypt = op_call(
+            Op::Encrypt,
+            first_endpoint,
+            &creds,
+            &args.region,
+            &key_id,
+            plaintext,
+            message,
+        )
+        .await?;
+        let create = Call::new("TrentService.CreateKey", serde_json::json!({}))?;
+        let mut rows = Vec::new();
+        for (name, call) in [("Encrypt", encrypt), ("CreateKey", create)] {
+            let target = format!("{name} [{}]", store.name());
+            eprintln!("kinko-bench: measuring {target} ...");
+            let result = client::run_load_on(
+                &endpoints,
+                Arc::clone(&creds),
+                &args.region,
+                Arc::new(call),
+                plan,
+            )
+            .await?;
+            rows.push(Row::from_load(&target, result, plan.duration, ceiling));
+        }
+        // The nodes stop here, before their database is dropped.
+        drop(nodes);
+        Ok::<_, anyhow::Error>(rows)
+    }
+    .await;
+    if let Some(db) = database {
+        db.drop_now().await?;
+    }
+    measured
+}
+
 /// Runs the bare HTTP server as a separate process, drives it with the same signed Encrypt request
 /// the Kinko run uses (fake key id and credentials of the same lengths), then stops it.
 async fn measure_baseline(args: &RunArgs, plan: &LoadPlan, plaintext: &str) -> Result<Row> {
@@ -397,9 +779,50 @@ async fn measure_baseline(args: &RunArgs, plan: &LoadPlan, plaintext: &str) -> R
     Ok(Row::from_load("bare-http", result, plan.duration, None))
 }
 
-/// Creates the symmetric key every operation uses and returns its id.
-async fn create_key(endpoint: &Endpoint, creds: &Credentials, region: &str) -> Result<String> {
-    let call = Call::new("TrentService.CreateKey", serde_json::json!({}))?;
+/// The keys one Kinko run uses, each created the first time an operation needs it: one
+/// SYMMETRIC_DEFAULT key for the symmetric operations, one key per Sign or GenerateMac operation.
+#[derive(Debug, Default)]
+struct Keys {
+    /// (`KeySpec`, key id).
+    created: Vec<(&'static str, String)>,
+}
+
+impl Keys {
+    async fn get(
+        &mut self,
+        op: Op,
+        endpoint: &Endpoint,
+        creds: &Credentials,
+        region: &str,
+    ) -> Result<String> {
+        let (spec, body) = match op.signing() {
+            // The default key spec, asked for as the existing runs always did: with no fields.
+            None => ("SYMMETRIC_DEFAULT", serde_json::json!({})),
+            Some(s) => (
+                s.key_spec,
+                serde_json::json!({ "KeySpec": s.key_spec, "KeyUsage": s.key_usage }),
+            ),
+        };
+        if let Some((_, id)) = self.created.iter().find(|(s, _)| *s == spec) {
+            return Ok(id.clone());
+        }
+        let id = create_key(endpoint, creds, region, body)
+            .await
+            .with_context(|| format!("cannot create the {spec} key for {}", op.name()))?;
+        eprintln!("kinko-bench: created {spec} key {id}");
+        self.created.push((spec, id.clone()));
+        Ok(id)
+    }
+}
+
+/// Creates a key (CreateKey with `body`) and returns its id.
+async fn create_key(
+    endpoint: &Endpoint,
+    creds: &Credentials,
+    region: &str,
+    body: serde_json::Value,
+) -> Result<String> {
+    let call = Call::new("TrentService.CreateKey", body)?;
     let v = client::call_ok(endpoint, creds, region, &call)
         .await
         .context("CreateKey failed")?;
@@ -409,7 +832,8 @@ async fn create_key(endpoint: &Endpoint, creds: &Credentials, region: &str) -> R
         .with_context(|| format!("CreateKey response has no KeyMetadata.KeyId: {v}"))
 }
 
-/// Builds the request one operation sends again and again.
+/// Builds the request one operation sends again and again. A Sign or GenerateMac request is sent
+/// once here first, so that a server that does not answer it as AWS does fails the run at once.
 async fn op_call(
     op: Op,
     endpoint: &Endpoint,
@@ -417,7 +841,11 @@ async fn op_call(
     region: &str,
     key_id: &str,
     plaintext: &str,
+    message: &[u8],
 ) -> Result<Call> {
+    if let Some(signing) = op.signing() {
+        return signing_call(op, signing, endpoint, creds, region, key_id, message).await;
+    }
     let encrypt = || {
         Call::new(
             "TrentService.Encrypt",
@@ -444,7 +872,44 @@ async fn op_call(
             "TrentService.GenerateDataKey",
             serde_json::json!({ "KeyId": key_id, "NumberOfBytes": 32 }),
         ),
+        Op::SignRsa2048
+        | Op::SignEccNistP256
+        | Op::SignEd25519
+        | Op::SignMlDsa65
+        | Op::GenerateMacHmac256 => bail!("{} is a signing operation", op.name()),
     }
+}
+
+/// The Sign or GenerateMac request of `op`, checked once: a 200 whose answer field holds base64.
+async fn signing_call(
+    op: Op,
+    signing: Signing,
+    endpoint: &Endpoint,
+    creds: &Credentials,
+    region: &str,
+    key_id: &str,
+    message: &[u8],
+) -> Result<Call> {
+    let mut body = serde_json::json!({
+        "KeyId": key_id,
+        "Message": B64.encode(message),
+        signing.algorithm_field: signing.algorithm,
+    });
+    if signing.target == "TrentService.Sign" {
+        body["MessageType"] = "RAW".into();
+    }
+    let call = Call::new(signing.target, body)?;
+    let v = client::call_ok(endpoint, creds, region, &call)
+        .await
+        .with_context(|| format!("the first {} failed", op.name()))?;
+    let answer = v.get(signing.answer_field).and_then(|a| a.as_str());
+    ensure!(
+        answer.is_some_and(|a| B64.decode(a).is_ok_and(|b| !b.is_empty())),
+        "{} answered without a base64 {}: {v}",
+        op.name(),
+        signing.answer_field
+    );
+    Ok(call)
 }
 
 /// Plaintext filler: varied bytes so nothing downstream could special-case zeros. Not secret.
@@ -475,7 +940,10 @@ mod tests {
         let Command::Run(args) = cli.command else {
             bail!("expected run");
         };
-        assert_eq!(args.ops, [Op::Encrypt, Op::Decrypt, Op::GenerateDataKey]);
+        assert_eq!(
+            expand_ops(&args.ops),
+            [Op::Encrypt, Op::Decrypt, Op::GenerateDataKey]
+        );
         assert_eq!((args.concurrency, args.duration, args.warmup), (64, 10, 2));
         let cli = Cli::try_parse_from([
             "kinko-bench",
@@ -490,10 +958,177 @@ mod tests {
         let Command::Run(args) = cli.command else {
             bail!("expected run");
         };
-        assert_eq!(args.ops, [Op::GenerateDataKey, Op::Encrypt]);
+        assert_eq!(expand_ops(&args.ops), [Op::GenerateDataKey, Op::Encrypt]);
         assert!(Cli::try_parse_from(["kinko-bench", "run"]).is_err());
         assert!(Cli::try_parse_from(["kinko-bench", "run", "--baseline-only"]).is_ok());
         Ok(())
+    }
+
+    #[test]
+    fn cli_parses_the_signing_scenario() -> Result<()> {
+        let ops = |list: &str| -> Result<Vec<Op>> {
+            let cli =
+                Cli::try_parse_from(["kinko-bench", "run", "--kinko-bin", "k", "--ops", list])?;
+            let Command::Run(args) = cli.command else {
+                bail!("expected run");
+            };
+            Ok(expand_ops(&args.ops))
+        };
+        let signing = [
+            Op::SignRsa2048,
+            Op::SignEccNistP256,
+            Op::SignEd25519,
+            Op::SignMlDsa65,
+            Op::GenerateMacHmac256,
+        ];
+        assert_eq!(ops("signing")?, signing);
+        assert_eq!(
+            ops("sign-ecc-nist-p256,generate-mac-hmac-256,sign-rsa-2048")?,
+            [Op::SignEccNistP256, Op::GenerateMacHmac256, Op::SignRsa2048]
+        );
+        assert_eq!(ops("sign-ed25519,sign-ml-dsa-65")?, signing[2..4]);
+        // Groups and single operations mix; each operation is measured once.
+        assert_eq!(
+            ops("encrypt,signing,symmetric,sign-rsa-2048")?,
+            [
+                [Op::Encrypt].as_slice(),
+                &signing,
+                &[Op::Decrypt, Op::GenerateDataKey]
+            ]
+            .concat()
+        );
+        assert!(ops("sign").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn signing_ops_ask_for_what_aws_names() {
+        let spec = |op: Op| {
+            op.signing()
+                .map(|s| (s.key_spec, s.key_usage, s.target, s.algorithm))
+        };
+        assert_eq!(spec(Op::Encrypt), None);
+        assert_eq!(
+            spec(Op::SignRsa2048),
+            Some((
+                "RSA_2048",
+                "SIGN_VERIFY",
+                "TrentService.Sign",
+                "RSASSA_PKCS1_V1_5_SHA_256"
+            ))
+        );
+        assert_eq!(
+            spec(Op::SignEccNistP256),
+            Some((
+                "ECC_NIST_P256",
+                "SIGN_VERIFY",
+                "TrentService.Sign",
+                "ECDSA_SHA_256"
+            ))
+        );
+        assert_eq!(
+            spec(Op::SignEd25519),
+            Some((
+                "ECC_NIST_EDWARDS25519",
+                "SIGN_VERIFY",
+                "TrentService.Sign",
+                "ED25519_SHA_512"
+            ))
+        );
+        assert_eq!(
+            spec(Op::SignMlDsa65),
+            Some((
+                "ML_DSA_65",
+                "SIGN_VERIFY",
+                "TrentService.Sign",
+                "ML_DSA_SHAKE_256"
+            ))
+        );
+        assert_eq!(
+            spec(Op::GenerateMacHmac256),
+            Some((
+                "HMAC_256",
+                "GENERATE_VERIFY_MAC",
+                "TrentService.GenerateMac",
+                "HMAC_SHA_256"
+            ))
+        );
+        let targets: Vec<Op> = OpArg::Signing
+            .ops()
+            .iter()
+            .copied()
+            .filter(|op| op.raw_ratio_target().is_some())
+            .collect();
+        assert_eq!(targets, [Op::SignEccNistP256]);
+    }
+
+    #[test]
+    fn raw_comparisons_follow_the_signing_rows() {
+        let m = |op, sink, req_per_s| Measured {
+            op,
+            root: Root::File,
+            sink,
+            req_per_s,
+            p50_ms: 1.0,
+            p99_ms: 3.0,
+        };
+        let measured = [
+            m(Op::Encrypt, AuditSink::Store, 9_000.0),
+            m(Op::SignEccNistP256, AuditSink::Store, 20_000.0),
+            m(Op::GenerateMacHmac256, AuditSink::Store, 25_000.0),
+            m(Op::SignEccNistP256, AuditSink::Memory, 22_000.0),
+        ];
+        let rate = |ops_per_s| RawRate {
+            ops: 1,
+            ops_per_s,
+            threads: 2,
+        };
+        let raw = [
+            (Primitive::EcdsaP256Sha256, rate(80_000.0)),
+            (Primitive::HmacSha256, rate(4_000_000.0)),
+        ];
+        let labels = Labels {
+            show_root: false,
+            show_sink: true,
+        };
+        let got = raw_comparisons(&measured, &raw, labels);
+        let summary: Vec<(&str, f64, f64, Option<f64>)> = got
+            .iter()
+            .map(|c| {
+                (
+                    c.target.as_str(),
+                    c.server_req_per_s,
+                    c.raw_ops_per_s,
+                    c.ratio_target,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "Sign ECC_NIST_P256 [audit: store]",
+                    20_000.0,
+                    80_000.0,
+                    Some(0.5)
+                ),
+                (
+                    "GenerateMac HMAC_256 [audit: store]",
+                    25_000.0,
+                    4_000_000.0,
+                    None
+                ),
+                (
+                    "Sign ECC_NIST_P256 [audit: memory]",
+                    22_000.0,
+                    80_000.0,
+                    Some(0.5)
+                ),
+            ]
+        );
+        assert!(got.iter().all(|c| c.raw_threads == 2 && c.p99_ms == 3.0));
+        // A row whose raw rate was not measured gets no comparison.
+        assert_eq!(raw_comparisons(&measured, &raw[..1], labels).len(), 2);
     }
 
     #[test]
@@ -576,6 +1211,8 @@ mod tests {
             root,
             sink,
             req_per_s,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
         };
         let measured = [
             m(Op::Encrypt, Root::File, AuditSink::Store, 900.0),

@@ -20,6 +20,8 @@ const KINKO_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the baseline server may take to accept connections.
 const BASELINE_START_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(100);
+/// The file provider's root key in a data directory (kinko-server's `ROOT_KEY_FILE`).
+const ROOT_KEY_FILE: &str = "root.key";
 
 /// A child process killed (and reaped) on drop.
 #[derive(Debug)]
@@ -228,6 +230,7 @@ impl AuditSink {
 pub(crate) struct Kinko {
     endpoint: Endpoint,
     credentials: Credentials,
+    data_dir: PathBuf,
     // Fields drop in order: the child is killed before its directory is removed.
     _child: ChildGuard,
     _dir: TempDir,
@@ -237,10 +240,29 @@ impl Kinko {
     /// Runs `bin serve --data-dir <tempdir>/data --listen 127.0.0.1:<port>` (plus the flags of
     /// `root` and `sink`), waits for `/healthz`, and reads the credentials the server wrote.
     pub(crate) async fn start(bin: &Path, root: Root, sink: AuditSink) -> Result<Kinko> {
+        Self::start_node(bin, root, sink, &[], None).await
+    }
+
+    /// [`Kinko::start`] with `extra` flags (`--store`, `--node-id`); with `peer`, a further node
+    /// of the peer's installation: the peer's root key file is copied into this node's data
+    /// directory (the same root of trust) and the peer's credentials are used (the account and
+    /// its access key are in the shared store already).
+    pub(crate) async fn start_node(
+        bin: &Path,
+        root: Root,
+        sink: AuditSink,
+        extra: &[String],
+        peer: Option<&Kinko>,
+    ) -> Result<Kinko> {
         let dir = TempDir::new()?;
         let data_dir = dir.path.join("data");
         std::fs::create_dir(&data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        if let Some(peer) = peer {
+            let from = peer.data_dir.join(ROOT_KEY_FILE);
+            std::fs::copy(&from, data_dir.join(ROOT_KEY_FILE))
+                .with_context(|| format!("cannot copy {}", from.display()))?;
+        }
         let (root_args, root_env) = root.prepare(&dir.path)?;
         let log_path = dir.path.join("kinko.log");
         let log = File::create(&log_path)
@@ -267,6 +289,7 @@ impl Kinko {
             .arg(endpoint.addr.to_string())
             .args(&root_args)
             .args(sink.args())
+            .args(extra)
             .envs(root_env)
             .stdin(Stdio::null())
             .stdout(log)
@@ -299,6 +322,15 @@ impl Kinko {
             "kinko-bench: kinko healthy after {:.1} s",
             started.elapsed().as_secs_f64()
         );
+        if let Some(peer) = peer {
+            return Ok(Kinko {
+                endpoint,
+                credentials: peer.credentials.clone(),
+                data_dir,
+                _child: child,
+                _dir: dir,
+            });
+        }
         // The server writes its credentials before it serves; allow a moment in case it does not.
         let cred_path = data_dir.join("credentials");
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -316,6 +348,7 @@ impl Kinko {
         Ok(Kinko {
             endpoint,
             credentials,
+            data_dir,
             _child: child,
             _dir: dir,
         })

@@ -1,6 +1,7 @@
 //! Turns raw latencies into the table rows (req/s, p50, p99, errors, ratio to the ceiling), prints
-//! them, compares runs with the durable audit against runs with the in-memory sink, and renders
-//! the same data as JSON for `--json`.
+//! them, compares Sign and GenerateMac through the server with aws-lc-rs's own rate, compares runs
+//! with the durable audit against runs with the in-memory sink, and renders the same data as JSON
+//! for `--json`.
 
 use anyhow::{Result, bail};
 use serde_json::json;
@@ -14,6 +15,9 @@ const SAMPLES_SHOWN: usize = 5;
 pub(crate) const MIN_TARGET_WIDTH: usize = 28;
 /// The issue's budget for the durable audit: at most this share of the in-memory sink's req/s.
 pub(crate) const AUDIT_COST_TARGET: f64 = 0.15;
+/// The issue's target for ECDSA P-256 Sign: through the server, at least this share of the rate
+/// aws-lc-rs reaches alone on the same machine.
+pub(crate) const SIGN_RAW_RATIO_TARGET: f64 = 0.5;
 
 /// One measured target.
 #[derive(Debug)]
@@ -128,6 +132,67 @@ pub(crate) fn audit_cost_heading(concurrency: usize) -> String {
     )
 }
 
+/// A Sign or GenerateMac row beside what aws-lc-rs alone does on the same machine.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawComparison {
+    /// The row's target, e.g. `Sign ECC_NIST_P256`.
+    pub(crate) target: String,
+    /// The KMS signing or MAC algorithm, e.g. `ECDSA_SHA_256`.
+    pub(crate) algorithm: &'static str,
+    /// The aws-lc-rs item the raw loop calls.
+    pub(crate) primitive: &'static str,
+    pub(crate) server_req_per_s: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    /// Operations per second of aws-lc-rs alone, `raw_threads` threads together.
+    pub(crate) raw_ops_per_s: f64,
+    pub(crate) raw_threads: usize,
+    /// The least `server/raw` the issue asks for, if it sets one for this operation.
+    pub(crate) ratio_target: Option<f64>,
+}
+
+impl RawComparison {
+    /// `server/raw`; `None` when the raw loop completed nothing.
+    pub(crate) fn ratio(&self) -> Option<f64> {
+        (self.raw_ops_per_s > 0.0).then(|| self.server_req_per_s / self.raw_ops_per_s)
+    }
+
+    /// Whether the ratio reaches its target; `None` when there is no target or no ratio.
+    pub(crate) fn meets_target(&self) -> Option<bool> {
+        let target = self.ratio_target?;
+        // A hair of slack so that exactly the target (in floating point) is within.
+        self.ratio().map(|r| r >= target - 1e-9)
+    }
+
+    /// One line of the summary printed after the table.
+    pub(crate) fn line(&self, width: usize) -> String {
+        let ratio = self
+            .ratio()
+            .map_or_else(|| "    -".to_owned(), |r| format!("{r:>5.2}"));
+        let verdict = match (self.meets_target(), self.ratio_target) {
+            (Some(true), Some(t)) => format!("  meets target (>= {t:.2})"),
+            (Some(false), Some(t)) => format!("  BELOW target (>= {t:.2})"),
+            _ => String::new(),
+        };
+        format!(
+            "{:<width$} server {:>9} req/s  raw {:>9} ops/s  server/raw {ratio}{verdict}",
+            self.target,
+            thousands(self.server_req_per_s.round() as u64),
+            thousands(self.raw_ops_per_s.round() as u64),
+        )
+    }
+}
+
+/// The heading of the server-versus-raw summary.
+pub(crate) fn raw_heading(concurrency: usize, threads: usize, message_size: usize) -> String {
+    format!(
+        "server/raw = Kinko's req/s ({concurrency} connections, client on the same cores) over aws-lc-rs alone \
+         ({threads} threads, Kinko idle), {message_size}-byte RAW messages; \
+         target: ECDSA P-256 Sign through the server >= {:.0}% of the raw rate",
+        SIGN_RAW_RATIO_TARGET * 100.0
+    )
+}
+
 /// Everything one run measured.
 #[derive(Debug)]
 pub(crate) struct Report {
@@ -135,9 +200,12 @@ pub(crate) struct Report {
     duration_s: u64,
     warmup_s: u64,
     plaintext_size: usize,
+    /// Bytes of each Sign and GenerateMac message, when the run has any.
+    message_size: Option<usize>,
     cores: usize,
     started_at: String,
     rows: Vec<Row>,
+    raw_comparisons: Vec<RawComparison>,
     audit_costs: Vec<AuditCost>,
 }
 
@@ -157,22 +225,36 @@ impl Report {
             duration_s,
             warmup_s,
             plaintext_size,
+            message_size: None,
             cores,
             started_at,
             rows: Vec::new(),
+            raw_comparisons: Vec::new(),
             audit_costs: Vec::new(),
         }
     }
 
+    /// Records that the run sends Sign or GenerateMac requests with messages of `bytes`.
+    pub(crate) fn set_message_size(&mut self, bytes: usize) {
+        self.message_size = Some(bytes);
+    }
+
     pub(crate) fn banner(&self) -> String {
+        let message = self
+            .message_size
+            .map_or_else(String::new, |n| format!(", {n}-byte messages"));
         format!(
-            "kinko-bench: {} connections, {} s per target after {} s warm-up, {}-byte plaintext, {} cores",
+            "kinko-bench: {} connections, {} s per target after {} s warm-up, {}-byte plaintext{message}, {} cores",
             self.concurrency, self.duration_s, self.warmup_s, self.plaintext_size, self.cores
         )
     }
 
     pub(crate) fn push(&mut self, row: Row) {
         self.rows.push(row);
+    }
+
+    pub(crate) fn push_raw_comparison(&mut self, comparison: RawComparison) {
+        self.raw_comparisons.push(comparison);
     }
 
     pub(crate) fn push_audit_cost(&mut self, cost: AuditCost) {
@@ -234,14 +316,35 @@ impl Report {
                 })
             })
             .collect();
+        let server_vs_raw: Vec<serde_json::Value> = self
+            .raw_comparisons
+            .iter()
+            .map(|c| {
+                json!({
+                    "target": c.target,
+                    "algorithm": c.algorithm,
+                    "raw_primitive": c.primitive,
+                    "server_req_per_s": c.server_req_per_s,
+                    "p50_ms": c.p50_ms,
+                    "p99_ms": c.p99_ms,
+                    "raw_ops_per_s": c.raw_ops_per_s,
+                    "raw_threads": c.raw_threads,
+                    "ratio": c.ratio(),
+                    "ratio_target": c.ratio_target,
+                    "meets_target": c.meets_target(),
+                })
+            })
+            .collect();
         json!({
             "started_at": self.started_at,
             "concurrency": self.concurrency,
             "duration_s": self.duration_s,
             "warmup_s": self.warmup_s,
             "plaintext_size": self.plaintext_size,
+            "message_size": self.message_size,
             "cores": self.cores,
             "results": rows,
+            "server_vs_raw": server_vs_raw,
             "audit_cost": audit_costs,
         })
     }
@@ -351,6 +454,72 @@ mod tests {
             c.line(10)
         );
         assert_eq!(cost(1.0, 0.0).cost(), None);
+    }
+
+    #[test]
+    fn raw_comparison_ratio_and_target() {
+        let cmp = |server: f64, raw: f64, ratio_target| RawComparison {
+            target: "Sign ECC_NIST_P256".to_owned(),
+            algorithm: "ECDSA_SHA_256",
+            primitive: "EcdsaKeyPair",
+            server_req_per_s: server,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            raw_ops_per_s: raw,
+            raw_threads: 2,
+            ratio_target,
+        };
+        let c = cmp(45_000.0, 90_000.0, Some(SIGN_RAW_RATIO_TARGET));
+        assert!(c.ratio().is_some_and(|r| (r - 0.5).abs() < 1e-9));
+        assert_eq!(c.meets_target(), Some(true));
+        let line = c.line(MIN_TARGET_WIDTH);
+        assert!(line.contains("server    45,000 req/s"), "{line}");
+        assert!(line.contains("raw    90,000 ops/s"), "{line}");
+        assert!(
+            line.ends_with("server/raw  0.50  meets target (>= 0.50)"),
+            "{line}"
+        );
+        let c = cmp(20_000.0, 90_000.0, Some(SIGN_RAW_RATIO_TARGET));
+        assert_eq!(c.meets_target(), Some(false));
+        assert!(
+            c.line(MIN_TARGET_WIDTH)
+                .ends_with("0.22  BELOW target (>= 0.50)")
+        );
+        let c = cmp(900.0, 1_000.0, None);
+        assert_eq!(c.meets_target(), None);
+        assert!(c.line(MIN_TARGET_WIDTH).ends_with("server/raw  0.90"));
+        let c = cmp(900.0, 0.0, Some(SIGN_RAW_RATIO_TARGET));
+        assert_eq!((c.ratio(), c.meets_target()), (None, None));
+        assert!(c.line(MIN_TARGET_WIDTH).ends_with("server/raw     -"));
+    }
+
+    #[test]
+    fn raw_comparisons_reach_the_json_report() {
+        let mut report = Report::new(64, 10, 2, 64, 2);
+        assert!(!report.banner().contains("messages"));
+        report.set_message_size(32);
+        assert!(report.banner().contains("32-byte messages"));
+        report.push_raw_comparison(RawComparison {
+            target: "Sign ECC_NIST_P256".to_owned(),
+            algorithm: "ECDSA_SHA_256",
+            primitive: "EcdsaKeyPair",
+            server_req_per_s: 30_000.0,
+            p50_ms: 1.5,
+            p99_ms: 4.0,
+            raw_ops_per_s: 80_000.0,
+            raw_threads: 2,
+            ratio_target: Some(SIGN_RAW_RATIO_TARGET),
+        });
+        let json = report.to_json();
+        let f = |p: &str| json.pointer(p).and_then(serde_json::Value::as_f64);
+        assert_eq!(f("/message_size"), Some(32.0));
+        assert_eq!(f("/server_vs_raw/0/raw_ops_per_s"), Some(80_000.0));
+        assert_eq!(f("/server_vs_raw/0/p99_ms"), Some(4.0));
+        assert!(f("/server_vs_raw/0/ratio").is_some_and(|r| (r - 0.375).abs() < 1e-9));
+        assert_eq!(
+            json.pointer("/server_vs_raw/0/meets_target"),
+            Some(&serde_json::Value::Bool(false))
+        );
     }
 
     #[test]

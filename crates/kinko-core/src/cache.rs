@@ -2,13 +2,18 @@
 //! unwrapped (prepared) key material. Locks are never held across an `.await`.
 //!
 //! On a single node every mutation goes through [`crate::Kms`], which updates the cache after
-//! the store commits, so the cache is never staler than the store.
+//! the store commits, so the cache is never staler than the store. With several nodes on one
+//! database, another node's commit reaches this cache as an invalidation (`Kms::invalidate_*`,
+//! driven by the server's change feed). Every invalidation bumps a generation counter, and an
+//! entry read from the store is cached only if no invalidation happened since the read began:
+//! a read that raced with another node's commit cannot put the old record back after the
+//! invalidation removed it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use kinko_crypto::DataProtectionKey;
-
+use crate::material::Prepared;
 use crate::{AccountId, AliasName, Key, KeyId, MaterialId, Region};
 
 /// Upper bound on prepared material versions held in memory.
@@ -22,10 +27,92 @@ type AliasKey = (AccountId, Region, AliasName);
 pub(crate) struct Caches {
     keys: RwLock<HashMap<KeyId, Arc<Key>>>,
     aliases: RwLock<HashMap<AliasKey, KeyId>>,
-    materials: RwLock<HashMap<(KeyId, MaterialId), Arc<DataProtectionKey>>>,
+    materials: RwLock<HashMap<(KeyId, MaterialId), Arc<Prepared>>>,
+    /// Bumped by every invalidation; see the module documentation.
+    generation: AtomicU64,
 }
 
+/// The cache generation a store read began in (see [`Caches::generation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Generation(u64);
+
 impl Caches {
+    /// The current generation: take it before a store read whose result will be cached.
+    pub(crate) fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::SeqCst))
+    }
+
+    /// Whether an invalidation happened since `read_began`.
+    fn stale(&self, read_began: Generation) -> bool {
+        self.generation() != read_began
+    }
+
+    /// Marks every read in flight as possibly stale (called before an invalidation's removal).
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Caches a key record read from the store in generation `read_began`, unless an
+    /// invalidation came in between; returns it either way.
+    pub(crate) fn put_key_read(&self, read_began: Generation, key: Key) -> Arc<Key> {
+        if self.stale(read_began) {
+            return Arc::new(key);
+        }
+        self.put_key(key)
+    }
+
+    /// Caches an alias target read in generation `read_began`, unless invalidated since.
+    pub(crate) fn put_alias_read(
+        &self,
+        read_began: Generation,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+        target: KeyId,
+    ) {
+        if !self.stale(read_began) {
+            self.put_alias(account, region, name, target);
+        }
+    }
+
+    /// Caches prepared material read in generation `read_began`, unless invalidated since.
+    pub(crate) fn put_material_read(
+        &self,
+        read_began: Generation,
+        key: KeyId,
+        id: MaterialId,
+        prepared: Prepared,
+    ) -> Arc<Prepared> {
+        if self.stale(read_began) {
+            return Arc::new(prepared);
+        }
+        self.put_material(key, id, prepared)
+    }
+
+    /// Another node changed `key`: forget its record, its aliases and its material.
+    pub(crate) fn invalidate_key(&self, key: &KeyId) {
+        self.bump();
+        self.forget_key(key);
+    }
+
+    /// Another node changed an alias: forget where it points.
+    pub(crate) fn invalidate_alias(&self, account: &AccountId, region: &Region, name: &AliasName) {
+        self.bump();
+        self.forget_alias(account, region, name);
+    }
+
+    /// Changes may have been missed: forget every key record, alias and prepared material.
+    pub(crate) fn invalidate_all(&self) {
+        self.bump();
+        if let Ok(mut map) = self.keys.write() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.aliases.write() {
+            map.clear();
+        }
+        self.clear_materials();
+    }
+
     pub(crate) fn key(&self, id: &KeyId) -> Option<Arc<Key>> {
         self.keys.read().ok()?.get(id).cloned()
     }
@@ -73,7 +160,7 @@ impl Caches {
         }
     }
 
-    pub(crate) fn material(&self, key: &KeyId, id: &MaterialId) -> Option<Arc<DataProtectionKey>> {
+    pub(crate) fn material(&self, key: &KeyId, id: &MaterialId) -> Option<Arc<Prepared>> {
         self.materials.read().ok()?.get(&(*key, *id)).cloned()
     }
 
@@ -81,8 +168,8 @@ impl Caches {
         &self,
         key: KeyId,
         id: MaterialId,
-        prepared: DataProtectionKey,
-    ) -> Arc<DataProtectionKey> {
+        prepared: Prepared,
+    ) -> Arc<Prepared> {
         let prepared = Arc::new(prepared);
         if let Ok(mut map) = self.materials.write() {
             if map.len() >= MAX_MATERIALS {
@@ -98,6 +185,17 @@ impl Caches {
         if let Ok(mut map) = self.materials.write() {
             map.retain(|(k, _), _| k != key);
         }
+    }
+
+    /// Forgets a deleted key: its record, its material and every alias pointing at it.
+    pub(crate) fn forget_key(&self, key: &KeyId) {
+        if let Ok(mut map) = self.keys.write() {
+            map.remove(key);
+        }
+        if let Ok(mut map) = self.aliases.write() {
+            map.retain(|_, target| target != key);
+        }
+        self.forget_materials(key);
     }
 
     /// Drops all unwrapped material (shutdown).

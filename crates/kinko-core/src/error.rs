@@ -33,12 +33,30 @@ pub enum Error {
     /// Decrypt/ReEncrypt named a key that is not the one that encrypted the blob.
     #[error("{0}")]
     IncorrectKey(String),
+    /// Verify: the signature is not valid for the message and key.
+    #[error("")]
+    InvalidSignature,
+    /// VerifyMac: the MAC is not valid for the message and key.
+    #[error("")]
+    InvalidMac,
     /// An alias name is malformed or reserved.
     #[error("{0}")]
     InvalidAliasName(String),
     /// A policy document is not valid.
     #[error("{0}")]
     MalformedPolicyDocument(String),
+    /// ImportKeyMaterial: the import token is not one Kinko issued for this key.
+    #[error("{0}")]
+    InvalidImportToken(String),
+    /// ImportKeyMaterial: the import token is past its 24 hours.
+    #[error("{0}")]
+    ExpiredImportToken(String),
+    /// ImportKeyMaterial: the material is not the key's (reimport of different material).
+    #[error("{0}")]
+    IncorrectKeyMaterial(String),
+    /// The request conflicts with work in progress or about to start (RotateKeyOnDemand).
+    #[error("{0}")]
+    Conflict(String),
     /// A quota or size limit was hit.
     #[error("{0}")]
     LimitExceeded(String),

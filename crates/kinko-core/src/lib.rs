@@ -9,18 +9,28 @@
 //!   (data keys, decrypted plaintexts).
 //! - Every decryption failure is the same [`Error::InvalidCiphertext`].
 
+mod algorithms;
+mod asymmetric;
 mod audit;
 mod bootstrap;
 mod cache;
 mod clock;
 mod error;
 mod ids;
+mod import;
+mod lifecycle;
+mod material;
 mod model;
 mod ops;
 mod rewrap;
 mod service;
 mod store;
 
+pub use algorithms::{
+    DataKeyPairSpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, ImportType,
+    KeyAgreementAlgorithmSpec, MacAlgorithmSpec, MessageType, SigningAlgorithmSpec,
+    WrappingAlgorithmSpec, WrappingKeySpec,
+};
 pub use audit::{
     AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS, ChainHead,
     KeyLastUsage, chain_hash, hex,
@@ -29,14 +39,19 @@ pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::Error;
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
+pub use import::{ImportParametersOutput, ImportRequest};
+pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};
 pub use model::{
-    AccessKey, Account, Alias, Caller, DEFAULT_POLICY_NAME, EncryptionContext, Key, KeyManager,
-    KeySpec, KeyState, KeyUsage, Material, Origin, Tag, default_key_policy,
+    AccessKey, Account, Alias, Caller, DEFAULT_POLICY_NAME, DEFAULT_ROTATION_PERIOD_DAYS,
+    EncryptionContext, ExpirationModel, ImportParameters, Key, KeyManager, KeySpec, KeyState,
+    KeyUsage, MAX_ON_DEMAND_ROTATIONS, MAX_ROTATION_PERIOD_DAYS, MIN_ROTATION_PERIOD_DAYS,
+    Material, Origin, RotationType, Tag, default_key_policy,
 };
 pub use ops::{
-    CreateKeyRequest, DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, Page,
-    ReEncryptOutput, ScheduleDeletionOutput,
+    CreateKeyRequest, DataKeyPairOutput, DataKeySize, DecryptOutput, EncapsulateOutput,
+    EncryptOutput, GenerateDataKeyOutput, MacOutput, Page, PublicKeyOutput, ReEncryptOutput,
+    ScheduleDeletionOutput, SharedSecretOutput, SignOutput,
 };
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
 pub use service::{AuditFn, Kms};
-pub use store::{AuditAppend, AuditCursor, Store, StoreError};
+pub use store::{AuditAppend, AuditCursor, JobLock, LocalJobLock, Store, StoreError};

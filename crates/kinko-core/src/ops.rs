@@ -2,7 +2,9 @@
 
 use kinko_crypto::SecretBytes;
 
-use crate::{KeyArn, KeySpec, KeyState, KeyUsage, MaterialId, Origin, Tag, UnixMillis};
+use std::sync::Arc;
+
+use crate::{Key, KeyArn, KeySpec, KeyState, KeyUsage, MaterialId, Origin, Tag, UnixMillis};
 
 /// CreateKey, validated.
 #[derive(Debug, Clone)]
@@ -74,8 +76,8 @@ pub struct DecryptOutput {
     pub plaintext: SecretBytes,
     /// The key that decrypted.
     pub key_arn: KeyArn,
-    /// The material version used.
-    pub material_id: MaterialId,
+    /// The material version used (symmetric keys only, as AWS reports it).
+    pub material_id: Option<MaterialId>,
 }
 
 /// ReEncrypt's result.
@@ -87,10 +89,10 @@ pub struct ReEncryptOutput {
     pub source_key_arn: KeyArn,
     /// Key that encrypted.
     pub destination_key_arn: KeyArn,
-    /// Material version that decrypted.
-    pub source_material_id: MaterialId,
-    /// Material version that encrypted.
-    pub destination_material_id: MaterialId,
+    /// Material version that decrypted (symmetric source keys only).
+    pub source_material_id: Option<MaterialId>,
+    /// Material version that encrypted (symmetric destination keys only).
+    pub destination_material_id: Option<MaterialId>,
 }
 
 /// GenerateDataKey's result.
@@ -117,4 +119,66 @@ pub struct ScheduleDeletionOutput {
     pub state: KeyState,
     /// The waiting period.
     pub pending_window_days: u32,
+}
+
+/// Sign's result.
+#[derive(Debug)]
+pub struct SignOutput {
+    /// The key that signed.
+    pub key_arn: KeyArn,
+    /// The signature (DER for ECDSA).
+    pub signature: Vec<u8>,
+}
+
+/// GenerateMac's result.
+#[derive(Debug)]
+pub struct MacOutput {
+    /// The HMAC key.
+    pub key_arn: KeyArn,
+    /// The MAC.
+    pub mac: Vec<u8>,
+}
+
+/// GetPublicKey's result.
+#[derive(Debug)]
+pub struct PublicKeyOutput {
+    /// The key.
+    pub key: Arc<Key>,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+}
+
+/// GenerateDataKeyPair's result.
+#[derive(Debug)]
+pub struct DataKeyPairOutput {
+    /// The PKCS#8 private key in clear, `None` for the WithoutPlaintext variant.
+    pub private_plaintext: Option<SecretBytes>,
+    /// The private key encrypted under the KMS key (a symmetric ciphertext blob).
+    pub private_ciphertext: Vec<u8>,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    /// The KMS key.
+    pub key_arn: KeyArn,
+    /// Material version used.
+    pub material_id: MaterialId,
+}
+
+/// DeriveSharedSecret's result.
+#[derive(Debug)]
+pub struct SharedSecretOutput {
+    /// The key.
+    pub key: Arc<Key>,
+    /// The raw ECDH shared secret.
+    pub shared_secret: SecretBytes,
+}
+
+/// Encapsulate's result.
+#[derive(Debug)]
+pub struct EncapsulateOutput {
+    /// The key.
+    pub key_arn: KeyArn,
+    /// The ML-KEM ciphertext.
+    pub ciphertext: Vec<u8>,
+    /// The 32-byte shared secret.
+    pub shared_secret: SecretBytes,
 }

@@ -35,6 +35,9 @@ pub async fn rewrap_all(
         after = Some(last.id());
         for key in &keys {
             for material in store.list_materials(&key.id()).await? {
+                if !material.is_imported() {
+                    continue; // EXTERNAL material not (or no longer) imported: nothing wrapped.
+                }
                 if material.root_id == to_id {
                     report.already_done += 1;
                     continue;
@@ -103,7 +106,9 @@ pub async fn count_by_root(
         after = Some(last.id());
         for key in &keys {
             for material in store.list_materials(&key.id()).await? {
-                *counts.entry(material.root_id).or_insert(0) += 1;
+                if material.is_imported() {
+                    *counts.entry(material.root_id).or_insert(0) += 1;
+                }
             }
         }
     }

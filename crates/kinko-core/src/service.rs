@@ -5,19 +5,24 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kinko_crypto::{DataProtectionKey, RootKey, SecretBytes, random_array, random_secret};
+use kinko_crypto::{RootKey, SecretBytes, random_array, random_secret};
 
 use crate::bootstrap::{self, NewAccessKey};
 use crate::cache::Caches;
+use crate::material::{self, Prepared};
 use crate::ops::{
     CreateKeyRequest, DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, Page,
     ReEncryptOutput, ScheduleDeletionOutput,
 };
 use crate::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditAppend, AuditDraft, Caller,
-    Clock, EncryptionContext, Error, Key, KeyArn, KeyId, KeyRef, KeySpec, KeyState, KeyUsage,
-    Material, MaterialId, Origin, Region, Store, StoreError, Tag, default_key_policy,
+    Clock, EncryptionAlgorithmSpec, EncryptionContext, Error, Key, KeyArn, KeyId, KeyRef, KeySpec,
+    KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, StoreError, Tag,
+    default_key_policy,
 };
+
+/// Setting that names the default account, claimed by the first node to start.
+const DEFAULT_ACCOUNT_SETTING: &str = "default_account";
 
 /// Most aliases one key may have.
 pub const MAX_ALIASES_PER_KEY: usize = 50;
@@ -40,7 +45,7 @@ pub type AuditFn<'a> = &'a (dyn Fn(&Key) -> AuditDraft + Send + Sync);
 
 /// What an operation needs of the key's state.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
+pub(crate) enum Need {
     /// Cryptographic use: Enabled only.
     Crypto,
     /// Changes that PendingDeletion forbids (aliases, tags, description).
@@ -74,6 +79,16 @@ impl Kms {
         &self.chain
     }
 
+    /// The root of trust.
+    pub(crate) fn root(&self) -> &Arc<dyn RootKey> {
+        &self.root
+    }
+
+    /// The caches.
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
     /// The store (for audit appends and queries made by the server).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -89,22 +104,64 @@ impl Kms {
         self.caches.clear_materials();
     }
 
+    /// Another node changed `key` (its record, material, tags or an alias pointing at it):
+    /// forgets the cached record, the aliases that point at it and its prepared material, so
+    /// the next request reads the store.
+    pub fn invalidate_key(&self, key: &KeyId) {
+        self.caches.invalidate_key(key);
+    }
+
+    /// Another node created, moved or deleted an alias: forgets where it points.
+    pub fn invalidate_alias(&self, account: &AccountId, region: &Region, name: &AliasName) {
+        self.caches.invalidate_alias(account, region, name);
+    }
+
+    /// Changes of other nodes may have been missed (the change feed was unreachable): forgets
+    /// every cached key record, alias target and prepared material.
+    pub fn invalidate_all(&self) {
+        self.caches.invalidate_all();
+    }
+
     // ----- accounts and credentials -------------------------------------------------------
 
     /// Creates the default account and its root access key if no account exists yet.
     /// Returns the new access key (with its secret) only when it was created now.
+    ///
+    /// Several nodes may start at once on one empty database: the account id is claimed through
+    /// the `default_account` setting (insert-or-ignore, then read back), so they all agree on
+    /// one account, and only the node whose claim won creates the root access key (and returns
+    /// it); the others return `None`.
     pub async fn ensure_default_account(&self) -> Result<Option<NewAccessKey>, Error> {
         if !self.store.list_accounts().await?.is_empty() {
             return Ok(None);
         }
-        let account = bootstrap::account_id(random_array()?)
+        let proposed = bootstrap::account_id(random_array()?)
             .ok_or_else(|| Error::Internal("account id generation".into()))?;
-        self.store
+        let claimed = self
+            .store
+            .put_setting_if_absent(DEFAULT_ACCOUNT_SETTING, proposed.as_str())
+            .await?;
+        let account = AccountId::parse(&claimed).ok_or_else(|| {
+            Error::Internal(format!("malformed {DEFAULT_ACCOUNT_SETTING} setting"))
+        })?;
+        let created_here = match self
+            .store
             .create_account(&Account {
                 id: account.clone(),
                 created_at: self.clock.now(),
             })
-            .await?;
+            .await
+        {
+            Ok(()) => true,
+            // Another node claimed and created it first.
+            Err(StoreError::Conflict(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        // The claim's winner makes the access key; so does a node that found the claim but no
+        // account (its winner stopped in between), lest the installation have no credentials.
+        if account != proposed && !created_here {
+            return Ok(None);
+        }
         let principal = format!("arn:aws:iam::{account}:root");
         self.create_access_key(&account, &principal).await.map(Some)
     }
@@ -182,16 +239,21 @@ impl Kms {
                 "Multi-Region keys are not supported by Kinko yet.".into(),
             ));
         }
-        if req.spec != KeySpec::SymmetricDefault {
-            return Err(Error::UnsupportedOperation(format!(
-                "KeySpec {} is not supported by Kinko yet; only SYMMETRIC_DEFAULT keys can be created.",
-                req.spec
-            )));
+        if req.spec == KeySpec::Sm2 {
+            return Err(material::unsupported_spec(req.spec));
         }
-        if req.origin == Origin::External {
-            return Err(Error::UnsupportedOperation(
-                "Origin EXTERNAL (imported key material) is not supported by Kinko yet.".into(),
-            ));
+        if !req.spec.usages().contains(&req.usage) {
+            return Err(Error::Validation(format!(
+                "KeyUsage {} is not compatible with KeySpec {}; it allows {}.",
+                req.usage,
+                req.spec,
+                req.spec
+                    .usages()
+                    .iter()
+                    .map(|u| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
         validate_tags(&req.tags)?;
         if req.tags.len() > MAX_TAGS_PER_KEY {
@@ -206,10 +268,19 @@ impl Kms {
             key_id: KeyId::from_random(random_array()?),
         };
         let material_id = MaterialId(random_array()?);
-        let secret = random_secret(32)?;
-        let wrapped = self
-            .root
-            .wrap(&secret, &material_aad(&arn, &material_id, req.spec))?;
+        let external = req.origin == Origin::External;
+        // EXTERNAL keys start PendingImport with an empty material row that ImportKeyMaterial
+        // fills; every other key gets its material now.
+        let (wrapped, prepared) = if external {
+            (Vec::new(), None)
+        } else {
+            let secret = material::generate(req.spec)?;
+            let prepared = Prepared::new(req.spec, &secret)?;
+            let wrapped = self
+                .root
+                .wrap(&secret, &material_aad(&arn, &material_id, req.spec))?;
+            (wrapped, Some(prepared))
+        };
         let key = Key {
             arn: arn.clone(),
             created_at: now,
@@ -217,7 +288,11 @@ impl Kms {
             spec: req.spec,
             usage: req.usage,
             origin: req.origin,
-            state: KeyState::Enabled,
+            state: if external {
+                KeyState::PendingImport
+            } else {
+                KeyState::Enabled
+            },
             deletion_date: None,
             pending_window_days: None,
             current_material: material_id,
@@ -225,14 +300,24 @@ impl Kms {
                 .policy
                 .unwrap_or_else(|| default_key_policy(&caller.account)),
             version: 1,
+            rotation_period_days: None,
+            next_rotation: None,
+            on_demand_rotations: 0,
+            valid_to: None,
+            expiration_model: None,
         };
-        let material = Material {
-            key_id: arn.key_id,
-            id: material_id,
+        let material = Material::generated(
+            arn.key_id,
+            material_id,
             wrapped,
-            root_id: self.root.id(),
-            created_at: now,
-        };
+            if external {
+                String::new()
+            } else {
+                self.root.id()
+            },
+            now,
+            None,
+        );
         self.store
             .create_key(
                 &key,
@@ -244,8 +329,9 @@ impl Kms {
                 },
             )
             .await?;
-        self.caches
-            .put_material(arn.key_id, material_id, DataProtectionKey::new(&secret)?);
+        if let Some(prepared) = prepared {
+            self.caches.put_material(arn.key_id, material_id, prepared);
+        }
         Ok(self.caches.put_key(key))
     }
 
@@ -364,6 +450,14 @@ impl Kms {
         key: &KeyRef,
         audit: AuditFn<'_>,
     ) -> Result<KeyArn, Error> {
+        // An EXTERNAL key whose material is gone goes back to waiting for it.
+        let resolved = self.resolve_for_management(caller, key).await?;
+        let material_missing = resolved.origin == Origin::External
+            && !self
+                .store
+                .get_material(&resolved.id(), &resolved.current_material)
+                .await?
+                .is_some_and(|m| m.is_imported());
         let key = self
             .modify_key(audit, caller, key, Need::Any, |k| {
                 if k.state != KeyState::PendingDeletion {
@@ -372,7 +466,11 @@ impl Kms {
                         k.arn
                     )));
                 }
-                k.state = KeyState::Disabled;
+                k.state = if material_missing {
+                    KeyState::PendingImport
+                } else {
+                    KeyState::Disabled
+                };
                 k.deletion_date = None;
                 k.pending_window_days = None;
                 Ok(())
@@ -390,18 +488,14 @@ impl Kms {
         key: &KeyRef,
         plaintext: &[u8],
         context: &EncryptionContext,
-        algorithm: &str,
+        algorithm: EncryptionAlgorithmSpec,
     ) -> Result<EncryptOutput, Error> {
         let key = self.resolve(caller, key).await?;
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, algorithm)?;
-        let (material_id, prepared) = self.current_material(&key).await?;
-        let ciphertext = prepared.seal(
-            key.arn.key_id.as_bytes(),
-            &material_id.0,
-            &context.aad(),
-            plaintext,
-        )?;
+        let (material_id, ciphertext) = self
+            .encrypt_with(&key, algorithm, context, plaintext)
+            .await?;
         Ok(EncryptOutput {
             ciphertext,
             key_arn: key.arn.clone(),
@@ -416,7 +510,7 @@ impl Kms {
         ciphertext: &[u8],
         context: &EncryptionContext,
         key: Option<&KeyRef>,
-        algorithm: &str,
+        algorithm: EncryptionAlgorithmSpec,
     ) -> Result<DecryptOutput, Error> {
         let named = match key {
             Some(r) => Some(self.resolve(caller, r).await?),
@@ -424,7 +518,10 @@ impl Kms {
         };
         if let Some(k) = &named {
             check_encrypt_usage(k, algorithm)?;
-        } else if algorithm != "SYMMETRIC_DEFAULT" {
+            if let Some(oaep) = algorithm.oaep() {
+                return self.decrypt_oaep(k, oaep, ciphertext, context).await;
+            }
+        } else if algorithm != EncryptionAlgorithmSpec::SymmetricDefault {
             return Err(Error::InvalidCiphertext);
         }
         let header =
@@ -449,12 +546,13 @@ impl Kms {
             .await?
             .ok_or(Error::InvalidCiphertext)?;
         let plaintext = prepared
+            .symmetric()?
             .open(ciphertext, &context.aad())
             .map_err(|_| Error::InvalidCiphertext)?;
         Ok(DecryptOutput {
             plaintext,
             key_arn: key.arn.clone(),
-            material_id,
+            material_id: Some(material_id),
         })
     }
 
@@ -467,10 +565,10 @@ impl Kms {
         ciphertext: &[u8],
         source_context: &EncryptionContext,
         source_key: Option<&KeyRef>,
-        source_algorithm: &str,
+        source_algorithm: EncryptionAlgorithmSpec,
         destination_key: &KeyRef,
         destination_context: &EncryptionContext,
-        destination_algorithm: &str,
+        destination_algorithm: EncryptionAlgorithmSpec,
     ) -> Result<ReEncryptOutput, Error> {
         let destination = self.resolve(caller, destination_key).await?;
         check_state(&destination, Need::Crypto)?;
@@ -484,19 +582,22 @@ impl Kms {
                 source_algorithm,
             )
             .await?;
-        let (material_id, prepared) = self.current_material(&destination).await?;
-        let new_blob = prepared.seal(
-            destination.arn.key_id.as_bytes(),
-            &material_id.0,
-            &destination_context.aad(),
-            source.plaintext.expose(),
-        )?;
+        let (material_id, new_blob) = self
+            .encrypt_with(
+                &destination,
+                destination_algorithm,
+                destination_context,
+                source.plaintext.expose(),
+            )
+            .await?;
         Ok(ReEncryptOutput {
             ciphertext: new_blob,
             source_key_arn: source.key_arn,
             destination_key_arn: destination.arn.clone(),
             source_material_id: source.material_id,
-            destination_material_id: material_id,
+            destination_material_id: (destination_algorithm
+                == EncryptionAlgorithmSpec::SymmetricDefault)
+                .then_some(material_id),
         })
     }
 
@@ -511,10 +612,10 @@ impl Kms {
     ) -> Result<GenerateDataKeyOutput, Error> {
         let key = self.resolve(caller, key).await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, "SYMMETRIC_DEFAULT")?;
+        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault)?;
         let data_key = random_secret(size.byte_len())?;
         let (material_id, prepared) = self.current_material(&key).await?;
-        let ciphertext = prepared.seal(
+        let ciphertext = prepared.symmetric()?.seal(
             key.arn.key_id.as_bytes(),
             &material_id.0,
             &context.aad(),
@@ -843,7 +944,7 @@ impl Kms {
     // ----- resolution and caching -----------------------------------------------------------
 
     /// Resolves any KeyId form (aliases included) to a key of the caller's account and region.
-    async fn resolve(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
+    pub(crate) async fn resolve(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
         match key {
             KeyRef::Id(id) => self.require_key(caller, &caller.region, id).await,
             KeyRef::Arn(arn) => {
@@ -867,7 +968,7 @@ impl Kms {
     }
 
     /// Management operations take a key id or key ARN only.
-    async fn resolve_for_management(
+    pub(crate) async fn resolve_for_management(
         &self,
         caller: &Caller,
         key: &KeyRef,
@@ -887,6 +988,7 @@ impl Kms {
         let target = match self.caches.alias(&caller.account, region, name) {
             Some(id) => id,
             None => {
+                let read_began = self.caches.generation();
                 let alias = self
                     .store
                     .get_alias(&caller.account, region, name)
@@ -898,7 +1000,7 @@ impl Kms {
                         ))
                     })?;
                 self.caches
-                    .put_alias(&caller.account, region, name, alias.target);
+                    .put_alias_read(read_began, &caller.account, region, name, alias.target);
                 alias.target
             }
         };
@@ -934,16 +1036,17 @@ impl Kms {
         if let Some(k) = self.caches.key(id) {
             return Ok((&k.arn.account == account && &k.arn.region == region).then_some(k));
         }
+        let read_began = self.caches.generation();
         match self.store.get_key(account, region, id).await? {
-            Some(k) => Ok(Some(self.caches.put_key(k))),
+            Some(k) => Ok(Some(self.caches.put_key_read(read_began, k))),
             None => Ok(None),
         }
     }
 
-    async fn current_material(
+    pub(crate) async fn current_material(
         &self,
         key: &Key,
-    ) -> Result<(MaterialId, Arc<DataProtectionKey>), Error> {
+    ) -> Result<(MaterialId, Arc<Prepared>), Error> {
         let id = key.current_material;
         let prepared = self.material(key, &id).await?.ok_or_else(|| {
             Error::Internal(format!("current material of {} is missing", key.arn))
@@ -951,14 +1054,11 @@ impl Kms {
         Ok((id, prepared))
     }
 
-    async fn material(
-        &self,
-        key: &Key,
-        id: &MaterialId,
-    ) -> Result<Option<Arc<DataProtectionKey>>, Error> {
+    async fn material(&self, key: &Key, id: &MaterialId) -> Result<Option<Arc<Prepared>>, Error> {
         if let Some(p) = self.caches.material(&key.id(), id) {
             return Ok(Some(p));
         }
+        let read_began = self.caches.generation();
         let Some(record) = self.store.get_material(&key.id(), id).await? else {
             return Ok(None);
         };
@@ -971,13 +1071,18 @@ impl Kms {
                     key.arn
                 ))
             })?;
-        let prepared = DataProtectionKey::new(&secret)?;
-        Ok(Some(self.caches.put_material(key.id(), *id, prepared)))
+        let prepared = Prepared::new(key.spec, &secret)?;
+        Ok(Some(self.caches.put_material_read(
+            read_began,
+            key.id(),
+            *id,
+            prepared,
+        )))
     }
 
     /// Reads the key fresh from the store, applies `change`, bumps the version and writes it
     /// back; retries when another writer got there first.
-    async fn modify_key<F>(
+    pub(crate) async fn modify_key<F>(
         &self,
         audit: AuditFn<'_>,
         caller: &Caller,
@@ -1004,8 +1109,10 @@ impl Kms {
                 chain: &self.chain,
                 draft: &draft,
             };
+            // Another node's later change may be invalidated while this write is in flight.
+            let write_began = self.caches.generation();
             match self.store.update_key(&key, append).await {
-                Ok(()) => return Ok(self.caches.put_key(key)),
+                Ok(()) => return Ok(self.caches.put_key_read(write_began, key)),
                 Err(StoreError::Conflict(_)) if attempts < 3 => attempts += 1,
                 Err(e) => return Err(e.into()),
             }
@@ -1042,7 +1149,7 @@ pub(crate) fn material_aad(arn: &KeyArn, id: &MaterialId, spec: KeySpec) -> Vec<
     format!("kinko/material/{arn}|{id}|{spec}").into_bytes()
 }
 
-fn check_state(key: &Key, need: Need) -> Result<(), Error> {
+pub(crate) fn check_state(key: &Key, need: Need) -> Result<(), Error> {
     let arn = &key.arn;
     match (need, key.state) {
         (Need::Any, _) => Ok(()),
@@ -1070,20 +1177,38 @@ fn check_state(key: &Key, need: Need) -> Result<(), Error> {
     }
 }
 
-fn check_encrypt_usage(key: &Key, algorithm: &str) -> Result<(), Error> {
-    if key.usage != KeyUsage::EncryptDecrypt {
+pub(crate) fn check_encrypt_usage(
+    key: &Key,
+    algorithm: EncryptionAlgorithmSpec,
+) -> Result<(), Error> {
+    check_usage(key, KeyUsage::EncryptDecrypt)?;
+    if !key
+        .spec
+        .encryption_algorithms(key.usage)
+        .contains(&algorithm)
+    {
+        return Err(incompatible_algorithm(algorithm.as_str(), key));
+    }
+    Ok(())
+}
+
+/// The key's usage must be `usage`.
+pub(crate) fn check_usage(key: &Key, usage: KeyUsage) -> Result<(), Error> {
+    if key.usage != usage {
         return Err(Error::InvalidKeyUsage(format!(
             "{} key usage is {} which is not valid for this operation.",
             key.arn, key.usage
         )));
     }
-    if key.spec == KeySpec::SymmetricDefault && algorithm != "SYMMETRIC_DEFAULT" {
-        return Err(Error::InvalidKeyUsage(format!(
-            "Algorithm {algorithm} is incompatible with key spec {}.",
-            key.spec
-        )));
-    }
     Ok(())
+}
+
+/// `InvalidKeyUsageException` for an algorithm the key's spec does not offer.
+pub(crate) fn incompatible_algorithm(algorithm: &str, key: &Key) -> Error {
+    Error::InvalidKeyUsage(format!(
+        "Algorithm {algorithm} is incompatible with key spec {}.",
+        key.spec
+    ))
 }
 
 fn cross_account_denied(caller: &Caller, resource: &str) -> Error {

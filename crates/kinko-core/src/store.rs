@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyLastUsage};
 use crate::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyId, Material, MaterialId,
-    Region, Tag,
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, ImportParameters, Key, KeyId,
+    Material, MaterialId, Region, Tag, UnixMillis,
 };
 
 /// Why a storage call failed.
@@ -32,6 +32,23 @@ pub struct AuditAppend<'a> {
     pub chain: &'a str,
     /// The event.
     pub draft: &'a AuditDraft,
+}
+
+/// Proof that this process runs the installation's scheduled jobs right now (see
+/// [`Store::try_job_lock`]). Release it when the pass is over; dropping it releases it too, later.
+#[async_trait]
+pub trait JobLock: Send + std::fmt::Debug {
+    /// Gives the lock back so that another node may run the next pass.
+    async fn release(self: Box<Self>);
+}
+
+/// The lock of a store with one process at a time (SQLite): always granted, nothing to release.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalJobLock;
+
+#[async_trait]
+impl JobLock for LocalJobLock {
+    async fn release(self: Box<Self>) {}
 }
 
 /// A cursor into the audit trail, newest first: (time, chain, seq) of the last item seen.
@@ -77,6 +94,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces a key's mutable fields if its stored `version` is `key.version - 1`;
     /// otherwise [`StoreError::Conflict`].
     async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError>;
+    /// Adds a material version and updates the key (same version rule as
+    /// [`Store::update_key`]), atomically: rotation, and imported material for a rotation.
+    async fn add_material(
+        &self,
+        key: &Key,
+        material: &Material,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Replaces an existing material version's wrapping and import fields and updates the key
+    /// (same version rule as [`Store::update_key`]), atomically: import, reimport, deletion of
+    /// imported material.
+    async fn put_material(
+        &self,
+        key: &Key,
+        material: &Material,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Deletes a key with its material, aliases, tags and import parameters if its stored
+    /// `version` is `key.version` and it is still PendingDeletion; otherwise
+    /// [`StoreError::Conflict`] (another node or an earlier run got there first).
+    async fn delete_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError>;
+    /// Keys with scheduled work due at `now`: deletion dates passed, automatic rotations due
+    /// (Enabled keys), imported material expired. At most `limit`, oldest due first.
+    async fn keys_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Key>, StoreError>;
+    /// Stores import parameters.
+    async fn put_import_parameters(&self, params: &ImportParameters) -> Result<(), StoreError>;
+    /// Reads import parameters by token id.
+    async fn get_import_parameters(
+        &self,
+        token_id: &str,
+    ) -> Result<Option<ImportParameters>, StoreError>;
     /// Reads one material version of a key.
     async fn get_material(
         &self,
@@ -210,4 +258,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
     /// Removes a setting; missing is fine.
     async fn delete_setting(&self, name: &str) -> Result<(), StoreError>;
+    /// Writes a setting unless it exists, and returns the value stored now: `value` if this
+    /// call wrote it, else the one that was there (written first by another node starting at
+    /// the same time). First-start records are created this way, so racing nodes agree.
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError>;
+
+    /// The installation-wide lock of scheduled jobs: `Some` if this caller now runs them, `None`
+    /// if another node does. A store that one process at a time opens grants it always
+    /// ([`LocalJobLock`]); a shared one (PostgreSQL) takes an advisory lock.
+    async fn try_job_lock(&self) -> Result<Option<Box<dyn JobLock>>, StoreError> {
+        Ok(Some(Box::new(LocalJobLock)))
+    }
 }

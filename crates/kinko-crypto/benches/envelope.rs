@@ -1,13 +1,17 @@
 //! `cargo bench -p kinko-crypto`: the per-request cost of ciphertext format v1 (KDF + AES-256-GCM
 //! with a fresh key schedule) beside the raw AES-256-GCM seal of aws-lc-rs with a prebuilt key,
 //! measured in the same run, reported as a ratio. `design.md` §8 budgets 3 µs for 4 KiB.
+//! Below it, the asymmetric and HMAC operations of the public API (no ratio: no baseline).
 #![allow(clippy::print_stdout)] // a benchmark that reports its results
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use kinko_crypto::{DataProtectionKey, SecretBytes, encode_context};
+use kinko_crypto::{
+    AsymmetricSpec, DataProtectionKey, MacAlgorithm, MacKey, MessageKind, PrivateKey, SecretBytes,
+    SigningAlgorithm, encode_context, generate_private_key,
+};
 
 fn rate(mut f: impl FnMut()) -> f64 {
     for _ in 0..1000 {
@@ -69,5 +73,48 @@ fn main() {
                 r / baseline
             );
         }
+    }
+    asymmetric();
+}
+
+fn asymmetric() {
+    let message = [0x5a; 64];
+    let mac = MacKey::new(MacAlgorithm::HmacSha256, &[7; 32]);
+    let mut rows = vec![(
+        "HMAC-SHA256 64 B".to_string(),
+        rate(|| {
+            let _ = black_box(mac.sign(&message));
+        }),
+    )];
+    for (spec, alg) in [
+        (AsymmetricSpec::Rsa2048, SigningAlgorithm::RsaPssSha256),
+        (AsymmetricSpec::EccNistP256, SigningAlgorithm::EcdsaSha256),
+        (AsymmetricSpec::Ed25519, SigningAlgorithm::Ed25519Sha512),
+        (AsymmetricSpec::MlDsa65, SigningAlgorithm::MlDsaShake256),
+    ] {
+        let Ok(stored) = generate_private_key(spec) else {
+            return;
+        };
+        let Ok(key) = PrivateKey::from_stored(spec, stored.expose()) else {
+            return;
+        };
+        let signature = key
+            .sign(alg, MessageKind::Raw, &message)
+            .unwrap_or_default();
+        rows.push((
+            format!("{spec:?} sign"),
+            rate(|| {
+                let _ = black_box(key.sign(alg, MessageKind::Raw, &message));
+            }),
+        ));
+        rows.push((
+            format!("{spec:?} verify"),
+            rate(|| {
+                let _ = black_box(key.verify(alg, MessageKind::Raw, &message, &signature));
+            }),
+        ));
+    }
+    for (name, r) in rows {
+        println!("{name:<34} {r:>12.0} {:>10.2}", 1e6 / r);
     }
 }

@@ -8,21 +8,34 @@
 //! - No I/O and no async: providers that need a file or an HSM live with the caller and plug in
 //!   through [`RootKey`].
 
+mod asymmetric;
 mod envelope;
 mod error;
+mod import;
 mod kdf;
+mod mac;
 mod passphrase;
 mod random;
 mod root_key;
 mod secret;
 mod signing;
 
+pub use asymmetric::{
+    AsymmetricSpec, MessageKind, OaepAlgorithm, PrivateKey, SigningAlgorithm,
+    generate_data_key_pair, generate_private_key, verify_with_public_key,
+};
 pub use envelope::{
     BlobHeader, DataProtectionKey, FORMAT_V1, HEADER_LEN, KEY_ID_LEN, MATERIAL_ID_LEN,
     MAX_PLAINTEXT_OVERHEAD, encode_context, parse_header,
 };
 pub use error::CryptoError;
+pub use import::{
+    AES_KWP_KEK_LEN, ImportedKind, SYMMETRIC_MATERIAL_LEN, WrappingAlgorithm, WrappingKeySpec,
+    aes_kwp_unwrap, aes_kwp_wrap, generate_wrapping_key, hmac_import_lengths,
+    normalize_imported_material, same_material, unwrap_imported_material, wrap_key_material,
+};
 pub use kdf::sp800_108_hmac_sha256;
+pub use mac::{MacAlgorithm, MacKey, generate_mac_key};
 pub use passphrase::{Argon2Params, derive_root_key, passphrase_verifier};
 pub use random::{fill_random, random_array, random_secret};
 pub use root_key::{RootKey, SoftwareRootKey, WRAPPED_OVERHEAD};

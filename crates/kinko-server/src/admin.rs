@@ -1,5 +1,6 @@
 //! Operator commands that work on a data directory rather than through the API: moving to another
-//! root of trust, and backing up and restoring. Key material stays wrapped throughout.
+//! root of trust, backing up and restoring, and copying a store to another (SQLite → PostgreSQL).
+//! Key material stays wrapped throughout.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use kinko_core::{RewrapReport, Store, count_by_root, rewrap_all};
 use kinko_store::SqliteStore;
 
 use crate::root::{self, Provider, RootOptions};
-use crate::{Config, DATABASE_FILE, open_store};
+use crate::{Config, DATABASE_FILE, is_postgres_url, open_store};
 
 /// Rewraps every key version and access-key secret from the installation's current root to a
 /// new root of `to`. Safe to interrupt at any point (even SIGKILL): rerun it with the same
@@ -34,34 +35,34 @@ pub async fn migrate_root(
                 .context("reading settings")?
     {
         // Killed after the promotion but before the marker was cleared: nothing is left to do.
-        root::finish_promotion(&store).await?;
+        root::finish_promotion(&*store).await?;
         tracing::info!("the migration had already finished; cleared its marker");
         store.close().await;
         return Ok(RewrapReport::default());
     }
-    let from = root::open_current(&config.data_dir, &store, current).await?;
-    if root::recorded_provider(&store).await? == Some(to) && to != Provider::File {
+    let from = root::open_current(&config.data_dir, &*store, current).await?;
+    if root::recorded_provider(&*store).await? == Some(to) && to != Provider::File {
         bail!(
             "this installation already uses the `{}` root of trust",
             to.as_str()
         );
     }
-    let next = root::open_or_create_next(&config.data_dir, &store, to, target).await?;
+    let next = root::open_or_create_next(&config.data_dir, &*store, to, target).await?;
     if next.id() == from.id() {
         bail!("the target root is the current root ({})", from.id());
     }
     tracing::info!(from = %from.id(), to = %next.id(), "rewrapping key material under the new root");
-    let report = rewrap_all(&store, from.as_ref(), next.as_ref())
+    let report = rewrap_all(&*store, from.as_ref(), next.as_ref())
         .await
         .context("rewrapping")?;
-    crate::audit::rewrap_signing_key(&store, from.as_ref(), next.as_ref()).await?;
-    let counts = count_by_root(&store)
+    crate::audit::rewrap_signing_key(&*store, from.as_ref(), next.as_ref()).await?;
+    let counts = count_by_root(&*store)
         .await
         .context("counting rows by root")?;
     if let Some((stray, n)) = counts.iter().find(|(id, _)| **id != next.id()) {
         bail!("{n} wrapped secrets are still under root {stray}; rerun the migration");
     }
-    root::promote_next(&store).await?;
+    root::promote_next(&*store).await?;
     store.close().await;
     Ok(report)
 }
@@ -72,13 +73,21 @@ pub async fn backup(config: &Config, out: &Path) -> anyhow::Result<()> {
     if out.exists() {
         bail!("{} exists; choose a new file for the backup", out.display());
     }
+    if config.store.as_deref().is_some_and(is_postgres_url) {
+        bail!(
+            "`kinko backup` copies the embedded SQLite store; back up a PostgreSQL store with PostgreSQL's own tools (pg_dump, base backups)"
+        );
+    }
     if config.store.is_none() && !config.data_dir.join(DATABASE_FILE).exists() {
         bail!("{} holds no Kinko database", config.data_dir.display());
     }
     let store = open_store(config).await?;
+    let Some(sqlite) = store.sqlite() else {
+        bail!("`kinko backup` copies the embedded SQLite store only");
+    };
     // The backup holds wrapped secrets: create it private, then let SQLite fill the empty file.
     root::write_private(out, b"")?;
-    if let Err(e) = store.backup_to(out).await {
+    if let Err(e) = sqlite.backup_to(out).await {
         let _ = std::fs::remove_file(out);
         return Err(anyhow::Error::new(e).context("writing the backup"));
     }
@@ -154,4 +163,13 @@ async fn check_root(
         }
     }
     Ok(())
+}
+
+/// Copies every table of the stopped installation's store at `from` into the empty store at `to`
+/// (`sqlite://PATH`, `postgres://...`), then checks row counts and audit chain heads; see
+/// [`kinko_store::copy`]. The copy must be served with the same root of trust as the original.
+pub async fn copy_store(from: &str, to: &str) -> anyhow::Result<kinko_store::copy::CopyReport> {
+    kinko_store::copy::copy(from, to)
+        .await
+        .context("kinko store copy")
 }

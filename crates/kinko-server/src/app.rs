@@ -35,6 +35,9 @@ pub struct AppState {
     pub audit: AuditWriter,
     /// Region recorded for requests that fail before their credential scope is known.
     pub default_region: String,
+    /// The clock SigV4 timestamps are checked against: the service's own, except under
+    /// `insecure_test_clock`, where clients keep signing with the host's real time.
+    pub signature_clock: Arc<dyn kinko_core::Clock>,
 }
 
 /// Builds the router.
@@ -213,7 +216,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         headers: &header_pairs,
         body: &body,
     };
-    let now = state.kms.clock().now().as_secs();
+    let now = state.signature_clock.now().as_secs();
     let (caller, access_key_id) = match state
         .auth
         .authenticate(&state.kms, &sig_request, service, now)

@@ -396,28 +396,43 @@ pub async fn load_signing_key(
         .await
         .context("reading settings")?
     {
-        Some(value) => {
-            let (_root_id, wrapped) = value
-                .rsplit_once(':')
-                .ok_or_else(|| anyhow!("malformed audit signing key setting"))?;
-            let wrapped = unhex(wrapped)?;
-            let pkcs8 = root.unwrap(&wrapped, signing_key_aad()).map_err(|_| {
-                anyhow!("the audit signing key does not unwrap under this root of trust")
-            })?;
-            SigningKeyPair::from_pkcs8(&pkcs8).map_err(|e| anyhow!("audit signing key: {e}"))?
-        }
+        Some(value) => unwrap_signing_key(root, &value)?,
         None => {
+            // Nodes starting at once on one empty database: the first key stored wins (insert-
+            // or-ignore, then read back), and every node signs with it.
             let (key, pkcs8) = SigningKeyPair::generate().map_err(|e| anyhow!("{e}"))?;
-            store_signing_key(store, root, &pkcs8).await?;
-            store
-                .put_setting(PUBLIC_KEY_SETTING, &kinko_core::hex(&key.public_key()))
+            let wrapped = root
+                .wrap(&pkcs8, signing_key_aad())
+                .map_err(|e| anyhow!("{e}"))?;
+            let ours = format!("{}:{}", root.id(), kinko_core::hex(&wrapped));
+            let stored = store
+                .put_setting_if_absent(SIGNING_KEY_SETTING, &ours)
                 .await
-                .context("recording the audit public key")?;
-            key
+                .context("recording the audit signing key")?;
+            if stored == ours {
+                store
+                    .put_setting(PUBLIC_KEY_SETTING, &kinko_core::hex(&key.public_key()))
+                    .await
+                    .context("recording the audit public key")?;
+                key
+            } else {
+                unwrap_signing_key(root, &stored)?
+            }
         }
     };
     publish_public_key(&key, data_dir)?;
     Ok(Arc::new(key))
+}
+
+fn unwrap_signing_key(root: &dyn RootKey, value: &str) -> anyhow::Result<SigningKeyPair> {
+    let (_root_id, wrapped) = value
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow!("malformed audit signing key setting"))?;
+    let wrapped = unhex(wrapped)?;
+    let pkcs8 = root
+        .unwrap(&wrapped, signing_key_aad())
+        .map_err(|_| anyhow!("the audit signing key does not unwrap under this root of trust"))?;
+    SigningKeyPair::from_pkcs8(&pkcs8).map_err(|e| anyhow!("audit signing key: {e}"))
 }
 
 async fn store_signing_key(

@@ -23,13 +23,12 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use kinko_core::{AuditDigest, AuditEvent, AuditFilter, KeyId, Store, UnixMillis, hex};
 use kinko_crypto::SigningKeyPair;
-use kinko_store::SqliteStore;
 use serde_json::{Map, Value, json};
 
 use crate::audit::canonical;
 use crate::audit_verify::digest_to_json;
 use crate::root::RootOptions;
-use crate::{Config, DATABASE_FILE, open_store};
+use crate::{Config, DATABASE_FILE, OpenStore, open_store};
 
 /// Path component of log files.
 pub(crate) const LOG_DIR: &str = "CloudTrail";
@@ -148,7 +147,7 @@ pub(crate) fn matches(filter: &AuditFilter, e: &AuditEvent) -> bool {
 }
 
 /// Opens the store of an existing installation (never creates one).
-pub(crate) async fn open_existing(config: &Config) -> anyhow::Result<SqliteStore> {
+pub(crate) async fn open_existing(config: &Config) -> anyhow::Result<OpenStore> {
     if config.store.is_none() && !config.data_dir.join(DATABASE_FILE).exists() {
         bail!("{} holds no Kinko database", config.data_dir.display());
     }
@@ -169,7 +168,7 @@ pub async fn query_installation(
     out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> anyhow::Result<u64> {
     let store = open_existing(config).await?;
-    let result = query(&store, filter, limit, out).await;
+    let result = query(&*store, filter, limit, out).await;
     store.close().await;
     result
 }
@@ -213,7 +212,7 @@ pub async fn tail_installation(
     out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     let store = open_existing(config).await?;
-    let result = tail(&store, filter, last, follow, out).await;
+    let result = tail(&*store, filter, last, follow, out).await;
     store.close().await;
     result
 }
@@ -668,8 +667,8 @@ pub async fn export_installation(
     }
     let store = open_existing(config).await?;
     let result = async {
-        let key = load_signing_key_for_export(&store, config, root, out_dir).await?;
-        export(&store, &key, out_dir, filter).await
+        let key = load_signing_key_for_export(&*store, config, root, out_dir).await?;
+        export(&*store, &key, out_dir, filter).await
     }
     .await;
     store.close().await;

@@ -1007,7 +1007,7 @@ pub async fn verify_installation(
                 recorded
             }
         };
-        match verify_chains(&store, &public_key, &[config.node_id.as_str()]).await {
+        match verify_chains(&*store, &public_key, &[config.node_id.as_str()]).await {
             Ok(report) => Ok(Verdict::Intact(report)),
             Err(VerifyError::Broken(b)) => Ok(Verdict::Broken(b)),
             Err(e) => Err(anyhow::Error::new(e)),

@@ -26,7 +26,8 @@ pub struct Config {
     /// Region printed in the credentials file's companion config and used for Kinko's own
     /// records; requests take their region from the SigV4 credential scope.
     pub region: String,
-    /// Storage URL; `None` is the embedded SQLite file `<data_dir>/kinko.db`.
+    /// Storage URL (`sqlite://`, `postgres://`, `postgresql://`); `None` is the embedded SQLite
+    /// file `<data_dir>/kinko.db`.
     pub store: Option<String>,
     /// This node's name: its audit chain is named after it.
     pub node_id: String,
@@ -36,6 +37,11 @@ pub struct Config {
     pub audit_retention_days: Option<u32>,
     /// Benchmarks only: audit records of read-only requests go nowhere. Warns at start.
     pub insecure_audit_memory_sink: bool,
+    /// Seconds between passes of the scheduler (due rotations, deletions, expired material).
+    pub jobs_interval_seconds: u64,
+    /// End-to-end tests only: a clock that `POST /insecure/clock` moves forward. Refused unless
+    /// the environment has `KINKO_INSECURE_TEST_MODE=1`; warns at start.
+    pub insecure_test_clock: bool,
 }
 
 /// The optional keys of a TOML config file.
@@ -48,7 +54,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// `region = "us-east-1"`.
     pub region: Option<String>,
-    /// `store = "sqlite://..."`.
+    /// `store = "sqlite://..."` or `"postgres://user@host/db"`.
     pub store: Option<String>,
     /// `node_id = "node-1"`.
     pub node_id: Option<String>,
@@ -56,6 +62,8 @@ pub struct FileConfig {
     pub audit_digest_seconds: Option<u64>,
     /// `audit_retention_days = 365`.
     pub audit_retention_days: Option<u32>,
+    /// `jobs_interval_seconds = 10`.
+    pub jobs_interval_seconds: Option<u64>,
 }
 
 impl FileConfig {
@@ -99,6 +107,8 @@ impl Config {
             audit_digest_seconds: file.audit_digest_seconds.unwrap_or(10).max(1),
             audit_retention_days: file.audit_retention_days,
             insecure_audit_memory_sink: false,
+            jobs_interval_seconds: file.jobs_interval_seconds.unwrap_or(10).max(1),
+            insecure_test_clock: false,
         })
     }
 }

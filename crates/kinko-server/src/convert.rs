@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use kinko_api::{self as wire, Blob, ErrorCode};
 use kinko_core::{
-    Alias, AliasName, EncryptionContext, Key, KeyRef, KeySpec, KeyState, KeyUsage, Origin, Tag,
-    UnixMillis,
+    Alias, AliasName, DataKeyPairSpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec,
+    EncryptionContext, Key, KeyAgreementAlgorithmSpec, KeyRef, KeySpec, KeyState, KeyUsage,
+    MacAlgorithmSpec, MessageType, Origin, SigningAlgorithmSpec, Tag, UnixMillis,
 };
 
 use crate::errors::ApiError;
@@ -185,28 +186,158 @@ pub fn unsupported_flags(dry_run: Option<bool>, recipient: Option<&serde_json::V
     Ok(())
 }
 
-/// `EncryptionAlgorithm` values of the model.
-pub const ENCRYPTION_ALGORITHMS: &[&str] = &[
-    "SYMMETRIC_DEFAULT",
-    "RSAES_OAEP_SHA_1",
-    "RSAES_OAEP_SHA_256",
-    "SM2PKE",
-];
+/// An optional member of one of the model's enums, with the default for an absent value.
+fn opt_enum<T: Copy>(
+    value: Option<&str>,
+    field: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Conv<Option<T>> {
+    value
+        .map(|v| {
+            let names: Vec<&str> = all.iter().map(|t| name(*t)).collect();
+            enum_value(v, field, parse, &names)
+        })
+        .transpose()
+}
+
+/// An optional member of one of the model's enums.
+pub fn opt_enum_value<T: Copy>(
+    value: Option<&str>,
+    field: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Conv<Option<T>> {
+    opt_enum(value, field, all, name, parse)
+}
+
+/// A required member of one of the model's enums.
+pub fn required_enum<T: Copy>(
+    value: Option<&str>,
+    field: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Conv<T> {
+    required(opt_enum(value, field, all, name, parse)?, field)
+}
+
+/// `KeyMaterialId`: 64 lowercase hex characters.
+pub fn key_material_id(value: &str) -> Conv<kinko_core::MaterialId> {
+    kinko_core::MaterialId::parse_hex(value).ok_or_else(|| {
+        violation(
+            value,
+            "keyMaterialId",
+            "must satisfy regular expression pattern: ^[a-f0-9]{64}$",
+        )
+    })
+}
+
+/// Epoch seconds (as SDKs send timestamps) to milliseconds.
+pub fn from_timestamp(seconds: f64) -> UnixMillis {
+    UnixMillis((seconds * 1000.0).round() as i64)
+}
 
 /// An optional encryption algorithm (default SYMMETRIC_DEFAULT).
-pub fn encryption_algorithm<'a>(value: Option<&'a str>, field: &str) -> Conv<&'a str> {
-    match value {
-        None => Ok("SYMMETRIC_DEFAULT"),
-        Some(v) if ENCRYPTION_ALGORITHMS.contains(&v) => Ok(v),
-        Some(v) => Err(violation(
-            v,
-            field,
-            &format!(
-                "must satisfy enum value set: [{}]",
-                ENCRYPTION_ALGORITHMS.join(", ")
-            ),
-        )),
-    }
+pub fn encryption_algorithm(value: Option<&str>, field: &str) -> Conv<EncryptionAlgorithmSpec> {
+    Ok(opt_enum(
+        value,
+        field,
+        EncryptionAlgorithmSpec::ALL,
+        EncryptionAlgorithmSpec::as_str,
+        EncryptionAlgorithmSpec::parse,
+    )?
+    .unwrap_or(EncryptionAlgorithmSpec::SymmetricDefault))
+}
+
+/// The required `SigningAlgorithm`.
+pub fn signing_algorithm(value: Option<&str>) -> Conv<SigningAlgorithmSpec> {
+    required_enum(
+        value,
+        "signingAlgorithm",
+        SigningAlgorithmSpec::ALL,
+        SigningAlgorithmSpec::as_str,
+        SigningAlgorithmSpec::parse,
+    )
+}
+
+/// The optional `MessageType` (default RAW).
+pub fn message_type(value: Option<&str>) -> Conv<MessageType> {
+    Ok(opt_enum(
+        value,
+        "messageType",
+        MessageType::ALL,
+        MessageType::as_str,
+        MessageType::parse,
+    )?
+    .unwrap_or(MessageType::Raw))
+}
+
+/// The required `MacAlgorithm`.
+pub fn mac_algorithm(value: Option<&str>) -> Conv<MacAlgorithmSpec> {
+    required_enum(
+        value,
+        "macAlgorithm",
+        MacAlgorithmSpec::ALL,
+        MacAlgorithmSpec::as_str,
+        MacAlgorithmSpec::parse,
+    )
+}
+
+/// The required `KeyAgreementAlgorithm`.
+pub fn key_agreement_algorithm(value: Option<&str>) -> Conv<KeyAgreementAlgorithmSpec> {
+    required_enum(
+        value,
+        "keyAgreementAlgorithm",
+        KeyAgreementAlgorithmSpec::ALL,
+        KeyAgreementAlgorithmSpec::as_str,
+        KeyAgreementAlgorithmSpec::parse,
+    )
+}
+
+/// The required `EncapsulationAlgorithm`.
+pub fn encapsulation_algorithm(value: Option<&str>) -> Conv<EncapsulationAlgorithmSpec> {
+    required_enum(
+        value,
+        "encapsulationAlgorithm",
+        EncapsulationAlgorithmSpec::ALL,
+        EncapsulationAlgorithmSpec::as_str,
+        EncapsulationAlgorithmSpec::parse,
+    )
+}
+
+/// The required `KeyPairSpec`.
+pub fn key_pair_spec(value: Option<&str>) -> Conv<DataKeyPairSpec> {
+    required_enum(
+        value,
+        "keyPairSpec",
+        DataKeyPairSpec::ALL,
+        DataKeyPairSpec::as_str,
+        DataKeyPairSpec::parse,
+    )
+}
+
+/// Names of enum values, for lists in responses (`None` when empty, so the member is left out).
+pub fn names<T: Copy>(values: &[T], name: fn(T) -> &'static str) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.iter().map(|v| name(*v).to_owned()).collect())
+}
+
+/// The deprecated `CustomerMasterKeySpec`: the same value as `KeySpec`, left out for the specs
+/// that enum never got.
+pub fn customer_master_key_spec(spec: KeySpec) -> Option<String> {
+    let legacy = !matches!(
+        spec,
+        KeySpec::EccNistEdwards25519
+            | KeySpec::MlDsa44
+            | KeySpec::MlDsa65
+            | KeySpec::MlDsa87
+            | KeySpec::MlKem512
+            | KeySpec::MlKem768
+            | KeySpec::MlKem1024
+    );
+    legacy.then(|| spec.as_str().to_owned())
 }
 
 /// An encryption context.
@@ -324,17 +455,8 @@ pub fn timestamp(t: UnixMillis) -> f64 {
 
 /// KeyMetadata of a key.
 pub fn key_metadata(key: &Key) -> wire::KeyMetadata {
-    let legacy_spec = !matches!(
-        key.spec,
-        KeySpec::EccNistEdwards25519
-            | KeySpec::MlDsa44
-            | KeySpec::MlDsa65
-            | KeySpec::MlDsa87
-            | KeySpec::MlKem512
-            | KeySpec::MlKem768
-            | KeySpec::MlKem1024
-    );
     let symmetric = key.spec == KeySpec::SymmetricDefault;
+    let (spec, usage) = (key.spec, key.usage);
     wire::KeyMetadata {
         aws_account_id: key.arn.account.to_string(),
         key_id: key.id().to_string(),
@@ -350,15 +472,28 @@ pub fn key_metadata(key: &Key) -> wire::KeyMetadata {
         pending_deletion_window_in_days: None,
         origin: key.origin.as_str().to_owned(),
         key_manager: kinko_core::KeyManager::Customer.as_str().to_owned(),
-        customer_master_key_spec: legacy_spec.then(|| key.spec.as_str().to_owned()),
-        key_spec: key.spec.as_str().to_owned(),
-        encryption_algorithms: (key.usage == KeyUsage::EncryptDecrypt && symmetric)
-            .then(|| vec!["SYMMETRIC_DEFAULT".to_owned()]),
-        signing_algorithms: None,
-        mac_algorithms: None,
-        key_agreement_algorithms: None,
+        customer_master_key_spec: customer_master_key_spec(spec),
+        key_spec: spec.as_str().to_owned(),
+        encryption_algorithms: names(
+            spec.encryption_algorithms(usage),
+            EncryptionAlgorithmSpec::as_str,
+        ),
+        signing_algorithms: names(spec.signing_algorithms(usage), SigningAlgorithmSpec::as_str),
+        mac_algorithms: names(spec.mac_algorithms(usage), MacAlgorithmSpec::as_str),
+        key_agreement_algorithms: names(
+            spec.key_agreement_algorithms(usage),
+            KeyAgreementAlgorithmSpec::as_str,
+        ),
+        encapsulation_algorithms: names(
+            spec.encapsulation_algorithms(usage),
+            EncapsulationAlgorithmSpec::as_str,
+        ),
         multi_region: false,
         current_key_material_id: symmetric.then(|| key.current_material.to_string()),
+        valid_to: key.valid_to.map(timestamp),
+        expiration_model: (key.origin == Origin::External)
+            .then(|| key.expiration_model.map(|e| e.as_str().to_owned()))
+            .flatten(),
     }
 }
 
@@ -370,5 +505,38 @@ pub fn alias_entry(alias: &Alias) -> wire::AliasListEntry {
         target_key_id: alias.target.to_string(),
         creation_date: timestamp(alias.created_at),
         last_updated_date: timestamp(alias.updated_at),
+    }
+}
+
+/// A `RotationsListEntry` for one material version of `key`.
+pub fn rotation_entry(key: &Key, material: &kinko_core::Material) -> wire::RotationsListEntry {
+    let external = key.origin == Origin::External;
+    let state = if material.id == key.current_material {
+        "CURRENT"
+    } else if material.pending_rotation {
+        "PENDING_ROTATION"
+    } else {
+        "NON_CURRENT"
+    };
+    wire::RotationsListEntry {
+        key_id: Some(key.arn.to_string()),
+        key_material_id: Some(material.id.to_string()),
+        key_material_description: (external && !material.description.is_empty())
+            .then(|| material.description.clone()),
+        import_state: external.then(|| {
+            if material.is_imported() {
+                "IMPORTED".to_owned()
+            } else {
+                "PENDING_IMPORT".to_owned()
+            }
+        }),
+        key_material_state: Some(state.to_owned()),
+        expiration_model: material.expiration_model.map(|e| e.as_str().to_owned()),
+        valid_to: material.valid_to.map(timestamp),
+        rotation_date: material
+            .rotation_type
+            .is_some()
+            .then(|| timestamp(material.created_at)),
+        rotation_type: material.rotation_type.map(|r| r.as_str().to_owned()),
     }
 }

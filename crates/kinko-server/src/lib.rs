@@ -13,10 +13,12 @@ mod audit;
 mod audit_export;
 mod audit_verify;
 mod auth;
+mod changes;
 mod cloudtrail;
 mod config;
 mod convert;
 mod errors;
+mod jobs;
 mod protocol;
 mod root;
 
@@ -25,9 +27,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use kinko_core::{Clock, Kms, NewAccessKey, Store, SystemClock};
-use kinko_store::SqliteStore;
+use kinko_store::{PgStore, SqliteStore};
 
-pub use admin::{backup, migrate_root, restore};
+pub use admin::{backup, copy_store, migrate_root, restore};
 pub use app::{AppState, MAX_BODY_BYTES, router};
 pub use audit_export::{
     AuditSelection, ExportReport, export, export_installation, load_signing_key_for_export,
@@ -40,6 +42,7 @@ pub use audit_verify::{
 pub use auth::Authenticator;
 pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
 pub use errors::ApiError;
+pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
 pub use root::{Provider, RootOptions};
 
 /// Name of the credentials file written on first start.
@@ -54,16 +57,33 @@ pub struct Server {
     pub state: Arc<AppState>,
     /// The access key created on this start, if this was the first start.
     pub new_access_key: Option<NewAccessKey>,
-    store: SqliteStore,
+    store: OpenStore,
     signing_key: Arc<kinko_crypto::SigningKeyPair>,
     digest_every: std::time::Duration,
     retention: Option<std::time::Duration>,
+    jobs_every: std::time::Duration,
+    test_clock: Option<Arc<TestClock>>,
 }
 
 impl Server {
     /// Opens everything in `config` with the system clock.
     pub async fn open(config: &Config, root: &RootOptions) -> anyhow::Result<Server> {
-        Self::open_with_clock(config, root, Arc::new(SystemClock)).await
+        if !config.insecure_test_clock {
+            return Self::open_with_clock(config, root, Arc::new(SystemClock)).await;
+        }
+        if std::env::var(TEST_MODE_ENV).as_deref() != Ok("1") {
+            bail!(
+                "insecure_test_clock lets anyone on this host move Kinko's clock (rotating and deleting keys early); it is refused outside test mode ({TEST_MODE_ENV}=1)"
+            );
+        }
+        tracing::warn!(
+            "insecure_test_clock: POST /insecure/clock moves time forward; end-to-end tests only"
+        );
+        let clock = Arc::new(TestClock::default());
+        let mut server =
+            Self::open_with_clocks(config, root, clock.clone(), Arc::new(SystemClock)).await?;
+        server.test_clock = Some(clock);
+        Ok(server)
     }
 
     /// Opens everything in `config` with a given clock (tests move time).
@@ -72,12 +92,22 @@ impl Server {
         root: &RootOptions,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Server> {
+        Self::open_with_clocks(config, root, clock.clone(), clock).await
+    }
+
+    /// Opens everything with a service clock and a separate clock for SigV4 timestamps.
+    async fn open_with_clocks(
+        config: &Config,
+        root: &RootOptions,
+        clock: Arc<dyn Clock>,
+        signature_clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Server> {
         create_private_dir(&config.data_dir)?;
         let store = open_store(config).await?;
-        let root = root::open_root(&config.data_dir, &store, root).await?;
+        let root = root::open_root(&config.data_dir, &*store, root).await?;
         tracing::info!(provider = root.provider(), root_id = %root.id(), "root of trust loaded");
-        let store_dyn: Arc<dyn Store> = Arc::new(store.clone());
-        let signing_key = audit::load_signing_key(&store, root.as_ref(), &config.data_dir).await?;
+        let store_dyn = store.shared();
+        let signing_key = audit::load_signing_key(&*store, root.as_ref(), &config.data_dir).await?;
         let kms = Arc::new(
             Kms::new(store_dyn.clone(), root, clock).with_audit_chain(config.node_id.clone()),
         );
@@ -101,6 +131,7 @@ impl Server {
             auth: Authenticator::default(),
             audit,
             default_region: config.region.clone(),
+            signature_clock,
         });
         Ok(Server {
             state,
@@ -111,6 +142,8 @@ impl Server {
             retention: config
                 .audit_retention_days
                 .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
+            jobs_every: std::time::Duration::from_secs(config.jobs_interval_seconds),
+            test_clock: None,
         })
     }
 
@@ -121,7 +154,18 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let app = router(self.state.clone());
+        let mut app = router(self.state.clone());
+        if let Some(clock) = &self.test_clock {
+            app = jobs::insecure_clock_routes(self.state.kms.clone(), clock.clone()).merge(app);
+        }
+        let scheduler = jobs::spawn(self.state.kms.clone(), self.jobs_every);
+        // Several nodes share a PostgreSQL database: follow what the others change.
+        let follower = match &self.store {
+            OpenStore::Postgres(pg) => {
+                Some(changes::spawn(self.state.kms.clone(), pg.clone()).await?)
+            }
+            OpenStore::Sqlite(_) => None,
+        };
         let sealer = {
             let kms = self.state.kms.clone();
             let key = self.signing_key.clone();
@@ -154,6 +198,10 @@ impl Server {
         .await
         .context("serving")?;
         sealer.abort();
+        scheduler.abort();
+        if let Some(follower) = follower {
+            follower.abort();
+        }
         let kms = &self.state.kms;
         if let Err(e) = audit::seal(
             kms.store().as_ref(),
@@ -171,12 +219,74 @@ impl Server {
     }
 }
 
-/// Opens the store `config` names (the embedded SQLite file by default).
-async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+/// The store a command opened: the backend itself, for what only it does (closing; backups,
+/// which are SQLite's), and through [`std::ops::Deref`] the [`Store`] everything else uses.
+#[derive(Debug, Clone)]
+pub(crate) enum OpenStore {
+    /// The embedded SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database, possibly shared with other nodes.
+    Postgres(PgStore),
+}
+
+impl OpenStore {
+    /// The store as the core holds it.
+    pub(crate) fn shared(&self) -> Arc<dyn Store> {
+        match self {
+            OpenStore::Sqlite(s) => Arc::new(s.clone()),
+            OpenStore::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The SQLite store, if that is the backend.
+    pub(crate) fn sqlite(&self) -> Option<&SqliteStore> {
+        match self {
+            OpenStore::Sqlite(s) => Some(s),
+            OpenStore::Postgres(_) => None,
+        }
+    }
+
+    /// Closes the store (SQLite: flushes the WAL; PostgreSQL: disconnects the pool).
+    pub(crate) async fn close(&self) {
+        match self {
+            OpenStore::Sqlite(s) => s.close().await,
+            OpenStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+impl std::ops::Deref for OpenStore {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &(dyn Store + 'static) {
+        match self {
+            OpenStore::Sqlite(s) => s,
+            OpenStore::Postgres(s) => s,
+        }
+    }
+}
+
+/// Whether a storage URL names a PostgreSQL database.
+pub(crate) fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the store `config` names: the embedded SQLite file by default, a `sqlite://` URL, or a
+/// `postgres://` / `postgresql://` URL.
+async fn open_store(config: &Config) -> anyhow::Result<OpenStore> {
     match &config.store {
-        None => SqliteStore::open(&config.data_dir.join(DATABASE_FILE)).await,
-        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url).await,
-        Some(url) => bail!("unsupported store URL {url:?}: this build supports sqlite:// only"),
+        None => SqliteStore::open(&config.data_dir.join(DATABASE_FILE))
+            .await
+            .map(OpenStore::Sqlite),
+        Some(url) if url.starts_with("sqlite:") => {
+            SqliteStore::open_url(url).await.map(OpenStore::Sqlite)
+        }
+        Some(url) if is_postgres_url(url) => PgStore::open(url).await.map(OpenStore::Postgres),
+        // Only the scheme: the rest of a URL may hold a password.
+        Some(url) => bail!(
+            "unsupported store URL scheme {:?}: use sqlite://, postgres:// or postgresql://",
+            url.split_once(':').map_or("", |(scheme, _)| scheme)
+        ),
     }
     .context("opening the store")
 }

@@ -2,7 +2,11 @@
 //! handler per operation that converts the wire request, calls the core and converts the result.
 
 use kinko_api::{self as wire, Blob, ErrorCode};
-use kinko_core::{AuditFn, Caller, CreateKeyRequest, DataKeySize, Kms};
+use kinko_core::{
+    AuditFn, Caller, CreateKeyRequest, DataKeySize, EncapsulationAlgorithmSpec,
+    EncryptionAlgorithmSpec, ImportType, KeyAgreementAlgorithmSpec, Kms, SigningAlgorithmSpec,
+    WrappingAlgorithmSpec, WrappingKeySpec,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -252,7 +256,7 @@ pub async fn dispatch(
             encode(&wire::EncryptResponse {
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 key_id: Some(out.key_arn.to_string()),
-                encryption_algorithm: Some(algorithm.to_owned()),
+                encryption_algorithm: Some(algorithm.as_str().to_owned()),
             })
         }
         "Decrypt" => {
@@ -278,8 +282,8 @@ pub async fn dispatch(
             let response = wire::DecryptResponse {
                 key_id: Some(out.key_arn.to_string()),
                 plaintext: Some(Blob(out.plaintext.expose().to_vec())),
-                encryption_algorithm: Some(algorithm.to_owned()),
-                key_material_id: Some(out.material_id.to_string()),
+                encryption_algorithm: Some(algorithm.as_str().to_owned()),
+                key_material_id: out.material_id.map(|m| m.to_string()),
             };
             let encoded = encode(&response);
             wipe_blob(response.plaintext);
@@ -323,10 +327,10 @@ pub async fn dispatch(
                 ciphertext_blob: Some(Blob(out.ciphertext)),
                 source_key_id: Some(out.source_key_arn.to_string()),
                 key_id: Some(out.destination_key_arn.to_string()),
-                source_encryption_algorithm: Some(src_alg.to_owned()),
-                destination_encryption_algorithm: Some(dst_alg.to_owned()),
-                source_key_material_id: Some(out.source_material_id.to_string()),
-                destination_key_material_id: Some(out.destination_material_id.to_string()),
+                source_encryption_algorithm: Some(src_alg.as_str().to_owned()),
+                destination_encryption_algorithm: Some(dst_alg.as_str().to_owned()),
+                source_key_material_id: out.source_material_id.map(|m| m.to_string()),
+                destination_key_material_id: out.destination_material_id.map(|m| m.to_string()),
             })
         }
         "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
@@ -398,6 +402,393 @@ pub async fn dispatch(
             };
             let encoded = encode(&response);
             wipe_blob(response.plaintext);
+            encoded
+        }
+        "EnableKeyRotation" => {
+            let r: wire::EnableKeyRotationRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let period = r
+                .rotation_period_in_days
+                .map(|d| {
+                    c::int_range(
+                        d,
+                        "rotationPeriodInDays",
+                        i64::from(kinko_core::MIN_ROTATION_PERIOD_DAYS),
+                        i64::from(kinko_core::MAX_ROTATION_PERIOD_DAYS),
+                    )
+                    .map(|()| u32::try_from(d).unwrap_or(kinko_core::DEFAULT_ROTATION_PERIOD_DAYS))
+                })
+                .transpose()?;
+            kms.enable_key_rotation(caller, &key_ref, period, audit)
+                .await
+                .map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "DisableKeyRotation" => {
+            let r: wire::KeyIdRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            kms.disable_key_rotation(caller, &key_ref, audit)
+                .await
+                .map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "GetKeyRotationStatus" => {
+            let r: wire::KeyIdRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let status = kms
+                .get_key_rotation_status(caller, &key_ref)
+                .await
+                .map_err(core)?;
+            seen.key = Some(status.key_arn.clone());
+            encode(&wire::GetKeyRotationStatusResponse {
+                key_rotation_enabled: Some(status.enabled),
+                key_id: Some(status.key_arn.to_string()),
+                rotation_period_in_days: status.period_days,
+                next_rotation_date: status.next_rotation.map(c::timestamp),
+                on_demand_rotation_start_date: None,
+            })
+        }
+        "RotateKeyOnDemand" => {
+            let r: wire::KeyIdRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let arn = kms
+                .rotate_key_on_demand(caller, &key_ref, audit)
+                .await
+                .map_err(core)?;
+            seen.key = Some(arn.clone());
+            encode(&wire::RotateKeyOnDemandResponse {
+                key_id: Some(arn.key_id.to_string()),
+            })
+        }
+        "ListKeyRotations" => {
+            let r: wire::ListKeyRotationsRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let all = match r.include_key_material.as_deref() {
+                None | Some("ROTATIONS_ONLY") => false,
+                Some("ALL_KEY_MATERIAL") => true,
+                Some(other) => {
+                    return Err(ApiError::validation(format!(
+                        "1 validation error detected: Value '{other}' at 'includeKeyMaterial' failed to satisfy constraint: Member must satisfy enum value set: [ALL_KEY_MATERIAL, ROTATIONS_ONLY]"
+                    )));
+                }
+            };
+            let limit = c::limit(r.limit, 1000, 100)?;
+            let (key, page) = kms
+                .list_key_rotations(
+                    caller,
+                    &key_ref,
+                    all,
+                    limit,
+                    c::marker(r.marker.as_deref())?,
+                )
+                .await
+                .map_err(core)?;
+            seen.key = Some(key.arn.clone());
+            encode(&wire::ListKeyRotationsResponse {
+                rotations: Some(
+                    page.items
+                        .iter()
+                        .map(|m| c::rotation_entry(&key, m))
+                        .collect(),
+                ),
+                truncated: Some(page.next_marker.is_some()),
+                next_marker: page.next_marker,
+            })
+        }
+        "GetParametersForImport" => {
+            let r: wire::GetParametersForImportRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let algorithm = c::required_enum(
+                r.wrapping_algorithm.as_deref(),
+                "wrappingAlgorithm",
+                WrappingAlgorithmSpec::ALL,
+                WrappingAlgorithmSpec::as_str,
+                WrappingAlgorithmSpec::parse,
+            )?;
+            let spec = c::required_enum(
+                r.wrapping_key_spec.as_deref(),
+                "wrappingKeySpec",
+                WrappingKeySpec::ALL,
+                WrappingKeySpec::as_str,
+                WrappingKeySpec::parse,
+            )?;
+            let out = kms
+                .get_parameters_for_import(caller, &key_ref, algorithm, spec)
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.key_arn.clone());
+            encode(&wire::GetParametersForImportResponse {
+                key_id: Some(out.key_arn.to_string()),
+                import_token: Some(Blob(out.import_token)),
+                public_key: Some(Blob(out.public_key)),
+                parameters_valid_to: Some(c::timestamp(out.valid_to)),
+            })
+        }
+        "ImportKeyMaterial" => {
+            let r: wire::ImportKeyMaterialRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let token = c::required(r.import_token, "importToken")?;
+            c::blob_len(&token, "importToken", 1, 6144)?;
+            let encrypted = c::required(r.encrypted_key_material, "encryptedKeyMaterial")?;
+            c::blob_len(&encrypted, "encryptedKeyMaterial", 1, 6144)?;
+            let expiration_model = c::opt_enum_value(
+                r.expiration_model.as_deref(),
+                "expirationModel",
+                kinko_core::ExpirationModel::ALL,
+                kinko_core::ExpirationModel::as_str,
+                kinko_core::ExpirationModel::parse,
+            )?
+            .unwrap_or(kinko_core::ExpirationModel::KeyMaterialExpires);
+            let import_type = c::opt_enum_value(
+                r.import_type.as_deref(),
+                "importType",
+                ImportType::ALL,
+                ImportType::as_str,
+                ImportType::parse,
+            )?;
+            if let Some(d) = &r.key_material_description {
+                c::string_len(d, "keyMaterialDescription", 0, 256)?;
+            }
+            let material_id = r
+                .key_material_id
+                .as_deref()
+                .map(c::key_material_id)
+                .transpose()?;
+            let valid_to = r.valid_to.map(c::from_timestamp);
+            let out = kms
+                .import_key_material(
+                    caller,
+                    &key_ref,
+                    kinko_core::ImportRequest {
+                        import_token: &token.0,
+                        encrypted_material: &encrypted.0,
+                        expiration_model,
+                        valid_to,
+                        import_type,
+                        description: r.key_material_description,
+                        material_id,
+                    },
+                    audit,
+                )
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.0.clone());
+            encode(&wire::KeyMaterialResponse {
+                key_id: Some(out.0.to_string()),
+                key_material_id: Some(out.1.to_string()),
+            })
+        }
+        "DeleteImportedKeyMaterial" => {
+            let r: wire::DeleteImportedKeyMaterialRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let material_id = r
+                .key_material_id
+                .as_deref()
+                .map(c::key_material_id)
+                .transpose()?;
+            let out = kms
+                .delete_imported_key_material(caller, &key_ref, material_id, audit)
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.0.clone());
+            encode(&wire::KeyMaterialResponse {
+                key_id: Some(out.0.to_string()),
+                key_material_id: Some(out.1.to_string()),
+            })
+        }
+        "GetPublicKey" => {
+            let r: wire::GetPublicKeyRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            let out = kms.get_public_key(caller, &key_ref).await.map_err(core)?;
+            seen.key = Some(out.key.arn.clone());
+            let (spec, usage) = (out.key.spec, out.key.usage);
+            encode(&wire::GetPublicKeyResponse {
+                key_id: Some(out.key.arn.to_string()),
+                public_key: Some(Blob(out.public_key)),
+                customer_master_key_spec: c::customer_master_key_spec(spec),
+                key_spec: Some(spec.as_str().to_owned()),
+                key_usage: Some(usage.as_str().to_owned()),
+                encryption_algorithms: c::names(
+                    spec.encryption_algorithms(usage),
+                    EncryptionAlgorithmSpec::as_str,
+                ),
+                signing_algorithms: c::names(
+                    spec.signing_algorithms(usage),
+                    SigningAlgorithmSpec::as_str,
+                ),
+                key_agreement_algorithms: c::names(
+                    spec.key_agreement_algorithms(usage),
+                    KeyAgreementAlgorithmSpec::as_str,
+                ),
+                encapsulation_algorithms: c::names(
+                    spec.encapsulation_algorithms(usage),
+                    EncapsulationAlgorithmSpec::as_str,
+                ),
+            })
+        }
+        "Sign" | "Verify" => {
+            let r: wire::SignRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let message = c::required(r.message, "message")?;
+            c::blob_len(&message, "message", 1, 4096)?;
+            let message = kinko_crypto::SecretBytes::new(message.0);
+            let message_type = c::message_type(r.message_type.as_deref())?;
+            let algorithm = c::signing_algorithm(r.signing_algorithm.as_deref())?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, None)?;
+            if op == "Sign" {
+                let out = kms
+                    .sign(caller, &key_ref, message.expose(), message_type, algorithm)
+                    .await
+                    .map_err(core)?;
+                seen.key = Some(out.key_arn.clone());
+                return encode(&wire::SignResponse {
+                    key_id: Some(out.key_arn.to_string()),
+                    signature: Some(Blob(out.signature)),
+                    signing_algorithm: Some(algorithm.as_str().to_owned()),
+                });
+            }
+            let signature = c::required(r.signature, "signature")?;
+            c::blob_len(&signature, "signature", 1, 6144)?;
+            let out = kms
+                .verify(
+                    caller,
+                    &key_ref,
+                    message.expose(),
+                    message_type,
+                    algorithm,
+                    &signature.0,
+                )
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.key_arn.clone());
+            encode(&wire::VerifyResponse {
+                key_id: Some(out.key_arn.to_string()),
+                signature_valid: Some(true),
+                signing_algorithm: Some(algorithm.as_str().to_owned()),
+            })
+        }
+        "GenerateMac" | "VerifyMac" => {
+            let r: wire::MacRequest = decode(body)?;
+            let message = c::required(r.message, "message")?;
+            c::blob_len(&message, "message", 1, 4096)?;
+            let message = kinko_crypto::SecretBytes::new(message.0);
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let algorithm = c::mac_algorithm(r.mac_algorithm.as_deref())?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, None)?;
+            if op == "GenerateMac" {
+                let out = kms
+                    .generate_mac(caller, &key_ref, message.expose(), algorithm)
+                    .await
+                    .map_err(core)?;
+                seen.key = Some(out.key_arn.clone());
+                return encode(&wire::GenerateMacResponse {
+                    mac: Some(Blob(out.mac)),
+                    mac_algorithm: Some(algorithm.as_str().to_owned()),
+                    key_id: Some(out.key_arn.to_string()),
+                });
+            }
+            let mac = c::required(r.mac, "mac")?;
+            c::blob_len(&mac, "mac", 1, 6144)?;
+            let out = kms
+                .verify_mac(caller, &key_ref, message.expose(), algorithm, &mac.0)
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.key_arn.clone());
+            encode(&wire::VerifyMacResponse {
+                key_id: Some(out.key_arn.to_string()),
+                mac_valid: Some(true),
+                mac_algorithm: Some(algorithm.as_str().to_owned()),
+            })
+        }
+        "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext" => {
+            let r: wire::GenerateDataKeyPairRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let pair_spec = c::key_pair_spec(r.key_pair_spec.as_deref())?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+            let with_plaintext = op == "GenerateDataKeyPair";
+            let out = kms
+                .generate_data_key_pair(
+                    caller,
+                    &key_ref,
+                    pair_spec,
+                    &c::context(r.encryption_context),
+                    with_plaintext,
+                )
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.key_arn.clone());
+            let response = wire::GenerateDataKeyPairResponse {
+                private_key_ciphertext_blob: Some(Blob(out.private_ciphertext)),
+                private_key_plaintext: out
+                    .private_plaintext
+                    .as_ref()
+                    .map(|p| Blob(p.expose().to_vec())),
+                public_key: Some(Blob(out.public_key)),
+                key_id: Some(out.key_arn.to_string()),
+                key_pair_spec: Some(pair_spec.as_str().to_owned()),
+                key_material_id: Some(out.material_id.to_string()),
+            };
+            let encoded = encode(&response);
+            wipe_blob(response.private_key_plaintext);
+            encoded
+        }
+        "DeriveSharedSecret" => {
+            let r: wire::DeriveSharedSecretRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let algorithm = c::key_agreement_algorithm(r.key_agreement_algorithm.as_deref())?;
+            let peer = c::required(r.public_key, "publicKey")?;
+            c::blob_len(&peer, "publicKey", 1, 8192)?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+            let out = kms
+                .derive_shared_secret(caller, &key_ref, algorithm, &peer.0)
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.key.arn.clone());
+            let response = wire::DeriveSharedSecretResponse {
+                key_id: Some(out.key.arn.to_string()),
+                shared_secret: Some(Blob(out.shared_secret.expose().to_vec())),
+                key_agreement_algorithm: Some(algorithm.as_str().to_owned()),
+                key_origin: Some(out.key.origin.as_str().to_owned()),
+            };
+            let encoded = encode(&response);
+            wipe_blob(response.shared_secret);
+            encoded
+        }
+        "Encapsulate" | "Decapsulate" => {
+            let r: wire::EncapsulateRequest = decode(body)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let algorithm = c::encapsulation_algorithm(r.encapsulation_algorithm.as_deref())?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, None)?;
+            let out = if op == "Encapsulate" {
+                kms.encapsulate(caller, &key_ref, algorithm)
+                    .await
+                    .map_err(core)?
+            } else {
+                let blob = c::required(
+                    r.shared_secret_ciphertext_blob,
+                    "sharedSecretCiphertextBlob",
+                )?;
+                c::blob_len(&blob, "sharedSecretCiphertextBlob", 1, 6144)?;
+                kms.decapsulate(caller, &key_ref, algorithm, &blob.0)
+                    .await
+                    .map_err(core)?
+            };
+            seen.key = Some(out.key_arn.clone());
+            let response = wire::EncapsulateResponse {
+                key_id: Some(out.key_arn.to_string()),
+                shared_secret: Some(Blob(out.shared_secret.expose().to_vec())),
+                shared_secret_ciphertext_blob: (!out.ciphertext.is_empty())
+                    .then_some(Blob(out.ciphertext)),
+                encapsulation_algorithm: Some(algorithm.as_str().to_owned()),
+            };
+            let encoded = encode(&response);
+            wipe_blob(response.shared_secret);
             encoded
         }
         "CreateAlias" | "UpdateAlias" => {

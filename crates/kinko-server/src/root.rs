@@ -175,11 +175,26 @@ pub async fn open_root(
         None => {
             let provider = options.provider.unwrap_or(Provider::File);
             let (root, record) = create(data_dir, provider, options)?;
-            store
-                .put_setting(ROOT_SETTING, &record.render())
+            let ours = record.render();
+            // Nodes starting at once on one empty database: the first record wins, and the
+            // others open the root it describes (insert-or-ignore, then read back).
+            let recorded = store
+                .put_setting_if_absent(ROOT_SETTING, &ours)
                 .await
                 .context("recording the root")?;
-            Ok(root)
+            if recorded == ours {
+                return Ok(root);
+            }
+            let winner = Record::parse(&recorded)?;
+            tracing::info!(
+                provider = winner.get("provider").unwrap_or("?"),
+                "another node created this installation's root of trust at the same time; using it"
+            );
+            if let Some(file) = record.0.get("file") {
+                // The key file made for the losing record wraps nothing.
+                let _ = std::fs::remove_file(data_dir.join(file));
+            }
+            open_recorded(data_dir, &winner, options)
         }
     }
 }

@@ -8,17 +8,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kinko_core::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditAppend, AuditCursor,
-    AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, Key, KeyArn, KeyId, KeyLastUsage,
-    KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin, Region, Store, StoreError, Tag,
-    UnixMillis,
+    AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, ImportParameters, Key, KeyId,
+    KeyLastUsage, Material, MaterialId, Region, Store, StoreError, Tag, UnixMillis,
 };
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
-use crate::migrate;
+use crate::{migrate, rows};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -44,10 +42,6 @@ fn write_error(e: sqlx::Error, what: &'static str) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
         _ => unavailable(e),
     }
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(what.to_owned())
 }
 
 impl SqliteStore {
@@ -109,36 +103,8 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        for m in migrate::SQLITE {
-            let mut tx = self.pool.begin().await.map_err(unavailable)?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(m.version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(unavailable)?;
-            if done.is_some() {
-                continue;
-            }
-            sqlx::raw_sql(m.sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, strftime('%s','now'))")
-                .bind(m.version)
-                .bind(m.name)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            tx.commit().await.map_err(unavailable)?;
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        migrate::run::<Sqlite>(&mut conn, migrate::SQLITE).await
     }
 
     /// Writes a consistent copy of the whole database to `path` (SQLite's `VACUUM INTO`), while
@@ -212,95 +178,62 @@ impl SqliteStore {
     }
 }
 
-fn key_from_row(row: &SqliteRow) -> Result<Key, StoreError> {
-    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
-    let id = KeyId::parse(&get_s("id")?).ok_or_else(|| corrupt("keys.id"))?;
-    Ok(Key {
-        arn: KeyArn {
-            region: Region::parse(&get_s("region")?).ok_or_else(|| corrupt("keys.region"))?,
-            account: AccountId::parse(&get_s("account")?).ok_or_else(|| corrupt("keys.account"))?,
-            key_id: id,
-        },
-        created_at: UnixMillis(
-            row.try_get("created_at")
-                .map_err(|_| corrupt("keys.created_at"))?,
-        ),
-        description: get_s("description")?,
-        spec: KeySpec::parse(&get_s("spec")?).ok_or_else(|| corrupt("keys.spec"))?,
-        usage: KeyUsage::parse(&get_s("usage")?).ok_or_else(|| corrupt("keys.usage"))?,
-        origin: Origin::parse(&get_s("origin")?).ok_or_else(|| corrupt("keys.origin"))?,
-        state: KeyState::parse(&get_s("state")?).ok_or_else(|| corrupt("keys.state"))?,
-        deletion_date: row
-            .try_get::<Option<i64>, _>("deletion_date")
-            .map_err(|_| corrupt("keys.deletion_date"))?
-            .map(UnixMillis),
-        pending_window_days: row
-            .try_get::<Option<i64>, _>("pending_window_days")
-            .map_err(|_| corrupt("keys.pending_window_days"))?
-            .and_then(|d| u32::try_from(d).ok()),
-        current_material: MaterialId::parse_hex(&get_s("current_material")?)
-            .ok_or_else(|| corrupt("keys.current_material"))?,
-        policy: get_s("policy")?,
-        version: row
-            .try_get("version")
-            .map_err(|_| corrupt("keys.version"))?,
-    })
+/// Inserts a material row.
+async fn insert_material(
+    tx: &mut Transaction<'static, Sqlite>,
+    material: &Material,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO key_materials (key_id, material_id, wrapped, created_at, root_id, rotation_type, \
+         description, valid_to, expiration_model, pending_rotation, fingerprint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(material.key_id.to_string())
+    .bind(material.id.to_string())
+    .bind(&material.wrapped)
+    .bind(material.created_at.0)
+    .bind(&material.root_id)
+    .bind(material.rotation_type.map(|r| r.as_str()))
+    .bind(&material.description)
+    .bind(material.valid_to.map(|v| v.0))
+    .bind(material.expiration_model.map(|e| e.as_str()))
+    .bind(material.pending_rotation)
+    .bind(material.fingerprint.as_deref())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| write_error(e, "key material"))?;
+    Ok(())
 }
 
-fn access_key_from_row(row: &SqliteRow) -> Result<AccessKey, StoreError> {
-    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
-    Ok(AccessKey {
-        id: AccessKeyId::parse(&get_s("id")?).ok_or_else(|| corrupt("access_keys.id"))?,
-        account: AccountId::parse(&get_s("account")?)
-            .ok_or_else(|| corrupt("access_keys.account"))?,
-        principal_arn: get_s("principal_arn")?,
-        wrapped_secret: row
-            .try_get("wrapped_secret")
-            .map_err(|_| corrupt("access_keys.wrapped_secret"))?,
-        root_id: get_s("root_id")?,
-        active: row
-            .try_get("active")
-            .map_err(|_| corrupt("access_keys.active"))?,
-        created_at: UnixMillis(
-            row.try_get("created_at")
-                .map_err(|_| corrupt("access_keys.created_at"))?,
-        ),
-    })
-}
-
-fn material_from_row(row: &SqliteRow) -> Result<Material, StoreError> {
-    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
-    Ok(Material {
-        key_id: KeyId::parse(&get_s("key_id")?).ok_or_else(|| corrupt("key_materials.key_id"))?,
-        id: MaterialId::parse_hex(&get_s("material_id")?)
-            .ok_or_else(|| corrupt("key_materials.material_id"))?,
-        wrapped: row
-            .try_get("wrapped")
-            .map_err(|_| corrupt("key_materials.wrapped"))?,
-        root_id: get_s("root_id")?,
-        created_at: UnixMillis(
-            row.try_get("created_at")
-                .map_err(|_| corrupt("key_materials.created_at"))?,
-        ),
-    })
-}
-
-fn alias_from_row(row: &SqliteRow) -> Result<Alias, StoreError> {
-    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|_| corrupt(c));
-    Ok(Alias {
-        account: AccountId::parse(&get_s("account")?).ok_or_else(|| corrupt("aliases.account"))?,
-        region: Region::parse(&get_s("region")?).ok_or_else(|| corrupt("aliases.region"))?,
-        name: AliasName::parse(&get_s("name")?).map_err(|_| corrupt("aliases.name"))?,
-        target: KeyId::parse(&get_s("target")?).ok_or_else(|| corrupt("aliases.target"))?,
-        created_at: UnixMillis(
-            row.try_get("created_at")
-                .map_err(|_| corrupt("aliases.created_at"))?,
-        ),
-        updated_at: UnixMillis(
-            row.try_get("updated_at")
-                .map_err(|_| corrupt("aliases.updated_at"))?,
-        ),
-    })
+/// Writes a key's mutable fields if its stored version is `key.version - 1`.
+async fn write_key(tx: &mut Transaction<'static, Sqlite>, key: &Key) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE keys SET description = $1, state = $2, deletion_date = $3, pending_window_days = $4, \
+         current_material = $5, policy = $6, version = $7, rotation_period_days = $8, \
+         next_rotation = $9, on_demand_rotations = $10, valid_to = $11, expiration_model = $12 \
+         WHERE id = $13 AND version = $14",
+    )
+    .bind(&key.description)
+    .bind(key.state.as_str())
+    .bind(key.deletion_date.map(|d| d.0))
+    .bind(key.pending_window_days.map(i64::from))
+    .bind(key.current_material.to_string())
+    .bind(&key.policy)
+    .bind(key.version)
+    .bind(key.rotation_period_days.map(i64::from))
+    .bind(key.next_rotation.map(|d| d.0))
+    .bind(i64::from(key.on_demand_rotations))
+    .bind(key.valid_to.map(|d| d.0))
+    .bind(key.expiration_model.map(|e| e.as_str()))
+    .bind(key.id().to_string())
+    .bind(key.version - 1)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Conflict("key version"));
+    }
+    Ok(())
 }
 
 async fn insert_tags(
@@ -344,21 +277,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Account {
-                    id: AccountId::parse(
-                        &r.try_get::<String, _>("id")
-                            .map_err(|_| corrupt("accounts.id"))?,
-                    )
-                    .ok_or_else(|| corrupt("accounts.id"))?,
-                    created_at: UnixMillis(
-                        r.try_get("created_at")
-                            .map_err(|_| corrupt("accounts.created_at"))?,
-                    ),
-                })
-            })
-            .collect()
+        rows.iter().map(rows::account).collect()
     }
 
     async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
@@ -384,7 +303,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
-        row.as_ref().map(access_key_from_row).transpose()
+        row.as_ref().map(rows::access_key).transpose()
     }
 
     async fn create_key(
@@ -397,8 +316,9 @@ impl Store for SqliteStore {
         let (heads, mut tx) = self.begin_audited().await?;
         sqlx::query(
             "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, state, \
-             deletion_date, pending_window_days, current_material, policy, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             deletion_date, pending_window_days, current_material, policy, version, \
+             rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(key.id().to_string())
         .bind(key.arn.account.as_str())
@@ -414,20 +334,15 @@ impl Store for SqliteStore {
         .bind(key.current_material.to_string())
         .bind(&key.policy)
         .bind(key.version)
+        .bind(key.rotation_period_days.map(i64::from))
+        .bind(key.next_rotation.map(|d| d.0))
+        .bind(i64::from(key.on_demand_rotations))
+        .bind(key.valid_to.map(|d| d.0))
+        .bind(key.expiration_model.map(|e| e.as_str()))
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, "key"))?;
-        sqlx::query(
-            "INSERT INTO key_materials (key_id, material_id, wrapped, created_at, root_id) VALUES ($1, $2, $3, $4, $5)",
-        )
-            .bind(material.key_id.to_string())
-            .bind(material.id.to_string())
-            .bind(&material.wrapped)
-            .bind(material.created_at.0)
-            .bind(&material.root_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| write_error(e, "key material"))?;
+        insert_material(&mut tx, material).await?;
         insert_tags(&mut tx, &key.id(), tags).await?;
         self.finish_audited(heads, tx, audit).await
     }
@@ -445,7 +360,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
-        row.as_ref().map(key_from_row).transpose()
+        row.as_ref().map(rows::key).transpose()
     }
 
     async fn list_keys(
@@ -463,31 +378,134 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter().map(key_from_row).collect()
+        rows.iter().map(rows::key).collect()
     }
 
     async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
         let (heads, mut tx) = self.begin_audited().await?;
+        write_key(&mut tx, key).await?;
+        self.finish_audited(heads, tx, audit).await
+    }
+
+    async fn add_material(
+        &self,
+        key: &Key,
+        material: &Material,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let (heads, mut tx) = self.begin_audited().await?;
+        insert_material(&mut tx, material).await?;
+        write_key(&mut tx, key).await?;
+        self.finish_audited(heads, tx, audit).await
+    }
+
+    async fn put_material(
+        &self,
+        key: &Key,
+        material: &Material,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let (heads, mut tx) = self.begin_audited().await?;
         let done = sqlx::query(
-            "UPDATE keys SET description = $1, state = $2, deletion_date = $3, pending_window_days = $4, \
-             current_material = $5, policy = $6, version = $7 WHERE id = $8 AND version = $9",
+            "UPDATE key_materials SET wrapped = $1, root_id = $2, created_at = $3, description = $4, \
+             valid_to = $5, expiration_model = $6, pending_rotation = $7, rotation_type = $8, \
+             fingerprint = $9 WHERE key_id = $10 AND material_id = $11",
         )
-        .bind(&key.description)
-        .bind(key.state.as_str())
-        .bind(key.deletion_date.map(|d| d.0))
-        .bind(key.pending_window_days.map(i64::from))
-        .bind(key.current_material.to_string())
-        .bind(&key.policy)
-        .bind(key.version)
-        .bind(key.id().to_string())
-        .bind(key.version - 1)
+        .bind(&material.wrapped)
+        .bind(&material.root_id)
+        .bind(material.created_at.0)
+        .bind(&material.description)
+        .bind(material.valid_to.map(|v| v.0))
+        .bind(material.expiration_model.map(|e| e.as_str()))
+        .bind(material.pending_rotation)
+        .bind(material.rotation_type.map(|r| r.as_str()))
+        .bind(material.fingerprint.as_deref())
+        .bind(material.key_id.to_string())
+        .bind(material.id.to_string())
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
         if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict("key material"));
+        }
+        write_key(&mut tx, key).await?;
+        self.finish_audited(heads, tx, audit).await
+    }
+
+    async fn delete_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
+        let (heads, mut tx) = self.begin_audited().await?;
+        let id = key.id().to_string();
+        let still = sqlx::query(
+            "SELECT 1 FROM keys WHERE id = $1 AND version = $2 AND state = 'PendingDeletion'",
+        )
+        .bind(&id)
+        .bind(key.version)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if still.is_none() {
             return Err(StoreError::Conflict("key version"));
         }
+        for statement in [
+            "DELETE FROM aliases WHERE target = $1",
+            "DELETE FROM tags WHERE key_id = $1",
+            "DELETE FROM import_parameters WHERE key_id = $1",
+            "DELETE FROM key_materials WHERE key_id = $1",
+            "DELETE FROM keys WHERE id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
         self.finish_audited(heads, tx, audit).await
+    }
+
+    async fn keys_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Key>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM keys WHERE (state = 'PendingDeletion' AND deletion_date <= $1) \
+             OR (state = 'Enabled' AND next_rotation <= $1) \
+             OR (state IN ('Enabled', 'Disabled') AND valid_to <= $1) \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(now.0)
+        .bind(limit_i64(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(rows::key).collect()
+    }
+
+    async fn put_import_parameters(&self, params: &ImportParameters) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO import_parameters (token_id, key_id, wrapping_algorithm, wrapping_key_spec, \
+             wrapped_private_key, root_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&params.token_id)
+        .bind(params.key_id.to_string())
+        .bind(&params.wrapping_algorithm)
+        .bind(&params.wrapping_key_spec)
+        .bind(&params.wrapped_private_key)
+        .bind(&params.root_id)
+        .bind(params.created_at.0)
+        .bind(params.expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, "import parameters"))?;
+        Ok(())
+    }
+
+    async fn get_import_parameters(
+        &self,
+        token_id: &str,
+    ) -> Result<Option<ImportParameters>, StoreError> {
+        let row = sqlx::query("SELECT * FROM import_parameters WHERE token_id = $1")
+            .bind(token_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(rows::import_parameters).transpose()
     }
 
     async fn get_material(
@@ -501,7 +519,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
-        row.as_ref().map(material_from_row).transpose()
+        row.as_ref().map(rows::material).transpose()
     }
 
     async fn create_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
@@ -535,7 +553,7 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(unavailable)?;
-        row.as_ref().map(alias_from_row).transpose()
+        row.as_ref().map(rows::alias).transpose()
     }
 
     async fn update_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
@@ -600,7 +618,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        rows.iter().map(alias_from_row).collect()
+        rows.iter().map(rows::alias).collect()
     }
 
     async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError> {
@@ -654,16 +672,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Tag {
-                    key: r.try_get("tag_key").map_err(|_| corrupt("tags.tag_key"))?,
-                    value: r
-                        .try_get("tag_value")
-                        .map_err(|_| corrupt("tags.tag_value"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::tag).collect()
     }
 
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError> {
@@ -686,7 +695,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter().map(key_from_row).collect()
+        rows.iter().map(rows::key).collect()
     }
 
     async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError> {
@@ -697,7 +706,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        rows.iter().map(material_from_row).collect()
+        rows.iter().map(rows::material).collect()
     }
 
     async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError> {
@@ -705,7 +714,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter().map(access_key_from_row).collect()
+        rows.iter().map(rows::access_key).collect()
     }
 
     async fn rewrap_material(
@@ -757,6 +766,25 @@ impl Store for SqliteStore {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    // try_job_lock: the default. One process at a time opens the file (the server holds it),
+    // so the lock is always granted.
 
     async fn append_audit(
         &self,

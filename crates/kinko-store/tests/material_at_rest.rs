@@ -104,7 +104,13 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
             .await?;
         data_keys.push(out.plaintext.ok_or("no plaintext")?.expose().to_vec());
         let back = kms
-            .decrypt(&caller, &out.ciphertext, &ctx, None, "SYMMETRIC_DEFAULT")
+            .decrypt(
+                &caller,
+                &out.ciphertext,
+                &ctx,
+                None,
+                kinko_core::EncryptionAlgorithmSpec::SymmetricDefault,
+            )
             .await?;
         assert_eq!(
             back.plaintext.expose(),

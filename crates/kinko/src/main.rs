@@ -1,5 +1,6 @@
 //! The `kinko` binary. `kinko serve` runs the server; `kinko root migrate`, `kinko backup`,
-//! `kinko restore` and `kinko audit` (verify, query, tail, export) work on a data directory.
+//! `kinko restore` and `kinko audit` (verify, query, tail, export) work on a data directory;
+//! `kinko store copy` copies a stopped installation's store into another (SQLite → PostgreSQL).
 //! Configuration comes from flags, then `KINKO_*` environment variables, then a TOML file
 //! (`--config`), then defaults.
 
@@ -55,6 +56,26 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Store administration: move an installation to another store.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy every table of a stopped installation's store into a new, empty store (e.g. SQLite to
+    /// PostgreSQL), then check row counts and audit chain heads. Serve the copy with the same
+    /// root of trust (same data directory, passphrase or token).
+    Copy {
+        /// The store to copy: sqlite://PATH (e.g. sqlite:///var/lib/kinko/kinko.db) or postgres://...
+        #[arg(long)]
+        from: String,
+        /// The empty store to create the copy in (migrated first): postgres://... or sqlite://PATH.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -193,7 +214,7 @@ struct Location {
     /// Data directory: database, root key (file provider) and the credentials file.
     #[arg(long, env = "KINKO_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Storage URL [default: sqlite file <data-dir>/kinko.db].
+    /// Storage URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite file <data-dir>/kinko.db].
     #[arg(long, env = "KINKO_STORE")]
     store: Option<String>,
 }
@@ -241,6 +262,13 @@ struct ServeArgs {
         env = "KINKO_INSECURE_AUDIT_MEMORY_SINK"
     )]
     insecure_audit_memory_sink: bool,
+    /// Seconds between passes of the key scheduler (rotations, deletions, expiry) [default: 10].
+    #[arg(long, env = "KINKO_JOBS_INTERVAL_SECONDS")]
+    jobs_interval_seconds: Option<u64>,
+    /// END-TO-END TESTS ONLY: a clock that `POST /insecure/clock` moves forward. Refused unless
+    /// KINKO_INSECURE_TEST_MODE=1 is set; warns at start.
+    #[arg(long = "insecure-test-clock")]
+    insecure_test_clock: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -309,6 +337,24 @@ fn main() -> anyhow::Result<()> {
             let options = root_options(&root)?;
             kinko_server::restore(&input, &config, &options).await?;
             tracing::info!(data_dir = %config.data_dir.display(), "backup restored");
+            Ok(())
+        }),
+        Command::Store {
+            command: StoreCommand::Copy { from, to },
+        } => runtime.block_on(async move {
+            let report = kinko_server::copy_store(&from, &to).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "store copied and checked:")?;
+            for (table, rows) in &report.tables {
+                writeln!(out, "  {table}: {rows} rows")?;
+            }
+            for (chain, seq) in &report.chains {
+                writeln!(out, "  audit chain {chain}: head at {seq}, equal in both stores")?;
+            }
+            writeln!(
+                out,
+                "serve the copy with the same root of trust (same data directory, passphrase or token)"
+            )?;
             Ok(())
         }),
         Command::Audit { command } => {
@@ -492,6 +538,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.audit_retention_days = args.audit_retention_days;
     }
     config.insecure_audit_memory_sink = args.insecure_audit_memory_sink;
+    if let Some(seconds) = args.jobs_interval_seconds {
+        config.jobs_interval_seconds = seconds.max(1);
+    }
+    config.insecure_test_clock = args.insecure_test_clock;
     let root = root_options(&args.root)?;
     let server = Server::open(&config, &root).await?;
     drop(root);

@@ -1,5 +1,6 @@
 //! Smoke tests: the real `kinko-bench` binary, run in `--smoke` mode (2 connections, 1 s), still
-//! measures the bare HTTP ceiling and Kinko itself.
+//! measures the bare HTTP ceiling and Kinko itself, and the signing scenario still compares each
+//! Sign and GenerateMac with aws-lc-rs's raw rate.
 //!
 //! The Kinko half needs the server binary, which lives in another package: it is taken from
 //! `KINKO_BIN`, or else from beside this test's `kinko-bench` (`target/<profile>/kinko`, which
@@ -36,14 +37,7 @@ fn smoke_baseline_only() -> std::io::Result<()> {
 
 #[test]
 fn smoke_against_kinko() -> std::io::Result<()> {
-    let beside = PathBuf::from(env!("CARGO_BIN_EXE_kinko-bench")).with_file_name("kinko");
-    let kinko = std::env::var_os("KINKO_BIN").map_or(beside, PathBuf::from);
-    assert!(
-        kinko.is_file(),
-        "no kinko binary at {} (`cargo xtask test` builds it first; or set KINKO_BIN)",
-        kinko.display()
-    );
-    let kinko = kinko.to_string_lossy().into_owned();
+    let kinko = kinko_bin();
     let json = std::env::temp_dir().join(format!("kinko-bench-smoke-{}.json", std::process::id()));
     let json_arg = json.to_string_lossy().into_owned();
     let out = bench(&["run", "--smoke", "--kinko-bin", &kinko, "--json", &json_arg])?;
@@ -64,7 +58,94 @@ fn smoke_against_kinko() -> std::io::Result<()> {
 }
 
 #[test]
-fn smoke_audit_sinks_store_and_memory() -> std::io::Result<()> {
+fn smoke_signing_against_kinko() -> std::io::Result<()> {
+    let kinko = kinko_bin();
+    let json = std::env::temp_dir().join(format!("kinko-bench-sign-{}.json", std::process::id()));
+    let json_arg = json.to_string_lossy().into_owned();
+    let out = bench(&[
+        "run",
+        "--smoke",
+        "--skip-baseline",
+        "--kinko-bin",
+        &kinko,
+        "--ops",
+        "signing",
+        "--json",
+        &json_arg,
+    ])?;
+    let text = describe(&out);
+    let report = std::fs::read_to_string(&json);
+    let _ = std::fs::remove_file(&json);
+    assert!(out.status.success(), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let targets = [
+        "Sign RSA_2048 ",
+        "Sign ECC_NIST_P256 ",
+        "Sign ECC_NIST_EDWARDS25519 ",
+        "Sign ML_DSA_65 ",
+        "GenerateMac HMAC_256 ",
+    ];
+    for target in targets {
+        let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with(target)).collect();
+        // One table row, one server/raw line.
+        assert_eq!(rows.len(), 2, "{target:?}\n{text}");
+        assert!(
+            rows.get(1).is_some_and(|l| l.contains(" server/raw ")),
+            "{target:?}\n{text}"
+        );
+    }
+    assert!(
+        stdout.contains("target: ECDSA P-256 Sign through the server >= 50% of the raw rate"),
+        "{text}"
+    );
+    let ecdsa = stdout
+        .lines()
+        .find(|l| l.starts_with("Sign ECC_NIST_P256 ") && l.contains(" server/raw "));
+    assert!(
+        ecdsa.is_some_and(|l| l.contains(" target (>= 0.50)")),
+        "{text}"
+    );
+    let report = report?;
+    let v: serde_json::Value = serde_json::from_str(&report).map_err(std::io::Error::other)?;
+    let entries = v
+        .get("server_vs_raw")
+        .and_then(|e| e.as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entries.len(), targets.len(), "{report}");
+    for entry in &entries {
+        for field in [
+            "server_req_per_s",
+            "raw_ops_per_s",
+            "ratio",
+            "p50_ms",
+            "p99_ms",
+        ] {
+            assert!(
+                entry
+                    .get(field)
+                    .and_then(serde_json::Value::as_f64)
+                    .is_some_and(|x| x > 0.0),
+                "{field} in {entry}"
+            );
+        }
+    }
+    assert_eq!(
+        v.pointer("/server_vs_raw/1/algorithm")
+            .and_then(|a| a.as_str()),
+        Some("ECDSA_SHA_256"),
+        "{report}"
+    );
+    assert!(
+        v.pointer("/server_vs_raw/1/meets_target")
+            .is_some_and(serde_json::Value::is_boolean),
+        "{report}"
+    );
+    Ok(())
+}
+
+/// The `kinko` binary the tests start: `KINKO_BIN`, or the one beside `kinko-bench`.
+fn kinko_bin() -> String {
     let beside = PathBuf::from(env!("CARGO_BIN_EXE_kinko-bench")).with_file_name("kinko");
     let kinko = std::env::var_os("KINKO_BIN").map_or(beside, PathBuf::from);
     assert!(
@@ -72,7 +153,12 @@ fn smoke_audit_sinks_store_and_memory() -> std::io::Result<()> {
         "no kinko binary at {} (`cargo xtask test` builds it first; or set KINKO_BIN)",
         kinko.display()
     );
-    let kinko = kinko.to_string_lossy().into_owned();
+    kinko.to_string_lossy().into_owned()
+}
+
+#[test]
+fn smoke_audit_sinks_store_and_memory() -> std::io::Result<()> {
+    let kinko = kinko_bin();
     let json = std::env::temp_dir().join(format!("kinko-bench-sinks-{}.json", std::process::id()));
     let json_arg = json.to_string_lossy().into_owned();
     let out = bench(&[

@@ -577,8 +577,8 @@ async fn invalid_marker_exception() {
         .await;
 }
 
-/// Parameters Kinko does not support yet are refused by name: asymmetric key specs, imported
-/// material, multi-Region keys, DryRun.
+/// Parameters Kinko does not support are refused by name: SM2 (China Regions only), custom key
+/// stores, multi-Region keys, DryRun.
 #[tokio::test]
 async fn unsupported_operation_exception() {
     let kinko = Kinko::start().await;
@@ -587,15 +587,15 @@ async fn unsupported_operation_exception() {
     let message = kinko
         .fails(
             "CreateKey",
-            json!({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}),
+            json!({"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"}),
             code,
         )
         .await;
-    assert!(message.contains("RSA_2048"), "{message}");
+    assert!(message.contains("SM2"), "{message}");
     let message = kinko
-        .fails("CreateKey", json!({"Origin": "EXTERNAL"}), code)
+        .fails("CreateKey", json!({"Origin": "AWS_CLOUDHSM"}), code)
         .await;
-    assert!(message.contains("EXTERNAL"), "{message}");
+    assert!(message.contains("AWS_CLOUDHSM"), "{message}");
     kinko
         .fails("CreateKey", json!({"MultiRegion": true}), code)
         .await;

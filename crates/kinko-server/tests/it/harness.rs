@@ -125,6 +125,13 @@ impl Kinko {
         }
     }
 
+    /// Runs one pass of the key scheduler (due rotations, deletions, expiry) now.
+    pub async fn run_jobs(&self) -> kinko_core::JobReport {
+        kinko_server::run_scheduled_jobs(&self.server.state.kms)
+            .await
+            .expect("the scheduler pass")
+    }
+
     /// Signs as the default account, in [`REGION`], for `kms`, now.
     pub fn signer(&self) -> Signer<'_> {
         Signer {

@@ -10,6 +10,8 @@ mod at_rest;
 mod auth;
 mod errors;
 mod harness;
+mod key_specs;
+mod lifecycle;
 mod pagination;
 mod protocol;
 mod secrets_debug;

@@ -114,13 +114,7 @@ async fn unknown_or_missing_target_is_unknown_operation() {
 #[tokio::test]
 async fn model_operation_not_implemented_is_unsupported() {
     let kinko = Kinko::start().await;
-    for op in [
-        "Sign",
-        "CreateGrant",
-        "EnableKeyRotation",
-        "GetPublicKey",
-        "ImportKeyMaterial",
-    ] {
+    for op in ["CreateGrant", "ReplicateKey", "ConnectCustomKeyStore"] {
         let message = expect_error(
             &kinko.check(op, json!({})).await,
             400,

@@ -367,7 +367,7 @@ fn service_outputs_debug_hide_plaintexts() {
         let decrypted = DecryptOutput {
             plaintext: SecretBytes::from_slice(secret),
             key_arn: arn.clone(),
-            material_id: MaterialId([9; 32]),
+            material_id: Some(MaterialId([9; 32])),
         };
         assert_debug_hides("DecryptOutput", &decrypted, secret, "REDACTED");
     }

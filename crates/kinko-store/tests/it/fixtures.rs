@@ -66,23 +66,29 @@ pub fn key(account: &AccountId, region: &Region, n: u8) -> Key {
         current_material: material_id(n),
         policy: default_key_policy(account),
         version: 1,
+        rotation_period_days: None,
+        next_rotation: None,
+        on_demand_rotations: 0,
+        valid_to: None,
+        expiration_model: None,
     }
 }
 
 /// The first material of `key`: opaque "wrapped" bytes that differ per key.
 pub fn material(key: &Key) -> Material {
-    Material {
-        key_id: key.id(),
-        id: key.current_material,
-        wrapped: [
+    Material::generated(
+        key.id(),
+        key.current_material,
+        [
             b"wrapped:".as_slice(),
             key.id().as_bytes(),
             &[0x00, 0xff, 0x7f],
         ]
         .concat(),
-        root_id: "test-root".to_owned(),
-        created_at: key.created_at,
-    }
+        "test-root".to_owned(),
+        key.created_at,
+        None,
+    )
 }
 
 /// Creates key `n` of `account` in `region`, with its material and `tags`.

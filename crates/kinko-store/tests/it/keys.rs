@@ -66,13 +66,14 @@ pub async fn create_key_with_taken_id_is_conflict_and_writes_nothing(store: &dyn
     let mut second = key(&acct, &region, 1);
     second.description = "second attempt".to_owned();
     second.current_material = material_id(99);
-    let second_material = Material {
-        key_id: second.id(),
-        id: material_id(99),
-        wrapped: vec![2; 61],
-        root_id: "test-root".to_owned(),
-        created_at: UnixMillis(5),
-    };
+    let second_material = Material::generated(
+        second.id(),
+        material_id(99),
+        vec![2; 61],
+        "test-root".to_owned(),
+        UnixMillis(5),
+        None,
+    );
     let result = store
         .create_key(
             &second,

@@ -15,6 +15,7 @@ mod durability;
 mod fixtures;
 mod installation;
 mod keys;
+mod lifecycle;
 mod rewrap;
 mod settings;
 mod tags;
@@ -27,7 +28,7 @@ macro_rules! contract {
         $(
             #[tokio::test]
             async fn $name() {
-                for backend in backends::fresh() {
+                for backend in backends::fresh().await {
                     // Shown only when the scenario fails: which backend broke the contract.
                     eprintln!("scenario {} on backend {}", stringify!($name), backend.name());
                     let db = backend.open().await;
@@ -41,7 +42,7 @@ macro_rules! contract {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                for backend in backends::fresh() {
+                for backend in backends::fresh().await {
                     eprintln!("scenario {} on backend {}", stringify!($name), backend.name());
                     $scenario(&backend).await;
                 }
@@ -52,7 +53,7 @@ macro_rules! contract {
         $(
             #[tokio::test]
             async fn $name() {
-                for backend in backends::fresh() {
+                for backend in backends::fresh().await {
                     eprintln!("scenario {} on backend {}", stringify!($name), backend.name());
                     $scenario(&backend).await;
                 }
@@ -83,6 +84,8 @@ contract! { store:
     list_tags_orders_by_key_and_pages => tags::list_tags_orders_by_key_and_pages;
     tags_belong_to_one_key => tags::tags_belong_to_one_key;
     settings_get_put_and_overwrite => settings::settings_get_put_and_overwrite;
+    put_setting_if_absent_keeps_the_first_value => settings::put_setting_if_absent_keeps_the_first_value;
+    job_lock_is_granted_again_after_release => settings::job_lock_is_granted_again_after_release;
     list_all_keys_spans_accounts_and_regions_and_pages => installation::list_all_keys_spans_accounts_and_regions_and_pages;
     list_materials_returns_the_materials_of_one_key => installation::list_materials_returns_the_materials_of_one_key;
     list_access_keys_returns_every_access_key => installation::list_access_keys_returns_every_access_key;
@@ -99,6 +102,11 @@ contract! { store:
     prune_audit_deletes_up_to_the_anchor_and_stores_it => audit::prune_audit_deletes_up_to_the_anchor_and_stores_it;
     key_last_usage_is_the_newest_successful_cryptographic_event => audit::key_last_usage_is_the_newest_successful_cryptographic_event;
     key_usage_counts_count_successes_per_operation => audit::key_usage_counts_count_successes_per_operation;
+    add_material_rotates_atomically => lifecycle::add_material_rotates_atomically;
+    put_material_replaces_the_row_and_the_key => lifecycle::put_material_replaces_the_row_and_the_key;
+    delete_key_removes_everything_once => lifecycle::delete_key_removes_everything_once;
+    keys_due_finds_exactly_the_due_keys => lifecycle::keys_due_finds_exactly_the_due_keys;
+    import_parameters_round_trip => lifecycle::import_parameters_round_trip;
 }
 
 contract! { backend:

@@ -1,0 +1,475 @@
+//! The audit trail on PostgreSQL: one row per event in `audit_events`, the chain head in
+//! `audit_chains`, usage counts in `audit_key_usage`.
+//!
+//! Several nodes share the database, so an append never trusts anything held in memory: inside
+//! the caller's transaction it locks the chain's head row (`SELECT ... FOR UPDATE`, creating the
+//! row first for a new chain), numbers and hashes the events after that head, and writes the
+//! events, the usage counts and the new head in one statement. A second append to the same chain
+//! (another task, another node) waits on the row lock until the first commits or rolls back, then
+//! reads the head it left: sequence numbers stay gapless and every `prev_hash` is the hash
+//! committed before it. Appends to different chains never wait for each other.
+
+use std::collections::BTreeMap;
+
+use kinko_core::{
+    AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter,
+    CRYPTOGRAPHIC_OPERATIONS, ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_hash,
+};
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::rows::{self, Columns, corrupt};
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A chain's head: last sequence number and hash.
+type Head = (i64, [u8; 32]);
+
+/// Reads and locks the head row of `chain` until the transaction ends.
+async fn lock_head_row(conn: &mut PgConnection, chain: &str) -> Result<Option<Head>, StoreError> {
+    let row =
+        sqlx::query("SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE")
+            .bind(chain)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+    row.map(|r| {
+        Ok((
+            r.int("audit_chains", "last_seq")?,
+            r.hash32("audit_chains", "last_hash")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Locks the head of `chain` (creating an empty one for a new chain; it is only committed with
+/// the events that follow it) and returns it.
+async fn lock_head(conn: &mut PgConnection, chain: &str) -> Result<Head, StoreError> {
+    if let Some(head) = lock_head_row(conn, chain).await? {
+        return Ok(head);
+    }
+    // Two first appends to a new chain: the second INSERT waits for the first transaction and
+    // then does nothing; the SELECT below then waits on the row lock the first one holds.
+    sqlx::query(
+        "INSERT INTO audit_chains (chain, last_seq, last_hash) VALUES ($1, 0, $2) \
+         ON CONFLICT (chain) DO NOTHING",
+    )
+    .bind(chain)
+    .bind(&[0u8; 32][..])
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable)?;
+    lock_head_row(conn, chain)
+        .await?
+        .ok_or_else(|| StoreError::Unavailable(format!("audit chain {chain}: head row vanished")))
+}
+
+/// Places `drafts` after `head` in `chain`: sequence numbers and hashes.
+fn chain_events(chain: &str, head: Head, drafts: &[AuditDraft]) -> (Vec<AuditEvent>, Head) {
+    let (mut seq, mut prev) = head;
+    let mut out = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        seq += 1;
+        let hash = chain_hash(&prev, chain, seq, &draft.record);
+        out.push(AuditEvent {
+            chain: chain.to_owned(),
+            seq,
+            prev_hash: prev,
+            hash,
+            draft: draft.clone(),
+        });
+        prev = hash;
+    }
+    (out, (seq, prev))
+}
+
+type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;
+
+/// Successful cryptographic uses per (key, operation), with the newest use of each; sorted, so
+/// that concurrent appends lock usage rows in one order.
+fn usage(events: &[AuditEvent]) -> Usage<'_> {
+    let mut usage: Usage<'_> = BTreeMap::new();
+    for e in events {
+        let d = &e.draft;
+        if d.error_code.is_some() || !CRYPTOGRAPHIC_OPERATIONS.contains(&d.event_name.as_str()) {
+            continue;
+        }
+        for key in [d.key_id, d.source_key_id].into_iter().flatten() {
+            let entry = usage
+                .entry((key.to_string(), d.event_name.as_str()))
+                .or_insert((0, d));
+            entry.0 += 1;
+            if d.time >= entry.1.time {
+                entry.1 = d;
+            }
+        }
+    }
+    usage
+}
+
+/// Appends `drafts` to `chain` inside the caller's transaction (READ COMMITTED): locks the head,
+/// then writes the events, the usage counts and the new head in one statement. The events are
+/// durable when the transaction commits; the head lock is held until then.
+pub(crate) async fn append_in_tx(
+    conn: &mut PgConnection,
+    chain: &str,
+    drafts: &[AuditDraft],
+) -> Result<Vec<AuditEvent>, StoreError> {
+    if drafts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = lock_head(conn, chain).await?;
+    let (events, new_head) = chain_events(chain, head, drafts);
+
+    let n = events.len();
+    let mut seq = Vec::with_capacity(n);
+    let mut prev_hash = Vec::with_capacity(n);
+    let mut hash = Vec::with_capacity(n);
+    let mut event_id = Vec::with_capacity(n);
+    let mut request_id = Vec::with_capacity(n);
+    let mut time = Vec::with_capacity(n);
+    let mut source = Vec::with_capacity(n);
+    let mut name = Vec::with_capacity(n);
+    let mut read_only = Vec::with_capacity(n);
+    let mut account = Vec::with_capacity(n);
+    let mut principal = Vec::with_capacity(n);
+    let mut access_key = Vec::with_capacity(n);
+    let mut key = Vec::with_capacity(n);
+    let mut source_key = Vec::with_capacity(n);
+    let mut error = Vec::with_capacity(n);
+    let mut record = Vec::with_capacity(n);
+    for e in &events {
+        let d = &e.draft;
+        seq.push(e.seq);
+        prev_hash.push(e.prev_hash.to_vec());
+        hash.push(e.hash.to_vec());
+        event_id.push(d.event_id.as_str());
+        request_id.push(d.request_id.as_deref());
+        time.push(d.time.0);
+        source.push(d.event_source.as_str());
+        name.push(d.event_name.as_str());
+        read_only.push(d.read_only);
+        account.push(d.account.as_ref().map(AccountId::as_str));
+        principal.push(d.principal_arn.as_deref());
+        access_key.push(d.access_key_id.as_deref());
+        key.push(d.key_id.map(|k| k.to_string()));
+        source_key.push(d.source_key_id.map(|k| k.to_string()));
+        error.push(d.error_code.as_deref());
+        record.push(d.record.as_slice());
+    }
+    let usage = usage(&events);
+    let mut u_key = Vec::with_capacity(usage.len());
+    let mut u_op = Vec::with_capacity(usage.len());
+    let mut u_uses = Vec::with_capacity(usage.len());
+    let mut u_time = Vec::with_capacity(usage.len());
+    let mut u_event = Vec::with_capacity(usage.len());
+    let mut u_request = Vec::with_capacity(usage.len());
+    for ((k, op), (uses, last)) in &usage {
+        u_key.push(k.as_str());
+        u_op.push(*op);
+        u_uses.push(*uses);
+        u_time.push(last.time.0);
+        u_event.push(last.event_id.as_str());
+        u_request.push(last.request_id.as_deref());
+    }
+
+    // One round trip: the events, the usage counts (the newest use wins, whatever order nodes
+    // commit in) and the head. The head row is already locked by this transaction.
+    sqlx::query(
+        "WITH new_events AS ( \
+            INSERT INTO audit_events (chain, seq, prev_hash, hash, event_id, request_id, event_time, \
+                event_source, event_name, read_only, account, principal_arn, access_key_id, key_id, \
+                source_key_id, error_code, record) \
+            SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::TEXT[], $6::TEXT[], \
+                $7::BIGINT[], $8::TEXT[], $9::TEXT[], $10::BOOLEAN[], $11::TEXT[], $12::TEXT[], \
+                $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BYTEA[]) \
+         ), new_usage AS ( \
+            INSERT INTO audit_key_usage (key_id, operation, uses, last_time, last_event_id, last_request_id) \
+            SELECT * FROM UNNEST($18::TEXT[], $19::TEXT[], $20::BIGINT[], $21::BIGINT[], $22::TEXT[], \
+                $23::TEXT[]) \
+            ON CONFLICT (key_id, operation) DO UPDATE SET \
+                uses = audit_key_usage.uses + excluded.uses, \
+                last_time = GREATEST(audit_key_usage.last_time, excluded.last_time), \
+                last_event_id = CASE WHEN excluded.last_time >= audit_key_usage.last_time \
+                    THEN excluded.last_event_id ELSE audit_key_usage.last_event_id END, \
+                last_request_id = CASE WHEN excluded.last_time >= audit_key_usage.last_time \
+                    THEN excluded.last_request_id ELSE audit_key_usage.last_request_id END \
+         ) \
+         UPDATE audit_chains SET last_seq = $24, last_hash = $25 WHERE chain = $1",
+    )
+    .bind(chain)
+    .bind(seq)
+    .bind(prev_hash)
+    .bind(hash)
+    .bind(event_id)
+    .bind(request_id)
+    .bind(time)
+    .bind(source)
+    .bind(name)
+    .bind(read_only)
+    .bind(account)
+    .bind(principal)
+    .bind(access_key)
+    .bind(key)
+    .bind(source_key)
+    .bind(error)
+    .bind(record)
+    .bind(u_key)
+    .bind(u_op)
+    .bind(u_uses)
+    .bind(u_time)
+    .bind(u_event)
+    .bind(u_request)
+    .bind(new_head.0)
+    .bind(&new_head.1[..])
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable)?;
+    Ok(events)
+}
+
+/// The columns of an event row, as a literal for `concat!`.
+macro_rules! event_columns {
+    () => {
+        "chain, seq, prev_hash, hash, event_id, request_id, event_time, event_source, event_name, \
+         read_only, account, principal_arn, access_key_id, key_id, source_key_id, error_code, record"
+    };
+}
+
+fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
+    const T: &str = "audit_events";
+    let opt_key = |column: &str| -> Result<Option<KeyId>, StoreError> {
+        row.opt_text(T, column)?
+            .map(|k| KeyId::parse(&k).ok_or_else(|| corrupt(T, column)))
+            .transpose()
+    };
+    Ok(AuditEvent {
+        chain: row.text(T, "chain")?,
+        seq: row.int(T, "seq")?,
+        prev_hash: row.hash32(T, "prev_hash")?,
+        hash: row.hash32(T, "hash")?,
+        draft: AuditDraft {
+            event_id: row.text(T, "event_id")?,
+            request_id: row.opt_text(T, "request_id")?,
+            time: UnixMillis(row.int(T, "event_time")?),
+            event_source: row.text(T, "event_source")?,
+            event_name: row.text(T, "event_name")?,
+            read_only: row.flag(T, "read_only")?,
+            account: row
+                .opt_text(T, "account")?
+                .map(|a| AccountId::parse(&a).ok_or_else(|| corrupt(T, "account")))
+                .transpose()?,
+            principal_arn: row.opt_text(T, "principal_arn")?,
+            access_key_id: row.opt_text(T, "access_key_id")?,
+            key_id: opt_key("key_id")?,
+            source_key_id: opt_key("source_key_id")?,
+            error_code: row.opt_text(T, "error_code")?,
+            record: row.bytes(T, "record")?,
+        },
+    })
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+pub(crate) async fn chains(pool: &PgPool) -> Result<Vec<ChainHead>, StoreError> {
+    let rows = sqlx::query("SELECT chain, last_seq, last_hash FROM audit_chains ORDER BY chain")
+        .fetch_all(pool)
+        .await
+        .map_err(unavailable)?;
+    rows.iter()
+        .map(|r| {
+            Ok(ChainHead {
+                chain: r.text("audit_chains", "chain")?,
+                last_seq: r.int("audit_chains", "last_seq")?,
+                last_hash: r.hash32("audit_chains", "last_hash")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn events(
+    pool: &PgPool,
+    chain: &str,
+    after_seq: i64,
+    limit: usize,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    ))
+    .bind(chain)
+    .bind(after_seq)
+    .bind(limit_i64(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(unavailable)?;
+    rows.iter().map(event_from_row).collect()
+}
+
+/// Newest first by (time, chain, seq), every filter in SQL.
+pub(crate) async fn query(
+    pool: &PgPool,
+    filter: &AuditFilter,
+    before: Option<&AuditCursor>,
+    limit: usize,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM audit_events WHERE TRUE"
+    ));
+    if let Some(from) = filter.from {
+        q.push(" AND event_time >= ").push_bind(from.0);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND event_time <= ").push_bind(to.0);
+    }
+    if let Some(key) = filter.key_id {
+        let key = key.to_string();
+        q.push(" AND (key_id = ")
+            .push_bind(key.clone())
+            .push(" OR source_key_id = ")
+            .push_bind(key)
+            .push(")");
+    }
+    if let Some(p) = &filter.principal_arn {
+        q.push(" AND principal_arn = ").push_bind(p.clone());
+    }
+    if let Some(a) = &filter.access_key_id {
+        q.push(" AND access_key_id = ").push_bind(a.clone());
+    }
+    if let Some(n) = &filter.event_name {
+        q.push(" AND event_name = ").push_bind(n.clone());
+    }
+    if let Some(e) = &filter.event_id {
+        q.push(" AND event_id = ").push_bind(e.clone());
+    }
+    if let Some(a) = &filter.account {
+        q.push(" AND account = ").push_bind(a.as_str().to_owned());
+    }
+    match filter.failed {
+        Some(true) => {
+            q.push(" AND error_code IS NOT NULL");
+        }
+        Some(false) => {
+            q.push(" AND error_code IS NULL");
+        }
+        None => {}
+    }
+    if let Some(r) = filter.read_only {
+        q.push(" AND read_only = ").push_bind(r);
+    }
+    if let Some((time, chain, seq)) = before {
+        q.push(" AND (event_time, chain, seq) < (")
+            .push_bind(*time)
+            .push(", ")
+            .push_bind(chain.clone())
+            .push(", ")
+            .push_bind(*seq)
+            .push(")");
+    }
+    q.push(" ORDER BY event_time DESC, chain DESC, seq DESC LIMIT ")
+        .push_bind(limit_i64(limit));
+    let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
+    rows.iter().map(event_from_row).collect()
+}
+
+pub(crate) async fn put_digest<'e, E: sqlx::Executor<'e, Database = Postgres>>(
+    executor: E,
+    d: &AuditDigest,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_digests (chain, first_seq, last_seq, last_hash, digest_time, prev_signature, prune_anchor, signature) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&d.chain)
+    .bind(d.first_seq)
+    .bind(d.last_seq)
+    .bind(&d.last_hash[..])
+    .bind(d.time.0)
+    .bind(&d.prev_signature)
+    .bind(d.prune_anchor)
+    .bind(&d.signature)
+    .execute(executor)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("audit digest"),
+        _ => unavailable(e),
+    })?;
+    Ok(())
+}
+
+pub(crate) async fn digests(pool: &PgPool, chain: &str) -> Result<Vec<AuditDigest>, StoreError> {
+    let rows =
+        sqlx::query("SELECT * FROM audit_digests WHERE chain = $1 ORDER BY last_seq, prune_anchor")
+            .bind(chain)
+            .fetch_all(pool)
+            .await
+            .map_err(unavailable)?;
+    rows.iter().map(rows::digest).collect()
+}
+
+/// Deletes the chain's events up to the anchor and stores the anchor, in the caller's
+/// transaction: if the anchor cannot be stored, the transaction rolls back the deletion too.
+pub(crate) async fn prune(
+    conn: &mut PgConnection,
+    anchor: &AuditDigest,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM audit_events WHERE chain = $1 AND seq <= $2")
+        .bind(&anchor.chain)
+        .bind(anchor.last_seq)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    put_digest(&mut *conn, anchor).await?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn last_usage(
+    pool: &PgPool,
+    key: &KeyId,
+) -> Result<Option<KeyLastUsage>, StoreError> {
+    const T: &str = "audit_key_usage";
+    let row = sqlx::query(
+        "SELECT operation, last_time, last_event_id, last_request_id FROM audit_key_usage WHERE key_id = $1 \
+         ORDER BY last_time DESC, last_event_id DESC LIMIT 1",
+    )
+    .bind(key.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(unavailable)?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(KeyLastUsage {
+        operation: r.text(T, "operation")?,
+        time: UnixMillis(r.int(T, "last_time")?),
+        event_id: r.text(T, "last_event_id")?,
+        request_id: r.opt_text(T, "last_request_id")?,
+    }))
+}
+
+pub(crate) async fn usage_counts(
+    pool: &PgPool,
+    key: &KeyId,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    const T: &str = "audit_key_usage";
+    let rows = sqlx::query(
+        "SELECT operation, uses FROM audit_key_usage WHERE key_id = $1 ORDER BY operation",
+    )
+    .bind(key.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(unavailable)?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.text(T, "operation")?,
+                u64::try_from(r.int(T, "uses")?).unwrap_or(0),
+            ))
+        })
+        .collect()
+}

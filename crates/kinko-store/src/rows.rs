@@ -1,0 +1,201 @@
+//! Reading stored records back into domain values, once for every backend: each backend's row
+//! type implements [`Columns`] (typed column access), and the decoders here build keys,
+//! materials, aliases and the rest from it. A value that does not parse is
+//! [`StoreError::Corrupt`], naming the table and column.
+
+use kinko_core::{
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditDigest, ExpirationModel,
+    ImportParameters, Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Material, MaterialId,
+    Origin, Region, RotationType, StoreError, Tag, UnixMillis,
+};
+use sqlx::Row;
+
+pub(crate) fn corrupt(table: &str, column: &str) -> StoreError {
+    StoreError::Corrupt(format!("{table}.{column}"))
+}
+
+/// Typed access to the columns of one row.
+pub(crate) trait Columns {
+    fn text(&self, table: &str, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, table: &str, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, table: &str, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, table: &str, column: &str) -> Result<Option<i64>, StoreError>;
+    fn bytes(&self, table: &str, column: &str) -> Result<Vec<u8>, StoreError>;
+    fn flag(&self, table: &str, column: &str) -> Result<bool, StoreError>;
+
+    /// A 32-byte hash.
+    fn hash32(&self, table: &str, column: &str) -> Result<[u8; 32], StoreError> {
+        self.bytes(table, column)?
+            .try_into()
+            .map_err(|_| corrupt(table, column))
+    }
+
+    /// An optional enum stored as its name.
+    fn opt_enum<T>(
+        &self,
+        table: &str,
+        column: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        match self.opt_text(table, column)? {
+            None => Ok(None),
+            Some(s) => parse(&s).map(Some).ok_or_else(|| corrupt(table, column)),
+        }
+    }
+
+    /// A required value stored as text and parsed.
+    fn parsed<T>(
+        &self,
+        table: &str,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
+        parse(&self.text(table, column)?).ok_or_else(|| corrupt(table, column))
+    }
+}
+
+macro_rules! columns_for {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn text(&self, table: &str, column: &str) -> Result<String, StoreError> {
+                self.try_get(column).map_err(|_| corrupt(table, column))
+            }
+            fn opt_text(&self, table: &str, column: &str) -> Result<Option<String>, StoreError> {
+                self.try_get(column).map_err(|_| corrupt(table, column))
+            }
+            fn int(&self, table: &str, column: &str) -> Result<i64, StoreError> {
+                self.try_get(column).map_err(|_| corrupt(table, column))
+            }
+            fn opt_int(&self, table: &str, column: &str) -> Result<Option<i64>, StoreError> {
+                self.try_get(column).map_err(|_| corrupt(table, column))
+            }
+            fn bytes(&self, table: &str, column: &str) -> Result<Vec<u8>, StoreError> {
+                self.try_get(column).map_err(|_| corrupt(table, column))
+            }
+            fn flag(&self, table: &str, column: &str) -> Result<bool, StoreError> {
+                self.try_get(column).map_err(|_| corrupt(table, column))
+            }
+        }
+    };
+}
+
+columns_for!(sqlx::sqlite::SqliteRow);
+columns_for!(sqlx::postgres::PgRow);
+
+fn small(n: Option<i64>) -> Option<u32> {
+    n.and_then(|d| u32::try_from(d).ok())
+}
+
+pub(crate) fn account(row: &impl Columns) -> Result<Account, StoreError> {
+    const T: &str = "accounts";
+    Ok(Account {
+        id: row.parsed(T, "id", AccountId::parse)?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+    })
+}
+
+pub(crate) fn key(row: &impl Columns) -> Result<Key, StoreError> {
+    const T: &str = "keys";
+    Ok(Key {
+        arn: KeyArn {
+            region: row.parsed(T, "region", Region::parse)?,
+            account: row.parsed(T, "account", AccountId::parse)?,
+            key_id: row.parsed(T, "id", KeyId::parse)?,
+        },
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        description: row.text(T, "description")?,
+        spec: row.parsed(T, "spec", KeySpec::parse)?,
+        usage: row.parsed(T, "usage", KeyUsage::parse)?,
+        origin: row.parsed(T, "origin", Origin::parse)?,
+        state: row.parsed(T, "state", KeyState::parse)?,
+        deletion_date: row.opt_int(T, "deletion_date")?.map(UnixMillis),
+        pending_window_days: small(row.opt_int(T, "pending_window_days")?),
+        current_material: row.parsed(T, "current_material", MaterialId::parse_hex)?,
+        policy: row.text(T, "policy")?,
+        version: row.int(T, "version")?,
+        rotation_period_days: small(row.opt_int(T, "rotation_period_days")?),
+        next_rotation: row.opt_int(T, "next_rotation")?.map(UnixMillis),
+        on_demand_rotations: small(Some(row.int(T, "on_demand_rotations")?))
+            .ok_or_else(|| corrupt(T, "on_demand_rotations"))?,
+        valid_to: row.opt_int(T, "valid_to")?.map(UnixMillis),
+        expiration_model: row.opt_enum(T, "expiration_model", ExpirationModel::parse)?,
+    })
+}
+
+pub(crate) fn access_key(row: &impl Columns) -> Result<AccessKey, StoreError> {
+    const T: &str = "access_keys";
+    Ok(AccessKey {
+        id: row.parsed(T, "id", AccessKeyId::parse)?,
+        account: row.parsed(T, "account", AccountId::parse)?,
+        principal_arn: row.text(T, "principal_arn")?,
+        wrapped_secret: row.bytes(T, "wrapped_secret")?,
+        root_id: row.text(T, "root_id")?,
+        active: row.flag(T, "active")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+    })
+}
+
+pub(crate) fn material(row: &impl Columns) -> Result<Material, StoreError> {
+    const T: &str = "key_materials";
+    Ok(Material {
+        key_id: row.parsed(T, "key_id", KeyId::parse)?,
+        id: row.parsed(T, "material_id", MaterialId::parse_hex)?,
+        wrapped: row.bytes(T, "wrapped")?,
+        root_id: row.text(T, "root_id")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        rotation_type: row.opt_enum(T, "rotation_type", RotationType::parse)?,
+        description: row.text(T, "description")?,
+        valid_to: row.opt_int(T, "valid_to")?.map(UnixMillis),
+        expiration_model: row.opt_enum(T, "expiration_model", ExpirationModel::parse)?,
+        pending_rotation: row.flag(T, "pending_rotation")?,
+        fingerprint: row.opt_text(T, "fingerprint")?,
+    })
+}
+
+pub(crate) fn import_parameters(row: &impl Columns) -> Result<ImportParameters, StoreError> {
+    const T: &str = "import_parameters";
+    Ok(ImportParameters {
+        token_id: row.text(T, "token_id")?,
+        key_id: row.parsed(T, "key_id", KeyId::parse)?,
+        wrapping_algorithm: row.text(T, "wrapping_algorithm")?,
+        wrapping_key_spec: row.text(T, "wrapping_key_spec")?,
+        wrapped_private_key: row.bytes(T, "wrapped_private_key")?,
+        root_id: row.text(T, "root_id")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        expires_at: UnixMillis(row.int(T, "expires_at")?),
+    })
+}
+
+pub(crate) fn alias(row: &impl Columns) -> Result<Alias, StoreError> {
+    const T: &str = "aliases";
+    Ok(Alias {
+        account: row.parsed(T, "account", AccountId::parse)?,
+        region: row.parsed(T, "region", Region::parse)?,
+        name: row.parsed(T, "name", |s| AliasName::parse(s).ok())?,
+        target: row.parsed(T, "target", KeyId::parse)?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        updated_at: UnixMillis(row.int(T, "updated_at")?),
+    })
+}
+
+pub(crate) fn tag(row: &impl Columns) -> Result<Tag, StoreError> {
+    const T: &str = "tags";
+    Ok(Tag {
+        key: row.text(T, "tag_key")?,
+        value: row.text(T, "tag_value")?,
+    })
+}
+
+pub(crate) fn digest(row: &impl Columns) -> Result<AuditDigest, StoreError> {
+    const T: &str = "audit_digests";
+    Ok(AuditDigest {
+        chain: row.text(T, "chain")?,
+        first_seq: row.int(T, "first_seq")?,
+        last_seq: row.int(T, "last_seq")?,
+        last_hash: row.hash32(T, "last_hash")?,
+        time: UnixMillis(row.int(T, "digest_time")?),
+        prev_signature: row.bytes(T, "prev_signature")?,
+        prune_anchor: row.flag(T, "prune_anchor")?,
+        signature: row.bytes(T, "signature")?,
+    })
+}
