@@ -370,6 +370,17 @@ pub struct Caller {
     pub principal_arn: String,
 }
 
+impl Caller {
+    /// A caller with nothing known about the request beyond who makes it.
+    pub fn new(account: AccountId, region: Region, principal_arn: impl Into<String>) -> Caller {
+        Caller {
+            account,
+            region,
+            principal_arn: principal_arn.into(),
+        }
+    }
+}
+
 /// An encryption context: string pairs, compared as a set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EncryptionContext(pub BTreeMap<String, String>);

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
@@ -54,6 +54,19 @@ fn hsm() -> &'static support::Hsm {
     }
 }
 
+/// Sets SoftHSM2 up once, then holds the token lock for the rest of the calling test.
+///
+/// SoftHSM2's file object store is not safe when several sessions of one process create token
+/// objects at once: `C_GenerateKey` fails now and then with `CKR_GENERAL_ERROR`
+/// (softhsm/SoftHSMv2#573, still seen with 2.6). Kinko creates its root key once, at start, on
+/// one thread, so only these tests (which run in parallel) meet it; they take turns. Tests that
+/// need concurrency (`concurrent_wrap_unwrap_from_eight_threads`) start their threads inside.
+fn exclusive() -> MutexGuard<'static, ()> {
+    static TOKEN: Mutex<()> = Mutex::new(());
+    let _token = exclusive();
+    TOKEN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn config(token: &str, pin: &str, key_label: &str) -> Pkcs11Config {
     let mut config = Pkcs11Config::new(
         &hsm().module,
@@ -75,7 +88,7 @@ fn material(byte: u8) -> SecretBytes {
 
 #[test]
 fn wrap_round_trip_binds_aad_and_rejects_tampering() {
-    hsm();
+    let _token = exclusive();
     let root = open("kinko-rt", true);
     assert_eq!(root.provider(), "pkcs11");
     let material = material(0xA5);
@@ -136,7 +149,7 @@ fn wrap_round_trip_binds_aad_and_rejects_tampering() {
 
 #[test]
 fn second_open_finds_the_same_key() {
-    hsm();
+    let _token = exclusive();
     let first = open("kinko-reopen", true);
     let wrapped = first.wrap(&material(1), AAD).unwrap_or_default();
     let id = first.root_id();
@@ -173,7 +186,7 @@ fn second_open_finds_the_same_key() {
 
 #[test]
 fn missing_key_without_create_is_key_not_found() {
-    hsm();
+    let _token = exclusive();
     let err = Pkcs11RootKey::open(&config(EMPTY, EMPTY_PIN, "kinko-root-v1"), false)
         .map(|_| ())
         .err();
@@ -192,7 +205,7 @@ fn missing_key_without_create_is_key_not_found() {
 
 #[test]
 fn wrong_pin_is_a_login_error_that_does_not_show_the_pin() {
-    hsm();
+    let _token = exclusive();
     let wrong = "wrong-pin-5551-kinko";
     let err = Pkcs11RootKey::open(&config(LOCKED, wrong, "kinko-root-v1"), true)
         .map(|_| ())
@@ -212,7 +225,7 @@ fn wrong_pin_is_a_login_error_that_does_not_show_the_pin() {
 
 #[test]
 fn unknown_token_label_is_token_not_found() {
-    hsm();
+    let _token = exclusive();
     let err = Pkcs11RootKey::open(&config("no-such-token", MAIN_PIN, "kinko-root-v1"), true)
         .map(|_| ())
         .err();
@@ -224,7 +237,7 @@ fn unknown_token_label_is_token_not_found() {
 
 #[test]
 fn missing_module_is_a_module_load_error() {
-    hsm();
+    let _token = exclusive();
     let mut config = config(MAIN, MAIN_PIN, "kinko-root-v1");
     config.module = "/nonexistent/libpkcs11-missing.so".into();
     let err = Pkcs11RootKey::open(&config, true).map(|_| ()).err();
@@ -269,7 +282,7 @@ fn raw_session(token: &str, pin: &str) -> Session {
 
 #[test]
 fn root_key_is_sensitive_non_extractable_and_unreadable() {
-    hsm();
+    let _token = exclusive();
     let root = open("kinko-attrs", true);
     let session = raw_session(MAIN, MAIN_PIN);
     let found = session
@@ -348,7 +361,7 @@ fn root_key_is_sensitive_non_extractable_and_unreadable() {
 
 #[test]
 fn an_extractable_key_is_refused() {
-    hsm();
+    let _token = exclusive();
     let session = raw_session(MAIN, MAIN_PIN);
     session
         .generate_key(
@@ -378,7 +391,7 @@ fn an_extractable_key_is_refused() {
 
 #[test]
 fn a_foreign_key_without_cka_id_is_identified_by_a_check_value() {
-    hsm();
+    let _token = exclusive();
     let session = raw_session(MAIN, MAIN_PIN);
     session
         .generate_key(
@@ -411,7 +424,7 @@ fn a_foreign_key_without_cka_id_is_identified_by_a_check_value() {
 
 #[test]
 fn concurrent_wrap_unwrap_from_eight_threads() {
-    hsm();
+    let _token = exclusive();
     let root = open("kinko-concurrent", true);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8u8)
@@ -448,7 +461,7 @@ fn concurrent_wrap_unwrap_from_eight_threads() {
 
 #[test]
 fn one_session_serves_many_threads() {
-    hsm();
+    let _token = exclusive();
     let root = Pkcs11RootKey::open_with_sessions(&config(MAIN, MAIN_PIN, "kinko-single"), true, 1)
         .unwrap_or_else(|e| panic!("open: {e}"));
     std::thread::scope(|scope| {
@@ -468,7 +481,7 @@ fn one_session_serves_many_threads() {
 
 #[test]
 fn debug_output_shows_neither_pin_nor_key_bytes() {
-    hsm();
+    let _token = exclusive();
     let config = config(MAIN, MAIN_PIN, "kinko-debug");
     let root = Pkcs11RootKey::open(&config, true).unwrap_or_else(|e| panic!("open: {e}"));
     let secret = material(0x5C);

@@ -144,10 +144,6 @@ impl Authenticator {
             }
         };
         kinko_sigv4::verify(req, parsed, &entry.key, now).map_err(sigv4_error)?;
-        Ok(Caller {
-            account: entry.account,
-            region,
-            principal_arn: entry.principal_arn,
-        })
+        Ok(Caller::new(entry.account, region, entry.principal_arn))
     }
 }

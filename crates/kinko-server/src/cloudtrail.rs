@@ -531,11 +531,11 @@ mod tests {
     use super::*;
 
     fn caller(account: &str) -> Caller {
-        Caller {
-            account: kinko_core::AccountId::parse(account).expect("an account id"),
-            region: kinko_core::Region::parse("us-east-1").expect("a region"),
-            principal_arn: format!("arn:aws:iam::{account}:root"),
-        }
+        Caller::new(
+            kinko_core::AccountId::parse(account).expect("an account id"),
+            kinko_core::Region::parse("us-east-1").expect("a region"),
+            format!("arn:aws:iam::{account}:root"),
+        )
     }
 
     #[test]
@@ -1143,17 +1143,16 @@ mod in_process {
                     .request_id,
             );
         }
-        let caller = kinko_core::Caller {
-            account: k
-                .server
+        let caller = kinko_core::Caller::new(
+            k.server
                 .new_access_key
                 .as_ref()
                 .expect("a key")
                 .account
                 .clone(),
-            region: kinko_core::Region::parse("us-east-1").expect("a region"),
-            principal_arn: String::new(),
-        };
+            kinko_core::Region::parse("us-east-1").expect("a region"),
+            String::new(),
+        );
         let filter = super::AuditFilter::default();
         let matching = super::Attribute::Username("root".into());
         let nobody = super::Attribute::Username("nobody".into());

@@ -55,11 +55,11 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
         .ensure_default_account()
         .await?
         .ok_or("no account created")?;
-    let caller = Caller {
-        account: new_key.account.clone(),
-        region: Region::parse("us-east-1").ok_or("region")?,
-        principal_arn: new_key.principal_arn.clone(),
-    };
+    let caller = Caller::new(
+        new_key.account.clone(),
+        Region::parse("us-east-1").ok_or("region")?,
+        new_key.principal_arn.clone(),
+    );
     // The event each CreateKey commits with the key (the server builds the real CloudTrail
     // record; here it only has to name the key).
     let audit = |key: &Key| AuditDraft {
