@@ -24,7 +24,7 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
     ) -> Result<PublicKeyOutput, Error> {
-        let key = self.resolve(caller, key).await?;
+        let key = self.resolve(caller, key, "kms:GetPublicKey").await?;
         check_state(&key, Need::Crypto)?;
         if key.spec.asymmetric().is_none() {
             return Err(Error::UnsupportedOperation(format!(
@@ -46,7 +46,7 @@ impl Kms {
         message_type: MessageType,
         algorithm: SigningAlgorithmSpec,
     ) -> Result<SignOutput, Error> {
-        let key = self.signing_key(caller, key, algorithm).await?;
+        let key = self.signing_key(caller, "kms:Sign", key, algorithm).await?;
         check_message(algorithm, message_type, message)?;
         let primitive = signing_primitive(algorithm, &key)?;
         let (_, prepared) = self.current_material(&key).await?;
@@ -70,7 +70,9 @@ impl Kms {
         algorithm: SigningAlgorithmSpec,
         signature: &[u8],
     ) -> Result<SignOutput, Error> {
-        let key = self.signing_key(caller, key, algorithm).await?;
+        let key = self
+            .signing_key(caller, "kms:Verify", key, algorithm)
+            .await?;
         check_message(algorithm, message_type, message)?;
         let primitive = signing_primitive(algorithm, &key)?;
         let (_, prepared) = self.current_material(&key).await?;
@@ -94,7 +96,9 @@ impl Kms {
         message: &[u8],
         algorithm: MacAlgorithmSpec,
     ) -> Result<MacOutput, Error> {
-        let key = self.mac_key(caller, key, algorithm).await?;
+        let key = self
+            .mac_key(caller, "kms:GenerateMac", key, algorithm)
+            .await?;
         let (_, prepared) = self.current_material(&key).await?;
         let mac = prepared.mac()?.sign(message);
         Ok(MacOutput {
@@ -113,7 +117,9 @@ impl Kms {
         algorithm: MacAlgorithmSpec,
         mac: &[u8],
     ) -> Result<MacOutput, Error> {
-        let key = self.mac_key(caller, key, algorithm).await?;
+        let key = self
+            .mac_key(caller, "kms:VerifyMac", key, algorithm)
+            .await?;
         let (_, prepared) = self.current_material(&key).await?;
         if !prepared.mac()?.verify(message, mac) {
             return Err(Error::InvalidMac);
@@ -134,7 +140,14 @@ impl Kms {
         context: &EncryptionContext,
         with_plaintext: bool,
     ) -> Result<DataKeyPairOutput, Error> {
-        let key = self.resolve(caller, key).await?;
+        let action = if with_plaintext {
+            "kms:GenerateDataKeyPair"
+        } else {
+            "kms:GenerateDataKeyPairWithoutPlaintext"
+        };
+        let key = self
+            .resolve_with(caller, key, action, Some(context))
+            .await?;
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault)?;
         let Some(spec) = pair_spec.key_spec().asymmetric() else {
@@ -174,6 +187,7 @@ impl Kms {
         let key = self
             .usable_key(
                 caller,
+                "kms:DeriveSharedSecret",
                 key,
                 KeyUsage::KeyAgreement,
                 algorithm.as_str(),
@@ -205,7 +219,9 @@ impl Kms {
         key: &KeyRef,
         algorithm: EncapsulationAlgorithmSpec,
     ) -> Result<EncapsulateOutput, Error> {
-        let key = self.kem_key(caller, key, algorithm).await?;
+        let key = self
+            .kem_key(caller, "kms:Encapsulate", key, algorithm)
+            .await?;
         let (_, prepared) = self.current_material(&key).await?;
         let (ciphertext, shared_secret) = prepared.asymmetric()?.encapsulate()?;
         Ok(EncapsulateOutput {
@@ -223,7 +239,9 @@ impl Kms {
         algorithm: EncapsulationAlgorithmSpec,
         ciphertext: &[u8],
     ) -> Result<EncapsulateOutput, Error> {
-        let key = self.kem_key(caller, key, algorithm).await?;
+        let key = self
+            .kem_key(caller, "kms:Decapsulate", key, algorithm)
+            .await?;
         let (_, prepared) = self.current_material(&key).await?;
         let shared_secret = prepared
             .asymmetric()?
@@ -241,12 +259,13 @@ impl Kms {
     async fn usable_key(
         &self,
         caller: &Caller,
+        action: &str,
         key: &KeyRef,
         usage: KeyUsage,
         algorithm: &str,
         fits: impl Fn(&Key) -> bool,
     ) -> Result<std::sync::Arc<Key>, Error> {
-        let key = self.resolve(caller, key).await?;
+        let key = self.resolve(caller, key, action).await?;
         check_state(&key, Need::Crypto)?;
         check_usage(&key, usage)?;
         if !fits(&key) {
@@ -258,23 +277,31 @@ impl Kms {
     async fn signing_key(
         &self,
         caller: &Caller,
+        action: &str,
         key: &KeyRef,
         algorithm: SigningAlgorithmSpec,
     ) -> Result<std::sync::Arc<Key>, Error> {
-        self.usable_key(caller, key, KeyUsage::SignVerify, algorithm.as_str(), |k| {
-            k.spec.signing_algorithms(k.usage).contains(&algorithm)
-        })
+        self.usable_key(
+            caller,
+            action,
+            key,
+            KeyUsage::SignVerify,
+            algorithm.as_str(),
+            |k| k.spec.signing_algorithms(k.usage).contains(&algorithm),
+        )
         .await
     }
 
     async fn mac_key(
         &self,
         caller: &Caller,
+        action: &str,
         key: &KeyRef,
         algorithm: MacAlgorithmSpec,
     ) -> Result<std::sync::Arc<Key>, Error> {
         self.usable_key(
             caller,
+            action,
             key,
             KeyUsage::GenerateVerifyMac,
             algorithm.as_str(),
@@ -286,11 +313,13 @@ impl Kms {
     async fn kem_key(
         &self,
         caller: &Caller,
+        action: &str,
         key: &KeyRef,
         algorithm: EncapsulationAlgorithmSpec,
     ) -> Result<std::sync::Arc<Key>, Error> {
         self.usable_key(
             caller,
+            action,
             key,
             KeyUsage::EncapsulateDecapsulate,
             algorithm.as_str(),

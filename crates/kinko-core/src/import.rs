@@ -65,7 +65,9 @@ impl Kms {
         algorithm: WrappingAlgorithmSpec,
         key_spec: WrappingKeySpec,
     ) -> Result<ImportParametersOutput, Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:GetParametersForImport")
+            .await?;
         check_external(&key)?;
         if algorithm.primitive().is_none() {
             return Err(Error::Validation(format!(
@@ -110,7 +112,9 @@ impl Kms {
         req: ImportRequest<'_>,
         audit: AuditFn<'_>,
     ) -> Result<(KeyArn, MaterialId), Error> {
-        let resolved = self.resolve_for_management(caller, key).await?;
+        let resolved = self
+            .resolve_for_management(caller, key, "kms:ImportKeyMaterial")
+            .await?;
         check_external(&resolved)?;
         let now = self.clock().now();
         check_validity(req.expiration_model, req.valid_to, now)?;
@@ -242,7 +246,9 @@ impl Kms {
         material_id: Option<MaterialId>,
         audit: AuditFn<'_>,
     ) -> Result<(KeyArn, MaterialId), Error> {
-        let resolved = self.resolve_for_management(caller, key).await?;
+        let resolved = self
+            .resolve_for_management(caller, key, "kms:DeleteImportedKeyMaterial")
+            .await?;
         check_origin(&resolved)?;
         let mut key = self.fresh_key(&resolved).await?;
         let id = material_id.unwrap_or(key.current_material);

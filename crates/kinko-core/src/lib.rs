@@ -12,10 +12,13 @@
 mod algorithms;
 mod asymmetric;
 mod audit;
+mod authz;
 mod bootstrap;
 mod cache;
 mod clock;
 mod error;
+mod grants;
+mod identity;
 mod ids;
 mod import;
 mod lifecycle;
@@ -35,9 +38,12 @@ pub use audit::{
     AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS, ChainHead,
     KeyLastUsage, chain_hash, hex,
 };
+pub use authz::{DenialReason, RequestFacts, Verdict};
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::Error;
+pub use grants::{Grant, GrantConstraints, GrantOperation};
+pub use identity::{Identity, IdentityKind};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
 pub use import::{ImportParametersOutput, ImportRequest};
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};

@@ -82,18 +82,25 @@ impl Kms {
     ) -> Result<(), Error> {
         let now = self.clock().now();
         let period = period_days.unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS);
-        self.modify_key(audit, caller, key, Need::Any, |k| {
-            check_automatic_rotation(k)?;
-            // A changed period counts from the last rotation (or creation), as AWS does.
-            k.next_rotation = Some(match (k.rotation_period_days, k.next_rotation) {
-                (Some(old), Some(next)) => UnixMillis(next.0 - i64::from(old) * 86_400_000)
-                    .plus_days(period)
-                    .max(now),
-                _ => now.plus_days(period),
-            });
-            k.rotation_period_days = Some(period);
-            Ok(())
-        })
+        self.modify_key(
+            audit,
+            caller,
+            key,
+            "kms:EnableKeyRotation",
+            Need::Any,
+            |k| {
+                check_automatic_rotation(k)?;
+                // A changed period counts from the last rotation (or creation), as AWS does.
+                k.next_rotation = Some(match (k.rotation_period_days, k.next_rotation) {
+                    (Some(old), Some(next)) => UnixMillis(next.0 - i64::from(old) * 86_400_000)
+                        .plus_days(period)
+                        .max(now),
+                    _ => now.plus_days(period),
+                });
+                k.rotation_period_days = Some(period);
+                Ok(())
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -105,12 +112,19 @@ impl Kms {
         key: &KeyRef,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        self.modify_key(audit, caller, key, Need::Any, |k| {
-            check_automatic_rotation(k)?;
-            k.rotation_period_days = None;
-            k.next_rotation = None;
-            Ok(())
-        })
+        self.modify_key(
+            audit,
+            caller,
+            key,
+            "kms:DisableKeyRotation",
+            Need::Any,
+            |k| {
+                check_automatic_rotation(k)?;
+                k.rotation_period_days = None;
+                k.next_rotation = None;
+                Ok(())
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -121,7 +135,9 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
     ) -> Result<RotationStatus, Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:GetKeyRotationStatus")
+            .await?;
         check_rotation_kind(&key)?;
         if key.state == KeyState::PendingImport {
             return Err(Error::UnsupportedOperation(format!(
@@ -146,7 +162,9 @@ impl Kms {
         key: &KeyRef,
         audit: AuditFn<'_>,
     ) -> Result<KeyArn, Error> {
-        let resolved = self.resolve_for_management(caller, key).await?;
+        let resolved = self
+            .resolve_for_management(caller, key, "kms:RotateKeyOnDemand")
+            .await?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
             return self.rotate_to_imported(&resolved, audit).await;
@@ -195,7 +213,9 @@ impl Kms {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<(Arc<Key>, Page<Material>), Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:ListKeyRotations")
+            .await?;
         check_rotation_kind(&key)?;
         let mut items: Vec<Material> = self
             .store()

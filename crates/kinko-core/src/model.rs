@@ -359,8 +359,9 @@ pub struct AccessKey {
     pub created_at: UnixMillis,
 }
 
-/// Who is calling, as established by authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who is calling, as established by authentication, and what the transport knows about the
+/// request (for policy conditions).
+#[derive(Debug, Clone)]
 pub struct Caller {
     /// The caller's account.
     pub account: AccountId,
@@ -368,6 +369,8 @@ pub struct Caller {
     pub region: Region,
     /// The principal ARN.
     pub principal_arn: String,
+    /// Source address, transport and request condition keys.
+    pub facts: std::sync::Arc<crate::RequestFacts>,
 }
 
 impl Caller {
@@ -377,7 +380,14 @@ impl Caller {
             account,
             region,
             principal_arn: principal_arn.into(),
+            facts: Default::default(),
         }
+    }
+
+    /// The same caller with what the transport knows about this request.
+    pub fn with_facts(mut self, facts: crate::RequestFacts) -> Caller {
+        self.facts = std::sync::Arc::new(facts);
+        self
     }
 }
 

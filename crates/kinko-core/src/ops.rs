@@ -25,6 +25,8 @@ pub struct CreateKeyRequest {
     pub multi_region: bool,
     /// A custom key store was named.
     pub custom_key_store: bool,
+    /// `BypassPolicyLockoutSafetyCheck`: accept a policy that would lock the caller out.
+    pub bypass_policy_lockout_safety_check: bool,
 }
 
 /// How many bytes of data key GenerateDataKey makes.

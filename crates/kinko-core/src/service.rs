@@ -36,6 +36,7 @@ pub struct Kms {
     root: Arc<dyn RootKey>,
     clock: Arc<dyn Clock>,
     caches: Caches,
+    pub(crate) policies: crate::authz::PolicyCache,
     chain: String,
 }
 
@@ -64,6 +65,7 @@ impl Kms {
             root,
             clock,
             caches: Caches::default(),
+            policies: Default::default(),
             chain: "node-1".to_owned(),
         }
     }
@@ -109,6 +111,7 @@ impl Kms {
     /// the next request reads the store.
     pub fn invalidate_key(&self, key: &KeyId) {
         self.caches.invalidate_key(key);
+        self.forget_policy(key);
     }
 
     /// Another node created, moved or deleted an alias: forgets where it points.
@@ -120,6 +123,7 @@ impl Kms {
     /// every cached key record, alias target and prepared material.
     pub fn invalidate_all(&self) {
         self.caches.invalidate_all();
+        self.forget_policies();
     }
 
     // ----- accounts and credentials -------------------------------------------------------
@@ -226,6 +230,8 @@ impl Kms {
         req: CreateKeyRequest,
         audit: AuditFn<'_>,
     ) -> Result<Arc<Key>, Error> {
+        self.authorize_in_account(caller, "kms:CreateKey", "*")
+            .await?;
         if req.custom_key_store
             || matches!(req.origin, Origin::AwsCloudHsm | Origin::ExternalKeyStore)
         {
@@ -267,6 +273,7 @@ impl Kms {
             account: caller.account.clone(),
             key_id: KeyId::from_random(random_array()?),
         };
+        let check_lockout = req.policy.is_some() && !req.bypass_policy_lockout_safety_check;
         let material_id = MaterialId(random_array()?);
         let external = req.origin == Origin::External;
         // EXTERNAL keys start PendingImport with an empty material row that ImportKeyMaterial
@@ -306,6 +313,9 @@ impl Kms {
             valid_to: None,
             expiration_model: None,
         };
+        if check_lockout {
+            self.check_lockout(caller, &key, &key.policy).await?;
+        }
         let material = Material::generated(
             arn.key_id,
             material_id,
@@ -337,7 +347,7 @@ impl Kms {
 
     /// DescribeKey (aliases allowed).
     pub async fn describe_key(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
-        self.resolve(caller, key).await
+        self.resolve(caller, key, "kms:DescribeKey").await
     }
 
     /// ListKeys: keys of the caller's account in the request's region.
@@ -347,6 +357,8 @@ impl Kms {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Key>, Error> {
+        self.authorize_in_account(caller, "kms:ListKeys", "*")
+            .await?;
         let after = match marker {
             Some(m) => Some(
                 decode_marker(m)
@@ -370,10 +382,17 @@ impl Kms {
         key: &KeyRef,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        self.modify_key(audit, caller, key, Need::EnableDisable, |k| {
-            k.state = KeyState::Enabled;
-            Ok(())
-        })
+        self.modify_key(
+            audit,
+            caller,
+            key,
+            "kms:EnableKey",
+            Need::EnableDisable,
+            |k| {
+                k.state = KeyState::Enabled;
+                Ok(())
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -386,10 +405,17 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         let key = self
-            .modify_key(audit, caller, key, Need::EnableDisable, |k| {
-                k.state = KeyState::Disabled;
-                Ok(())
-            })
+            .modify_key(
+                audit,
+                caller,
+                key,
+                "kms:DisableKey",
+                Need::EnableDisable,
+                |k| {
+                    k.state = KeyState::Disabled;
+                    Ok(())
+                },
+            )
             .await?;
         self.caches.forget_materials(&key.id());
         Ok(())
@@ -403,10 +429,17 @@ impl Kms {
         description: String,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        self.modify_key(audit, caller, key, Need::NotPendingDeletion, move |k| {
-            k.description = description.clone();
-            Ok(())
-        })
+        self.modify_key(
+            audit,
+            caller,
+            key,
+            "kms:UpdateKeyDescription",
+            Need::NotPendingDeletion,
+            move |k| {
+                k.description = description.clone();
+                Ok(())
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -421,18 +454,25 @@ impl Kms {
     ) -> Result<ScheduleDeletionOutput, Error> {
         let deletion_date = self.clock.now().plus_days(window_days);
         let key = self
-            .modify_key(audit, caller, key, Need::Any, |k| {
-                if k.state == KeyState::PendingDeletion {
-                    return Err(Error::InvalidState(format!(
-                        "{} is pending deletion.",
-                        k.arn
-                    )));
-                }
-                k.state = KeyState::PendingDeletion;
-                k.deletion_date = Some(deletion_date);
-                k.pending_window_days = Some(window_days);
-                Ok(())
-            })
+            .modify_key(
+                audit,
+                caller,
+                key,
+                "kms:ScheduleKeyDeletion",
+                Need::Any,
+                |k| {
+                    if k.state == KeyState::PendingDeletion {
+                        return Err(Error::InvalidState(format!(
+                            "{} is pending deletion.",
+                            k.arn
+                        )));
+                    }
+                    k.state = KeyState::PendingDeletion;
+                    k.deletion_date = Some(deletion_date);
+                    k.pending_window_days = Some(window_days);
+                    Ok(())
+                },
+            )
             .await?;
         self.caches.forget_materials(&key.id());
         Ok(ScheduleDeletionOutput {
@@ -451,7 +491,9 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<KeyArn, Error> {
         // An EXTERNAL key whose material is gone goes back to waiting for it.
-        let resolved = self.resolve_for_management(caller, key).await?;
+        let resolved = self
+            .resolve_for_management(caller, key, "kms:CancelKeyDeletion")
+            .await?;
         let material_missing = resolved.origin == Origin::External
             && !self
                 .store
@@ -459,22 +501,29 @@ impl Kms {
                 .await?
                 .is_some_and(|m| m.is_imported());
         let key = self
-            .modify_key(audit, caller, key, Need::Any, |k| {
-                if k.state != KeyState::PendingDeletion {
-                    return Err(Error::InvalidState(format!(
-                        "{} is not pending deletion.",
-                        k.arn
-                    )));
-                }
-                k.state = if material_missing {
-                    KeyState::PendingImport
-                } else {
-                    KeyState::Disabled
-                };
-                k.deletion_date = None;
-                k.pending_window_days = None;
-                Ok(())
-            })
+            .modify_key(
+                audit,
+                caller,
+                key,
+                "kms:CancelKeyDeletion",
+                Need::Any,
+                |k| {
+                    if k.state != KeyState::PendingDeletion {
+                        return Err(Error::InvalidState(format!(
+                            "{} is not pending deletion.",
+                            k.arn
+                        )));
+                    }
+                    k.state = if material_missing {
+                        KeyState::PendingImport
+                    } else {
+                        KeyState::Disabled
+                    };
+                    k.deletion_date = None;
+                    k.pending_window_days = None;
+                    Ok(())
+                },
+            )
             .await?;
         Ok(key.arn.clone())
     }
@@ -490,7 +539,9 @@ impl Kms {
         context: &EncryptionContext,
         algorithm: EncryptionAlgorithmSpec,
     ) -> Result<EncryptOutput, Error> {
-        let key = self.resolve(caller, key).await?;
+        let key = self
+            .resolve_with(caller, key, "kms:Encrypt", Some(context))
+            .await?;
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, algorithm)?;
         let (material_id, ciphertext) = self
@@ -512,8 +563,22 @@ impl Kms {
         key: Option<&KeyRef>,
         algorithm: EncryptionAlgorithmSpec,
     ) -> Result<DecryptOutput, Error> {
+        self.decrypt_as(caller, "kms:Decrypt", ciphertext, context, key, algorithm)
+            .await
+    }
+
+    /// Decrypt as `action` (`kms:Decrypt`, or `kms:ReEncryptFrom` for ReEncrypt's source).
+    async fn decrypt_as(
+        &self,
+        caller: &Caller,
+        action: &str,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        key: Option<&KeyRef>,
+        algorithm: EncryptionAlgorithmSpec,
+    ) -> Result<DecryptOutput, Error> {
         let named = match key {
-            Some(r) => Some(self.resolve(caller, r).await?),
+            Some(r) => Some(self.resolve_with(caller, r, action, Some(context)).await?),
             None => None,
         };
         if let Some(k) = &named {
@@ -534,10 +599,15 @@ impl Kms {
         }
         let key = match named {
             Some(k) => k,
-            None => self
-                .key_in_account(&caller.account, &caller.region, &blob_key)
-                .await?
-                .ok_or(Error::InvalidCiphertext)?,
+            None => {
+                let found = self
+                    .key_in_account(&caller.account, &caller.region, &blob_key)
+                    .await?
+                    .ok_or(Error::InvalidCiphertext)?;
+                self.authorize(caller, action, &found, Some(context))
+                    .await?;
+                found
+            }
         };
         check_state(&key, Need::Crypto)?;
         let material_id = MaterialId(header.material_id);
@@ -570,12 +640,20 @@ impl Kms {
         destination_context: &EncryptionContext,
         destination_algorithm: EncryptionAlgorithmSpec,
     ) -> Result<ReEncryptOutput, Error> {
-        let destination = self.resolve(caller, destination_key).await?;
+        let destination = self
+            .resolve_with(
+                caller,
+                destination_key,
+                "kms:ReEncryptTo",
+                Some(destination_context),
+            )
+            .await?;
         check_state(&destination, Need::Crypto)?;
         check_encrypt_usage(&destination, destination_algorithm)?;
         let source = self
-            .decrypt(
+            .decrypt_as(
                 caller,
+                "kms:ReEncryptFrom",
                 ciphertext,
                 source_context,
                 source_key,
@@ -610,7 +688,14 @@ impl Kms {
         context: &EncryptionContext,
         with_plaintext: bool,
     ) -> Result<GenerateDataKeyOutput, Error> {
-        let key = self.resolve(caller, key).await?;
+        let action = if with_plaintext {
+            "kms:GenerateDataKey"
+        } else {
+            "kms:GenerateDataKeyWithoutPlaintext"
+        };
+        let key = self
+            .resolve_with(caller, key, action, Some(context))
+            .await?;
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault)?;
         let data_key = random_secret(size.byte_len())?;
@@ -630,7 +715,13 @@ impl Kms {
     }
 
     /// GenerateRandom.
-    pub fn generate_random(&self, bytes: usize) -> Result<SecretBytes, Error> {
+    pub async fn generate_random(
+        &self,
+        caller: &Caller,
+        bytes: usize,
+    ) -> Result<SecretBytes, Error> {
+        self.authorize_in_account(caller, "kms:GenerateRandom", "*")
+            .await?;
         Ok(random_secret(bytes)?)
     }
 
@@ -649,7 +740,15 @@ impl Kms {
                 "Alias {name} is reserved: names beginning with alias/aws/ are for AWS managed keys."
             )));
         }
-        let key = self.resolve_for_management(caller, target).await?;
+        self.authorize_in_account(
+            caller,
+            "kms:CreateAlias",
+            &name.arn(&caller.region, &caller.account),
+        )
+        .await?;
+        let key = self
+            .resolve_for_management(caller, target, "kms:CreateAlias")
+            .await?;
         check_state(&key, Need::NotPendingDeletion)?;
         if self.store.count_aliases(&key.id()).await? >= MAX_ALIASES_PER_KEY {
             return Err(Error::LimitExceeded(format!(
@@ -709,7 +808,22 @@ impl Kms {
             .get_alias(&caller.account, &caller.region, name)
             .await?
             .ok_or_else(|| alias_not_found(caller, name))?;
-        let new_target = self.resolve_for_management(caller, target).await?;
+        self.authorize_in_account(
+            caller,
+            "kms:UpdateAlias",
+            &name.arn(&caller.region, &caller.account),
+        )
+        .await?;
+        let new_target = self
+            .resolve_for_management(caller, target, "kms:UpdateAlias")
+            .await?;
+        if let Some(old) = self
+            .key_in_account(&caller.account, &caller.region, &alias.target)
+            .await?
+        {
+            self.authorize(caller, "kms:UpdateAlias", &old, None)
+                .await?;
+        }
         check_state(&new_target, Need::NotPendingDeletion)?;
         if let Some(old) = self
             .key_in_account(&caller.account, &caller.region, &alias.target)
@@ -764,8 +878,16 @@ impl Kms {
             .get_alias(&caller.account, &caller.region, name)
             .await?
             .ok_or_else(|| alias_not_found(caller, name))?;
+        self.authorize_in_account(
+            caller,
+            "kms:DeleteAlias",
+            &name.arn(&caller.region, &caller.account),
+        )
+        .await?;
         let key = self
             .require_key(caller, &caller.region, &alias.target)
+            .await?;
+        self.authorize(caller, "kms:DeleteAlias", &key, None)
             .await?;
         let draft = audit(&key);
         let append = AuditAppend {
@@ -794,8 +916,16 @@ impl Kms {
         marker: Option<&str>,
     ) -> Result<Page<Alias>, Error> {
         let target = match key {
-            Some(r) => Some(self.resolve_for_management(caller, r).await?.id()),
-            None => None,
+            Some(r) => Some(
+                self.resolve_for_management(caller, r, "kms:ListAliases")
+                    .await?
+                    .id(),
+            ),
+            None => {
+                self.authorize_in_account(caller, "kms:ListAliases", "*")
+                    .await?;
+                None
+            }
         };
         let after = match marker {
             Some(m) => Some(
@@ -830,7 +960,9 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         validate_tags(&tags)?;
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:TagResource")
+            .await?;
         check_state(&key, Need::NotPendingDeletion)?;
         let tags = dedup_tags(tags);
         let existing = self
@@ -869,7 +1001,9 @@ impl Kms {
         tag_keys: Vec<String>,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:UntagResource")
+            .await?;
         check_state(&key, Need::NotPendingDeletion)?;
         self.store
             .delete_tags(
@@ -892,7 +1026,9 @@ impl Kms {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Tag>, Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:ListResourceTags")
+            .await?;
         let after = match marker {
             Some(m) => Some(
                 decode_marker(m).ok_or_else(|| Error::InvalidMarker("Invalid marker".into()))?,
@@ -911,7 +1047,9 @@ impl Kms {
 
     /// GetKeyPolicy: the stored `default` policy.
     pub async fn get_key_policy(&self, caller: &Caller, key: &KeyRef) -> Result<String, Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:GetKeyPolicy")
+            .await?;
         Ok(key.policy.clone())
     }
 
@@ -921,12 +1059,26 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         policy: String,
+        bypass_lockout_check: bool,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        self.modify_key(audit, caller, key, Need::Any, move |k| {
-            k.policy = policy.clone();
-            Ok(())
-        })
+        if !bypass_lockout_check {
+            let current = self
+                .resolve_for_management(caller, key, "kms:PutKeyPolicy")
+                .await?;
+            self.check_lockout(caller, &current, &policy).await?;
+        }
+        self.modify_key(
+            audit,
+            caller,
+            key,
+            "kms:PutKeyPolicy",
+            Need::Any,
+            move |k| {
+                k.policy = policy.clone();
+                Ok(())
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -937,19 +1089,66 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
     ) -> Result<Vec<String>, Error> {
-        self.resolve_for_management(caller, key).await?;
+        self.resolve_for_management(caller, key, "kms:ListKeyPolicies")
+            .await?;
         Ok(vec![crate::DEFAULT_POLICY_NAME.to_owned()])
     }
 
     // ----- resolution and caching -----------------------------------------------------------
 
-    /// Resolves any KeyId form (aliases included) to a key of the caller's account and region.
-    pub(crate) async fn resolve(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
+    /// Resolves any KeyId form (aliases included) and checks that the caller may perform
+    /// `action` on the key. A key ARN may name another account's key (cross-account use, which
+    /// that key's policy must allow).
+    pub(crate) async fn resolve(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        action: &str,
+    ) -> Result<Arc<Key>, Error> {
+        self.resolve_with(caller, key, action, None).await
+    }
+
+    /// [`Kms::resolve`] for an operation with an encryption context (policy conditions and
+    /// grant constraints test it).
+    pub(crate) async fn resolve_with(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        action: &str,
+        context: Option<&EncryptionContext>,
+    ) -> Result<Arc<Key>, Error> {
+        let found = self.locate(caller, key, Some(action)).await?;
+        self.authorize(caller, action, &found, context).await?;
+        Ok(found)
+    }
+
+    /// Finds the key a KeyId names, without authorization. `cross_account`: the action, when
+    /// it may use another account's key; whether such a key exists is not revealed (a missing
+    /// one is denied like one whose policy does not allow the caller).
+    async fn locate(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        cross_account: Option<&str>,
+    ) -> Result<Arc<Key>, Error> {
         match key {
             KeyRef::Id(id) => self.require_key(caller, &caller.region, id).await,
             KeyRef::Arn(arn) => {
                 if arn.account != caller.account {
-                    return Err(cross_account_denied(caller, &arn.to_string()));
+                    let Some(action) = cross_account else {
+                        return Err(cross_account_denied(caller, &arn.to_string()));
+                    };
+                    return self
+                        .key_in_account(&arn.account, &arn.region, &arn.key_id)
+                        .await?
+                        .ok_or_else(|| {
+                            crate::authz::access_denied(
+                                caller,
+                                action,
+                                &arn.to_string(),
+                                crate::DenialReason::NoResourcePolicyAllows,
+                            )
+                        });
                 }
                 self.require_key(caller, &arn.region, &arn.key_id).await
             }
@@ -967,16 +1166,19 @@ impl Kms {
         }
     }
 
-    /// Management operations take a key id or key ARN only.
+    /// Management operations take a key id or key ARN only, of the caller's own account.
     pub(crate) async fn resolve_for_management(
         &self,
         caller: &Caller,
         key: &KeyRef,
+        action: &str,
     ) -> Result<Arc<Key>, Error> {
         if key.is_alias() {
             return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
         }
-        self.resolve(caller, key).await
+        let found = self.locate(caller, key, None).await?;
+        self.authorize(caller, action, &found, None).await?;
+        Ok(found)
     }
 
     async fn resolve_alias(
@@ -1087,13 +1289,14 @@ impl Kms {
         audit: AuditFn<'_>,
         caller: &Caller,
         key_ref: &KeyRef,
+        action: &str,
         need: Need,
         change: F,
     ) -> Result<Arc<Key>, Error>
     where
         F: Fn(&mut Key) -> Result<(), Error>,
     {
-        let resolved = self.resolve_for_management(caller, key_ref).await?;
+        let resolved = self.resolve_for_management(caller, key_ref, action).await?;
         let mut attempts = 0;
         loop {
             let mut key = self
@@ -1128,7 +1331,9 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
     ) -> Result<(Arc<Key>, Option<crate::KeyLastUsage>), Error> {
-        let key = self.resolve_for_management(caller, key).await?;
+        let key = self
+            .resolve_for_management(caller, key, "kms:GetKeyLastUsage")
+            .await?;
         let usage = self.store.key_last_usage(&key.id()).await?;
         Ok((key, usage))
     }
@@ -1213,7 +1418,7 @@ pub(crate) fn incompatible_algorithm(algorithm: &str, key: &Key) -> Error {
 
 fn cross_account_denied(caller: &Caller, resource: &str) -> Error {
     Error::AccessDenied(format!(
-        "User: {} is not authorized to access {resource} because no resource-based policy allows it (cross-account access is not supported by Kinko yet)",
+        "User: {} is not authorized to access {resource}: this operation cannot use a key of another account",
         caller.principal_arn
     ))
 }

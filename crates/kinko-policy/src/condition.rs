@@ -143,6 +143,13 @@ pub(crate) struct Clause {
     values: Values,
 }
 
+impl Clause {
+    /// The condition key, lower-cased.
+    pub(crate) fn key_lower(&self) -> &str {
+        &self.key_lower
+    }
+}
+
 /// Why a condition clause failed, borrowed from the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConditionFailure<'p> {

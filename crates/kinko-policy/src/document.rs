@@ -283,6 +283,17 @@ impl Policy {
         self.statements.get(index).and_then(|s| s.sid.as_deref())
     }
 
+    /// Whether any condition of the document tests a key starting with `prefix` (compared
+    /// case-insensitively), so a caller can skip looking up values nobody asks for (resource
+    /// tags, aliases).
+    pub fn uses_condition_key(&self, prefix: &str) -> bool {
+        let prefix = prefix.to_ascii_lowercase();
+        self.statements
+            .iter()
+            .flat_map(|s| &s.conditions)
+            .any(|c| c.key_lower().starts_with(&prefix))
+    }
+
     /// Every principal named in `Principal` or `NotPrincipal` elements (not `"*"`), in document
     /// order, possibly with repeats.
     pub fn named_principals(&self) -> impl Iterator<Item = NamedPrincipal<'_>> {

@@ -246,6 +246,10 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             recorded: true,
         };
     }
+    let caller = caller.with_facts(crate::facts::kms_request(
+        &body,
+        info.source_ip.parse().ok(),
+    ));
     let mut seen = crate::audit::Touched::default();
     let audit_info: &RequestInfo = info;
     let audit = |key: &kinko_core::Key| {

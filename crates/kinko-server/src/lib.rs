@@ -18,6 +18,7 @@ mod cloudtrail;
 mod config;
 mod convert;
 mod errors;
+mod facts;
 mod jobs;
 mod protocol;
 mod root;

@@ -141,6 +141,9 @@ pub async fn dispatch(
                 tags,
                 multi_region: r.multi_region.unwrap_or(false),
                 custom_key_store: r.custom_key_store_id.is_some() || r.xks_key_id.is_some(),
+                bypass_policy_lockout_safety_check: r
+                    .bypass_policy_lockout_safety_check
+                    .unwrap_or(false),
             };
             let key = kms.create_key(caller, req, audit).await.map_err(core)?;
             seen.key = Some(key.arn.clone());
@@ -395,7 +398,8 @@ pub async fn dispatch(
             }
             c::unsupported_flags(None, r.recipient.as_ref())?;
             let bytes = kms
-                .generate_random(usize::try_from(n).unwrap_or(1))
+                .generate_random(caller, usize::try_from(n).unwrap_or(1))
+                .await
                 .map_err(core)?;
             let response = wire::GenerateRandomResponse {
                 plaintext: Some(Blob(bytes.expose().to_vec())),
@@ -902,7 +906,8 @@ pub async fn dispatch(
                     "PolicyName {name} cannot be set: the only key policy you can put is named default."
                 )));
             }
-            kms.put_key_policy(caller, &key_ref, policy, audit)
+            let bypass = r.bypass_policy_lockout_safety_check.unwrap_or(false);
+            kms.put_key_policy(caller, &key_ref, policy, bypass, audit)
                 .await
                 .map_err(core)?;
             encode(&wire::Empty {})

@@ -645,8 +645,8 @@ async fn invalid_key_usage_exception() {
         .await;
 }
 
-/// A key or alias ARN naming another account (cross-account access needs a key policy, which
-/// Kinko does not evaluate yet).
+/// A key or alias ARN naming another account's key that does not exist: denied, so that
+/// nobody learns which keys other accounts have.
 #[tokio::test]
 async fn access_denied_exception() {
     let kinko = Kinko::start().await;

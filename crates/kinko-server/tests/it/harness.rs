@@ -232,6 +232,24 @@ impl Kinko {
         expect_error(&self.check(op, body).await, 400, code)
     }
 
+    /// The CloudTrail records of every event named `event_name` so far, newest first.
+    pub async fn audit_records(&self, event_name: &str) -> Vec<Value> {
+        let filter = kinko_core::AuditFilter {
+            event_name: Some(event_name.to_owned()),
+            ..Default::default()
+        };
+        self.server
+            .state
+            .kms
+            .store()
+            .query_audit(&filter, None, 1000)
+            .await
+            .expect("query the audit trail")
+            .into_iter()
+            .map(|e| serde_json::from_slice(&e.draft.record).expect("a JSON record"))
+            .collect()
+    }
+
     /// CreateKey with no parameters; returns the key id.
     pub async fn create_key(&self) -> String {
         let reply = self.ok("CreateKey", serde_json::json!({})).await;

@@ -8,6 +8,7 @@
 
 mod at_rest;
 mod auth;
+mod authz;
 mod errors;
 mod harness;
 mod key_specs;

@@ -1,0 +1,527 @@
+//! Authorization: whether a caller may perform an action on a key (or, for CreateKey, ListKeys
+//! and the like, in its account), decided as AWS KMS decides (`kms-reference.md` §7):
+//!
+//! 1. An explicit `Deny` in the key policy or in one of the caller's identity policies denies.
+//! 2. Otherwise the request is allowed by
+//!    - a key-policy statement that names the caller (its ARN, its role for a role session, or
+//!      `*`), or
+//!    - a key-policy statement that names the caller's account (delegation to IAM) together with
+//!      the caller being that account's root or having an identity policy that allows it, or
+//!    - a grant on the key for the caller, with the operation and its constraints satisfied.
+//! 3. A caller from another account than the key's needs both sides: the key policy must allow
+//!    it (directly or through its account) and, unless it is its account's root, its own
+//!    identity policies too; or a grant.
+//! 4. Anything else is denied, and the message says which side was missing.
+//!
+//! Evaluation is pure (`kinko-policy`); what it needs comes from caches: the compiled key policy
+//! (compiled once per policy text), the caller's identity and the key's grants. Resource tags and
+//! aliases are read only when a policy actually tests `aws:ResourceTag/…` or
+//! `kms:ResourceAliases`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, UNIX_EPOCH};
+
+use kinko_policy::{
+    ConditionKeys, ContextValue, ContextValues, Decision, Policy, PolicyKind, PrincipalKind,
+    RequestContext, RequestPrincipal,
+};
+
+use crate::grants::Grant;
+use crate::identity::Identity;
+use crate::{Caller, EncryptionContext, Error, Key, KeyId, Kms};
+
+/// Upper bound on cached compiled key policies.
+const MAX_POLICIES: usize = 100_000;
+
+/// What the transport knows about a request beyond who made it: where it came from, how, and
+/// the condition keys read from its parameters (`kms:EncryptionAlgorithm`, `aws:RequestTag/…`,
+/// `kms:GrantOperations`, …). Encryption-context keys are not here: the core sets them from the
+/// context each half of the operation actually uses.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// The client's address (`aws:SourceIp`).
+    pub source_ip: Option<IpAddr>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
+    /// Condition keys taken from the request parameters.
+    pub keys: ConditionKeys,
+}
+
+/// Which side of the decision refused, in AWS's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenialReason {
+    /// A `Deny` statement of the key policy applies.
+    ExplicitDenyInKeyPolicy,
+    /// A `Deny` statement of an identity policy applies.
+    ExplicitDenyInIdentityPolicy,
+    /// The key policy neither allows the caller nor delegates to its account (and no grant does).
+    NoResourcePolicyAllows,
+    /// The key policy delegates to the caller's account, but no identity policy allows it.
+    NoIdentityPolicyAllows,
+}
+
+/// The decision on one request, with the reasoning when it was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// `None`: allowed.
+    pub denied: Option<DenialReason>,
+    /// What decided, one line per policy, statement or grant considered (filled only by
+    /// [`Kms::explain`]).
+    pub explanation: Vec<String>,
+}
+
+/// Compiled key policies, keyed by key, checked against the policy text.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyCache {
+    by_key: RwLock<HashMap<KeyId, Arc<CompiledKeyPolicy>>>,
+}
+
+#[derive(Debug)]
+struct CompiledKeyPolicy {
+    text: String,
+    policy: Policy,
+    wants_tags: bool,
+    wants_aliases: bool,
+}
+
+impl PolicyCache {
+    fn get(&self, key: &Key) -> Result<Arc<CompiledKeyPolicy>, Error> {
+        let id = key.id();
+        if let Some(hit) = self
+            .by_key
+            .read()
+            .ok()
+            .and_then(|m| m.get(&id).cloned())
+            .filter(|c| c.text == key.policy)
+        {
+            return Ok(hit);
+        }
+        // A stored policy was validated when it was written; one that no longer parses (a
+        // stricter parser, an edited database) denies everything but is still reported.
+        let policy = Policy::parse(&key.policy, PolicyKind::Key).map_err(|e| {
+            Error::Internal(format!(
+                "the stored key policy of {} does not parse: {e}",
+                key.arn
+            ))
+        })?;
+        let compiled = Arc::new(CompiledKeyPolicy {
+            text: key.policy.clone(),
+            wants_tags: policy.uses_condition_key("aws:ResourceTag/"),
+            wants_aliases: policy.uses_condition_key("kms:ResourceAliases"),
+            policy,
+        });
+        if let Ok(mut m) = self.by_key.write() {
+            if m.len() >= MAX_POLICIES {
+                m.clear();
+            }
+            m.insert(id, compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    pub(crate) fn forget(&self, key: &KeyId) {
+        if let Ok(mut m) = self.by_key.write() {
+            m.remove(key);
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut m) = self.by_key.write() {
+            m.clear();
+        }
+    }
+}
+
+/// The request principal as `kinko-policy` sees it, with the identity's tags.
+fn request_principal(caller: &Caller, identity: Option<&Identity>) -> RequestPrincipal {
+    let mut principal = RequestPrincipal::from_arn(&caller.principal_arn).unwrap_or_else(|| {
+        // Not an IAM/STS ARN (cannot happen for authenticated callers): matches nothing
+        // but `*`.
+        RequestPrincipal {
+            arn: caller.principal_arn.clone(),
+            account: caller.account.to_string(),
+            kind: PrincipalKind::User,
+            tags: Default::default(),
+        }
+    });
+    if let Some(identity) = identity {
+        principal.tags = identity.tags.clone();
+    }
+    principal
+}
+
+fn is_root(principal: &RequestPrincipal) -> bool {
+    principal.kind == PrincipalKind::Root
+}
+
+/// Whether `grant` lets `principal` perform `action` with `context`.
+fn grant_allows(
+    grant: &Grant,
+    principal: &RequestPrincipal,
+    action: &str,
+    context: Option<&EncryptionContext>,
+) -> bool {
+    let grantee = grant.grantee_principal.as_str();
+    let is_grantee = grantee == principal.arn
+        || matches!(&principal.kind, PrincipalKind::AssumedRole { role_arn } if role_arn == grantee);
+    let operation = action.strip_prefix("kms:").unwrap_or(action);
+    if !is_grantee || !grant.operations.iter().any(|o| o.as_str() == operation) {
+        return false;
+    }
+    let Some(constraints) = &grant.constraints else {
+        return true;
+    };
+    let empty = EncryptionContext::default();
+    let request = context.unwrap_or(&empty);
+    if let Some(equals) = &constraints.encryption_context_equals
+        && &request.0 != equals
+    {
+        return false;
+    }
+    if let Some(subset) = &constraints.encryption_context_subset
+        && !subset
+            .iter()
+            .all(|(k, v)| request.0.get(k).is_some_and(|have| have == v))
+    {
+        return false;
+    }
+    true
+}
+
+impl Kms {
+    /// Checks that `caller` may perform `action` (`kms:Encrypt`, …) on `key`; `context` is the
+    /// encryption context of the request half that uses this key.
+    pub(crate) async fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key: &Key,
+        context: Option<&EncryptionContext>,
+    ) -> Result<(), Error> {
+        let verdict = self
+            .decide(caller, action, Some(key), context, false)
+            .await?;
+        match verdict.denied {
+            None => Ok(()),
+            Some(reason) => Err(access_denied(caller, action, &key.arn.to_string(), reason)),
+        }
+    }
+
+    /// Checks an action that has no key: CreateKey, ListKeys, ListAliases, GenerateRandom,
+    /// the alias half of CreateAlias. Only identity policies decide; an account's root may.
+    pub(crate) async fn authorize_in_account(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), Error> {
+        let verdict = self.decide_account(caller, action, resource, false).await?;
+        match verdict.denied {
+            None => Ok(()),
+            Some(reason) => Err(access_denied(caller, action, resource, reason)),
+        }
+    }
+
+    /// The decision on `action` against `key` (or in the account, without a key) with every
+    /// statement and grant that took part, for `kinko authz explain` and tests.
+    pub async fn explain(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key: Option<&Key>,
+        context: Option<&EncryptionContext>,
+    ) -> Result<Verdict, Error> {
+        match key {
+            Some(key) => self.decide(caller, action, Some(key), context, true).await,
+            None => self.decide_account(caller, action, "*", true).await,
+        }
+    }
+
+    async fn context_for(
+        &self,
+        caller: &Caller,
+        identity: Option<&Identity>,
+        action: &str,
+        resource: &str,
+    ) -> RequestContext {
+        let mut ctx = RequestContext::new(request_principal(caller, identity), action, resource);
+        ctx.keys = caller.facts.keys.clone();
+        let now = self.clock().now();
+        ctx.keys.insert(
+            "aws:CurrentTime",
+            ContextValue::Time(UNIX_EPOCH + Duration::from_millis(now.0.max(0).unsigned_abs())),
+        );
+        ctx.keys.insert("aws:EpochTime", now.as_secs());
+        ctx.keys
+            .insert("aws:SecureTransport", caller.facts.secure_transport);
+        if let Some(ip) = caller.facts.source_ip {
+            ctx.keys.insert("aws:SourceIp", ip);
+        }
+        ctx.keys
+            .insert("kms:CallerAccount", caller.account.to_string());
+        ctx
+    }
+
+    async fn identity_of(&self, caller: &Caller) -> Result<Option<Arc<Identity>>, Error> {
+        if caller.principal_arn.ends_with(":root") {
+            return Ok(None);
+        }
+        self.principal_identity(&caller.principal_arn).await
+    }
+
+    async fn decide(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key: Option<&Key>,
+        context: Option<&EncryptionContext>,
+        explain: bool,
+    ) -> Result<Verdict, Error> {
+        let Some(key) = key else {
+            return self.decide_account(caller, action, "*", explain).await;
+        };
+        let identity = self.identity_of(caller).await?;
+        let resource = key.arn.to_string();
+        let mut ctx = self
+            .context_for(caller, identity.as_deref(), action, &resource)
+            .await;
+        if let Some(context) = context {
+            ctx.set_encryption_context(context.0.iter());
+        }
+        ctx.keys.insert("kms:KeySpec", key.spec.as_str());
+        ctx.keys.insert("kms:KeyUsage", key.usage.as_str());
+        ctx.keys.insert("kms:KeyOrigin", key.origin.as_str());
+        let compiled = self.policies.get(key)?;
+        let identity_wants = |prefix: &str| {
+            identity
+                .as_ref()
+                .is_some_and(|i| i.policies.iter().any(|(_, p)| p.uses_condition_key(prefix)))
+        };
+        if compiled.wants_tags || identity_wants("aws:ResourceTag/") {
+            for tag in self
+                .store()
+                .list_tags(&key.id(), None, crate::service::MAX_TAGS_PER_KEY)
+                .await?
+            {
+                ctx.keys
+                    .insert(&format!("aws:ResourceTag/{}", tag.key), tag.value);
+            }
+        }
+        if compiled.wants_aliases || identity_wants("kms:ResourceAliases") {
+            let aliases = self
+                .store()
+                .list_aliases(
+                    &key.arn.account,
+                    &key.arn.region,
+                    Some(&key.id()),
+                    None,
+                    crate::service::MAX_ALIASES_PER_KEY,
+                )
+                .await?;
+            ctx.keys.insert(
+                "kms:ResourceAliases",
+                ContextValues::Many(
+                    aliases
+                        .iter()
+                        .map(|a| ContextValue::String(a.name.as_str().to_owned()))
+                        .collect(),
+                ),
+            );
+        }
+
+        let mut explanation = Vec::new();
+        let key_eval = compiled.policy.evaluate(&ctx);
+        if explain {
+            explanation.push(format!("key policy of {resource}: {key_eval}"));
+        }
+        if key_eval.decision == Decision::ExplicitDeny {
+            return Ok(Verdict {
+                denied: Some(DenialReason::ExplicitDenyInKeyPolicy),
+                explanation,
+            });
+        }
+        let (identity_deny, identity_allow) =
+            evaluate_identity(identity.as_deref(), &ctx, explain, &mut explanation);
+        if identity_deny {
+            return Ok(Verdict {
+                denied: Some(DenialReason::ExplicitDenyInIdentityPolicy),
+                explanation,
+            });
+        }
+        let root = is_root(&ctx.principal);
+        let same_account = caller.account == key.arn.account;
+        let through_identity = root || identity_allow;
+        let by_policy = if same_account {
+            key_eval.decision == Decision::Allow
+                || (key_eval.account_delegation.is_some() && through_identity)
+        } else {
+            (key_eval.decision == Decision::Allow || key_eval.account_delegation.is_some())
+                && through_identity
+        };
+        if by_policy {
+            return Ok(Verdict {
+                denied: None,
+                explanation,
+            });
+        }
+        let grants = self.grants_for_key(&key.id()).await?;
+        for grant in grants.iter() {
+            let allows = grant_allows(grant, &ctx.principal, action, context);
+            if explain {
+                let mut line = format!("grant {}", grant.grant_id);
+                if let Some(name) = &grant.name {
+                    let _ = write!(line, " ({name})");
+                }
+                let _ = write!(
+                    line,
+                    " for {}: {}",
+                    grant.grantee_principal,
+                    if allows { "allows" } else { "does not apply" }
+                );
+                explanation.push(line);
+            }
+            if allows {
+                return Ok(Verdict {
+                    denied: None,
+                    explanation,
+                });
+            }
+        }
+        let delegated =
+            key_eval.account_delegation.is_some() || key_eval.decision == Decision::Allow;
+        Ok(Verdict {
+            denied: Some(if delegated {
+                DenialReason::NoIdentityPolicyAllows
+            } else {
+                DenialReason::NoResourcePolicyAllows
+            }),
+            explanation,
+        })
+    }
+
+    async fn decide_account(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        explain: bool,
+    ) -> Result<Verdict, Error> {
+        let identity = self.identity_of(caller).await?;
+        let ctx = self
+            .context_for(caller, identity.as_deref(), action, resource)
+            .await;
+        let mut explanation = Vec::new();
+        let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, explain, &mut explanation);
+        let denied = if deny {
+            Some(DenialReason::ExplicitDenyInIdentityPolicy)
+        } else if is_root(&ctx.principal) || allow {
+            None
+        } else {
+            Some(DenialReason::NoIdentityPolicyAllows)
+        };
+        if explain && is_root(&ctx.principal) {
+            explanation.push(format!(
+                "{} is its account's root: allowed unless a policy denies",
+                caller.principal_arn
+            ));
+        }
+        Ok(Verdict {
+            denied,
+            explanation,
+        })
+    }
+
+    /// The lockout safety check of CreateKey and PutKeyPolicy: would `policy` still let the
+    /// caller change the key policy afterwards?
+    pub(crate) async fn check_lockout(
+        &self,
+        caller: &Caller,
+        key: &Key,
+        policy: &str,
+    ) -> Result<(), Error> {
+        let parsed = Policy::parse(policy, PolicyKind::Key)
+            .map_err(|e| Error::MalformedPolicyDocument(e.to_string()))?;
+        let identity = self.identity_of(caller).await?;
+        let resource = key.arn.to_string();
+        let ctx = self
+            .context_for(caller, identity.as_deref(), "kms:PutKeyPolicy", &resource)
+            .await;
+        let eval = parsed.evaluate(&ctx);
+        let mut ignored = Vec::new();
+        let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, false, &mut ignored);
+        let allowed = eval.decision != Decision::ExplicitDeny
+            && !deny
+            && (eval.decision == Decision::Allow
+                || (eval.account_delegation.is_some() && (is_root(&ctx.principal) || allow)));
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::MalformedPolicyDocument(
+                "The new key policy will not allow you to update the key policy in the future."
+                    .into(),
+            ))
+        }
+    }
+
+    /// Forgets the compiled policy of a key (its record changed on another node).
+    pub(crate) fn forget_policy(&self, key: &KeyId) {
+        self.policies.forget(key);
+    }
+
+    /// Forgets every compiled key policy.
+    pub(crate) fn forget_policies(&self) {
+        self.policies.clear();
+    }
+}
+
+/// Evaluates the caller's identity policies: (some policy denies, some policy allows).
+fn evaluate_identity(
+    identity: Option<&Identity>,
+    ctx: &RequestContext,
+    explain: bool,
+    explanation: &mut Vec<String>,
+) -> (bool, bool) {
+    let (mut deny, mut allow) = (false, false);
+    for (name, policy) in identity.map(|i| i.policies.as_slice()).unwrap_or_default() {
+        let eval = policy.evaluate(ctx);
+        if explain {
+            explanation.push(format!("identity policy {name}: {eval}"));
+        }
+        match eval.decision {
+            Decision::ExplicitDeny => deny = true,
+            Decision::Allow => allow = true,
+            Decision::NotApplicable => {}
+        }
+    }
+    (deny, allow)
+}
+
+/// AWS's AccessDeniedException message.
+pub(crate) fn access_denied(
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    reason: DenialReason,
+) -> Error {
+    let who = &caller.principal_arn;
+    let why = match reason {
+        DenialReason::ExplicitDenyInKeyPolicy => {
+            "with an explicit deny in a resource-based policy".to_owned()
+        }
+        DenialReason::ExplicitDenyInIdentityPolicy => {
+            "with an explicit deny in an identity-based policy".to_owned()
+        }
+        DenialReason::NoResourcePolicyAllows => {
+            format!("because no resource-based policy allows the {action} action")
+        }
+        DenialReason::NoIdentityPolicyAllows => {
+            format!("because no identity-based policy allows the {action} action")
+        }
+    };
+    Error::AccessDenied(format!(
+        "User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
+    ))
+}
