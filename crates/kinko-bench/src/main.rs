@@ -200,6 +200,16 @@ enum OpArg {
     GenerateMacHmac256,
     /// The four Sign operations and generate-mac-hmac-256, each beside aws-lc-rs's raw rate.
     Signing,
+    /// Encrypt with an encryption context under the default key policy.
+    #[value(name = "encrypt-default-policy")]
+    EncryptDefaultPolicy,
+    /// The same Encrypt under a 20-statement key policy with conditions
+    /// (`restrictive_policy.json`).
+    #[value(name = "encrypt-restrictive-policy")]
+    EncryptRestrictivePolicy,
+    /// encrypt-default-policy and encrypt-restrictive-policy, with the cost of the restrictive
+    /// policy printed.
+    Authz,
 }
 
 impl OpArg {
@@ -222,6 +232,9 @@ impl OpArg {
                 Op::SignMlDsa65,
                 Op::GenerateMacHmac256,
             ],
+            OpArg::EncryptDefaultPolicy => &[Op::EncryptDefaultPolicy],
+            OpArg::EncryptRestrictivePolicy => &[Op::EncryptRestrictivePolicy],
+            OpArg::Authz => &[Op::EncryptDefaultPolicy, Op::EncryptRestrictivePolicy],
         }
     }
 }
@@ -243,6 +256,16 @@ enum Op {
     SignEd25519,
     SignMlDsa65,
     GenerateMacHmac256,
+    EncryptDefaultPolicy,
+    EncryptRestrictivePolicy,
+}
+
+/// The 20-statement key policy of `encrypt-restrictive-policy`, `{account}` to be filled in.
+const RESTRICTIVE_POLICY: &str = include_str!("restrictive_policy.json");
+
+/// The encryption context both policy runs send (the restrictive policy requires it).
+fn bench_context() -> serde_json::Value {
+    serde_json::json!({ "app": "bench", "tenant": "t-7" })
 }
 
 /// How a Sign or GenerateMac operation is asked for, and what it is compared with.
@@ -273,6 +296,8 @@ impl Op {
             Op::SignEd25519 => "Sign ECC_NIST_EDWARDS25519",
             Op::SignMlDsa65 => "Sign ML_DSA_65",
             Op::GenerateMacHmac256 => "GenerateMac HMAC_256",
+            Op::EncryptDefaultPolicy => "Encrypt (default policy)",
+            Op::EncryptRestrictivePolicy => "Encrypt (20-statement policy)",
         }
     }
 
@@ -288,7 +313,11 @@ impl Op {
             primitive,
         };
         match self {
-            Op::Encrypt | Op::Decrypt | Op::GenerateDataKey => None,
+            Op::Encrypt
+            | Op::Decrypt
+            | Op::GenerateDataKey
+            | Op::EncryptDefaultPolicy
+            | Op::EncryptRestrictivePolicy => None,
             Op::SignRsa2048 => Some(sign(
                 "RSA_2048",
                 "RSASSA_PKCS1_V1_5_SHA_256",
@@ -506,6 +535,29 @@ async fn run(mut args: RunArgs) -> Result<()> {
             for comparison in comparisons {
                 println!("{}", comparison.line(width));
                 report.push_raw_comparison(comparison);
+            }
+        }
+        for (root, sink) in roots
+            .iter()
+            .flat_map(|&r| sinks.iter().map(move |&s| (r, s)))
+        {
+            let rate = |op: Op| {
+                measured
+                    .iter()
+                    .find(|m| m.op == op && m.root == root && m.sink == sink)
+                    .map(|m| m.req_per_s)
+            };
+            if let (Some(default), Some(restrictive)) = (
+                rate(Op::EncryptDefaultPolicy),
+                rate(Op::EncryptRestrictivePolicy),
+            ) && default > 0.0
+            {
+                println!();
+                println!(
+                    "authorization [{}]: the 20-statement policy costs {:.1}% of Encrypt throughput ({restrictive:.0} vs {default:.0} req/s)",
+                    labels.target(Op::EncryptRestrictivePolicy, root, sink),
+                    (1.0 - restrictive / default) * 100.0
+                );
             }
         }
         let costs = audit_costs(&measured, labels);
@@ -796,6 +848,11 @@ impl Keys {
         region: &str,
     ) -> Result<String> {
         let (spec, body) = match op.signing() {
+            None if op == Op::EncryptRestrictivePolicy => {
+                let account = caller_account(endpoint, creds, region).await?;
+                let policy = RESTRICTIVE_POLICY.replace("{account}", &account);
+                ("SYMMETRIC_DEFAULT restrictive", serde_json::json!({ "Policy": policy }))
+            }
             // The default key spec, asked for as the existing runs always did: with no fields.
             None => ("SYMMETRIC_DEFAULT", serde_json::json!({})),
             Some(s) => (
@@ -813,6 +870,18 @@ impl Keys {
         self.created.push((spec, id.clone()));
         Ok(id)
     }
+}
+
+/// The account the credentials belong to, read from the ARN of a key they create.
+async fn caller_account(endpoint: &Endpoint, creds: &Credentials, region: &str) -> Result<String> {
+    let call = Call::new("TrentService.CreateKey", serde_json::json!({}))?;
+    let v = client::call_ok(endpoint, creds, region, &call)
+        .await
+        .context("CreateKey failed")?;
+    v.pointer("/KeyMetadata/AWSAccountId")
+        .and_then(|k| k.as_str())
+        .map(str::to_owned)
+        .with_context(|| format!("CreateKey response has no KeyMetadata.AWSAccountId: {v}"))
 }
 
 /// Creates a key (CreateKey with `body`) and returns its id.
@@ -872,6 +941,21 @@ async fn op_call(
             "TrentService.GenerateDataKey",
             serde_json::json!({ "KeyId": key_id, "NumberOfBytes": 32 }),
         ),
+        Op::EncryptDefaultPolicy | Op::EncryptRestrictivePolicy => {
+            let call = Call::new(
+                "TrentService.Encrypt",
+                serde_json::json!({
+                    "KeyId": key_id,
+                    "Plaintext": plaintext,
+                    "EncryptionContext": bench_context(),
+                }),
+            )?;
+            // Sent once first: a policy that does not allow the bench fails the run at once.
+            client::call_ok(endpoint, creds, region, &call)
+                .await
+                .with_context(|| format!("{} failed", op.name()))?;
+            Ok(call)
+        }
         Op::SignRsa2048
         | Op::SignEccNistP256
         | Op::SignEd25519
@@ -1225,6 +1309,29 @@ mod tests {
             show_root: true,
             show_sink: true,
         };
+        for (root, sink) in roots
+            .iter()
+            .flat_map(|&r| sinks.iter().map(move |&s| (r, s)))
+        {
+            let rate = |op: Op| {
+                measured
+                    .iter()
+                    .find(|m| m.op == op && m.root == root && m.sink == sink)
+                    .map(|m| m.req_per_s)
+            };
+            if let (Some(default), Some(restrictive)) = (
+                rate(Op::EncryptDefaultPolicy),
+                rate(Op::EncryptRestrictivePolicy),
+            ) && default > 0.0
+            {
+                println!();
+                println!(
+                    "authorization [{}]: the 20-statement policy costs {:.1}% of Encrypt throughput ({restrictive:.0} vs {default:.0} req/s)",
+                    labels.target(Op::EncryptRestrictivePolicy, root, sink),
+                    (1.0 - restrictive / default) * 100.0
+                );
+            }
+        }
         let costs = audit_costs(&measured, labels);
         assert_eq!(
             costs,

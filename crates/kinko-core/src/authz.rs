@@ -83,8 +83,33 @@ pub(crate) struct PolicyCache {
 struct CompiledKeyPolicy {
     text: String,
     policy: Policy,
-    wants_tags: bool,
-    wants_aliases: bool,
+    /// The condition keys the policy reads, lower-cased, each once.
+    reads: Vec<String>,
+}
+
+/// The condition keys some policy of the decision reads (lower-cased): only those are put into
+/// the request context, so a policy without conditions costs no context building at all.
+#[derive(Debug, Default)]
+struct Needs<'a> {
+    keys: Vec<&'a str>,
+}
+
+impl<'a> Needs<'a> {
+    fn add(&mut self, policy_reads: impl IntoIterator<Item = &'a str>) {
+        for key in policy_reads {
+            if !self.keys.contains(&key) {
+                self.keys.push(key);
+            }
+        }
+    }
+
+    fn wants(&self, key_lower: &str) -> bool {
+        self.keys.contains(&key_lower)
+    }
+
+    fn wants_prefix(&self, prefix_lower: &str) -> bool {
+        self.keys.iter().any(|k| k.starts_with(prefix_lower))
+    }
 }
 
 impl PolicyCache {
@@ -107,11 +132,16 @@ impl PolicyCache {
                 key.arn
             ))
         })?;
+        let mut reads: Vec<String> = Vec::new();
+        for key in policy.read_keys() {
+            if !reads.iter().any(|k| k == key) {
+                reads.push(key.to_owned());
+            }
+        }
         let compiled = Arc::new(CompiledKeyPolicy {
             text: key.policy.clone(),
-            wants_tags: policy.uses_condition_key("aws:ResourceTag/"),
-            wants_aliases: policy.uses_condition_key("kms:ResourceAliases"),
             policy,
+            reads,
         });
         if let Ok(mut m) = self.by_key.write() {
             if m.len() >= MAX_POLICIES {
@@ -210,6 +240,19 @@ impl Kms {
         }
     }
 
+    /// Resolves `key` as an operation would and checks that `caller` may perform `action` on
+    /// it with `context`: the authorization step of every key operation, on its own (for
+    /// benchmarks and tools).
+    pub async fn check_access(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key: &crate::KeyRef,
+        context: Option<&EncryptionContext>,
+    ) -> Result<Arc<Key>, Error> {
+        self.resolve_with(caller, key, action, context).await
+    }
+
     /// Checks an action that has no key: CreateKey, ListKeys, ListAliases, GenerateRandom,
     /// the alias half of CreateAlias. Only identity policies decide; an account's root may.
     pub(crate) async fn authorize_in_account(
@@ -225,43 +268,64 @@ impl Kms {
         }
     }
 
-    /// The decision on `action` against `key` (or in the account, without a key) with every
-    /// statement and grant that took part, for `kinko authz explain` and tests.
+    /// The decision on `action` against the key `key` names (or in the account, without a
+    /// key) with every statement and grant that took part, for `kinko authz explain`. The
+    /// message of a denial is the AccessDeniedException the request would get.
     pub async fn explain(
         &self,
         caller: &Caller,
         action: &str,
-        key: Option<&Key>,
+        key: Option<&crate::KeyRef>,
         context: Option<&EncryptionContext>,
-    ) -> Result<Verdict, Error> {
-        match key {
-            Some(key) => self.decide(caller, action, Some(key), context, true).await,
-            None => self.decide_account(caller, action, "*", true).await,
-        }
+    ) -> Result<(Verdict, Option<String>), Error> {
+        let (verdict, resource) = match key {
+            Some(key) => {
+                let found = self.locate(caller, key, Some(action)).await?;
+                let verdict = self.decide(caller, action, Some(&found), context, true).await?;
+                (verdict, found.arn.to_string())
+            }
+            None => (self.decide_account(caller, action, "*", true).await?, "*".to_owned()),
+        };
+        let message = verdict
+            .denied
+            .map(|reason| access_denied(caller, action, &resource, reason).to_string());
+        Ok((verdict, message))
     }
 
-    async fn context_for(
+    /// The request context with the keys `needs` lists (and only those).
+    fn context_for(
         &self,
         caller: &Caller,
         identity: Option<&Identity>,
         action: &str,
         resource: &str,
+        needs: &Needs<'_>,
     ) -> RequestContext {
         let mut ctx = RequestContext::new(request_principal(caller, identity), action, resource);
-        ctx.keys = caller.facts.keys.clone();
-        let now = self.clock().now();
-        ctx.keys.insert(
-            "aws:CurrentTime",
-            ContextValue::Time(UNIX_EPOCH + Duration::from_millis(now.0.max(0).unsigned_abs())),
-        );
-        ctx.keys.insert("aws:EpochTime", now.as_secs());
-        ctx.keys
-            .insert("aws:SecureTransport", caller.facts.secure_transport);
-        if let Some(ip) = caller.facts.source_ip {
+        for (key, value) in caller.facts.keys.iter() {
+            if needs.wants(key) {
+                ctx.keys.insert(key, value.clone());
+            }
+        }
+        if needs.wants("aws:currenttime") || needs.wants("aws:epochtime") {
+            let now = self.clock().now();
+            ctx.keys.insert(
+                "aws:CurrentTime",
+                ContextValue::Time(UNIX_EPOCH + Duration::from_millis(now.0.max(0).unsigned_abs())),
+            );
+            ctx.keys.insert("aws:EpochTime", now.as_secs());
+        }
+        if needs.wants("aws:securetransport") {
+            ctx.keys
+                .insert("aws:SecureTransport", caller.facts.secure_transport);
+        }
+        if let Some(ip) = caller.facts.source_ip.filter(|_| needs.wants("aws:sourceip")) {
             ctx.keys.insert("aws:SourceIp", ip);
         }
-        ctx.keys
-            .insert("kms:CallerAccount", caller.account.to_string());
+        if needs.wants("kms:calleraccount") {
+            ctx.keys
+                .insert("kms:CallerAccount", caller.account.to_string());
+        }
         ctx
     }
 
@@ -285,22 +349,30 @@ impl Kms {
         };
         let identity = self.identity_of(caller).await?;
         let resource = key.arn.to_string();
-        let mut ctx = self
-            .context_for(caller, identity.as_deref(), action, &resource)
-            .await;
-        if let Some(context) = context {
+        let compiled = self.policies.get(key)?;
+        let mut needs = Needs::default();
+        needs.add(compiled.reads.iter().map(String::as_str));
+        if let Some(identity) = &identity {
+            for (_, policy) in &identity.policies {
+                needs.add(policy.read_keys());
+            }
+        }
+        let mut ctx = self.context_for(caller, identity.as_deref(), action, &resource, &needs);
+        if let Some(context) = context.filter(|_| {
+            needs.wants("kms:encryptioncontextkeys") || needs.wants_prefix("kms:encryptioncontext:")
+        }) {
             ctx.set_encryption_context(context.0.iter());
         }
-        ctx.keys.insert("kms:KeySpec", key.spec.as_str());
-        ctx.keys.insert("kms:KeyUsage", key.usage.as_str());
-        ctx.keys.insert("kms:KeyOrigin", key.origin.as_str());
-        let compiled = self.policies.get(key)?;
-        let identity_wants = |prefix: &str| {
-            identity
-                .as_ref()
-                .is_some_and(|i| i.policies.iter().any(|(_, p)| p.uses_condition_key(prefix)))
-        };
-        if compiled.wants_tags || identity_wants("aws:ResourceTag/") {
+        if needs.wants("kms:keyspec") {
+            ctx.keys.insert("kms:KeySpec", key.spec.as_str());
+        }
+        if needs.wants("kms:keyusage") {
+            ctx.keys.insert("kms:KeyUsage", key.usage.as_str());
+        }
+        if needs.wants("kms:keyorigin") {
+            ctx.keys.insert("kms:KeyOrigin", key.origin.as_str());
+        }
+        if needs.wants_prefix("aws:resourcetag/") {
             for tag in self
                 .store()
                 .list_tags(&key.id(), None, crate::service::MAX_TAGS_PER_KEY)
@@ -310,7 +382,7 @@ impl Kms {
                     .insert(&format!("aws:ResourceTag/{}", tag.key), tag.value);
             }
         }
-        if compiled.wants_aliases || identity_wants("kms:ResourceAliases") {
+        if needs.wants("kms:resourcealiases") {
             let aliases = self
                 .store()
                 .list_aliases(
@@ -333,11 +405,14 @@ impl Kms {
         }
 
         let mut explanation = Vec::new();
-        let key_eval = compiled.policy.evaluate(&ctx);
-        if explain {
-            explanation.push(format!("key policy of {resource}: {key_eval}"));
-        }
-        if key_eval.decision == Decision::ExplicitDeny {
+        let (key_decision, key_delegates) = if explain {
+            let eval = compiled.policy.evaluate(&ctx);
+            explanation.push(format!("key policy of {resource}: {eval}"));
+            (eval.decision, eval.account_delegation.is_some())
+        } else {
+            compiled.policy.decide(&ctx)
+        };
+        if key_decision == Decision::ExplicitDeny {
             return Ok(Verdict {
                 denied: Some(DenialReason::ExplicitDenyInKeyPolicy),
                 explanation,
@@ -355,11 +430,9 @@ impl Kms {
         let same_account = caller.account == key.arn.account;
         let through_identity = root || identity_allow;
         let by_policy = if same_account {
-            key_eval.decision == Decision::Allow
-                || (key_eval.account_delegation.is_some() && through_identity)
+            key_decision == Decision::Allow || (key_delegates && through_identity)
         } else {
-            (key_eval.decision == Decision::Allow || key_eval.account_delegation.is_some())
-                && through_identity
+            (key_decision == Decision::Allow || key_delegates) && through_identity
         };
         if by_policy {
             return Ok(Verdict {
@@ -390,8 +463,7 @@ impl Kms {
                 });
             }
         }
-        let delegated =
-            key_eval.account_delegation.is_some() || key_eval.decision == Decision::Allow;
+        let delegated = key_delegates || key_decision == Decision::Allow;
         Ok(Verdict {
             denied: Some(if delegated {
                 DenialReason::NoIdentityPolicyAllows
@@ -410,9 +482,13 @@ impl Kms {
         explain: bool,
     ) -> Result<Verdict, Error> {
         let identity = self.identity_of(caller).await?;
-        let ctx = self
-            .context_for(caller, identity.as_deref(), action, resource)
-            .await;
+        let mut needs = Needs::default();
+        if let Some(identity) = &identity {
+            for (_, policy) in &identity.policies {
+                needs.add(policy.read_keys());
+            }
+        }
+        let ctx = self.context_for(caller, identity.as_deref(), action, resource, &needs);
         let mut explanation = Vec::new();
         let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, explain, &mut explanation);
         let denied = if deny {
@@ -446,16 +522,27 @@ impl Kms {
             .map_err(|e| Error::MalformedPolicyDocument(e.to_string()))?;
         let identity = self.identity_of(caller).await?;
         let resource = key.arn.to_string();
-        let ctx = self
-            .context_for(caller, identity.as_deref(), "kms:PutKeyPolicy", &resource)
-            .await;
-        let eval = parsed.evaluate(&ctx);
+        let mut needs = Needs::default();
+        needs.add(parsed.read_keys());
+        if let Some(identity) = &identity {
+            for (_, policy) in &identity.policies {
+                needs.add(policy.read_keys());
+            }
+        }
+        let ctx = self.context_for(
+            caller,
+            identity.as_deref(),
+            "kms:PutKeyPolicy",
+            &resource,
+            &needs,
+        );
+        let (decision, delegates) = parsed.decide(&ctx);
         let mut ignored = Vec::new();
         let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, false, &mut ignored);
-        let allowed = eval.decision != Decision::ExplicitDeny
+        let allowed = decision != Decision::ExplicitDeny
             && !deny
-            && (eval.decision == Decision::Allow
-                || (eval.account_delegation.is_some() && (is_root(&ctx.principal) || allow)));
+            && (decision == Decision::Allow
+                || (delegates && (is_root(&ctx.principal) || allow)));
         if allowed {
             Ok(())
         } else {
@@ -486,11 +573,14 @@ fn evaluate_identity(
 ) -> (bool, bool) {
     let (mut deny, mut allow) = (false, false);
     for (name, policy) in identity.map(|i| i.policies.as_slice()).unwrap_or_default() {
-        let eval = policy.evaluate(ctx);
-        if explain {
+        let decision = if explain {
+            let eval = policy.evaluate(ctx);
             explanation.push(format!("identity policy {name}: {eval}"));
-        }
-        match eval.decision {
+            eval.decision
+        } else {
+            policy.decide(ctx).0
+        };
+        match decision {
             Decision::ExplicitDeny => deny = true,
             Decision::Allow => allow = true,
             Decision::NotApplicable => {}

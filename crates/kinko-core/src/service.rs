@@ -1125,7 +1125,7 @@ impl Kms {
     /// Finds the key a KeyId names, without authorization. `cross_account`: the action, when
     /// it may use another account's key; whether such a key exists is not revealed (a missing
     /// one is denied like one whose policy does not allow the caller).
-    async fn locate(
+    pub(crate) async fn locate(
         &self,
         caller: &Caller,
         key: &KeyRef,

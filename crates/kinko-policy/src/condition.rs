@@ -148,6 +148,16 @@ impl Clause {
     pub(crate) fn key_lower(&self) -> &str {
         &self.key_lower
     }
+
+    /// Every lower-cased condition key the clause reads: its own key and the variables in its
+    /// values.
+    pub(crate) fn reads(&self) -> impl Iterator<Item = &str> {
+        let templates: &[Template] = match &self.values {
+            Values::Text { templates, .. } | Values::Arns(templates) => templates,
+            _ => &[],
+        };
+        std::iter::once(self.key_lower.as_str()).chain(templates.iter().flat_map(|t| t.variables()))
+    }
 }
 
 /// Why a condition clause failed, borrowed from the policy.

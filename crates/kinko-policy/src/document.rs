@@ -283,15 +283,19 @@ impl Policy {
         self.statements.get(index).and_then(|s| s.sid.as_deref())
     }
 
-    /// Whether any condition of the document tests a key starting with `prefix` (compared
-    /// case-insensitively), so a caller can skip looking up values nobody asks for (resource
-    /// tags, aliases).
-    pub fn uses_condition_key(&self, prefix: &str) -> bool {
-        let prefix = prefix.to_ascii_lowercase();
-        self.statements
-            .iter()
-            .flat_map(|s| &s.conditions)
-            .any(|c| c.key_lower().starts_with(&prefix))
+    /// Every condition key the document can read (lower-cased, possibly repeated): the keys its
+    /// conditions test and the policy variables in its resources and condition values. A caller
+    /// may leave every other key out of the request context: evaluation never looks at it.
+    /// Keys derived from the principal (`aws:PrincipalArn`, …) need not be set either way.
+    pub fn read_keys(&self) -> impl Iterator<Item = &str> {
+        self.statements.iter().flat_map(|s| {
+            let resources = s
+                .resource
+                .iter()
+                .flat_map(|list| list.items.iter())
+                .flat_map(|t| t.variables());
+            s.conditions.iter().flat_map(|c| c.reads()).chain(resources)
+        })
     }
 
     /// Every principal named in `Principal` or `NotPrincipal` elements (not `"*"`), in document

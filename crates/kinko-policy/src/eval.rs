@@ -247,6 +247,31 @@ impl Policy {
         }
     }
 
+    /// The decision alone, and whether the policy delegates the request to the caller's account:
+    /// what [`Policy::evaluate`] decides, without recording every statement's outcome (the
+    /// request path's form; explanations use `evaluate`).
+    pub fn decide(&self, ctx: &RequestContext) -> (Decision, bool) {
+        let mut allow = false;
+        let mut delegation = false;
+        for s in &self.statements {
+            match (s.effect, statement_outcome(self.kind, s, ctx)) {
+                (Effect::Deny, Outcome::Matched) => return (Decision::ExplicitDeny, delegation),
+                (Effect::Allow, Outcome::Matched) => {
+                    allow = true;
+                    delegation = delegation || names_callers_account(s, ctx);
+                }
+                (Effect::Allow, Outcome::DelegatedToAccount) => delegation = true,
+                _ => {}
+            }
+        }
+        let decision = if allow {
+            Decision::Allow
+        } else {
+            Decision::NotApplicable
+        };
+        (decision, delegation)
+    }
+
     /// The first `Allow` statement that delegates this request to the caller's account (names
     /// `arn:aws:iam::<account>:root` or the bare account id, and its action, resource and
     /// conditions hold). The caller then also needs an identity policy that allows the request.

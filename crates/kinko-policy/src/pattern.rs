@@ -110,6 +110,20 @@ pub(crate) enum Template {
 }
 
 impl Template {
+    /// The lower-cased condition keys this template's variables read.
+    pub(crate) fn variables(&self) -> impl Iterator<Item = &str> {
+        let parts: &[Part] = match self {
+            Template::Static(_) => &[],
+            Template::Dynamic(parts) => parts,
+        };
+        parts.iter().filter_map(|p| match p {
+            Part::Var { key, .. } => Some(key.as_str()),
+            Part::Tok(_) => None,
+        })
+    }
+}
+
+impl Template {
     /// Compiles `text`. With `variables` off (version 2008-10-17 policies, or elements that do not
     /// support variables) the text is taken literally. Errors describe a broken `${...}`.
     pub(crate) fn compile(text: &str, wildcards: bool, variables: bool) -> Result<Self, String> {

@@ -39,6 +39,15 @@ struct Parameters {
     tag_keys: Option<Vec<String>>,
     source_key_id: Option<String>,
     destination_key_id: Option<String>,
+    constraints: Option<ConstraintParameters>,
+    valid_to: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConstraintParameters {
+    encryption_context_subset: Option<serde::de::IgnoredAny>,
+    encryption_context_equals: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +112,22 @@ pub(crate) fn kms_request(body: &[u8], source_ip: Option<IpAddr>) -> RequestFact
     if let (Some(source), Some(destination)) = (&p.source_key_id, &p.destination_key_id) {
         keys.insert("kms:ReEncryptOnSameKey", source == destination);
     }
+    if let Some(constraints) = p.constraints {
+        let mut kinds = Vec::new();
+        if constraints.encryption_context_equals.is_some() {
+            kinds.push("EncryptionContextEquals".to_owned());
+        }
+        if constraints.encryption_context_subset.is_some() {
+            kinds.push("EncryptionContextSubset".to_owned());
+        }
+        keys.insert("kms:GrantConstraintType", many(kinds));
+    }
+    if let Some(valid_to) = p.valid_to.filter(|t| t.is_finite() && *t >= 0.0) {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(valid_to.min(1e12));
+        keys.insert("kms:ValidTo", ContextValue::Time(at));
+    }
+    // Kinko has no AWS services calling on a principal's behalf.
+    keys.insert("aws:ViaAWSService", false);
     if let Some(tags) = p.tags {
         let mut names = Vec::with_capacity(tags.len());
         for tag in tags {
@@ -173,7 +198,10 @@ mod tests {
 
     #[test]
     fn a_body_that_does_not_parse_gives_no_keys() {
-        assert!(kms_request(b"{not json", None).keys.is_empty());
-        assert!(kms_request(br#"{"Tags":"oops"}"#, None).keys.is_empty());
+        for body in [&b"{not json"[..], br#"{"Tags":"oops"}"#] {
+            let facts = kms_request(body, None);
+            let keys: Vec<_> = facts.keys.iter().map(|(k, _)| k.to_owned()).collect();
+            assert_eq!(keys, ["aws:viaawsservice"]);
+        }
     }
 }

@@ -13,6 +13,7 @@ mod audit;
 mod audit_export;
 mod audit_verify;
 mod auth;
+mod authz_explain;
 mod changes;
 mod cloudtrail;
 mod config;
@@ -41,6 +42,7 @@ pub use audit_verify::{
     verify, verify_chains, verify_export, verify_export_dir, verify_installation,
 };
 pub use auth::Authenticator;
+pub use authz_explain::{ExplainRequest, Explanation, explain_installation};
 pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
 pub use errors::ApiError;
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};

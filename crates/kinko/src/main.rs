@@ -62,6 +62,40 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// Authorization: why a request would be allowed or denied.
+    Authz {
+        #[command(subcommand)]
+        command: AuthzCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthzCommand {
+    /// Evaluate a request against an installation's key policy, identity policies and grants,
+    /// and show every statement and grant that took part. Exits 0 when the request would be
+    /// allowed, 1 when denied.
+    Explain {
+        #[command(flatten)]
+        location: Location,
+        /// The caller's ARN (`arn:aws:iam::<account>:root`, a user, role or role session).
+        #[arg(long)]
+        principal: String,
+        /// The action, such as kms:Decrypt.
+        #[arg(long)]
+        action: String,
+        /// The key: id, key ARN, alias name or alias ARN (none for account-level actions).
+        #[arg(long)]
+        key: Option<String>,
+        /// The region the request is signed for.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// An encryption context pair, KEY=VALUE (repeatable).
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        /// The client address, for aws:SourceIp.
+        #[arg(long)]
+        source_ip: Option<std::net::IpAddr>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,6 +391,46 @@ fn main() -> anyhow::Result<()> {
             )?;
             Ok(())
         }),
+        Command::Authz {
+            command:
+                AuthzCommand::Explain {
+                    location,
+                    principal,
+                    action,
+                    key,
+                    region,
+                    context,
+                    source_ip,
+                },
+        } => {
+            let config = config(&location, None, None)?;
+            let mut pairs = std::collections::BTreeMap::new();
+            for pair in &context {
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--context {pair}: expected KEY=VALUE"))?;
+                pairs.insert(k.to_owned(), v.to_owned());
+            }
+            let request = kinko_server::ExplainRequest {
+                principal_arn: principal,
+                action,
+                key,
+                region,
+                context: pairs,
+                source_ip,
+            };
+            let explanation =
+                runtime.block_on(kinko_server::explain_installation(&config, &request))?;
+            let mut out = std::io::stdout().lock();
+            for line in &explanation.lines {
+                writeln!(out, "{line}")?;
+            }
+            if !explanation.allowed {
+                let _ = out.flush();
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Audit { command } => {
             let intact = runtime.block_on(audit(command))?;
             if !intact {

@@ -263,6 +263,18 @@ fn check_case(
             }
         };
         let eval = policy.evaluate(&ctx);
+        // The request path's short form decides the same, with the same delegation (which
+        // only matters when nothing denies).
+        let (decision, delegated) = policy.decide(&ctx);
+        if decision != eval.decision
+            || (decision != Decision::ExplicitDeny
+                && delegated != eval.account_delegation.is_some())
+        {
+            problems.push(format!(
+                "{label}: decide() says {decision:?} (delegated {delegated}), evaluate() {:?}\n{eval}",
+                eval.decision
+            ));
+        }
         let expected = match (check.get("expect"), check.get("holds")) {
             (Some(Value::String(s)), _) => match s.as_str() {
                 "Allow" => Decision::Allow,

@@ -1,0 +1,119 @@
+//! `kinko authz explain`: why a request would be allowed or denied, read from an installation's
+//! store (a stopped or running server's): the key policy statement by statement, the caller's
+//! identity policies, the grants considered, and the AccessDeniedException the request would
+//! get. Nothing is decrypted, so no root of trust is opened: the service is built on a root that
+//! refuses every use.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use kinko_core::{
+    AccountId, Caller, EncryptionContext, KeyRef, Kms, Region, RequestFacts, SystemClock,
+};
+use kinko_crypto::{CryptoError, RootKey, SecretBytes};
+
+use crate::Config;
+use crate::audit_export::open_existing;
+
+/// A request to explain.
+#[derive(Debug, Clone)]
+pub struct ExplainRequest {
+    /// The caller: `arn:aws:iam::<account>:root`, a user, role or role session ARN.
+    pub principal_arn: String,
+    /// The action, such as `kms:Decrypt`.
+    pub action: String,
+    /// The key (id, ARN, alias name or alias ARN), or none for account-level actions.
+    pub key: Option<String>,
+    /// The region the request would be signed for.
+    pub region: String,
+    /// The encryption context of the request.
+    pub context: BTreeMap<String, String>,
+    /// The client address (`aws:SourceIp`).
+    pub source_ip: Option<IpAddr>,
+}
+
+/// What the explanation found.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// Whether the request would be allowed.
+    pub allowed: bool,
+    /// One line per policy, statement or grant considered, then the decision.
+    pub lines: Vec<String>,
+}
+
+/// A root of trust that refuses every use: explaining never unwraps anything.
+#[derive(Debug)]
+struct NoRoot;
+
+impl RootKey for NoRoot {
+    fn wrap(&self, _: &SecretBytes, _: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Err(CryptoError::Unspecified)
+    }
+    fn unwrap(&self, _: &[u8], _: &[u8]) -> Result<SecretBytes, CryptoError> {
+        Err(CryptoError::Unspecified)
+    }
+    fn provider(&self) -> &'static str {
+        "none"
+    }
+    fn id(&self) -> String {
+        "none".into()
+    }
+}
+
+/// The account a principal ARN belongs to.
+fn account_of(principal_arn: &str) -> anyhow::Result<AccountId> {
+    principal_arn
+        .split(':')
+        .nth(4)
+        .and_then(AccountId::parse)
+        .ok_or_else(|| {
+            anyhow!(
+                "{principal_arn} is not an IAM or STS principal ARN (arn:aws:iam::<account>:root, :user/…, :role/…, arn:aws:sts::<account>:assumed-role/…)"
+            )
+        })
+}
+
+/// Explains `request` against the installation `config` names.
+pub async fn explain_installation(
+    config: &Config,
+    request: &ExplainRequest,
+) -> anyhow::Result<Explanation> {
+    let account = account_of(&request.principal_arn)?;
+    let region = Region::parse(&request.region)
+        .ok_or_else(|| anyhow!("{} is not a region name", request.region))?;
+    let key = request
+        .key
+        .as_deref()
+        .map(KeyRef::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--key: {e}"))?;
+    let store = open_existing(config).await?;
+    let kms = Kms::new(store.shared(), Arc::new(NoRoot), Arc::new(SystemClock));
+    let caller = Caller::new(account, region, request.principal_arn.clone()).with_facts(
+        RequestFacts {
+            source_ip: request.source_ip,
+            ..Default::default()
+        },
+    );
+    let context = EncryptionContext(request.context.clone());
+    let result = kms
+        .explain(&caller, &request.action, key.as_ref(), Some(&context))
+        .await
+        .context("explaining the request");
+    store.close().await;
+    let (verdict, denial) = result?;
+    let mut lines = verdict.explanation;
+    match &denial {
+        None => lines.push(format!(
+            "ALLOWED: {} may perform {}",
+            request.principal_arn, request.action
+        )),
+        Some(message) => lines.push(format!("DENIED: {message}")),
+    }
+    Ok(Explanation {
+        allowed: denial.is_none(),
+        lines,
+    })
+}
