@@ -1,5 +1,5 @@
 //! `kinko-core` is Kinko's domain: identifiers, keys and their state machine, aliases, tags,
-//! accounts, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
+//! grants, accounts, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
 //! world plugs into: [`Store`] (persistence), [`Clock`] (time) and `kinko_crypto::RootKey`.
 //!
 //! Invariants:
@@ -16,6 +16,7 @@ mod bootstrap;
 mod cache;
 mod clock;
 mod error;
+mod grants;
 mod ids;
 mod import;
 mod lifecycle;
@@ -38,6 +39,11 @@ pub use audit::{
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::Error;
+pub use grants::{
+    CreateGrantOutput, CreateGrantRequest, Grant, GrantAuditFn, GrantConstraints, GrantOperation,
+    MAX_GRANTS_PER_KEY, RetireTarget, check_grant_id, check_principal, grant_token,
+    parse_grant_token,
+};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
 pub use import::{ImportParametersOutput, ImportRequest};
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};

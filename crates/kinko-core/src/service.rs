@@ -1027,7 +1027,7 @@ impl Kms {
             })
     }
 
-    async fn key_in_account(
+    pub(crate) async fn key_in_account(
         &self,
         account: &AccountId,
         region: &Region,
@@ -1246,7 +1246,7 @@ fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
 }
 
 /// Trims `items` (fetched with `limit + 1`) to `limit` and returns the marker of the next page.
-fn page_marker<T>(
+pub(crate) fn page_marker<T>(
     items: &mut Vec<T>,
     limit: usize,
     sort_key: impl Fn(&T) -> String,
@@ -1260,11 +1260,11 @@ fn page_marker<T>(
 
 /// Markers are the hex of the last item's sort key: opaque to clients, and within the
 /// `[\u0020-\u00FF]` marker alphabet whatever the key holds.
-fn encode_marker(sort_key: &str) -> String {
+pub(crate) fn encode_marker(sort_key: &str) -> String {
     sort_key.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_marker(marker: &str) -> Option<String> {
+pub(crate) fn decode_marker(marker: &str) -> Option<String> {
     if marker.is_empty() || !marker.len().is_multiple_of(2) {
         return None;
     }
