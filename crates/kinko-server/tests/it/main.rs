@@ -9,6 +9,7 @@
 mod at_rest;
 mod auth;
 mod errors;
+mod grants;
 mod harness;
 mod key_specs;
 mod lifecycle;
