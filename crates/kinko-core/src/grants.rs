@@ -137,6 +137,30 @@ pub struct GrantConstraints {
     pub encryption_context_subset: Option<BTreeMap<String, String>>,
 }
 
+impl GrantConstraints {
+    /// Whether a request's encryption context satisfies the constraints, as AWS compares them:
+    /// constraint keys match the context's keys case-insensitively, values case-sensitively.
+    /// `EncryptionContextEquals`: the context has exactly those pairs; `EncryptionContextSubset`:
+    /// it has at least those. (For the authorization that evaluates grants; nothing here calls it.)
+    pub fn matches(&self, context: &crate::EncryptionContext) -> bool {
+        let has = |k: &str, v: &str| {
+            context
+                .0
+                .iter()
+                .any(|(ck, cv)| ck.eq_ignore_ascii_case(k) && cv == v)
+        };
+        let equals = self
+            .encryption_context_equals
+            .as_ref()
+            .is_none_or(|m| m.len() == context.0.len() && m.iter().all(|(k, v)| has(k, v)));
+        let subset = self
+            .encryption_context_subset
+            .as_ref()
+            .is_none_or(|m| m.iter().all(|(k, v)| has(k, v)));
+        equals && subset
+    }
+}
+
 /// A grant on a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -721,6 +745,40 @@ mod tests {
             check_principal("a b", "granteePrincipal"),
             Err(Error::Validation(_))
         ));
+    }
+
+    #[test]
+    fn constraints_match_keys_case_insensitively_and_values_exactly() {
+        let ctx = |pairs: &[(&str, &str)]| {
+            crate::EncryptionContext(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            )
+        };
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let equals = GrantConstraints {
+            encryption_context_equals: Some(map(&[("Dept", "IT")])),
+            encryption_context_subset: None,
+        };
+        assert!(equals.matches(&ctx(&[("Dept", "IT")])));
+        assert!(equals.matches(&ctx(&[("dept", "IT")])));
+        assert!(!equals.matches(&ctx(&[("Dept", "it")])));
+        assert!(!equals.matches(&ctx(&[("Dept", "IT"), ("x", "y")])));
+        assert!(!equals.matches(&ctx(&[])));
+        let subset = GrantConstraints {
+            encryption_context_equals: None,
+            encryption_context_subset: Some(map(&[("Dept", "IT")])),
+        };
+        assert!(subset.matches(&ctx(&[("DEPT", "IT"), ("x", "y")])));
+        assert!(!subset.matches(&ctx(&[("x", "y")])));
+        assert!(GrantConstraints::default().matches(&ctx(&[("any", "thing")])));
     }
 
     #[test]
