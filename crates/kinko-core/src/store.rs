@@ -55,7 +55,7 @@ impl JobLock for LocalJobLock {
 pub type AuditCursor = (i64, String, i64);
 
 /// Persistence for every Kinko record. Each method is one transaction. Methods that change a
-/// key, alias or tag take the audit event of that change and commit it in the same transaction:
+/// key, alias, tag or grant take the audit event of that change and commit it in the same transaction:
 /// either both are durable or neither is.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
