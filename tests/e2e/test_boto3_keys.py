@@ -857,7 +857,6 @@ def test_create_key_unimplemented_features_are_client_errors(kms, kwargs):
 @pytest.mark.parametrize(
     "op,kwargs",
     [
-        ("create_grant", dict(GranteePrincipal="arn:aws:iam::111122223333:root", Operations=["Encrypt"])),
         ("sign", dict(Message=b"m", SigningAlgorithm="ECDSA_SHA_256")),
         ("get_public_key", {}),
     ],

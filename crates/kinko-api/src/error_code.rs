@@ -35,6 +35,8 @@ codes! {
     InvalidArnException = 400,
     InvalidCiphertextException = 400,
     InvalidEventCategoryException = 400,
+    InvalidGrantIdException = 400,
+    InvalidGrantTokenException = 400,
     InvalidKeyUsageException = 400,
     InvalidLookupAttributesException = 400,
     InvalidMarkerException = 400,

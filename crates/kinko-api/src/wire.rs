@@ -267,6 +267,54 @@ request!(/** PutKeyPolicy input. */ PutKeyPolicyRequest {
 request!(/** ListKeyPolicies input. */ ListKeyPoliciesRequest { key_id: String, limit: i64, marker: String });
 response!(/** ListKeyPolicies output. */ ListKeyPoliciesResponse { policy_names: Vec<String>, next_marker: String, truncated: bool });
 
+/// `GrantConstraints`: in CreateGrant requests and ListGrants entries.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct GrantConstraints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_subset: Option<Context>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_equals: Option<Context>,
+    /// Only with a grantee service principal, which Kinko does not offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
+}
+request!(/** CreateGrant input. */ CreateGrantRequest {
+    key_id: String, grantee_principal: String, grantee_service_principal: String,
+    retiring_principal: String, retiring_service_principal: String, operations: Vec<String>,
+    constraints: GrantConstraints, grant_tokens: Vec<String>, name: String, dry_run: bool,
+});
+response!(/** CreateGrant output. */ CreateGrantResponse { grant_token: String, grant_id: String });
+request!(/** ListGrants input. */ ListGrantsRequest {
+    limit: i64, marker: String, key_id: String, grant_id: String, grantee_principal: String,
+    grantee_service_principal: String,
+});
+request!(/** ListRetirableGrants input. */ ListRetirableGrantsRequest {
+    limit: i64, marker: String, retiring_principal: String, retiring_service_principal: String,
+});
+/// A `GrantListEntry`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct GrantListEntry {
+    pub key_id: String,
+    pub grant_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub creation_date: f64,
+    pub grantee_principal: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retiring_principal: Option<String>,
+    pub issuing_account: String,
+    pub operations: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<GrantConstraints>,
+}
+response!(/** ListGrants and ListRetirableGrants output. */ ListGrantsResponse { grants: Vec<GrantListEntry>, next_marker: String, truncated: bool });
+request!(/** RetireGrant input. */ RetireGrantRequest { grant_token: String, key_id: String, grant_id: String, dry_run: bool });
+request!(/** RevokeGrant input. */ RevokeGrantRequest { key_id: String, grant_id: String, dry_run: bool });
+
 /// An empty output, serialized as `{}`.
 #[derive(Debug, Serialize, Default)]
 pub struct Empty {}

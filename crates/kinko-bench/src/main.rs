@@ -851,7 +851,10 @@ impl Keys {
             None if op == Op::EncryptRestrictivePolicy => {
                 let account = caller_account(endpoint, creds, region).await?;
                 let policy = RESTRICTIVE_POLICY.replace("{account}", &account);
-                ("SYMMETRIC_DEFAULT restrictive", serde_json::json!({ "Policy": policy }))
+                (
+                    "SYMMETRIC_DEFAULT restrictive",
+                    serde_json::json!({ "Policy": policy }),
+                )
             }
             // The default key spec, asked for as the existing runs always did: with no fields.
             None => ("SYMMETRIC_DEFAULT", serde_json::json!({})),

@@ -205,20 +205,7 @@ fn grant_allows(
         return true;
     };
     let empty = EncryptionContext::default();
-    let request = context.unwrap_or(&empty);
-    if let Some(equals) = &constraints.encryption_context_equals
-        && &request.0 != equals
-    {
-        return false;
-    }
-    if let Some(subset) = &constraints.encryption_context_subset
-        && !subset
-            .iter()
-            .all(|(k, v)| request.0.get(k).is_some_and(|have| have == v))
-    {
-        return false;
-    }
-    true
+    constraints.matches(context.unwrap_or(&empty))
 }
 
 impl Kms {
@@ -281,10 +268,15 @@ impl Kms {
         let (verdict, resource) = match key {
             Some(key) => {
                 let found = self.locate(caller, key, Some(action)).await?;
-                let verdict = self.decide(caller, action, Some(&found), context, true).await?;
+                let verdict = self
+                    .decide(caller, action, Some(&found), context, true)
+                    .await?;
                 (verdict, found.arn.to_string())
             }
-            None => (self.decide_account(caller, action, "*", true).await?, "*".to_owned()),
+            None => (
+                self.decide_account(caller, action, "*", true).await?,
+                "*".to_owned(),
+            ),
         };
         let message = verdict
             .denied
@@ -319,7 +311,11 @@ impl Kms {
             ctx.keys
                 .insert("aws:SecureTransport", caller.facts.secure_transport);
         }
-        if let Some(ip) = caller.facts.source_ip.filter(|_| needs.wants("aws:sourceip")) {
+        if let Some(ip) = caller
+            .facts
+            .source_ip
+            .filter(|_| needs.wants("aws:sourceip"))
+        {
             ctx.keys.insert("aws:SourceIp", ip);
         }
         if needs.wants("kms:calleraccount") {
@@ -541,8 +537,7 @@ impl Kms {
         let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, false, &mut ignored);
         let allowed = decision != Decision::ExplicitDeny
             && !deny
-            && (decision == Decision::Allow
-                || (delegates && (is_root(&ctx.principal) || allow)));
+            && (decision == Decision::Allow || (delegates && (is_root(&ctx.principal) || allow)));
         if allowed {
             Ok(())
         } else {

@@ -1,5 +1,5 @@
-//! In-memory caches that keep the database off the hot path: key metadata, alias targets and
-//! unwrapped (prepared) key material. Locks are never held across an `.await`.
+//! In-memory caches that keep the database off the hot path: key metadata, alias targets, the
+//! grants of a key and unwrapped (prepared) key material. Locks are never held across an `.await`.
 //!
 //! On a single node every mutation goes through [`crate::Kms`], which updates the cache after
 //! the store commits, so the cache is never staler than the store. With several nodes on one
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::material::Prepared;
-use crate::{AccountId, AliasName, Key, KeyId, MaterialId, Region};
+use crate::{AccountId, AliasName, Grant, Key, KeyId, MaterialId, Region};
 
 /// Upper bound on prepared material versions held in memory.
 const MAX_MATERIALS: usize = 4096;
@@ -28,6 +28,8 @@ pub(crate) struct Caches {
     keys: RwLock<HashMap<KeyId, Arc<Key>>>,
     aliases: RwLock<HashMap<AliasKey, KeyId>>,
     materials: RwLock<HashMap<(KeyId, MaterialId), Arc<Prepared>>>,
+    /// Every grant of a key, ordered by grant id.
+    grants: RwLock<HashMap<KeyId, Arc<[Grant]>>>,
     /// Bumped by every invalidation; see the module documentation.
     generation: AtomicU64,
 }
@@ -89,7 +91,42 @@ impl Caches {
         self.put_material(key, id, prepared)
     }
 
-    /// Another node changed `key`: forget its record, its aliases and its material.
+    /// Caches the grants of `key` read in generation `read_began`, unless invalidated since;
+    /// returns them either way.
+    pub(crate) fn put_grants_read(
+        &self,
+        read_began: Generation,
+        key: KeyId,
+        grants: Vec<Grant>,
+    ) -> Arc<[Grant]> {
+        let grants: Arc<[Grant]> = grants.into();
+        if self.stale(read_began) {
+            return grants;
+        }
+        if let Ok(mut map) = self.grants.write() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, grants.clone());
+        }
+        grants
+    }
+
+    /// The cached grants of `key`.
+    pub(crate) fn grants(&self, key: &KeyId) -> Option<Arc<[Grant]>> {
+        self.grants.read().ok()?.get(key).cloned()
+    }
+
+    /// The grants of `key` changed (here or on another node): forget them, and keep a read
+    /// that began before the change from caching the old list.
+    pub(crate) fn invalidate_grants(&self, key: &KeyId) {
+        self.bump();
+        if let Ok(mut map) = self.grants.write() {
+            map.remove(key);
+        }
+    }
+
+    /// Another node changed `key`: forget its record, its aliases, its grants and its material.
     pub(crate) fn invalidate_key(&self, key: &KeyId) {
         self.bump();
         self.forget_key(key);
@@ -101,13 +138,17 @@ impl Caches {
         self.forget_alias(account, region, name);
     }
 
-    /// Changes may have been missed: forget every key record, alias and prepared material.
+    /// Changes may have been missed: forget every key record, alias, grant list and prepared
+    /// material.
     pub(crate) fn invalidate_all(&self) {
         self.bump();
         if let Ok(mut map) = self.keys.write() {
             map.clear();
         }
         if let Ok(mut map) = self.aliases.write() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.grants.write() {
             map.clear();
         }
         self.clear_materials();
@@ -187,9 +228,13 @@ impl Caches {
         }
     }
 
-    /// Forgets a deleted key: its record, its material and every alias pointing at it.
+    /// Forgets a deleted key: its record, its grants, its material and every alias pointing
+    /// at it.
     pub(crate) fn forget_key(&self, key: &KeyId) {
         if let Ok(mut map) = self.keys.write() {
+            map.remove(key);
+        }
+        if let Ok(mut map) = self.grants.write() {
             map.remove(key);
         }
         if let Ok(mut map) = self.aliases.write() {

@@ -66,6 +66,12 @@ pub enum Error {
     /// The operation or parameter is not supported for this key (or not by Kinko yet).
     #[error("{0}")]
     UnsupportedOperation(String),
+    /// A grant id is malformed (RetireGrant, RevokeGrant, ListGrants).
+    #[error("{0}")]
+    InvalidGrantId(String),
+    /// A grant token is malformed or not one Kinko issued.
+    #[error("{0}")]
+    InvalidGrantToken(String),
     /// A pagination marker was not one Kinko issued.
     #[error("{0}")]
     InvalidMarker(String),

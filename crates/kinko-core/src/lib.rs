@@ -1,5 +1,5 @@
 //! `kinko-core` is Kinko's domain: identifiers, keys and their state machine, aliases, tags,
-//! accounts, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
+//! grants, accounts, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
 //! world plugs into: [`Store`] (persistence), [`Clock`] (time) and `kinko_crypto::RootKey`.
 //!
 //! Invariants:
@@ -42,7 +42,11 @@ pub use authz::{DenialReason, RequestFacts, Verdict};
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::Error;
-pub use grants::{Grant, GrantConstraints, GrantOperation};
+pub use grants::{
+    CreateGrantOutput, CreateGrantRequest, Grant, GrantAuditFn, GrantConstraints, GrantOperation,
+    MAX_GRANTS_PER_KEY, RetireTarget, check_grant_id, check_principal, grant_token,
+    parse_grant_token,
+};
 pub use identity::{Identity, IdentityKind};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
 pub use import::{ImportParametersOutput, ImportRequest};

@@ -1166,6 +1166,20 @@ impl Kms {
         }
     }
 
+    /// Operations that take a key id or key ARN only (no alias), possibly of another account:
+    /// the grant operations.
+    pub(crate) async fn resolve_by_id(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        action: &str,
+    ) -> Result<Arc<Key>, Error> {
+        if key.is_alias() {
+            return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
+        }
+        self.resolve(caller, key, action).await
+    }
+
     /// Management operations take a key id or key ARN only, of the caller's own account.
     pub(crate) async fn resolve_for_management(
         &self,
@@ -1229,7 +1243,7 @@ impl Kms {
             })
     }
 
-    async fn key_in_account(
+    pub(crate) async fn key_in_account(
         &self,
         account: &AccountId,
         region: &Region,
@@ -1451,7 +1465,7 @@ fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
 }
 
 /// Trims `items` (fetched with `limit + 1`) to `limit` and returns the marker of the next page.
-fn page_marker<T>(
+pub(crate) fn page_marker<T>(
     items: &mut Vec<T>,
     limit: usize,
     sort_key: impl Fn(&T) -> String,
@@ -1465,11 +1479,11 @@ fn page_marker<T>(
 
 /// Markers are the hex of the last item's sort key: opaque to clients, and within the
 /// `[\u0020-\u00FF]` marker alphabet whatever the key holds.
-fn encode_marker(sort_key: &str) -> String {
+pub(crate) fn encode_marker(sort_key: &str) -> String {
     sort_key.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_marker(marker: &str) -> Option<String> {
+pub(crate) fn decode_marker(marker: &str) -> Option<String> {
     if marker.is_empty() || !marker.len().is_multiple_of(2) {
         return None;
     }

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyLastUsage};
 use crate::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, ImportParameters, Key, KeyId,
-    Material, MaterialId, Region, Tag, UnixMillis,
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Grant, ImportParameters, Key,
+    KeyId, Material, MaterialId, Region, Tag, UnixMillis,
 };
 
 /// Why a storage call failed.
@@ -55,7 +55,7 @@ impl JobLock for LocalJobLock {
 pub type AuditCursor = (i64, String, i64);
 
 /// Persistence for every Kinko record. Each method is one transaction. Methods that change a
-/// key, alias or tag take the audit event of that change and commit it in the same transaction:
+/// key, alias, tag or grant take the audit event of that change and commit it in the same transaction:
 /// either both are durable or neither is.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -111,7 +111,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         material: &Material,
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError>;
-    /// Deletes a key with its material, aliases, tags and import parameters if its stored
+    /// Deletes a key with its material, aliases, tags, grants and import parameters if its stored
     /// `version` is `key.version` and it is still PendingDeletion; otherwise
     /// [`StoreError::Conflict`] (another node or an earlier run got there first).
     async fn delete_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError>;
@@ -186,6 +186,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Tag>, StoreError>;
     /// Number of tags on a key.
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError>;
+
+    /// Inserts a grant; [`StoreError::Conflict`] if its id is taken.
+    async fn create_grant(&self, grant: &Grant, audit: AuditAppend<'_>) -> Result<(), StoreError>;
+    /// Every grant of a key, ordered by grant id.
+    async fn list_grants(&self, key: &KeyId) -> Result<Vec<Grant>, StoreError>;
+    /// Grants on keys of `account` in `region` whose retiring principal is `retiring_principal`,
+    /// ordered by grant id, strictly after `after`, at most `limit`.
+    async fn list_retirable_grants(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        retiring_principal: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError>;
+    /// Deletes a grant of a key (retire, revoke); returns whether it existed. The audit event
+    /// is committed only if it did.
+    async fn delete_grant(
+        &self,
+        key: &KeyId,
+        grant_id: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
 
     /// Every key of every account and region, ordered by id, strictly after `after` (for
     /// installation-wide work: root migration, scheduled jobs).

@@ -144,11 +144,6 @@ pub(crate) struct Clause {
 }
 
 impl Clause {
-    /// The condition key, lower-cased.
-    pub(crate) fn key_lower(&self) -> &str {
-        &self.key_lower
-    }
-
     /// Every lower-cased condition key the clause reads: its own key and the variables in its
     /// values.
     pub(crate) fn reads(&self) -> impl Iterator<Item = &str> {

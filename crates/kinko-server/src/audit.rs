@@ -34,6 +34,7 @@ const REDACTED_MEMBERS: &[&str] = &[
     "EncryptedKeyMaterial",
     "ImportToken",
     "GrantTokens",
+    "GrantToken",
     "Recipient",
     "SharedSecretCiphertextBlob",
     "CiphertextForRecipient",
@@ -596,4 +597,14 @@ pub async fn prune(
     };
     anchor.signature = key.sign(&anchor.message());
     store.prune_audit(&anchor).await.context("pruning")
+}
+
+/// The record of a CreateGrant: the request's record with `responseElements: {grantId}`, as
+/// CloudTrail shows it (the token is not recorded).
+pub fn with_grant_id(mut draft: AuditDraft, grant_id: &str) -> AuditDraft {
+    if let Ok(Value::Object(mut record)) = serde_json::from_slice::<Value>(&draft.record) {
+        record.insert("responseElements".into(), json!({ "grantId": grant_id }));
+        draft.record = canonical(&Value::Object(record));
+    }
+    draft
 }

@@ -91,12 +91,11 @@ pub async fn explain_installation(
         .map_err(|e| anyhow!("--key: {e}"))?;
     let store = open_existing(config).await?;
     let kms = Kms::new(store.shared(), Arc::new(NoRoot), Arc::new(SystemClock));
-    let caller = Caller::new(account, region, request.principal_arn.clone()).with_facts(
-        RequestFacts {
+    let caller =
+        Caller::new(account, region, request.principal_arn.clone()).with_facts(RequestFacts {
             source_ip: request.source_ip,
             ..Default::default()
-        },
-    );
+        });
     let context = EncryptionContext(request.context.clone());
     let result = kms
         .explain(&caller, &request.action, key.as_ref(), Some(&context))

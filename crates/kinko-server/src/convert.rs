@@ -540,3 +540,83 @@ pub fn rotation_entry(key: &Key, material: &kinko_core::Material) -> wire::Rotat
         rotation_type: material.rotation_type.map(|r| r.as_str().to_owned()),
     }
 }
+
+/// A `GrantListEntry`.
+pub fn grant_entry(grant: &kinko_core::Grant) -> wire::GrantListEntry {
+    wire::GrantListEntry {
+        key_id: grant.key_arn.to_string(),
+        grant_id: grant.grant_id.clone(),
+        name: grant.name.clone(),
+        creation_date: timestamp(grant.created_at),
+        grantee_principal: grant.grantee_principal.clone(),
+        retiring_principal: grant.retiring_principal.clone(),
+        issuing_account: grant.issuing_account.clone(),
+        operations: grant
+            .operations
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect(),
+        constraints: grant.constraints.as_ref().map(|c| wire::GrantConstraints {
+            encryption_context_subset: c.encryption_context_subset.clone(),
+            encryption_context_equals: c.encryption_context_equals.clone(),
+            source_arn: None,
+        }),
+    }
+}
+
+/// `Operations` of CreateGrant: a list of `GrantOperation` names.
+pub fn grant_operations(values: Vec<String>) -> Conv<Vec<kinko_core::GrantOperation>> {
+    use kinko_core::GrantOperation;
+    let names: Vec<&str> = GrantOperation::ALL.iter().map(|o| o.as_str()).collect();
+    values
+        .iter()
+        .map(|v| {
+            GrantOperation::parse(v).ok_or_else(|| {
+                violation(
+                    v,
+                    "operations",
+                    &format!("must satisfy enum value set: [{}]", names.join(", ")),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `Constraints` of CreateGrant. `SourceArn` goes only with service principals, which Kinko
+/// does not offer.
+pub fn grant_constraints(
+    value: Option<wire::GrantConstraints>,
+) -> Conv<Option<kinko_core::GrantConstraints>> {
+    let Some(c) = value else {
+        return Ok(None);
+    };
+    if c.source_arn.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperationException,
+            "The SourceArn grant constraint goes with grantee service principals, which Kinko does not support.",
+        ));
+    }
+    Ok(Some(kinko_core::GrantConstraints {
+        encryption_context_equals: c.encryption_context_equals,
+        encryption_context_subset: c.encryption_context_subset,
+    }))
+}
+
+/// `GranteeServicePrincipal` / `RetiringServicePrincipal`: AWS service principals, which Kinko
+/// does not offer.
+pub fn no_service_principal(value: Option<&String>, field: &str) -> Conv<()> {
+    if value.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{field} is not supported by Kinko: AWS service principals do not exist here."),
+        ));
+    }
+    Ok(())
+}
+
+/// A `GrantId` member: 1–128 characters (the model), then the grant id form.
+pub fn grant_id(value: &str) -> Conv<String> {
+    string_len(value, "grantId", 1, 128)?;
+    kinko_core::check_grant_id(value).map_err(|e| crate::errors::from_core(e, ""))?;
+    Ok(value.to_owned())
+}

@@ -53,6 +53,8 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::Tag(m) => (C::TagException, m),
         Error::UnsupportedOperation(m) => (C::UnsupportedOperationException, m),
         Error::InvalidMarker(m) => (C::InvalidMarkerException, m),
+        Error::InvalidGrantId(m) => (C::InvalidGrantIdException, m),
+        Error::InvalidGrantToken(m) => (C::InvalidGrantTokenException, m),
         Error::Validation(m) => (C::ValidationException, m),
         Error::AccessDenied(m) => (C::AccessDeniedException, m),
         Error::StoreUnavailable(source) => {

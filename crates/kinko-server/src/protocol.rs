@@ -880,6 +880,123 @@ pub async fn dispatch(
                 next_marker: page.next_marker,
             })
         }
+        "CreateGrant" => {
+            let r: wire::CreateGrantRequest = decode(body)?;
+            c::no_service_principal(
+                r.grantee_service_principal.as_ref(),
+                "GranteeServicePrincipal",
+            )?;
+            c::no_service_principal(
+                r.retiring_service_principal.as_ref(),
+                "RetiringServicePrincipal",
+            )?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let grantee = c::required(r.grantee_principal, "granteePrincipal")?;
+            let operations = c::grant_operations(c::required(r.operations, "operations")?)?;
+            let constraints = c::grant_constraints(r.constraints)?;
+            c::grant_tokens(r.grant_tokens.as_ref())?;
+            c::unsupported_flags(r.dry_run, None)?;
+            let req = kinko_core::CreateGrantRequest {
+                key: key_ref,
+                grantee_principal: grantee,
+                retiring_principal: r.retiring_principal,
+                operations,
+                constraints,
+                name: r.name,
+            };
+            let grant_audit = |key: &kinko_core::Key, grant: &kinko_core::Grant| {
+                crate::audit::with_grant_id(audit(key), &grant.grant_id)
+            };
+            let out = kms
+                .create_grant(caller, req, &grant_audit)
+                .await
+                .map_err(core)?;
+            seen.key = Some(out.grant.key_arn.clone());
+            encode(&wire::CreateGrantResponse {
+                grant_token: Some(out.grant_token),
+                grant_id: Some(out.grant.grant_id),
+            })
+        }
+        "ListGrants" => {
+            let r: wire::ListGrantsRequest = decode(body)?;
+            c::no_service_principal(
+                r.grantee_service_principal.as_ref(),
+                "GranteeServicePrincipal",
+            )?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let limit = c::limit(r.limit, 100, 50)?;
+            let grant_id = r.grant_id.as_deref().map(c::grant_id).transpose()?;
+            if let Some(p) = &r.grantee_principal {
+                c::string_len(p, "granteePrincipal", 1, 256)?;
+            }
+            let page = kms
+                .list_grants(
+                    caller,
+                    &key_ref,
+                    grant_id.as_deref(),
+                    r.grantee_principal.as_deref(),
+                    limit,
+                    c::marker(r.marker.as_deref())?,
+                )
+                .await
+                .map_err(core)?;
+            encode(&wire::ListGrantsResponse {
+                grants: Some(page.items.iter().map(c::grant_entry).collect()),
+                truncated: Some(page.next_marker.is_some()),
+                next_marker: page.next_marker,
+            })
+        }
+        "ListRetirableGrants" => {
+            let r: wire::ListRetirableGrantsRequest = decode(body)?;
+            c::no_service_principal(
+                r.retiring_service_principal.as_ref(),
+                "RetiringServicePrincipal",
+            )?;
+            let retiring = c::required(r.retiring_principal, "retiringPrincipal")?;
+            let limit = c::limit(r.limit, 100, 50)?;
+            let page = kms
+                .list_retirable_grants(caller, &retiring, limit, c::marker(r.marker.as_deref())?)
+                .await
+                .map_err(core)?;
+            encode(&wire::ListGrantsResponse {
+                grants: Some(page.items.iter().map(c::grant_entry).collect()),
+                truncated: Some(page.next_marker.is_some()),
+                next_marker: page.next_marker,
+            })
+        }
+        "RetireGrant" => {
+            let r: wire::RetireGrantRequest = decode(body)?;
+            c::unsupported_flags(r.dry_run, None)?;
+            let target = match (r.grant_token, r.key_id, r.grant_id) {
+                (Some(token), None, None) => {
+                    c::string_len(&token, "grantToken", 1, 8192)?;
+                    kinko_core::RetireTarget::Token(token)
+                }
+                (None, Some(key), Some(id)) => kinko_core::RetireTarget::Id {
+                    key: c::key_ref(&key, "keyId")?,
+                    grant_id: c::grant_id(&id)?,
+                },
+                _ => {
+                    return Err(ApiError::validation(
+                        "RetireGrant takes either a GrantToken, or a KeyId and a GrantId.",
+                    ));
+                }
+            };
+            kms.retire_grant(caller, target, audit)
+                .await
+                .map_err(core)?;
+            encode(&wire::Empty {})
+        }
+        "RevokeGrant" => {
+            let r: wire::RevokeGrantRequest = decode(body)?;
+            c::unsupported_flags(r.dry_run, None)?;
+            let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
+            let grant_id = c::grant_id(&c::required(r.grant_id, "grantId")?)?;
+            kms.revoke_grant(caller, &key_ref, &grant_id, audit)
+                .await
+                .map_err(core)?;
+            encode(&wire::Empty {})
+        }
         "GetKeyPolicy" => {
             let r: wire::GetKeyPolicyRequest = decode(body)?;
             let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;

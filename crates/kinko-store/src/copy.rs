@@ -2,7 +2,7 @@
 //! (SQLite → PostgreSQL to move an installation to a shared database, and back, or within one).
 //!
 //! Every table is copied row for row: accounts, access keys, keys, key materials (wrapped bytes
-//! and root ids as stored: nothing is unwrapped), aliases, tags, import parameters, settings (root
+//! and root ids as stored: nothing is unwrapped), aliases, tags, grants, import parameters, settings (root
 //! records, the wrapped audit signing key), and the audit trail (chain heads, events, digests,
 //! usage counts). The audit events are the one table laid out differently per backend — SQLite
 //! keeps a group commit per `audit_batches` row (`audit_codec`), PostgreSQL one `audit_events`
@@ -153,6 +153,24 @@ const TABLES: &[Table] = &[
         name: "tags",
         order: "key_id, tag_key",
         columns: &[("key_id", Text), ("tag_key", Text), ("tag_value", Text)],
+    },
+    Table {
+        name: "grants",
+        order: "grant_id",
+        columns: &[
+            ("grant_id", Text),
+            ("key_id", Text),
+            ("account", Text),
+            ("region", Text),
+            ("name", OptText),
+            ("grantee_principal", Text),
+            ("retiring_principal", OptText),
+            ("operations", Text),
+            ("encryption_context_equals", OptText),
+            ("encryption_context_subset", OptText),
+            ("issuing_account", Text),
+            ("created_at", Int),
+        ],
     },
     Table {
         name: "import_parameters",

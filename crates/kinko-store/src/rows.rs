@@ -1,12 +1,15 @@
 //! Reading stored records back into domain values, once for every backend: each backend's row
 //! type implements [`Columns`] (typed column access), and the decoders here build keys,
-//! materials, aliases and the rest from it. A value that does not parse is
+//! materials, aliases, grants and the rest from it. A value that does not parse is
 //! [`StoreError::Corrupt`], naming the table and column.
+
+use std::collections::BTreeMap;
 
 use kinko_core::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditDigest, ExpirationModel,
-    ImportParameters, Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Material, MaterialId,
-    Origin, Region, RotationType, StoreError, Tag, UnixMillis,
+    Grant, GrantConstraints, GrantOperation, ImportParameters, Key, KeyArn, KeyId, KeySpec,
+    KeyState, KeyUsage, Material, MaterialId, Origin, Region, RotationType, StoreError, Tag,
+    UnixMillis,
 };
 use sqlx::Row;
 
@@ -197,5 +200,95 @@ pub(crate) fn digest(row: &impl Columns) -> Result<AuditDigest, StoreError> {
         prev_signature: row.bytes(T, "prev_signature")?,
         prune_anchor: row.flag(T, "prune_anchor")?,
         signature: row.bytes(T, "signature")?,
+    })
+}
+
+/// Every grant of a key, ordered by grant id.
+pub(crate) const GRANTS_OF_KEY: &str = "SELECT grant_id, key_id, account, region, name, \
+     grantee_principal, retiring_principal, operations, encryption_context_equals, \
+     encryption_context_subset, issuing_account, created_at FROM grants \
+     WHERE key_id = $1 ORDER BY grant_id";
+
+/// Grants of an account and region with a retiring principal, a page after a grant id.
+pub(crate) const RETIRABLE_GRANTS: &str = "SELECT grant_id, key_id, account, region, name, \
+     grantee_principal, retiring_principal, operations, encryption_context_equals, \
+     encryption_context_subset, issuing_account, created_at FROM grants \
+     WHERE account = $1 AND region = $2 AND retiring_principal = $3 AND grant_id > $4 \
+     ORDER BY grant_id LIMIT $5";
+
+/// Inserts a grant; bind [`grant_values`], then `created_at`.
+pub(crate) const GRANT_INSERT: &str = "INSERT INTO grants (grant_id, key_id, account, region, name, \
+     grantee_principal, retiring_principal, operations, encryption_context_equals, \
+     encryption_context_subset, issuing_account, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// A grant's text columns as stored, in column order (without `created_at`).
+pub(crate) fn grant_values(grant: &Grant) -> Result<[Option<String>; 11], StoreError> {
+    let constraints = grant.constraints.as_ref();
+    Ok([
+        Some(grant.grant_id.clone()),
+        Some(grant.key_arn.key_id.to_string()),
+        Some(grant.key_arn.account.as_str().to_owned()),
+        Some(grant.key_arn.region.as_str().to_owned()),
+        grant.name.clone(),
+        Some(grant.grantee_principal.clone()),
+        grant.retiring_principal.clone(),
+        Some(
+            grant
+                .operations
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        context_json(constraints.and_then(|c| c.encryption_context_equals.as_ref()))?,
+        context_json(constraints.and_then(|c| c.encryption_context_subset.as_ref()))?,
+        Some(grant.issuing_account.clone()),
+    ])
+}
+
+fn context_json(map: Option<&BTreeMap<String, String>>) -> Result<Option<String>, StoreError> {
+    map.map(|m| {
+        serde_json::to_string(m).map_err(|e| StoreError::Corrupt(format!("grant constraint: {e}")))
+    })
+    .transpose()
+}
+
+fn context_map(
+    row: &impl Columns,
+    column: &str,
+) -> Result<Option<BTreeMap<String, String>>, StoreError> {
+    row.opt_text("grants", column)?
+        .map(|s| serde_json::from_str(&s).map_err(|_| corrupt("grants", column)))
+        .transpose()
+}
+
+pub(crate) fn grant(row: &impl Columns) -> Result<Grant, StoreError> {
+    const T: &str = "grants";
+    let operations = row
+        .text(T, "operations")?
+        .split(',')
+        .map(|o| GrantOperation::parse(o).ok_or_else(|| corrupt(T, "operations")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let equals = context_map(row, "encryption_context_equals")?;
+    let subset = context_map(row, "encryption_context_subset")?;
+    let constraints = (equals.is_some() || subset.is_some()).then_some(GrantConstraints {
+        encryption_context_equals: equals,
+        encryption_context_subset: subset,
+    });
+    Ok(Grant {
+        grant_id: row.text(T, "grant_id")?,
+        key_arn: KeyArn {
+            region: row.parsed(T, "region", Region::parse)?,
+            account: row.parsed(T, "account", AccountId::parse)?,
+            key_id: row.parsed(T, "key_id", KeyId::parse)?,
+        },
+        name: row.opt_text(T, "name")?,
+        grantee_principal: row.text(T, "grantee_principal")?,
+        retiring_principal: row.opt_text(T, "retiring_principal")?,
+        operations,
+        constraints,
+        issuing_account: row.text(T, "issuing_account")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
     })
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kinko_core::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditAppend, AuditCursor,
-    AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, ImportParameters, Key, KeyId,
-    KeyLastUsage, Material, MaterialId, Region, Store, StoreError, Tag, UnixMillis,
+    AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, Grant, ImportParameters, Key,
+    KeyId, KeyLastUsage, Material, MaterialId, Region, Store, StoreError, Tag, UnixMillis,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -449,6 +449,7 @@ impl Store for SqliteStore {
         for statement in [
             "DELETE FROM aliases WHERE target = $1",
             "DELETE FROM tags WHERE key_id = $1",
+            "DELETE FROM grants WHERE key_id = $1",
             "DELETE FROM import_parameters WHERE key_id = $1",
             "DELETE FROM key_materials WHERE key_id = $1",
             "DELETE FROM keys WHERE id = $1",
@@ -682,6 +683,70 @@ impl Store for SqliteStore {
             .await
             .map_err(unavailable)?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    async fn create_grant(&self, grant: &Grant, audit: AuditAppend<'_>) -> Result<(), StoreError> {
+        let values = rows::grant_values(grant)?;
+        let (heads, mut tx) = self.begin_audited().await?;
+        let mut query = sqlx::query(rows::GRANT_INSERT);
+        for v in values {
+            query = query.bind(v);
+        }
+        query
+            .bind(grant.created_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| write_error(e, "grant"))?;
+        self.finish_audited(heads, tx, audit).await
+    }
+
+    async fn list_grants(&self, key: &KeyId) -> Result<Vec<Grant>, StoreError> {
+        let rows = sqlx::query(rows::GRANTS_OF_KEY)
+            .bind(key.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(rows::grant).collect()
+    }
+
+    async fn list_retirable_grants(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        retiring_principal: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let rows = sqlx::query(rows::RETIRABLE_GRANTS)
+            .bind(account.as_str())
+            .bind(region.as_str())
+            .bind(retiring_principal)
+            .bind(after.unwrap_or_default())
+            .bind(limit_i64(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(rows::grant).collect()
+    }
+
+    async fn delete_grant(
+        &self,
+        key: &KeyId,
+        grant_id: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        let (heads, mut tx) = self.begin_audited().await?;
+        let done = sqlx::query("DELETE FROM grants WHERE key_id = $1 AND grant_id = $2")
+            .bind(key.to_string())
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.finish_audited(heads, tx, audit).await?;
+        Ok(true)
     }
 
     async fn list_all_keys(

@@ -34,7 +34,10 @@ async fn a_denial_reaches_the_sdk_and_explain_names_the_statement() {
 
     let key = kms.create_key().send().await.expect("CreateKey");
     let metadata = key.key_metadata().expect("metadata");
-    let (key_id, key_arn) = (metadata.key_id().to_owned(), metadata.arn().expect("arn").to_owned());
+    let (key_id, key_arn) = (
+        metadata.key_id().to_owned(),
+        metadata.arn().expect("arn").to_owned(),
+    );
     let account = metadata.aws_account_id().expect("account").to_owned();
     let root = format!("arn:aws:iam::{account}:root");
     let policy = serde_json::json!({
@@ -82,7 +85,14 @@ async fn a_denial_reaches_the_sdk_and_explain_names_the_statement() {
     // explain, over the running server's data directory.
     let (code, out) = explain(
         &data,
-        &["--principal", &root, "--action", "kms:Decrypt", "--key", &key_id],
+        &[
+            "--principal",
+            &root,
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            &key_id,
+        ],
     );
     assert_eq!(code, Some(1), "{out}");
     assert!(
@@ -98,13 +108,25 @@ async fn a_denial_reaches_the_sdk_and_explain_names_the_statement() {
     let (code, out) = explain(
         &data,
         &[
-            "--principal", &root, "--action", "kms:Decrypt", "--key", &key_arn,
-            "--context", "purpose=backup",
+            "--principal",
+            &root,
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            &key_arn,
+            "--context",
+            "purpose=backup",
         ],
     );
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("NoDecryptWithoutPurpose") && out.contains("does not apply"), "{out}");
-    assert!(out.contains(&format!("ALLOWED: {root} may perform kms:Decrypt")), "{out}");
+    assert!(
+        out.contains("NoDecryptWithoutPurpose") && out.contains("does not apply"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("ALLOWED: {root} may perform kms:Decrypt")),
+        "{out}"
+    );
 
     // An account-level action, and a user the key policy does not name.
     let (code, out) = explain(&data, &["--principal", &root, "--action", "kms:CreateKey"]);
@@ -112,9 +134,19 @@ async fn a_denial_reaches_the_sdk_and_explain_names_the_statement() {
     let stranger = format!("arn:aws:iam::{account}:user/stranger");
     let (code, out) = explain(
         &data,
-        &["--principal", &stranger, "--action", "kms:Encrypt", "--key", &key_id],
+        &[
+            "--principal",
+            &stranger,
+            "--action",
+            "kms:Encrypt",
+            "--key",
+            &key_id,
+        ],
     );
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("no identity-based policy allows the kms:Encrypt action"), "{out}");
+    assert!(
+        out.contains("no identity-based policy allows the kms:Encrypt action"),
+        "{out}"
+    );
     server.stop();
 }

@@ -366,6 +366,56 @@ async fn three_nodes_share_one_database() {
     })
     .await;
 
+    // A grant created on A shows on B, whose cache held the key's (empty) grant list; a grant
+    // revoked on B goes from A's.
+    let key = create_key(a).await;
+    let grant_ids = |node: &Client, key: &str| {
+        let (node, key) = (node.clone(), key.to_owned());
+        async move {
+            node.list_grants()
+                .key_id(key)
+                .send()
+                .await
+                .expect("ListGrants")
+                .grants
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|g| g.grant_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(grant_ids(b, &key).await.is_empty());
+    let grant_id = a
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(format!(
+            "arn:aws:iam::{}:user/multinode",
+            &key_account(a, &key).await
+        ))
+        .operations(aws_sdk_kms::types::GrantOperation::Encrypt)
+        .send()
+        .await
+        .expect("CreateGrant on A")
+        .grant_id
+        .expect("a grant id");
+    assert_eq!(grant_ids(a, &key).await, vec![grant_id.clone()]);
+    converges("CreateGrant on A seen by B", || {
+        let (grant_id, fut) = (grant_id.clone(), grant_ids(b, &key));
+        async move { fut.await == vec![grant_id] }
+    })
+    .await;
+    b.revoke_grant()
+        .key_id(&key)
+        .grant_id(&grant_id)
+        .send()
+        .await
+        .expect("RevokeGrant on B");
+    converges("RevokeGrant on B seen by A", || {
+        let fut = grant_ids(a, &key);
+        async move { fut.await.is_empty() }
+    })
+    .await;
+
     // (b) Three nodes race for one due rotation: one new material version, one service event.
     let key = create_key(a).await;
     a.enable_key_rotation()
@@ -431,6 +481,20 @@ async fn three_nodes_share_one_database() {
         &["node-a", "node-b", "node-c"],
     );
     cluster.stop();
+}
+
+/// The account of `key`, from its ARN.
+async fn key_account(kms: &Client, key: &str) -> String {
+    let arn = kms
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .expect("DescribeKey")
+        .key_metadata
+        .and_then(|m| m.arn)
+        .expect("an ARN");
+    arn.split(':').nth(4).unwrap_or_default().to_owned()
 }
 
 /// Decrypts `blob` on `kms` and says whether it was made under `key`.

@@ -1,7 +1,7 @@
 //! `kinko store copy` end to end: an installation served on SQLite (symmetric keys, an RSA key,
-//! ciphertexts, an alias, tags, a custom key policy), stopped, copied into a fresh PostgreSQL
+//! ciphertexts, an alias, tags, a custom key policy, a grant), stopped, copied into a fresh PostgreSQL
 //! database, then served from PostgreSQL with the same data directory (the same root of trust):
-//! every old ciphertext decrypts, aliases, tags and policies are there, new writes work, and
+//! every old ciphertext decrypts, aliases, tags, grants and policies are there, new writes work, and
 //! `kinko audit verify` passes on the copy. A second copy into the now non-empty database is
 //! refused and changes nothing.
 //!
@@ -105,6 +105,22 @@ async fn sqlite_installation_copied_to_postgres_keeps_working() {
         .send()
         .await
         .expect("PutKeyPolicy");
+    let grant_id = kms
+        .create_grant()
+        .key_id(&k2)
+        .grantee_principal(format!("arn:aws:iam::{account}:user/copied"))
+        .operations(aws_sdk_kms::types::GrantOperation::Decrypt)
+        .constraints(
+            aws_sdk_kms::types::GrantConstraints::builder()
+                .encryption_context_subset("purpose", "copy")
+                .build(),
+        )
+        .name("copied-grant")
+        .send()
+        .await
+        .expect("CreateGrant")
+        .grant_id
+        .expect("GrantId");
     server.stop();
 
     // ---- 2. Copy it into PostgreSQL ---------------------------------------------------------------
@@ -168,6 +184,25 @@ async fn sqlite_installation_copied_to_postgres_keeps_working() {
         .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
         .collect();
     assert_eq!(tags, [("team".to_owned(), "storage".to_owned())]);
+    let grants = kms
+        .list_grants()
+        .key_id(&k2)
+        .send()
+        .await
+        .expect("ListGrants")
+        .grants
+        .unwrap_or_default();
+    assert_eq!(grants.len(), 1, "the grant was copied: {grants:?}");
+    assert_eq!(grants[0].grant_id(), Some(grant_id.as_str()));
+    assert_eq!(grants[0].name(), Some("copied-grant"));
+    assert_eq!(
+        grants[0]
+            .constraints()
+            .and_then(|c| c.encryption_context_subset())
+            .and_then(|m| m.get("purpose"))
+            .map(String::as_str),
+        Some("copy")
+    );
     let stored_policy = kms
         .get_key_policy()
         .key_id(&k2)

@@ -250,6 +250,20 @@ impl Kinko {
             .collect()
     }
 
+    /// A new access key of the default account for `principal_arn`: (access key id, secret).
+    pub async fn access_key_for(&self, principal_arn: &str) -> (String, String) {
+        let account = kinko_core::AccountId::parse(&self.account).expect("the account id");
+        let key = self
+            .server
+            .state
+            .kms
+            .create_access_key(&account, principal_arn)
+            .await
+            .expect("create an access key");
+        let secret = String::from_utf8(key.secret.expose().to_vec()).expect("the secret is text");
+        (key.id.to_string(), secret)
+    }
+
     /// CreateKey with no parameters; returns the key id.
     pub async fn create_key(&self) -> String {
         let reply = self.ok("CreateKey", serde_json::json!({})).await;

@@ -10,6 +10,7 @@ mod at_rest;
 mod auth;
 mod authz;
 mod errors;
+mod grants;
 mod harness;
 mod key_specs;
 mod lifecycle;

@@ -77,7 +77,7 @@ async fn error_bodies_are_exactly_type_and_message() {
             "NotFoundException",
         ),
         ("Frobnicate", json!({}), "UnknownOperationException"),
-        ("CreateGrant", json!({}), "UnsupportedOperationException"),
+        ("ReplicateKey", json!({}), "UnsupportedOperationException"),
         ("DescribeKey", json!({"KeyId": 5}), "SerializationException"),
     ] {
         // expect_error checks the member set and the header echo.
@@ -114,7 +114,11 @@ async fn unknown_or_missing_target_is_unknown_operation() {
 #[tokio::test]
 async fn model_operation_not_implemented_is_unsupported() {
     let kinko = Kinko::start().await;
-    for op in ["CreateGrant", "ReplicateKey", "ConnectCustomKeyStore"] {
+    for op in [
+        "UpdatePrimaryRegion",
+        "ReplicateKey",
+        "ConnectCustomKeyStore",
+    ] {
         let message = expect_error(
             &kinko.check(op, json!({})).await,
             400,

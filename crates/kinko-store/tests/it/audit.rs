@@ -349,9 +349,31 @@ pub async fn successful_mutations_commit_exactly_their_event(store: &dyn Store) 
     );
     assert_committed(store, &d, before).await;
 
+    let g = grant_on(&k2);
+    let d = change("CreateGrant", 108, Some(k2.id()));
+    let before = head(store, CHAIN).await;
+    store
+        .create_grant(&g, on_chain(&d))
+        .await
+        .expect("create_grant");
+    assert_committed(store, &d, before).await;
+    let d = change("RevokeGrant", 109, Some(k2.id()));
+    let before = head(store, CHAIN).await;
+    assert!(
+        store
+            .delete_grant(&k2.id(), &g.grant_id, on_chain(&d))
+            .await
+            .expect("delete_grant"),
+        "the grant existed"
+    );
+    assert_committed(store, &d, before).await;
+
     // The whole chain: the fixture key's event in the middle, every link intact.
     let chain = all_events(store, CHAIN, 100).await;
-    assert_eq!(numbers(&chain), [101, 102, 0, 103, 104, 105, 106, 107]);
+    assert_eq!(
+        numbers(&chain),
+        [101, 102, 0, 103, 104, 105, 106, 107, 108, 109]
+    );
     assert_linked(&chain, CHAIN, 1, [0; 32]);
     // The changes themselves happened.
     assert_eq!(
@@ -461,6 +483,21 @@ pub async fn failed_mutations_leave_no_event(store: &dyn Store) {
         )
         .await;
     assert!(result.is_err(), "a colliding material fails create_key");
+    assert_not_committed(store, &d, before).await;
+
+    // A grant on a key that does not exist, and the deletion of a grant that does not.
+    let d = change("CreateGrant", 207, Some(key_id(8)));
+    let result = store
+        .create_grant(&grant_on(&key(&acct, &region, 8)), on_chain(&d))
+        .await;
+    assert!(result.is_err(), "a grant needs its key");
+    assert_not_committed(store, &d, before).await;
+    let d = change("RetireGrant", 208, Some(k1.id()));
+    let existed = store
+        .delete_grant(&k1.id(), &"ab".repeat(32), on_chain(&d))
+        .await
+        .expect("delete_grant");
+    assert!(!existed, "there was no such grant");
     assert_not_committed(store, &d, before).await;
 
     // The next success takes the very next position, linked to the last committed event.
@@ -1398,4 +1435,19 @@ pub async fn audit_trail_survives_close_and_reopen(backend: &Backend) {
         .expect("append after reopening");
     assert_linked(&next, CHAIN, 5, chain.last().expect("four events").hash);
     db.close().await;
+}
+
+/// A grant of `key` for its account's root, allowing Encrypt.
+fn grant_on(key: &kinko_core::Key) -> kinko_core::Grant {
+    kinko_core::Grant {
+        grant_id: "cd".repeat(32),
+        key_arn: key.arn.clone(),
+        name: None,
+        grantee_principal: format!("arn:aws:iam::{}:root", key.arn.account),
+        retiring_principal: None,
+        operations: vec![kinko_core::GrantOperation::Encrypt],
+        constraints: None,
+        issuing_account: format!("arn:aws:iam::{}:root", key.arn.account),
+        created_at: UnixMillis(1),
+    }
 }

@@ -13,6 +13,7 @@ mod audit;
 mod backends;
 mod durability;
 mod fixtures;
+mod grants;
 mod installation;
 mod keys;
 mod lifecycle;
@@ -83,6 +84,10 @@ contract! { store:
     delete_tags_ignores_missing_keys => tags::delete_tags_ignores_missing_keys;
     list_tags_orders_by_key_and_pages => tags::list_tags_orders_by_key_and_pages;
     tags_belong_to_one_key => tags::tags_belong_to_one_key;
+    grants_round_trip_and_list_by_id => grants::grants_round_trip_and_list_by_id;
+    retirable_grants_are_scoped_and_paged => grants::retirable_grants_are_scoped_and_paged;
+    delete_grant_reports_whether_it_existed => grants::delete_grant_reports_whether_it_existed;
+    grants_go_with_their_key => grants::grants_go_with_their_key;
     settings_get_put_and_overwrite => settings::settings_get_put_and_overwrite;
     put_setting_if_absent_keeps_the_first_value => settings::put_setting_if_absent_keeps_the_first_value;
     job_lock_is_granted_again_after_release => settings::job_lock_is_granted_again_after_release;
