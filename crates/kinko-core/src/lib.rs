@@ -1,5 +1,5 @@
 //! `kinko-core` is Kinko's domain: identifiers, keys and their state machine, aliases, tags,
-//! accounts, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
+//! accounts, IAM identities (users, roles, inline policies, STS sessions: `identity.rs`), and one method per KMS operation on [`Kms`]. It defines the contracts the outside
 //! world plugs into: [`Store`] (persistence), [`Clock`] (time) and `kinko_crypto::RootKey`.
 //!
 //! Invariants:
@@ -16,6 +16,7 @@ mod bootstrap;
 mod cache;
 mod clock;
 mod error;
+mod identity;
 mod ids;
 mod import;
 mod lifecycle;
@@ -38,6 +39,11 @@ pub use audit::{
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::Error;
+pub use identity::{
+    DEFAULT_SESSION_SECONDS, IDENTITY_TTL_MS, IamRole, IamUser, Identity, IdentityKind,
+    InlinePolicy, MAX_ACCESS_KEYS_PER_USER, MAX_IAM_TAGS, MAX_ROLE_SESSION_SECONDS,
+    MIN_SESSION_SECONDS, NewSession, PolicyOwner, PolicyOwnerKind, Session, SessionCheck,
+};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
 pub use import::{ImportParametersOutput, ImportRequest};
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};

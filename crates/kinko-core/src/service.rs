@@ -9,6 +9,7 @@ use kinko_crypto::{RootKey, SecretBytes, random_array, random_secret};
 
 use crate::bootstrap::{self, NewAccessKey};
 use crate::cache::Caches;
+use crate::identity::IdentityCache;
 use crate::material::{self, Prepared};
 use crate::ops::{
     CreateKeyRequest, DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, Page,
@@ -36,6 +37,7 @@ pub struct Kms {
     root: Arc<dyn RootKey>,
     clock: Arc<dyn Clock>,
     caches: Caches,
+    identities: IdentityCache,
     chain: String,
 }
 
@@ -64,6 +66,7 @@ impl Kms {
             root,
             clock,
             caches: Caches::default(),
+            identities: IdentityCache::default(),
             chain: "node-1".to_owned(),
         }
     }
@@ -85,6 +88,10 @@ impl Kms {
     }
 
     /// The caches.
+    pub(crate) fn identities(&self) -> &IdentityCache {
+        &self.identities
+    }
+
     pub(crate) fn caches(&self) -> &Caches {
         &self.caches
     }
@@ -120,6 +127,7 @@ impl Kms {
     /// every cached key record, alias target and prepared material.
     pub fn invalidate_all(&self) {
         self.caches.invalidate_all();
+        self.identities.clear();
     }
 
     // ----- accounts and credentials -------------------------------------------------------

@@ -36,6 +36,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "lifecycle",
         sql: include_str!("../migrations/sqlite/0004_lifecycle.sql"),
     },
+    Migration {
+        version: 6,
+        name: "identity",
+        sql: include_str!("../migrations/sqlite/0006_identity.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -51,6 +56,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "change_feed",
         sql: include_str!("../migrations/postgres/0005_change_feed.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "identity",
+        sql: include_str!("../migrations/postgres/0006_identity.sql"),
     },
 ];
 

@@ -317,6 +317,7 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(
                 materials = report.materials_rewrapped,
                 access_keys = report.access_keys_rewrapped,
+                sessions = report.sessions_rewrapped,
                 already_done = report.already_done,
                 "root migration finished: every key is now wrapped under the new root. Keep the old root until no backup needs it, then destroy it"
             );
