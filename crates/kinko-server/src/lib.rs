@@ -18,9 +18,12 @@ mod cloudtrail;
 mod config;
 mod convert;
 mod errors;
+mod iam;
 mod jobs;
 mod protocol;
+mod query;
 mod root;
+mod sts;
 
 use std::path::Path;
 use std::sync::Arc;
