@@ -16,7 +16,7 @@ import botocore.exceptions
 import pytest
 
 import conftest
-from kinko_server import client_config, make_botocore_session
+from kinko_server import client_config, kinko_binary, make_botocore_session, root_of_trust_args
 from test_lifecycle import advance, clear_aws_env, run_clock_kinko
 
 REGION = "us-east-1"
@@ -286,6 +286,37 @@ def test_trust_policy_decides(kinko, iam, alice, account_id):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.get_role(RoleName="e2e-other")
     assert _code(e) == ("NoSuchEntity", 404)
+
+
+def test_account_create(kinko, sts, account_id, tmp_path):
+    """`kinko account create` adds an account beside the running server's and writes its root key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KINKO_")}
+    root_args = root_of_trust_args(kinko.data_dir, env)
+    out = tmp_path / "new-account-credentials"
+    p = subprocess.run(
+        [str(kinko_binary()), "account", "create", "--data-dir", str(kinko.data_dir), "--out", str(out), *root_args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert p.returncode == 0, p.stderr
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    import configparser
+
+    cp = configparser.ConfigParser()
+    cp.read(out)
+    creds = {
+        "aws_access_key_id": cp["default"]["aws_access_key_id"],
+        "aws_secret_access_key": cp["default"]["aws_secret_access_key"],
+    }
+    me = _client(kinko, "sts", **creds).get_caller_identity()
+    assert me["Account"] != account_id
+    assert me["Arn"] == f"arn:aws:iam::{me['Account']}:root"
+    assert me["Account"] in p.stdout
+    # Its IAM is its own: the first account's users are not visible.
+    names = [u["UserName"] for u in _client(kinko, "iam", **creds).list_users()["Users"]]
+    assert "e2e-alice" not in names
 
 
 def test_expired_session_credentials_are_refused(tmp_path):
