@@ -10,6 +10,7 @@ mod at_rest;
 mod auth;
 mod errors;
 mod harness;
+mod iam;
 mod key_specs;
 mod lifecycle;
 mod pagination;
