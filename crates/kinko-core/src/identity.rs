@@ -548,7 +548,11 @@ impl Kms {
             .delete_iam_user(&caller.account, name, self.append(audit))
             .await?
         {
-            return Err(no_such_user(name));
+            // A key or policy was added since the checks above (or the user went).
+            self.get_user(caller, name).await?;
+            return Err(Error::DeleteConflict(
+                "Cannot delete entity, must delete access keys and policies first.".into(),
+            ));
         }
         self.identity_changed();
         Ok(())
@@ -685,7 +689,11 @@ impl Kms {
             .delete_iam_role(&caller.account, name, self.append(audit))
             .await?
         {
-            return Err(no_such_role(name));
+            // A policy was added since the check above (or the role went).
+            self.get_role(caller, name).await?;
+            return Err(Error::DeleteConflict(
+                "Cannot delete entity, must delete policies first.".into(),
+            ));
         }
         self.identity_changed();
         Ok(())

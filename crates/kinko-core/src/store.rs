@@ -242,7 +242,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user: &IamUser,
         audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError>;
-    /// Deletes a user; returns whether it existed.
+    /// Deletes a user that has no access keys and no inline policies (checked in the same
+    /// statement); returns whether it was deleted.
     async fn delete_iam_user(
         &self,
         account: &AccountId,
@@ -270,7 +271,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         role: &IamRole,
         audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError>;
-    /// Deletes a role; returns whether it existed.
+    /// Deletes a role that has no inline policies (checked in the same statement); returns
+    /// whether it was deleted.
     async fn delete_iam_role(
         &self,
         account: &AccountId,

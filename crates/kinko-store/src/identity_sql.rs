@@ -93,8 +93,14 @@ macro_rules! identity_impl {
                 audit: kinko_core::AuditAppend<'_>,
             ) -> Result<bool, kinko_core::StoreError> {
                 let mut t = self.id_begin().await?;
-                let done =
-                    sqlx::query("DELETE FROM iam_users WHERE account = $1 AND name_key = $2")
+                // Only without access keys and policies, checked in the deleting statement, so
+                // that a key or policy added meanwhile is never left without its user.
+                let done = sqlx::query(
+                    "DELETE FROM iam_users WHERE account = $1 AND name_key = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM access_keys WHERE access_keys.principal_arn = iam_users.arn) \
+                     AND NOT EXISTS (SELECT 1 FROM iam_inline_policies p \
+                     WHERE p.account = $1 AND p.owner_kind = 'user' AND p.owner_key = $2)",
+                )
                         .bind(account.as_str())
                         .bind(name.to_ascii_lowercase())
                         .execute(t.conn())
@@ -200,8 +206,11 @@ macro_rules! identity_impl {
                 audit: kinko_core::AuditAppend<'_>,
             ) -> Result<bool, kinko_core::StoreError> {
                 let mut t = self.id_begin().await?;
-                let done =
-                    sqlx::query("DELETE FROM iam_roles WHERE account = $1 AND name_key = $2")
+                let done = sqlx::query(
+                    "DELETE FROM iam_roles WHERE account = $1 AND name_key = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM iam_inline_policies p \
+                     WHERE p.account = $1 AND p.owner_kind = 'role' AND p.owner_key = $2)",
+                )
                         .bind(account.as_str())
                         .bind(name.to_ascii_lowercase())
                         .execute(t.conn())

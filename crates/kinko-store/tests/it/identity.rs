@@ -305,6 +305,58 @@ pub async fn user_access_keys_activate_and_delete(store: &dyn Store) {
     );
     assert_eq!(store.get_access_key(&second.id).await.expect("get"), None);
     assert_eq!(events(store).await, 4);
+
+    // A user with an access key (or a policy) is not deleted, and its event is not written.
+    let mut alice = user(1, "alice");
+    alice.arn = arn.clone();
+    store
+        .create_iam_user(&alice, audit())
+        .await
+        .expect("create");
+    assert!(
+        !store
+            .delete_iam_user(&account(1), "alice", audit())
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .delete_access_key(&first.id, audit())
+            .await
+            .expect("delete")
+    );
+    let policy = InlinePolicy {
+        account: account(1),
+        owner: PolicyOwner {
+            kind: PolicyOwnerKind::User,
+            name: "alice".to_owned(),
+        },
+        name: "p".to_owned(),
+        document: "{}".to_owned(),
+    };
+    store
+        .put_inline_policy(&policy, audit())
+        .await
+        .expect("put");
+    assert!(
+        !store
+            .delete_iam_user(&account(1), "alice", audit())
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .delete_inline_policy(&account(1), &policy.owner, "p", audit())
+            .await
+            .expect("delete")
+    );
+    assert!(
+        store
+            .delete_iam_user(&account(1), "alice", audit())
+            .await
+            .expect("delete")
+    );
+    assert_eq!(events(store).await, 9);
 }
 
 /// Sessions round-trip, rewrap under a compare-and-set on the root id, and expire.
