@@ -179,8 +179,8 @@ pub async fn restore(
     Ok(())
 }
 
-/// The root here must open under the backup's root record, and every access-key secret in the
-/// backup must unwrap under it.
+/// The root here must open under the backup's root record, and every access-key and STS session
+/// secret in the backup must be wrapped under it.
 async fn check_root(
     data_dir: &Path,
     store: &SqliteStore,
@@ -196,6 +196,19 @@ async fn check_root(
             bail!(
                 "the backup's secrets are wrapped under root {}, not under {}",
                 key.root_id,
+                root.id()
+            );
+        }
+    }
+    for session in store
+        .list_sessions()
+        .await
+        .context("reading STS sessions")?
+    {
+        if session.root_id != root.id() {
+            bail!(
+                "the backup's session secrets are wrapped under root {}, not under {}",
+                session.root_id,
                 root.id()
             );
         }
