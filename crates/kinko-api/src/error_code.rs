@@ -1,5 +1,6 @@
 //! Every `__type` Kinko can answer with, and the HTTP status it goes out with
-//! (`kms-reference.md` §1.3, §1.4, §6: 400 for client faults, 500/503 for retryable faults).
+//! (`kms-reference.md` §1.3, §1.4, §6: 400 for client faults, 500/503 for retryable faults), and
+//! the codes of IAM and STS (AWS Query protocol) with IAM's statuses.
 
 macro_rules! codes {
     ($($variant:ident = $status:literal),+ $(,)?) => {
@@ -59,6 +60,23 @@ codes! {
     UnrecognizedClientException = 400,
     UnsupportedOperationException = 400,
     ValidationException = 400,
+    ExpiredTokenException = 400,
+    // IAM and STS (the AWS Query protocol), with their own statuses.
+    AccessDenied = 403,
+    DeleteConflict = 409,
+    EntityAlreadyExists = 409,
+    ExpiredToken = 400,
+    IncompleteSignature = 400,
+    InvalidAction = 400,
+    InvalidClientTokenId = 403,
+    LimitExceeded = 409,
+    MalformedPolicyDocument = 400,
+    MalformedQueryString = 400,
+    MissingAuthenticationToken = 403,
+    NoSuchEntity = 404,
+    ServiceFailure = 500,
+    SignatureDoesNotMatch = 403,
+    ValidationError = 400,
 }
 
 #[cfg(test)]

@@ -1312,29 +1312,6 @@ mod tests {
             show_root: true,
             show_sink: true,
         };
-        for (root, sink) in roots
-            .iter()
-            .flat_map(|&r| sinks.iter().map(move |&s| (r, s)))
-        {
-            let rate = |op: Op| {
-                measured
-                    .iter()
-                    .find(|m| m.op == op && m.root == root && m.sink == sink)
-                    .map(|m| m.req_per_s)
-            };
-            if let (Some(default), Some(restrictive)) = (
-                rate(Op::EncryptDefaultPolicy),
-                rate(Op::EncryptRestrictivePolicy),
-            ) && default > 0.0
-            {
-                println!();
-                println!(
-                    "authorization [{}]: the 20-statement policy costs {:.1}% of Encrypt throughput ({restrictive:.0} vs {default:.0} req/s)",
-                    labels.target(Op::EncryptRestrictivePolicy, root, sink),
-                    (1.0 - restrictive / default) * 100.0
-                );
-            }
-        }
         let costs = audit_costs(&measured, labels);
         assert_eq!(
             costs,

@@ -21,6 +21,11 @@ pub struct NewAccessKey {
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/// One character of `[A-Z2-7]` from a random byte (byte % 32 is unbiased).
+pub(crate) fn base32_char(b: u8) -> char {
+    char::from(BASE32[usize::from(b % 32)])
+}
+
 /// `AKIA` + 16 characters of `[A-Z2-7]` from 16 random bytes (byte % 32 is unbiased).
 pub(crate) fn access_key_id(random: [u8; 16]) -> Option<AccessKeyId> {
     let mut s = String::from("AKIA");

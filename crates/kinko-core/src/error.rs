@@ -57,6 +57,10 @@ pub enum Error {
     /// The request conflicts with work in progress or about to start (RotateKeyOnDemand).
     #[error("{0}")]
     Conflict(String),
+    /// An IAM entity cannot be deleted while it has subordinate entities (access keys,
+    /// policies).
+    #[error("{0}")]
+    DeleteConflict(String),
     /// A quota or size limit was hit.
     #[error("{0}")]
     LimitExceeded(String),

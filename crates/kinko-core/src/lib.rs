@@ -1,5 +1,6 @@
 //! `kinko-core` is Kinko's domain: identifiers, keys and their state machine, aliases, tags,
-//! grants, accounts, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
+//! accounts, IAM identities (users, roles, inline policies, STS sessions: `identity.rs`),
+//! grants, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
 //! world plugs into: [`Store`] (persistence), [`Clock`] (time) and `kinko_crypto::RootKey`.
 //!
 //! Invariants:
@@ -47,7 +48,11 @@ pub use grants::{
     MAX_GRANTS_PER_KEY, RetireTarget, check_grant_id, check_principal, grant_token,
     parse_grant_token,
 };
-pub use identity::{Identity, IdentityKind};
+pub use identity::{
+    DEFAULT_SESSION_SECONDS, IDENTITY_TTL_MS, IamRole, IamUser, Identity, IdentityKind,
+    InlinePolicy, MAX_ACCESS_KEYS_PER_USER, MAX_IAM_TAGS, MAX_ROLE_SESSION_SECONDS,
+    MIN_SESSION_SECONDS, NewSession, PolicyOwner, PolicyOwnerKind, Session, SessionCheck,
+};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
 pub use import::{ImportParametersOutput, ImportRequest};
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};

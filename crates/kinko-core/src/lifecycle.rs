@@ -20,6 +20,8 @@ use crate::{
 const ON_DEMAND_CONFLICT_WINDOW_MS: i64 = 20 * 60 * 1000;
 /// Most keys one scheduler pass handles; the next pass takes the rest.
 const JOB_BATCH: usize = 100;
+/// How long an expired STS session is kept, so that its use is still reported as expired.
+const SESSION_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// GetKeyRotationStatus's answer.
 #[derive(Debug, Clone)]
@@ -295,6 +297,11 @@ impl Kms {
                 Err(e) => return Err(e),
             }
         }
+        // STS sessions a day past their expiry: until then a request with one still gets
+        // ExpiredToken rather than an unknown-key error, as from AWS.
+        self.store()
+            .delete_expired_sessions(UnixMillis(now.0.saturating_sub(SESSION_GRACE_MS)))
+            .await?;
         Ok(report)
     }
 

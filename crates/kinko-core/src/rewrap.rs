@@ -1,5 +1,5 @@
 //! Moving an installation from one root of trust to another: every key version's material and
-//! every access-key secret is unwrapped under the old root and wrapped under the new one, row by
+//! every access-key and STS session secret is unwrapped under the old root and wrapped under the new one, row by
 //! row. Each row names the root that wrapped it, so the job is idempotent: interrupted at any
 //! point (even by SIGKILL), a rerun skips what is done and finishes the rest, and no row is ever
 //! in a state that neither root can read.
@@ -16,6 +16,8 @@ pub struct RewrapReport {
     pub materials_rewrapped: usize,
     /// Access-key secrets moved by this pass.
     pub access_keys_rewrapped: usize,
+    /// STS session secrets moved by this pass.
+    pub sessions_rewrapped: usize,
     /// Rows already under the new root (done by an earlier, interrupted pass).
     pub already_done: usize,
 }
@@ -91,6 +93,30 @@ pub async fn rewrap_all(
             report.already_done += 1;
         }
     }
+    for session in store.list_sessions().await? {
+        if session.root_id == to_id {
+            report.already_done += 1;
+            continue;
+        }
+        let aad = access_key_aad(&session.access_key_id);
+        let secret = from
+            .unwrap(&session.wrapped_secret, aad.as_bytes())
+            .map_err(|_| {
+                Error::Internal(format!(
+                    "session key {} does not unwrap under {from_id}",
+                    session.access_key_id
+                ))
+            })?;
+        let wrapped = to.wrap(&secret, aad.as_bytes())?;
+        if store
+            .rewrap_session(&session.access_key_id, &from_id, &wrapped, &to_id)
+            .await?
+        {
+            report.sessions_rewrapped += 1;
+        } else {
+            report.already_done += 1;
+        }
+    }
     Ok(report)
 }
 
@@ -114,6 +140,9 @@ pub async fn count_by_root(
     }
     for access_key in store.list_access_keys().await? {
         *counts.entry(access_key.root_id).or_insert(0) += 1;
+    }
+    for session in store.list_sessions().await? {
+        *counts.entry(session.root_id).or_insert(0) += 1;
     }
     Ok(counts)
 }

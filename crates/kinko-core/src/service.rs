@@ -9,6 +9,7 @@ use kinko_crypto::{RootKey, SecretBytes, random_array, random_secret};
 
 use crate::bootstrap::{self, NewAccessKey};
 use crate::cache::Caches;
+use crate::identity::IdentityCache;
 use crate::material::{self, Prepared};
 use crate::ops::{
     CreateKeyRequest, DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, Page,
@@ -37,6 +38,7 @@ pub struct Kms {
     clock: Arc<dyn Clock>,
     caches: Caches,
     pub(crate) policies: crate::authz::PolicyCache,
+    identities: IdentityCache,
     chain: String,
 }
 
@@ -66,6 +68,7 @@ impl Kms {
             clock,
             caches: Caches::default(),
             policies: Default::default(),
+            identities: IdentityCache::default(),
             chain: "node-1".to_owned(),
         }
     }
@@ -87,6 +90,10 @@ impl Kms {
     }
 
     /// The caches.
+    pub(crate) fn identities(&self) -> &IdentityCache {
+        &self.identities
+    }
+
     pub(crate) fn caches(&self) -> &Caches {
         &self.caches
     }
@@ -124,6 +131,7 @@ impl Kms {
     pub fn invalidate_all(&self) {
         self.caches.invalidate_all();
         self.forget_policies();
+        self.identities.clear();
     }
 
     // ----- accounts and credentials -------------------------------------------------------

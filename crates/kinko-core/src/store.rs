@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyLastUsage};
+use crate::identity::{IamRole, IamUser, InlinePolicy, PolicyOwner, Session};
 use crate::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Grant, ImportParameters, Key,
     KeyId, Material, MaterialId, Region, Tag, UnixMillis,
@@ -239,6 +240,140 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         wrapped: &[u8],
         root_id: &str,
     ) -> Result<bool, StoreError>;
+
+    // ----- identity (IAM users, roles, inline policies, access keys, STS sessions) ----------
+    // Names of users and roles are unique per account regardless of case, as in IAM. Every
+    // change commits its audit event in the same transaction.
+
+    /// Inserts a user; [`StoreError::Conflict`] if the account has one of that name.
+    async fn create_iam_user(
+        &self,
+        user: &IamUser,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Reads a user by name (case-insensitive).
+    async fn get_iam_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<IamUser>, StoreError>;
+    /// Users of an account ordered by name (case-insensitive).
+    async fn list_iam_users(&self, account: &AccountId) -> Result<Vec<IamUser>, StoreError>;
+    /// Replaces a user's tags; returns whether the user exists.
+    async fn update_iam_user(
+        &self,
+        user: &IamUser,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a user that has no access keys and no inline policies (checked in the same
+    /// statement); returns whether it was deleted.
+    async fn delete_iam_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Inserts a role; [`StoreError::Conflict`] if the account has one of that name.
+    async fn create_iam_role(
+        &self,
+        role: &IamRole,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Reads a role by name (case-insensitive).
+    async fn get_iam_role(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<IamRole>, StoreError>;
+    /// Roles of an account ordered by name (case-insensitive).
+    async fn list_iam_roles(&self, account: &AccountId) -> Result<Vec<IamRole>, StoreError>;
+    /// Replaces a role's tags, description, trust policy and maximum session duration;
+    /// returns whether the role exists.
+    async fn update_iam_role(
+        &self,
+        role: &IamRole,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a role that has no inline policies (checked in the same statement); returns
+    /// whether it was deleted.
+    async fn delete_iam_role(
+        &self,
+        account: &AccountId,
+        name: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Inserts or replaces an inline policy.
+    async fn put_inline_policy(
+        &self,
+        policy: &InlinePolicy,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Reads an inline policy.
+    async fn get_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+        name: &str,
+    ) -> Result<Option<InlinePolicy>, StoreError>;
+    /// Inline policies of a user or role, ordered by name.
+    async fn list_inline_policies(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+    ) -> Result<Vec<InlinePolicy>, StoreError>;
+    /// Deletes an inline policy; returns whether it existed.
+    async fn delete_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+        name: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Inserts an access key together with the audit event of its creation (IAM
+    /// CreateAccessKey; [`Store::create_access_key`] is first start's, unaudited).
+    async fn create_access_key_audited(
+        &self,
+        key: &AccessKey,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Access keys of one principal, oldest first.
+    async fn list_principal_access_keys(
+        &self,
+        principal_arn: &str,
+    ) -> Result<Vec<AccessKey>, StoreError>;
+    /// Activates or deactivates an access key; returns whether it exists.
+    async fn set_access_key_active(
+        &self,
+        id: &AccessKeyId,
+        active: bool,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes an access key; returns whether it existed.
+    async fn delete_access_key(
+        &self,
+        id: &AccessKeyId,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Inserts temporary credentials.
+    async fn create_session(
+        &self,
+        session: &Session,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Reads temporary credentials by access key id.
+    async fn get_session(&self, id: &AccessKeyId) -> Result<Option<Session>, StoreError>;
+    /// Every stored session (root migration).
+    async fn list_sessions(&self) -> Result<Vec<Session>, StoreError>;
+    /// Replaces a session's wrapped secret if it is still wrapped under `old_root_id`.
+    async fn rewrap_session(
+        &self,
+        id: &AccessKeyId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError>;
 
     /// Appends events to the end of `chain` in one transaction (group commit); returns them with
     /// their chain positions.

@@ -35,7 +35,16 @@ pub(crate) fn compile_plain(text: &str, wildcards: bool) -> Vec<Tok> {
 }
 
 fn chars_eq(pattern: char, text: char, fold: bool) -> bool {
-    pattern == text || (fold && pattern.to_lowercase().eq(text.to_lowercase()))
+    if pattern == text {
+        return true;
+    }
+    if !fold {
+        return false;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        return pattern.eq_ignore_ascii_case(&text);
+    }
+    pattern.to_lowercase().eq(text.to_lowercase())
 }
 
 /// Matches `text` against `pattern`; `fold` makes literal comparisons case-insensitive.

@@ -67,6 +67,44 @@ pub async fn migrate_root(
     Ok(report)
 }
 
+/// Creates a new account with its administrator (root) access key, on an installation that
+/// exists (started at least once), and writes the key to `out` (default
+/// `<data-dir>/credentials-<account>`) as an AWS shared-credentials file (profile `default`,
+/// mode 0600). Returns the account and the file. Works while the server runs.
+pub async fn create_account(
+    config: &Config,
+    root: &RootOptions,
+    out: Option<&Path>,
+) -> anyhow::Result<(kinko_core::AccountId, std::path::PathBuf)> {
+    let store = open_store(config).await?;
+    let key = root::open_current(&config.data_dir, &*store, root).await?;
+    let kms = kinko_core::Kms::new(
+        store.shared(),
+        key,
+        std::sync::Arc::new(kinko_core::SystemClock),
+    );
+    let created = kms.create_account().await.context("creating the account");
+    let created = match created {
+        Ok(c) => c,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let path = out.map_or_else(
+        || {
+            config
+                .data_dir
+                .join(format!("credentials-{}", created.account))
+        },
+        Path::to_path_buf,
+    );
+    let written = crate::write_credentials(&path, &created);
+    store.close().await;
+    written?;
+    Ok((created.account.clone(), path))
+}
+
 /// Writes a consistent copy of the installation's database to `out` while the server may be
 /// running. Key material in it stays wrapped: restoring needs the same root of trust.
 pub async fn backup(config: &Config, out: &Path) -> anyhow::Result<()> {
@@ -141,8 +179,8 @@ pub async fn restore(
     Ok(())
 }
 
-/// The root here must open under the backup's root record, and every access-key secret in the
-/// backup must unwrap under it.
+/// The root here must open under the backup's root record, and every access-key and STS session
+/// secret in the backup must be wrapped under it.
 async fn check_root(
     data_dir: &Path,
     store: &SqliteStore,
@@ -158,6 +196,19 @@ async fn check_root(
             bail!(
                 "the backup's secrets are wrapped under root {}, not under {}",
                 key.root_id,
+                root.id()
+            );
+        }
+    }
+    for session in store
+        .list_sessions()
+        .await
+        .context("reading STS sessions")?
+    {
+        if session.root_id != root.id() {
+            bail!(
+                "the backup's session secrets are wrapped under root {}, not under {}",
+                session.root_id,
                 root.id()
             );
         }

@@ -1,5 +1,7 @@
 //! The HTTP surface: `POST /` for the AWS protocols, `GET /healthz` and `GET /readyz`.
-//! Every response carries `x-amzn-RequestId`; every error is `{"__type","message"}`.
+//! Every response carries `x-amzn-RequestId`. KMS and CloudTrail (JSON, told apart by
+//! `X-Amz-Target`) answer errors as `{"__type","message"}`; IAM and STS (AWS Query: no
+//! `X-Amz-Target`, told apart by the SigV4 credential scope's service) answer in XML.
 
 use std::sync::Arc;
 
@@ -135,6 +137,11 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     let served = serve_request(&state, request, &mut info).await;
     let request_id = info.request_id.clone();
     let mut result = served.result;
+    if is_query(&info) {
+        // Errors shared with KMS (authentication, body size) in IAM's and STS's codes, for the
+        // record and the response alike.
+        result = result.map_err(crate::query::to_query_error);
+    }
     if served.recorded && !served.committed {
         let outcome = Recorded {
             key: served.touched.key.as_ref(),
@@ -146,7 +153,19 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         if let Err(e) = state.audit.append(draft).await {
             // Nothing is returned that the trail does not show.
             result = Err(ApiError::from(e));
+            if is_query(&info) {
+                result = result.map_err(crate::query::to_query_error);
+            }
         }
+    }
+    if is_query(&info) {
+        return match result {
+            Ok(body) => crate::query::ok_response(body, &request_id),
+            Err(error) => {
+                tracing::debug!(request_id, code = error.code.as_str(), "request failed");
+                crate::query::error_response(&error, &request_id)
+            }
+        };
     }
     match result {
         Ok(body) => respond(StatusCode::OK, body, &request_id, None),
@@ -154,6 +173,24 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             tracing::debug!(request_id, code = error.code.as_str(), "request failed");
             error_response(&error, &request_id)
         }
+    }
+}
+
+/// Whether the request is one of the Query protocol's (IAM, STS).
+fn is_query(info: &RequestInfo) -> bool {
+    matches!(info.event_source, "iam.amazonaws.com" | "sts.amazonaws.com")
+}
+
+/// The service of the SigV4 credential scope (`Credential=<key>/<date>/<region>/<service>/…`)
+/// when it is `iam` or `sts`.
+fn query_service(headers: &axum::http::HeaderMap) -> Option<&'static str> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    let scope = credential.split([',', ' ']).next()?;
+    match scope.split('/').nth(3)? {
+        "iam" => Some("iam"),
+        "sts" => Some("sts"),
+        _ => None,
     }
 }
 
@@ -175,6 +212,13 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     } else if let Some(op) = target.strip_prefix(crate::cloudtrail::TARGET_PREFIX) {
         info.event_source = "cloudtrail.amazonaws.com";
         ("cloudtrail", op)
+    } else if let Some(svc) = query_service(&parts.headers).filter(|_| target.is_empty()) {
+        info.event_source = if svc == "iam" {
+            "iam.amazonaws.com"
+        } else {
+            "sts.amazonaws.com"
+        };
+        (svc, "")
     } else {
         ("kms", "")
     };
@@ -202,6 +246,21 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return fail(too_large(), false),
+    };
+
+    let params = if is_query(info) {
+        let params = crate::query::Params::parse(&body);
+        if let Ok(p) = &params {
+            info.operation = p
+                .get("Action")
+                .unwrap_or_default()
+                .chars()
+                .take(128)
+                .collect();
+        }
+        Some(params)
+    } else {
+        None
     };
 
     let header_pairs: Vec<(&str, &[u8])> = parts
@@ -233,6 +292,36 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     info.access_key_id = Some(access_key_id);
     info.region = caller.region.to_string();
     info.caller = Some(caller.clone());
+    if let Some(params) = params {
+        let params = match params {
+            Ok(p) => p,
+            Err(e) => return fail(e, true),
+        };
+        let redacted = crate::iam::REDACTED;
+        info.request_parameters = Some(params.audit_parameters(redacted));
+        let action = info.operation.clone();
+        if action.is_empty() {
+            return fail(
+                ApiError::new(
+                    ErrorCode::InvalidAction,
+                    "Could not find operation: no Action.",
+                ),
+                true,
+            );
+        }
+        let audit_info: &RequestInfo = info;
+        let outcome = if service == "iam" {
+            crate::iam::dispatch(state, &caller, &action, &params, audit_info).await
+        } else {
+            crate::sts::dispatch(state, &caller, &action, &params, audit_info).await
+        };
+        return Served {
+            result: outcome.result,
+            committed: outcome.committed,
+            touched: Default::default(),
+            recorded: true,
+        };
+    }
     if operation.is_empty() {
         return fail(protocol::unknown_operation(), true);
     }

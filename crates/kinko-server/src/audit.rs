@@ -67,7 +67,7 @@ const MUTATIONS: &[&str] = &[
 
 /// True when `operation` changes state.
 pub fn is_mutation(operation: &str) -> bool {
-    MUTATIONS.contains(&operation)
+    MUTATIONS.contains(&operation) || crate::iam::MUTATIONS.contains(&operation)
 }
 
 /// What is known about a request before and while it is served.
@@ -81,7 +81,8 @@ pub struct RequestInfo {
     pub source_ip: String,
     /// `User-Agent`, if sent.
     pub user_agent: Option<String>,
-    /// `kms.amazonaws.com` or `cloudtrail.amazonaws.com`.
+    /// `kms.amazonaws.com`, `cloudtrail.amazonaws.com`, `iam.amazonaws.com` or
+    /// `sts.amazonaws.com`.
     pub event_source: &'static str,
     /// The operation name (`eventName`), empty when unknown.
     pub operation: String,
@@ -165,6 +166,8 @@ impl RequestInfo {
             Some(c) => {
                 let kind = if c.principal_arn.ends_with(":root") {
                     "Root"
+                } else if c.principal_arn.contains(":assumed-role/") {
+                    "AssumedRole"
                 } else {
                     "IAMUser"
                 };

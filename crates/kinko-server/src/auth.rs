@@ -1,23 +1,51 @@
 //! SigV4 authentication of every request: parse the Authorization header, find the access key,
 //! derive (or reuse) the signing key, verify. The signing key is cached per (access key, date,
 //! region, service), so the hot path does no database read and no HMAC chain.
+//!
+//! Temporary credentials (`ASIA…` with `X-Amz-Security-Token`) authenticate while their session
+//! lasts: the cached entry keeps the token's SHA-256 (compared in constant time on every hit) and
+//! the expiry (checked on every hit against the service clock). A long-term key's entry is
+//! rechecked against the store every [`RECHECK_MS`], and dropped at once when this node
+//! deactivates or deletes the key, so a key made inactive stops working within seconds on every
+//! node.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use kinko_api::ErrorCode;
-use kinko_core::{AccessKeyId, AccountId, Caller, Kms, Region};
+use kinko_core::{AccessKeyId, AccountId, Caller, Kms, Region, SessionCheck, UnixMillis};
+use kinko_crypto::{constant_time_eq, sha256};
 use kinko_sigv4::SigningKey;
 
 use crate::errors::ApiError;
 
 const MAX_CACHED: usize = 10_000;
+/// How long a long-term key's cached entry is trusted before the key's status is read again.
+pub const RECHECK_MS: i64 = 5_000;
 
 #[derive(Clone)]
 struct Entry {
     key: SigningKey,
     account: AccountId,
     principal_arn: String,
+    /// Temporary credentials: SHA-256 of the session token and the expiry.
+    session: Option<([u8; 32], UnixMillis)>,
+    /// When the key's status was last read (long-term keys).
+    checked_at: UnixMillis,
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::new(
+        ErrorCode::UnrecognizedClientException,
+        "The security token included in the request is invalid.",
+    )
+}
+
+fn expired_token() -> ApiError {
+    ApiError::new(
+        ErrorCode::ExpiredTokenException,
+        "The security token included in the request is expired",
+    )
 }
 
 type CacheKey = (String, String, String, String);
@@ -95,44 +123,72 @@ impl Authenticator {
                 "UNSIGNED-PAYLOAD is not accepted: the request body must be covered by the signature.",
             ));
         }
-        if parsed.security_token.is_some() {
-            return Err(ApiError::new(
-                ErrorCode::UnrecognizedClientException,
-                "The security token included in the request is invalid.",
-            ));
-        }
+        let token = parsed.security_token;
         let cache_key: CacheKey = (
             parsed.access_key_id.to_owned(),
             parsed.date.to_owned(),
             parsed.region.to_owned(),
             parsed.service.to_owned(),
         );
+        let service_now = kms.clock().now();
         let cached = self
             .cache
             .read()
             .ok()
             .and_then(|c| c.get(&cache_key).cloned());
+        let cached = match cached {
+            Some(e) => {
+                self.still_valid(kms, &cache_key, e, token, service_now)
+                    .await?
+            }
+            None => None,
+        };
         let entry = match cached {
             Some(e) => e,
             None => {
-                let unknown = || {
-                    ApiError::new(
-                        ErrorCode::UnrecognizedClientException,
-                        "The security token included in the request is invalid.",
-                    )
-                };
-                let id = AccessKeyId::parse(parsed.access_key_id).ok_or_else(unknown)?;
-                let (record, secret) = kms
-                    .access_key_secret(&id)
-                    .await
-                    .map_err(|e| crate::errors::from_core(e, ""))?
-                    .ok_or_else(unknown)?;
-                let key =
-                    SigningKey::derive(secret.expose(), parsed.date, parsed.region, parsed.service);
-                let entry = Entry {
-                    key,
-                    account: record.account,
-                    principal_arn: record.principal_arn,
+                let id = AccessKeyId::parse(parsed.access_key_id).ok_or_else(invalid_token)?;
+                let entry = match token {
+                    Some(token) => {
+                        match kms
+                            .session_credentials(&id, token.as_bytes())
+                            .await
+                            .map_err(|e| crate::errors::from_core(e, ""))?
+                        {
+                            SessionCheck::Invalid => return Err(invalid_token()),
+                            SessionCheck::Expired => return Err(expired_token()),
+                            SessionCheck::Valid(session, secret) => Entry {
+                                key: SigningKey::derive(
+                                    secret.expose(),
+                                    parsed.date,
+                                    parsed.region,
+                                    parsed.service,
+                                ),
+                                account: session.account.clone(),
+                                principal_arn: session.principal_arn.clone(),
+                                session: Some((session.token_hash, session.expires_at)),
+                                checked_at: service_now,
+                            },
+                        }
+                    }
+                    None => {
+                        let (record, secret) = kms
+                            .access_key_secret(&id)
+                            .await
+                            .map_err(|e| crate::errors::from_core(e, ""))?
+                            .ok_or_else(invalid_token)?;
+                        Entry {
+                            key: SigningKey::derive(
+                                secret.expose(),
+                                parsed.date,
+                                parsed.region,
+                                parsed.service,
+                            ),
+                            account: record.account,
+                            principal_arn: record.principal_arn,
+                            session: None,
+                            checked_at: service_now,
+                        }
+                    }
                 };
                 if let Ok(mut c) = self.cache.write() {
                     if c.len() >= MAX_CACHED {
@@ -145,5 +201,59 @@ impl Authenticator {
         };
         kinko_sigv4::verify(req, parsed, &entry.key, now).map_err(sigv4_error)?;
         Ok(Caller::new(entry.account, region, entry.principal_arn))
+    }
+
+    /// Checks a cached entry against the request's token and the clock. `Ok(None)`: not
+    /// usable from the cache, look the key up again.
+    async fn still_valid(
+        &self,
+        kms: &Kms,
+        cache_key: &CacheKey,
+        mut entry: Entry,
+        token: Option<&str>,
+        now: UnixMillis,
+    ) -> Result<Option<Entry>, ApiError> {
+        match (&entry.session, token) {
+            (Some((hash, expires_at)), Some(token)) => {
+                if !constant_time_eq(&sha256(token.as_bytes()), hash) {
+                    return Ok(None);
+                }
+                if now >= *expires_at {
+                    self.forget(&cache_key.0);
+                    return Err(expired_token());
+                }
+                Ok(Some(entry))
+            }
+            (None, None) => {
+                if now.0.saturating_sub(entry.checked_at.0) < RECHECK_MS
+                    && now.0 >= entry.checked_at.0
+                {
+                    return Ok(Some(entry));
+                }
+                let id = AccessKeyId::parse(&cache_key.0).ok_or_else(invalid_token)?;
+                let active = kms
+                    .access_key_active(&id)
+                    .await
+                    .map_err(|e| crate::errors::from_core(e, ""))?;
+                if !active {
+                    self.forget(&cache_key.0);
+                    return Err(invalid_token());
+                }
+                entry.checked_at = now;
+                if let Ok(mut c) = self.cache.write() {
+                    c.insert(cache_key.clone(), entry.clone());
+                }
+                Ok(Some(entry))
+            }
+            // A token sent with a long-term key, or none with a session key.
+            _ => Err(invalid_token()),
+        }
+    }
+
+    /// Drops every cached signing key of an access key (deactivated or deleted on this node).
+    pub fn forget(&self, access_key_id: &str) {
+        if let Ok(mut c) = self.cache.write() {
+            c.retain(|k, _| k.0 != access_key_id);
+        }
     }
 }

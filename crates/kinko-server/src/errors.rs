@@ -50,6 +50,7 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::ExpiredImportToken(m) => (C::ExpiredImportTokenException, m),
         Error::IncorrectKeyMaterial(m) => (C::IncorrectKeyMaterialException, m),
         Error::LimitExceeded(m) => (C::LimitExceededException, m),
+        Error::DeleteConflict(m) => (C::ConflictException, m),
         Error::Tag(m) => (C::TagException, m),
         Error::UnsupportedOperation(m) => (C::UnsupportedOperationException, m),
         Error::InvalidMarker(m) => (C::InvalidMarkerException, m),

@@ -20,9 +20,12 @@ mod config;
 mod convert;
 mod errors;
 mod facts;
+mod iam;
 mod jobs;
 mod protocol;
+mod query;
 mod root;
+mod sts;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,7 +34,7 @@ use anyhow::{Context, bail};
 use kinko_core::{Clock, Kms, NewAccessKey, Store, SystemClock};
 use kinko_store::{PgStore, SqliteStore};
 
-pub use admin::{backup, copy_store, migrate_root, restore};
+pub use admin::{backup, copy_store, create_account, migrate_root, restore};
 pub use app::{AppState, MAX_BODY_BYTES, router};
 pub use audit_export::{
     AuditSelection, ExportReport, export, export_installation, load_signing_key_for_export,
@@ -308,7 +311,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes the AWS shared-credentials file (profile `default`, mode 0600), replacing an old one.
-fn write_credentials(path: &Path, key: &NewAccessKey) -> anyhow::Result<()> {
+pub(crate) fn write_credentials(path: &Path, key: &NewAccessKey) -> anyhow::Result<()> {
     let secret =
         std::str::from_utf8(key.secret.expose()).context("secret access key is not text")?;
     let text = kinko_crypto::SecretBytes::new(

@@ -6,6 +6,7 @@
 
 pub mod audit_codec;
 pub mod copy;
+mod identity_sql;
 mod migrate;
 mod postgres;
 mod postgres_audit;

@@ -37,6 +37,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0004_lifecycle.sql"),
     },
     Migration {
+        version: 6,
+        name: "identity",
+        sql: include_str!("../migrations/sqlite/0006_identity.sql"),
+    },
+    Migration {
         version: 7,
         name: "grants",
         sql: include_str!("../migrations/sqlite/0007_grants.sql"),
@@ -56,6 +61,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 5,
         name: "change_feed",
         sql: include_str!("../migrations/postgres/0005_change_feed.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "identity",
+        sql: include_str!("../migrations/postgres/0006_identity.sql"),
     },
     Migration {
         version: 7,

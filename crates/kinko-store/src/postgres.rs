@@ -82,7 +82,30 @@ fn limit_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// An audited write transaction of the identity tables (see `identity_sql.rs`).
+pub(crate) struct IdTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl IdTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
+
+crate::identity_sql::identity_impl!(PgStore);
+
 impl PgStore {
+    async fn id_begin(&self) -> Result<IdTx, StoreError> {
+        Ok(IdTx {
+            tx: self.begin().await?,
+        })
+    }
+
+    async fn id_finish(&self, t: IdTx, audit: AuditAppend<'_>) -> Result<(), StoreError> {
+        self.finish_audited(t.tx, audit).await
+    }
+
     /// Connects to the database named by a `postgres://` or `postgresql://` URL (TLS as its
     /// `sslmode` says) and runs pending migrations, one node at a time.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
@@ -243,6 +266,189 @@ async fn insert_tags(conn: &mut PgConnection, key: &KeyId, tags: &[Tag]) -> Resu
 
 #[async_trait]
 impl Store for PgStore {
+    // ----- identity: the shared SQL in `identity_sql.rs` ------------------------------------
+
+    async fn create_iam_user(
+        &self,
+        user: &kinko_core::IamUser,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        self.id_create_user(user, audit).await
+    }
+
+    async fn get_iam_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<kinko_core::IamUser>, StoreError> {
+        self.id_get_user(account, name).await
+    }
+
+    async fn list_iam_users(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<kinko_core::IamUser>, StoreError> {
+        self.id_list_users(account).await
+    }
+
+    async fn update_iam_user(
+        &self,
+        user: &kinko_core::IamUser,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_update_user(user, audit).await
+    }
+
+    async fn delete_iam_user(
+        &self,
+        account: &AccountId,
+        name: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_delete_user(account, name, audit).await
+    }
+
+    async fn create_iam_role(
+        &self,
+        role: &kinko_core::IamRole,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        self.id_create_role(role, audit).await
+    }
+
+    async fn get_iam_role(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<kinko_core::IamRole>, StoreError> {
+        self.id_get_role(account, name).await
+    }
+
+    async fn list_iam_roles(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<kinko_core::IamRole>, StoreError> {
+        self.id_list_roles(account).await
+    }
+
+    async fn update_iam_role(
+        &self,
+        role: &kinko_core::IamRole,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_update_role(role, audit).await
+    }
+
+    async fn delete_iam_role(
+        &self,
+        account: &AccountId,
+        name: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_delete_role(account, name, audit).await
+    }
+
+    async fn put_inline_policy(
+        &self,
+        policy: &kinko_core::InlinePolicy,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        self.id_put_policy(policy, audit).await
+    }
+
+    async fn get_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &kinko_core::PolicyOwner,
+        name: &str,
+    ) -> Result<Option<kinko_core::InlinePolicy>, StoreError> {
+        self.id_get_policy(account, owner, name).await
+    }
+
+    async fn list_inline_policies(
+        &self,
+        account: &AccountId,
+        owner: &kinko_core::PolicyOwner,
+    ) -> Result<Vec<kinko_core::InlinePolicy>, StoreError> {
+        self.id_list_policies(account, owner).await
+    }
+
+    async fn delete_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &kinko_core::PolicyOwner,
+        name: &str,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_delete_policy(account, owner, name, audit).await
+    }
+
+    async fn create_access_key_audited(
+        &self,
+        key: &AccessKey,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        self.id_create_access_key(key, audit).await
+    }
+
+    async fn list_principal_access_keys(
+        &self,
+        principal_arn: &str,
+    ) -> Result<Vec<AccessKey>, StoreError> {
+        self.id_list_principal_keys(principal_arn).await
+    }
+
+    async fn set_access_key_active(
+        &self,
+        id: &AccessKeyId,
+        active: bool,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_set_key_active(id, active, audit).await
+    }
+
+    async fn delete_access_key(
+        &self,
+        id: &AccessKeyId,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError> {
+        self.id_delete_access_key(id, audit).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &kinko_core::Session,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        self.id_create_session(session, audit).await
+    }
+
+    async fn get_session(
+        &self,
+        id: &AccessKeyId,
+    ) -> Result<Option<kinko_core::Session>, StoreError> {
+        self.id_get_session(id).await
+    }
+
+    async fn list_sessions(&self) -> Result<Vec<kinko_core::Session>, StoreError> {
+        self.id_list_sessions().await
+    }
+
+    async fn rewrap_session(
+        &self,
+        id: &AccessKeyId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.id_rewrap_session(id, old_root_id, wrapped, root_id)
+            .await
+    }
+
+    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
+        self.id_delete_expired_sessions(now).await
+    }
+
     async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO accounts (id, created_at) VALUES ($1, $2)")
             .bind(account.id.as_str())

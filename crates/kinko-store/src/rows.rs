@@ -292,3 +292,73 @@ pub(crate) fn grant(row: &impl Columns) -> Result<Grant, StoreError> {
         created_at: UnixMillis(row.int(T, "created_at")?),
     })
 }
+
+/// Tags of an IAM user or role, stored as a JSON object of strings.
+pub(crate) fn encode_iam_tags(tags: &std::collections::BTreeMap<String, String>) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn iam_tags(
+    row: &impl Columns,
+    table: &str,
+) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    serde_json::from_str(&row.text(table, "tags")?).map_err(|_| corrupt(table, "tags"))
+}
+
+pub(crate) fn iam_user(row: &impl Columns) -> Result<kinko_core::IamUser, StoreError> {
+    const T: &str = "iam_users";
+    Ok(kinko_core::IamUser {
+        account: row.parsed(T, "account", AccountId::parse)?,
+        name: row.text(T, "name")?,
+        path: row.text(T, "path")?,
+        id: row.text(T, "id")?,
+        arn: row.text(T, "arn")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        tags: iam_tags(row, T)?,
+    })
+}
+
+pub(crate) fn iam_role(row: &impl Columns) -> Result<kinko_core::IamRole, StoreError> {
+    const T: &str = "iam_roles";
+    Ok(kinko_core::IamRole {
+        account: row.parsed(T, "account", AccountId::parse)?,
+        name: row.text(T, "name")?,
+        path: row.text(T, "path")?,
+        id: row.text(T, "id")?,
+        arn: row.text(T, "arn")?,
+        trust_policy: row.text(T, "trust_policy")?,
+        description: row.text(T, "description")?,
+        max_session_duration: u32::try_from(row.int(T, "max_session_duration")?)
+            .map_err(|_| corrupt(T, "max_session_duration"))?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        tags: iam_tags(row, T)?,
+    })
+}
+
+pub(crate) fn inline_policy(row: &impl Columns) -> Result<kinko_core::InlinePolicy, StoreError> {
+    const T: &str = "iam_inline_policies";
+    Ok(kinko_core::InlinePolicy {
+        account: row.parsed(T, "account", AccountId::parse)?,
+        owner: kinko_core::PolicyOwner {
+            kind: row.parsed(T, "owner_kind", kinko_core::PolicyOwnerKind::parse)?,
+            name: row.text(T, "owner_name")?,
+        },
+        name: row.text(T, "name")?,
+        document: row.text(T, "document")?,
+    })
+}
+
+pub(crate) fn session(row: &impl Columns) -> Result<kinko_core::Session, StoreError> {
+    const T: &str = "sts_sessions";
+    Ok(kinko_core::Session {
+        access_key_id: row.parsed(T, "access_key_id", AccessKeyId::parse)?,
+        account: row.parsed(T, "account", AccountId::parse)?,
+        principal_arn: row.text(T, "principal_arn")?,
+        role_arn: row.text(T, "role_arn")?,
+        wrapped_secret: row.bytes(T, "wrapped_secret")?,
+        root_id: row.text(T, "root_id")?,
+        token_hash: row.hash32(T, "token_hash")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        expires_at: UnixMillis(row.int(T, "expires_at")?),
+    })
+}

@@ -92,6 +92,7 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
                     tags: vec![],
                     multi_region: false,
                     custom_key_store: false,
+                    bypass_policy_lockout_safety_check: false,
                 },
                 &audit,
             )

@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Accounts: create one with its administrator (root) access key.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// Store administration: move an installation to another store.
     Store {
         #[command(subcommand)]
@@ -95,6 +100,21 @@ enum AuthzCommand {
         /// The client address, for aws:SourceIp.
         #[arg(long)]
         source_ip: Option<std::net::IpAddr>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create a new account and write its root access key to a shared-credentials file
+    /// (profile `default`, mode 0600) [default: <data-dir>/credentials-<account>].
+    Create {
+        #[command(flatten)]
+        location: Location,
+        #[command(flatten)]
+        root: RootArgs,
+        /// Where to write the credentials file.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -351,6 +371,7 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(
                 materials = report.materials_rewrapped,
                 access_keys = report.access_keys_rewrapped,
+                sessions = report.sessions_rewrapped,
                 already_done = report.already_done,
                 "root migration finished: every key is now wrapped under the new root. Keep the old root until no backup needs it, then destroy it"
             );
@@ -371,6 +392,26 @@ fn main() -> anyhow::Result<()> {
             let options = root_options(&root)?;
             kinko_server::restore(&input, &config, &options).await?;
             tracing::info!(data_dir = %config.data_dir.display(), "backup restored");
+            Ok(())
+        }),
+        Command::Account {
+            command:
+                AccountCommand::Create {
+                    location,
+                    root,
+                    out,
+                },
+        } => runtime.block_on(async move {
+            let config = config(&location, None, None)?;
+            let options = root_options(&root)?;
+            let (account, path) =
+                kinko_server::create_account(&config, &options, out.as_deref()).await?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(
+                stdout,
+                "created account {account}; its root access key is in {}",
+                path.display()
+            )?;
             Ok(())
         }),
         Command::Store {

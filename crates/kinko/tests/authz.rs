@@ -2,6 +2,7 @@
 //! AccessDeniedException with AWS's message, and `kinko authz explain` says which statement
 //! decided, over the data directory of the running server.
 
+#[allow(dead_code, reason = "shared helpers; this binary uses part of them")]
 mod common;
 
 use std::path::Path;

@@ -175,6 +175,31 @@ impl Kinko {
         builder
     }
 
+    /// The service behind the router (to change what another node would change).
+    pub fn kms(&self) -> &kinko_core::Kms {
+        &self.server.state.kms
+    }
+
+    /// Sends one request through the router; the status, raw body and headers (XML protocols).
+    pub async fn send_raw(&self, request: Request<Body>) -> (StatusCode, String, HeaderMap) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("read the response body");
+        (
+            status,
+            String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
+        )
+    }
+
     /// Sends one request through the router and reads the whole response.
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self

@@ -12,6 +12,7 @@ mod authz;
 mod errors;
 mod grants;
 mod harness;
+mod iam;
 mod key_specs;
 mod lifecycle;
 mod pagination;

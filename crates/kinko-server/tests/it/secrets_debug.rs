@@ -499,3 +499,22 @@ async fn server_and_its_new_access_key_debug_hide_the_secrets() {
         .await
         .expect("shut down cleanly");
 }
+
+#[test]
+fn new_session_debug_hides_the_secret_and_the_token() {
+    let session = kinko_core::NewSession {
+        access_key_id: kinko_core::AccessKeyId::parse("ASIAKINKOTESTAAAAAA2").expect("an id"),
+        secret: SecretBytes::from_slice(TEXT_KEY),
+        session_token: SecretBytes::from_slice(b"TOKENsecretTOKENsecretTOKEN12345"),
+        expires_at: kinko_core::UnixMillis(0),
+        assumed_role_arn: "arn:aws:sts::111122223333:assumed-role/r/s".into(),
+        assumed_role_id: "AROAEXAMPLE:s".into(),
+    };
+    assert_debug_hides("NewSession", &session, TEXT_KEY, "REDACTED");
+    assert_debug_hides(
+        "NewSession",
+        &session,
+        b"TOKENsecretTOKENsecretTOKEN12345",
+        "REDACTED",
+    );
+}

@@ -14,6 +14,7 @@ mod backends;
 mod durability;
 mod fixtures;
 mod grants;
+mod identity;
 mod installation;
 mod keys;
 mod lifecycle;
@@ -112,6 +113,11 @@ contract! { store:
     delete_key_removes_everything_once => lifecycle::delete_key_removes_everything_once;
     keys_due_finds_exactly_the_due_keys => lifecycle::keys_due_finds_exactly_the_due_keys;
     import_parameters_round_trip => lifecycle::import_parameters_round_trip;
+    iam_users_round_trip => identity::iam_users_round_trip;
+    iam_roles_round_trip => identity::iam_roles_round_trip;
+    inline_policies_belong_to_their_owner => identity::inline_policies_belong_to_their_owner;
+    user_access_keys_activate_and_delete => identity::user_access_keys_activate_and_delete;
+    sessions_round_trip_rewrap_and_expire => identity::sessions_round_trip_rewrap_and_expire;
 }
 
 contract! { backend:

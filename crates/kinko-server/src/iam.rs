@@ -1,0 +1,565 @@
+//! The IAM subset Kinko serves (AWS Query protocol, SigV4 service `iam`): users, their access
+//! keys and inline policies, roles with their trust and inline policies, and tags.
+//!
+//! Who may call: the account's root, or a principal whose identity policies allow the `iam:`
+//! action on the target user or role (`*` for listings); anyone else gets `AccessDenied`.
+//! Changes commit their audit record with the change (the draft is built before the call, for
+//! a success); failures are recorded by the caller of [`dispatch`] through the writer.
+
+use kinko_api::ErrorCode;
+use kinko_core::{AccessKey, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind};
+
+use crate::app::AppState;
+use crate::audit::{Recorded, RequestInfo};
+use crate::errors::ApiError;
+use crate::query::{Params, Xml, date, success_body, url_encode};
+
+/// The IAM XML namespace.
+pub const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+/// IAM actions that change state (their record commits with the change).
+pub const MUTATIONS: &[&str] = &[
+    "CreateUser",
+    "DeleteUser",
+    "TagUser",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "CreateRole",
+    "DeleteRole",
+    "TagRole",
+    "PutUserPolicy",
+    "DeleteUserPolicy",
+    "PutRolePolicy",
+    "DeleteRolePolicy",
+];
+
+/// Request members that never reach an audit record.
+pub const REDACTED: &[&str] = &[
+    "Password",
+    "SecretAccessKey",
+    "SessionToken",
+    "NewPassword",
+    "OldPassword",
+];
+
+/// Maps a domain error to IAM's codes. No `_ =>` arm: a new variant must be decided here too.
+pub fn from_core(error: Error, request_id: &str) -> ApiError {
+    use ErrorCode as C;
+    let (code, message) = match error {
+        Error::NotFound(m) => (C::NoSuchEntity, m),
+        Error::AlreadyExists(m) => (C::EntityAlreadyExists, m),
+        Error::LimitExceeded(m) => (C::LimitExceeded, m),
+        Error::MalformedPolicyDocument(m) => (C::MalformedPolicyDocument, m),
+        Error::DeleteConflict(m) => (C::DeleteConflict, m),
+        Error::AccessDenied(m) => (C::AccessDenied, m),
+        Error::Validation(m)
+        | Error::InvalidArn(m)
+        | Error::Tag(m)
+        | Error::InvalidMarker(m)
+        | Error::InvalidAliasName(m)
+        | Error::UnsupportedOperation(m)
+        | Error::Conflict(m)
+        | Error::Disabled(m)
+        | Error::InvalidState(m)
+        | Error::InvalidKeyUsage(m)
+        | Error::IncorrectKey(m)
+        | Error::InvalidImportToken(m)
+        | Error::ExpiredImportToken(m)
+        | Error::IncorrectKeyMaterial(m)
+        | Error::InvalidGrantId(m)
+        | Error::InvalidGrantToken(m) => (C::ValidationError, m),
+        Error::InvalidCiphertext | Error::InvalidSignature | Error::InvalidMac => {
+            (C::ValidationError, String::new())
+        }
+        Error::StoreUnavailable(e) => {
+            tracing::warn!(request_id, error = %e, "storage unavailable");
+            (
+                C::ServiceFailure,
+                "Service unavailable; retry the request.".to_owned(),
+            )
+        }
+        Error::Internal(detail) => {
+            tracing::error!(request_id, detail, "internal error");
+            (
+                C::ServiceFailure,
+                "An internal error occurred; retry the request.".to_owned(),
+            )
+        }
+    };
+    ApiError::new(code, message)
+}
+
+/// Whether the caller is its account's root.
+pub fn is_root(caller: &Caller) -> bool {
+    caller.principal_arn == format!("arn:aws:iam::{}:root", caller.account)
+}
+
+/// Allows the request if the caller is root or its identity policies allow `action` on
+/// `resource`.
+pub async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    if is_root(caller) {
+        return Ok(());
+    }
+    let identity = state
+        .kms
+        .principal_identity(&caller.principal_arn)
+        .await
+        .map_err(|e| from_core(e, request_id))?;
+    match identity {
+        Some(identity) if identity.allows(action, resource) => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
+                caller.principal_arn
+            ),
+        )),
+    }
+}
+
+fn user_xml(x: &mut Xml, u: &IamUser) {
+    x.text("Path", &u.path)
+        .text("UserName", &u.name)
+        .text("UserId", &u.id)
+        .text("Arn", &u.arn)
+        .text("CreateDate", &date(u.created_at));
+    if !u.tags.is_empty() {
+        x.tags(&u.tags);
+    }
+}
+
+fn role_xml(x: &mut Xml, r: &IamRole) {
+    x.text("Path", &r.path)
+        .text("RoleName", &r.name)
+        .text("RoleId", &r.id)
+        .text("Arn", &r.arn)
+        .text("CreateDate", &date(r.created_at))
+        .text("AssumeRolePolicyDocument", &url_encode(&r.trust_policy));
+    if !r.description.is_empty() {
+        x.text("Description", &r.description);
+    }
+    x.text("MaxSessionDuration", &r.max_session_duration.to_string());
+    if !r.tags.is_empty() {
+        x.tags(&r.tags);
+    }
+}
+
+fn key_metadata_xml(x: &mut Xml, k: &AccessKey, user_name: &str) {
+    if !user_name.is_empty() {
+        x.text("UserName", user_name);
+    }
+    x.text("AccessKeyId", k.id.as_str())
+        .text("Status", if k.active { "Active" } else { "Inactive" })
+        .text("CreateDate", &date(k.created_at));
+}
+
+/// The user name an access key ARN belongs to (empty for root).
+fn user_name_of(principal_arn: &str) -> &str {
+    if principal_arn.ends_with(":root") {
+        return "";
+    }
+    principal_arn.rsplit('/').next().unwrap_or_default()
+}
+
+/// One page of a name-ordered listing: `MaxItems` (1–1000, default 100) after `Marker`.
+fn page<T>(
+    items: Vec<T>,
+    params: &Params,
+    name: impl Fn(&T) -> &str,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let max = params.int("MaxItems")?.unwrap_or(100);
+    if !(1..=1000).contains(&max) {
+        return Err(ApiError::new(
+            ErrorCode::ValidationError,
+            format!(
+                "1 validation error detected: Value '{max}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"
+            ),
+        ));
+    }
+    let after = params.get("Marker").map(str::to_ascii_lowercase);
+    let mut rest: Vec<T> = items
+        .into_iter()
+        .filter(|i| {
+            after
+                .as_deref()
+                .is_none_or(|m| name(i).to_ascii_lowercase().as_str() > m)
+        })
+        .collect();
+    let max = usize::try_from(max).unwrap_or(100);
+    if rest.len() > max {
+        rest.truncate(max);
+        let marker = rest.last().map(|i| name(i).to_owned());
+        Ok((rest, marker))
+    } else {
+        Ok((rest, None))
+    }
+}
+
+fn paging(x: &mut Xml, marker: Option<String>) {
+    match marker {
+        Some(m) => {
+            x.text("IsTruncated", "true").text("Marker", &m);
+        }
+        None => {
+            x.text("IsTruncated", "false");
+        }
+    }
+}
+
+/// What serving an IAM or STS request produced.
+#[derive(Debug)]
+pub struct QueryOutcome {
+    /// The XML body, or the error.
+    pub result: Result<Vec<u8>, ApiError>,
+    /// The audit record was committed with the change.
+    pub committed: bool,
+}
+
+/// Serves one IAM action.
+pub async fn dispatch(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    params: &Params,
+    info: &RequestInfo,
+) -> QueryOutcome {
+    let result = serve(state, caller, action, params, info).await;
+    let committed = result.is_ok() && MUTATIONS.contains(&action);
+    QueryOutcome {
+        result: result.map(|xml| success_body(NAMESPACE, action, xml, &info.request_id)),
+        committed,
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+async fn serve(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    params: &Params,
+    info: &RequestInfo,
+) -> Result<Option<Xml>, ApiError> {
+    let kms = &state.kms;
+    let rid = info.request_id.as_str();
+    let core = |e: Error| from_core(e, rid);
+    let acct = caller.account.as_str();
+    let draft = || info.draft(&Recorded::default());
+    let user_arn = |name: &str| format!("arn:aws:iam::{acct}:user/{name}");
+    let role_arn = |name: &str| format!("arn:aws:iam::{acct}:role/{name}");
+    // The ARN a user-targeted action is authorized against: the user's own (with its path)
+    // when it exists.
+    let target_user = |name: String| async move {
+        match kms.get_user(caller, &name).await {
+            Ok(u) => u.arn,
+            Err(_) => user_arn(&name),
+        }
+    };
+    let target_role = |name: String| async move {
+        match kms.get_role(caller, &name).await {
+            Ok(r) => r.arn,
+            Err(_) => role_arn(&name),
+        }
+    };
+    let authz = |action: &'static str, resource: String| async move {
+        authorize(state, caller, action, &resource, rid).await
+    };
+    match action {
+        "CreateUser" => {
+            let name = params.required("UserName")?;
+            let path = params.get("Path");
+            let arn = format!("arn:aws:iam::{acct}:user{}{name}", path.unwrap_or("/"));
+            authz("iam:CreateUser", arn).await?;
+            let tags = params.tags()?;
+            let user = kms
+                .create_user(caller, name, path, tags, &draft())
+                .await
+                .map_err(core)?;
+            let mut x = Xml::new();
+            x.element("User", |u| user_xml(u, &user));
+            Ok(Some(x))
+        }
+        "GetUser" => {
+            let user = match params.get("UserName") {
+                Some(name) => {
+                    authz("iam:GetUser", target_user(name.to_owned()).await).await?;
+                    kms.get_user(caller, name).await.map_err(core)?
+                }
+                None => match kms.calling_user(caller).await.map_err(core)? {
+                    Some(u) => u,
+                    None if is_root(caller) => {
+                        let mut x = Xml::new();
+                        x.element("User", |u| {
+                            u.text("UserId", acct)
+                                .text("Arn", &caller.principal_arn)
+                                .text("CreateDate", &date(kinko_core::UnixMillis(0)));
+                        });
+                        return Ok(Some(x));
+                    }
+                    None => {
+                        return Err(ApiError::new(
+                            ErrorCode::ValidationError,
+                            "Must specify userName when calling with non-User credentials",
+                        ));
+                    }
+                },
+            };
+            let mut x = Xml::new();
+            x.element("User", |u| user_xml(u, &user));
+            Ok(Some(x))
+        }
+        "ListUsers" => {
+            authz("iam:ListUsers", format!("arn:aws:iam::{acct}:user/*")).await?;
+            let users = kms
+                .list_users(caller, params.get("PathPrefix"))
+                .await
+                .map_err(core)?;
+            let (users, marker) = page(users, params, |u| u.name.as_str())?;
+            let mut x = Xml::new();
+            x.element("Users", |list| {
+                for user in &users {
+                    list.element("member", |m| user_xml(m, user));
+                }
+            });
+            paging(&mut x, marker);
+            Ok(Some(x))
+        }
+        "DeleteUser" => {
+            let name = params.required("UserName")?;
+            authz("iam:DeleteUser", target_user(name.to_owned()).await).await?;
+            kms.delete_user(caller, name, &draft())
+                .await
+                .map_err(core)?;
+            Ok(None)
+        }
+        "TagUser" => {
+            let name = params.required("UserName")?;
+            authz("iam:TagUser", target_user(name.to_owned()).await).await?;
+            let tags = params.tags()?;
+            kms.tag_user(caller, name, tags, &draft())
+                .await
+                .map_err(core)?;
+            Ok(None)
+        }
+        "CreateAccessKey" | "ListAccessKeys" | "UpdateAccessKey" | "DeleteAccessKey" => {
+            let user = params.get("UserName");
+            let resource = match user {
+                Some(name) => target_user(name.to_owned()).await,
+                None => caller.principal_arn.clone(),
+            };
+            let iam_action = match action {
+                "CreateAccessKey" => "iam:CreateAccessKey",
+                "ListAccessKeys" => "iam:ListAccessKeys",
+                "UpdateAccessKey" => "iam:UpdateAccessKey",
+                _ => "iam:DeleteAccessKey",
+            };
+            authz(iam_action, resource).await?;
+            match action {
+                "CreateAccessKey" => {
+                    let (record, new) = kms
+                        .create_user_access_key(caller, user, &draft())
+                        .await
+                        .map_err(core)?;
+                    // Borrowed from the zeroizing buffer: the response body is the one copy.
+                    let secret = std::str::from_utf8(new.secret.expose()).map_err(|_| {
+                        core(Error::Internal("secret access key is not UTF-8".into()))
+                    })?;
+                    let mut x = Xml::new();
+                    x.element("AccessKey", |k| {
+                        k.text("UserName", user_name_of(&record.principal_arn))
+                            .text("AccessKeyId", record.id.as_str())
+                            .text("Status", "Active")
+                            .text("SecretAccessKey", secret)
+                            .text("CreateDate", &date(record.created_at));
+                    });
+                    Ok(Some(x))
+                }
+                "ListAccessKeys" => {
+                    let keys = kms
+                        .list_user_access_keys(caller, user)
+                        .await
+                        .map_err(core)?;
+                    let mut x = Xml::new();
+                    x.element("AccessKeyMetadata", |list| {
+                        for k in &keys {
+                            list.element("member", |m| {
+                                key_metadata_xml(m, k, user_name_of(&k.principal_arn));
+                            });
+                        }
+                    });
+                    x.text("IsTruncated", "false");
+                    Ok(Some(x))
+                }
+                "UpdateAccessKey" => {
+                    let id = params.required("AccessKeyId")?;
+                    let active = match params.required("Status")? {
+                        "Active" => true,
+                        "Inactive" => false,
+                        other => {
+                            return Err(ApiError::new(
+                                ErrorCode::ValidationError,
+                                format!(
+                                    "1 validation error detected: Value '{other}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
+                                ),
+                            ));
+                        }
+                    };
+                    kms.update_access_key(caller, user, id, active, &draft())
+                        .await
+                        .map_err(core)?;
+                    state.auth.forget(id);
+                    Ok(None)
+                }
+                _ => {
+                    let id = params.required("AccessKeyId")?;
+                    kms.delete_access_key(caller, user, id, &draft())
+                        .await
+                        .map_err(core)?;
+                    state.auth.forget(id);
+                    Ok(None)
+                }
+            }
+        }
+        "CreateRole" => {
+            let name = params.required("RoleName")?;
+            let path = params.get("Path");
+            let arn = format!("arn:aws:iam::{acct}:role{}{name}", path.unwrap_or("/"));
+            authz("iam:CreateRole", arn).await?;
+            let document = params.required("AssumeRolePolicyDocument")?;
+            let tags = params.tags()?;
+            let role = kms
+                .create_role(
+                    caller,
+                    name,
+                    path,
+                    document,
+                    params.get("Description"),
+                    params.int("MaxSessionDuration")?,
+                    tags,
+                    &draft(),
+                )
+                .await
+                .map_err(core)?;
+            let mut x = Xml::new();
+            x.element("Role", |r| role_xml(r, &role));
+            Ok(Some(x))
+        }
+        "GetRole" => {
+            let name = params.required("RoleName")?;
+            authz("iam:GetRole", target_role(name.to_owned()).await).await?;
+            let role = kms.get_role(caller, name).await.map_err(core)?;
+            let mut x = Xml::new();
+            x.element("Role", |r| role_xml(r, &role));
+            Ok(Some(x))
+        }
+        "ListRoles" => {
+            authz("iam:ListRoles", format!("arn:aws:iam::{acct}:role/*")).await?;
+            let roles = kms
+                .list_roles(caller, params.get("PathPrefix"))
+                .await
+                .map_err(core)?;
+            let (roles, marker) = page(roles, params, |r| r.name.as_str())?;
+            let mut x = Xml::new();
+            x.element("Roles", |list| {
+                for role in &roles {
+                    list.element("member", |m| role_xml(m, role));
+                }
+            });
+            paging(&mut x, marker);
+            Ok(Some(x))
+        }
+        "DeleteRole" => {
+            let name = params.required("RoleName")?;
+            authz("iam:DeleteRole", target_role(name.to_owned()).await).await?;
+            kms.delete_role(caller, name, &draft())
+                .await
+                .map_err(core)?;
+            Ok(None)
+        }
+        "TagRole" => {
+            let name = params.required("RoleName")?;
+            authz("iam:TagRole", target_role(name.to_owned()).await).await?;
+            let tags = params.tags()?;
+            kms.tag_role(caller, name, tags, &draft())
+                .await
+                .map_err(core)?;
+            Ok(None)
+        }
+        "PutUserPolicy" | "GetUserPolicy" | "ListUserPolicies" | "DeleteUserPolicy"
+        | "PutRolePolicy" | "GetRolePolicy" | "ListRolePolicies" | "DeleteRolePolicy" => {
+            let (kind, member) = if action.contains("User") {
+                (PolicyOwnerKind::User, "UserName")
+            } else {
+                (PolicyOwnerKind::Role, "RoleName")
+            };
+            let owner_name = params.required(member)?;
+            let resource = match kind {
+                PolicyOwnerKind::User => target_user(owner_name.to_owned()).await,
+                PolicyOwnerKind::Role => target_role(owner_name.to_owned()).await,
+            };
+            let iam_action = match action {
+                "PutUserPolicy" => "iam:PutUserPolicy",
+                "GetUserPolicy" => "iam:GetUserPolicy",
+                "ListUserPolicies" => "iam:ListUserPolicies",
+                "DeleteUserPolicy" => "iam:DeleteUserPolicy",
+                "PutRolePolicy" => "iam:PutRolePolicy",
+                "GetRolePolicy" => "iam:GetRolePolicy",
+                "ListRolePolicies" => "iam:ListRolePolicies",
+                _ => "iam:DeleteRolePolicy",
+            };
+            authz(iam_action, resource).await?;
+            let owner = PolicyOwner {
+                kind,
+                name: owner_name.to_owned(),
+            };
+            if action.starts_with("Put") {
+                let name = params.required("PolicyName")?;
+                let document = params.required("PolicyDocument")?;
+                kms.put_inline_policy(caller, &owner, name, document, &draft())
+                    .await
+                    .map_err(core)?;
+                Ok(None)
+            } else if action.starts_with("Get") {
+                let name = params.required("PolicyName")?;
+                let policy = kms
+                    .get_inline_policy(caller, &owner, name)
+                    .await
+                    .map_err(core)?;
+                let mut x = Xml::new();
+                x.text(member, owner_name)
+                    .text("PolicyName", &policy.name)
+                    .text("PolicyDocument", &url_encode(&policy.document));
+                Ok(Some(x))
+            } else if action.starts_with("List") {
+                let names = kms
+                    .list_inline_policies(caller, &owner)
+                    .await
+                    .map_err(core)?;
+                let mut x = Xml::new();
+                x.element("PolicyNames", |list| {
+                    for n in &names {
+                        list.text("member", n);
+                    }
+                });
+                x.text("IsTruncated", "false");
+                Ok(Some(x))
+            } else {
+                let name = params.required("PolicyName")?;
+                kms.delete_inline_policy(caller, &owner, name, &draft())
+                    .await
+                    .map_err(core)?;
+                Ok(None)
+            }
+        }
+        other => Err(ApiError::new(
+            ErrorCode::InvalidAction,
+            format!("Could not find operation {other} for version 2010-05-08"),
+        )),
+    }
+}
