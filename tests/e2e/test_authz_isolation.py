@@ -79,7 +79,8 @@ def test_a_service_cannot_touch_the_other_services_key(services):
     expect_error("AccessDeniedException", a.kms.generate_data_key, KeyId=arn_b, KeySpec="AES_256")
     expect_error("AccessDeniedException", a.kms.describe_key, KeyId=key_b)
     # Nor can it give itself access: no key policy change, no grant, no key of its own.
-    expect_error("AccessDeniedException", a.kms.put_key_policy, KeyId=key_b, Policy=json.dumps(policy()))
+    takeover = policy(statement("Allow", {"AWS": a.arn}, "kms:*"))
+    expect_error("AccessDeniedException", a.kms.put_key_policy, KeyId=key_b, Policy=json.dumps(takeover))
     expect_error("AccessDeniedException", a.kms.create_grant, KeyId=key_b, GranteePrincipal=a.arn, Operations=["Decrypt"])
     expect_error("AccessDeniedException", a.kms.list_keys)
     # B still reads its data: nothing A tried changed anything.

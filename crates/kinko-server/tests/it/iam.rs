@@ -107,6 +107,22 @@ fn kms_signer<'a>(k: &Kinko, creds: Creds<'a>) -> (Signer<'a>, Option<&'a str>) 
 }
 
 /// ListKeys signed with `creds` (a session token too when they have one).
+/// Puts an inline policy on user or role `name` (`owner` "User" or "Role") that allows
+/// kms:ListKeys, the KMS call these tests use to check that credentials work.
+async fn allow_list_keys(k: &Kinko, owner: &str, name: &str) {
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ListKeys","Resource":"*"}]}"#;
+    let encoded: String = document.bytes().map(|b| format!("%{b:02X}")).collect();
+    ok(
+        k,
+        "iam",
+        &format!(
+            "Action=Put{owner}Policy&{owner}Name={name}&PolicyName=list&PolicyDocument={encoded}"
+        ),
+        root(k),
+    )
+    .await;
+}
+
 async fn list_keys(k: &Kinko, creds: Creds<'_>) -> crate::harness::Reply {
     let (signer, token) = kms_signer(k, creds);
     let body = b"{}";
@@ -265,6 +281,7 @@ async fn users_policies_and_keys_round_trip() {
 async fn inactive_keys_stop_at_once_here_and_within_seconds_elsewhere() {
     let k = Kinko::start().await;
     ok(&k, "iam", "Action=CreateUser&UserName=bob", root(&k)).await;
+    allow_list_keys(&k, "User", "bob").await;
     let key = ok(&k, "iam", "Action=CreateAccessKey&UserName=bob", root(&k)).await;
     let id = element(&key, "AccessKeyId").to_owned();
     let secret = element(&key, "SecretAccessKey").to_owned();
@@ -349,6 +366,7 @@ async fn session_credentials_live_until_they_expire() {
     )
     .await;
     let role_arn = format!("arn:aws:iam::{}:role/ops", k.account);
+    allow_list_keys(&k, "Role", "ops").await;
     let reply = query(
         &k,
         "sts",
