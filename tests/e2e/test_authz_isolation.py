@@ -118,3 +118,18 @@ def test_the_trail_shows_who_was_refused(world, services, kinko):
     assert record["errorCode"] == "AccessDeniedException", record
     assert record["userIdentity"]["arn"] == a.arn
     assert arn_b in record["errorMessage"], record
+
+
+def test_reading_the_trail_needs_cloudtrail_permission(world, services):
+    a, _, _ = services["a"]
+    trail = a.client("cloudtrail")
+    expect_error("AccessDeniedException", trail.lookup_events, MaxResults=1)
+    world.iam.put_user_policy(
+        UserName=a.name,
+        PolicyName="trail-reader",
+        PolicyDocument=json.dumps(policy(identity_statement("Allow", "cloudtrail:LookupEvents"))),
+    )
+    try:
+        assert "Events" in trail.lookup_events(MaxResults=1)
+    finally:
+        world.iam.delete_user_policy(UserName=a.name, PolicyName="trail-reader")

@@ -56,10 +56,15 @@ def sts(kinko):
     return _client(kinko, "sts")
 
 
+LIST_KEYS = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}]})
+
+
 @pytest.fixture(scope="module")
 def alice(iam):
     user = iam.create_user(UserName="e2e-alice", Path="/e2e/", Tags=[{"Key": "team", "Value": "blue"}])["User"]
     key = iam.create_access_key(UserName="e2e-alice")["AccessKey"]
+    # KMS authorizes: the KMS call these tests make to check credentials must be allowed.
+    iam.put_user_policy(UserName="e2e-alice", PolicyName="list-keys", PolicyDocument=LIST_KEYS)
     return user, key
 
 
@@ -84,7 +89,7 @@ def test_user_and_access_key(kinko, iam, alice, account_id):
     assert [k["AccessKeyId"] for k in keys] == [key["AccessKeyId"]]
     assert "SecretAccessKey" not in keys[0]
 
-    # The user's key works for KMS (authorization is not enforced by this branch) and STS.
+    # The user's key works for KMS (its policy allows kms:ListKeys) and STS.
     kms = _client(kinko, "kms", **_creds(key))
     kms.list_keys(Limit=1)
     me = _client(kinko, "sts", **_creds(key)).get_caller_identity()
@@ -115,6 +120,7 @@ def test_errors(iam, alice):
 
 def test_access_key_limit_and_deactivation(kinko, iam):
     iam.create_user(UserName="e2e-bob")
+    iam.put_user_policy(UserName="e2e-bob", PolicyName="list-keys", PolicyDocument=LIST_KEYS)
     first = iam.create_access_key(UserName="e2e-bob")["AccessKey"]
     second = iam.create_access_key(UserName="e2e-bob")["AccessKey"]
     with pytest.raises(botocore.exceptions.ClientError) as e:
@@ -144,6 +150,7 @@ def test_access_key_limit_and_deactivation(kinko, iam):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         iam.delete_access_key(UserName="e2e-bob", AccessKeyId=first["AccessKeyId"])
     assert _code(e) == ("NoSuchEntity", 404)
+    iam.delete_user_policy(UserName="e2e-bob", PolicyName="list-keys")
     iam.delete_user(UserName="e2e-bob")
 
 
@@ -159,7 +166,7 @@ def test_inline_policies_decide_iam_calls(kinko, iam, alice):
         "Statement": [{"Effect": "Allow", "Action": ["iam:ListUsers", "sts:AssumeRole"], "Resource": "*"}],
     }
     iam.put_user_policy(UserName="e2e-alice", PolicyName="e2e-list", PolicyDocument=json.dumps(document))
-    assert iam.list_user_policies(UserName="e2e-alice")["PolicyNames"] == ["e2e-list"]
+    assert iam.list_user_policies(UserName="e2e-alice")["PolicyNames"] == ["e2e-list", "list-keys"]
     got = iam.get_user_policy(UserName="e2e-alice", PolicyName="e2e-list")
     assert got["PolicyDocument"] == document and got["UserName"] == "e2e-alice"
     as_alice.list_users()
@@ -329,6 +336,7 @@ def test_expired_session_credentials_are_refused(tmp_path):
         role = iam.create_role(
             RoleName="short", AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{account}:root")
         )["Role"]
+        iam.put_role_policy(RoleName="short", PolicyName="list-keys", PolicyDocument=LIST_KEYS)
         creds = _client(server, "sts", False).assume_role(RoleArn=role["Arn"], RoleSessionName="brief", DurationSeconds=900)[
             "Credentials"
         ]

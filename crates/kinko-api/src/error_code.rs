@@ -88,7 +88,9 @@ mod tests {
         for c in ErrorCode::ALL {
             let server = matches!(
                 c,
-                ErrorCode::KMSInternalException | ErrorCode::DependencyTimeoutException
+                ErrorCode::KMSInternalException
+                    | ErrorCode::DependencyTimeoutException
+                    | ErrorCode::ServiceFailure
             );
             assert_eq!(c.status() >= 500, server, "{c:?}");
         }

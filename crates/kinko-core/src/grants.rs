@@ -609,6 +609,8 @@ impl Kms {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Grant>, Error> {
+        self.authorize_in_account(caller, "kms:ListRetirableGrants", "*")
+            .await?;
         check_principal(retiring_principal, "retiringPrincipal")?;
         let after = match marker {
             Some(m) => Some(

@@ -107,7 +107,12 @@ pub async fn dispatch(
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
     match operation {
-        "LookupEvents" => lookup_events(kms, caller, body).await,
+        "LookupEvents" => {
+            kms.authorize_action(caller, "cloudtrail:LookupEvents", "*")
+                .await
+                .map_err(|e| crate::errors::from_core(e, ""))?;
+            lookup_events(kms, caller, body).await
+        }
         other if MODEL_OPERATIONS.contains(&other) => Err(ApiError::new(
             ErrorCode::UnsupportedOperationException,
             format!("CloudTrail operation {other} is not supported by Kinko."),
@@ -766,7 +771,7 @@ mod in_process {
                 .expect("create an account");
             let key = self
                 .kms()
-                .create_access_key(&account, "arn:aws:iam::444455556666:user/ops/alice")
+                .create_access_key(&account, "arn:aws:iam::444455556666:root")
                 .await
                 .expect("an access key");
             Creds {
@@ -1127,7 +1132,7 @@ mod in_process {
             .iter()
             .find(|e| e["EventName"] == "GenerateRandom")
             .expect("their GenerateRandom");
-        assert_eq!(theirs_event["Username"], "alice");
+        assert_eq!(theirs_event["Username"], "root");
         assert_eq!(theirs_event["Resources"], json!([]));
     }
 
