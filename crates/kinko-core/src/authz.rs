@@ -82,6 +82,8 @@ pub(crate) struct PolicyCache {
 #[derive(Debug)]
 struct CompiledKeyPolicy {
     text: String,
+    /// The key ARN, the resource every request on the key names.
+    resource: String,
     policy: Policy,
     /// The condition keys the policy reads, lower-cased, each once.
     reads: Vec<String>,
@@ -140,6 +142,7 @@ impl PolicyCache {
         }
         let compiled = Arc::new(CompiledKeyPolicy {
             text: key.policy.clone(),
+            resource: key.arn.to_string(),
             policy,
             reads,
         });
@@ -355,8 +358,8 @@ impl Kms {
             return self.decide_account(caller, action, "*", explain).await;
         };
         let identity = self.identity_of(caller).await?;
-        let resource = key.arn.to_string();
         let compiled = self.policies.get(key)?;
+        let resource = compiled.resource.as_str();
         let mut needs = Needs::default();
         needs.add(compiled.reads.iter().map(String::as_str));
         if let Some(identity) = &identity {

@@ -67,6 +67,15 @@ pub(crate) fn glob_match(pattern: &[Tok], text: &str, fold: bool) -> bool {
         };
         match pattern.get(pi) {
             Some(Tok::Any) => {
+                // A trailing run of `*` takes whatever text is left (`"Resource": "*"`, `kms:*`).
+                if pattern
+                    .get(pi + 1..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .all(|t| *t == Tok::Any)
+                {
+                    return true;
+                }
                 backtrack = Some((pi + 1, ti));
                 pi += 1;
                 continue;
