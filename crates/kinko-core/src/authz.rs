@@ -82,6 +82,8 @@ pub(crate) struct PolicyCache {
 #[derive(Debug)]
 struct CompiledKeyPolicy {
     text: String,
+    /// The key record version the policy was compiled from.
+    version: i64,
     /// The key ARN, the resource every request on the key names.
     resource: String,
     policy: Policy,
@@ -122,7 +124,9 @@ impl PolicyCache {
             .read()
             .ok()
             .and_then(|m| m.get(&id).cloned())
-            .filter(|c| c.text == key.policy)
+            // Every change of a key bumps its version; the length check costs nothing and
+            // catches a record edited behind the service's back in the common case.
+            .filter(|c| c.version == key.version && c.text.len() == key.policy.len())
         {
             return Ok(hit);
         }
@@ -142,6 +146,7 @@ impl PolicyCache {
         }
         let compiled = Arc::new(CompiledKeyPolicy {
             text: key.policy.clone(),
+            version: key.version,
             resource: key.arn.to_string(),
             policy,
             reads,

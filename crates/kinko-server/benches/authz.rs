@@ -9,7 +9,8 @@
 //!   through the in-process router, with the audit writer on the in-memory sink so that the
 //!   figure is CPU time, not an fsync wait.
 //!
-//! The ratio printed is authorization time / Encrypt request time, single-threaded.
+//! The ratio printed is authorization time / Encrypt request time, single-threaded; each figure
+//! is the best of three interleaved rounds.
 #![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)] // a benchmark that reports its results
 
 use std::hint::black_box;
@@ -24,7 +25,7 @@ use tower::ServiceExt;
 
 const RESTRICTIVE_POLICY: &str = include_str!("../../kinko-bench/src/restrictive_policy.json");
 const HOST: &str = "kinko.bench:7700";
-const BUDGET: Duration = Duration::from_millis(1500);
+const BUDGET: Duration = Duration::from_millis(1000);
 
 /// Nanoseconds per call of `f`, after a warm-up.
 async fn ns_per_call<F, Fut>(mut f: F) -> f64
@@ -154,30 +155,36 @@ async fn run() {
         ("20-statement policy", &restrictive_key),
     ];
 
-    let mut rows = Vec::new();
-    for (name, key) in keys {
-        let key_ref = KeyRef::parse(key).expect("a key id");
-        let authz = ns_per_call(|| {
-            let (kms, caller, key_ref, context) = (&kms, &caller, &key_ref, &context);
-            async move {
-                kms.check_access(caller, "kms:Encrypt", key_ref, Some(context))
-                    .await
-                    .is_ok()
-            }
-        })
-        .await;
-        let body = serde_json::json!({
-            "KeyId": key,
-            "Plaintext": "AAECAwQFBgcICQoLDA0ODw==",
-            "EncryptionContext": {"app": "bench", "tenant": "t-7"},
-        })
-        .to_string();
-        let request = ns_per_call(|| {
-            let (send, body) = (&send, body.clone());
-            async move { send("TrentService.Encrypt", body).await.0.is_success() }
-        })
-        .await;
-        rows.push((name, authz, request));
+    // Three rounds, the measurements interleaved, the best of each kept: one slow stretch of the
+    // machine then shows in no single figure.
+    let mut rows: Vec<(&str, f64, f64)> =
+        keys.iter().map(|(n, _)| (*n, f64::MAX, f64::MAX)).collect();
+    for _round in 0..3 {
+        for ((_, key), row) in keys.iter().zip(rows.iter_mut()) {
+            let key_ref = KeyRef::parse(key).expect("a key id");
+            let authz = ns_per_call(|| {
+                let (kms, caller, key_ref, context) = (&kms, &caller, &key_ref, &context);
+                async move {
+                    kms.check_access(caller, "kms:Encrypt", key_ref, Some(context))
+                        .await
+                        .is_ok()
+                }
+            })
+            .await;
+            let body = serde_json::json!({
+                "KeyId": key,
+                "Plaintext": "AAECAwQFBgcICQoLDA0ODw==",
+                "EncryptionContext": {"app": "bench", "tenant": "t-7"},
+            })
+            .to_string();
+            let request = ns_per_call(|| {
+                let (send, body) = (&send, body.clone());
+                async move { send("TrentService.Encrypt", body).await.0.is_success() }
+            })
+            .await;
+            row.1 = row.1.min(authz);
+            row.2 = row.2.min(request);
+        }
     }
 
     println!("authorization per request, one thread, beside a whole in-process Encrypt request");
