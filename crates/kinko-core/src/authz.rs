@@ -372,7 +372,7 @@ impl Kms {
                 needs.add(policy.read_keys());
             }
         }
-        let mut ctx = self.context_for(caller, identity.as_deref(), action, &resource, &needs);
+        let mut ctx = self.context_for(caller, identity.as_deref(), action, resource, &needs);
         if let Some(context) = context.filter(|_| {
             needs.wants("kms:encryptioncontextkeys") || needs.wants_prefix("kms:encryptioncontext:")
         }) {
