@@ -248,20 +248,10 @@ impl Kms {
         self.resolve_with(caller, key, action, context).await
     }
 
-    /// Checks an action of another service that Kinko answers (`cloudtrail:LookupEvents`):
-    /// decided by the caller's identity policies; an account's root may.
-    pub async fn authorize_action(
-        &self,
-        caller: &Caller,
-        action: &str,
-        resource: &str,
-    ) -> Result<(), Error> {
-        self.authorize_in_account(caller, action, resource).await
-    }
-
     /// Checks an action that has no key: CreateKey, ListKeys, ListAliases, GenerateRandom,
-    /// the alias half of CreateAlias. Only identity policies decide; an account's root may.
-    pub(crate) async fn authorize_in_account(
+    /// the alias half of CreateAlias, and the other services' actions Kinko answers
+    /// (`cloudtrail:LookupEvents`). Only identity policies decide; an account's root may.
+    pub async fn authorize_in_account(
         &self,
         caller: &Caller,
         action: &str,

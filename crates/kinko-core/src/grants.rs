@@ -657,9 +657,7 @@ impl Kms {
                 check_grant_id(&grant_id)?;
                 // Retiring is decided by the grant itself (retiring principal, grantee), not by
                 // the key policy.
-                if key.is_alias() {
-                    return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
-                }
+                crate::service::refuse_alias(&key)?;
                 (
                     self.locate(caller, &key, Some("kms:RetireGrant")).await?,
                     grant_id,

@@ -1182,9 +1182,7 @@ impl Kms {
         key: &KeyRef,
         action: &str,
     ) -> Result<Arc<Key>, Error> {
-        if key.is_alias() {
-            return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
-        }
+        refuse_alias(key)?;
         self.resolve(caller, key, action).await
     }
 
@@ -1195,9 +1193,7 @@ impl Kms {
         key: &KeyRef,
         action: &str,
     ) -> Result<Arc<Key>, Error> {
-        if key.is_alias() {
-            return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
-        }
+        refuse_alias(key)?;
         let found = self.locate(caller, key, None).await?;
         self.authorize(caller, action, &found, None).await?;
         Ok(found)
@@ -1436,6 +1432,14 @@ pub(crate) fn incompatible_algorithm(algorithm: &str, key: &Key) -> Error {
         "Algorithm {algorithm} is incompatible with key spec {}.",
         key.spec
     ))
+}
+
+/// Operations that take a key id or key ARN only: an alias is not a key they can find.
+pub(crate) fn refuse_alias(key: &KeyRef) -> Result<(), Error> {
+    if key.is_alias() {
+        return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
+    }
+    Ok(())
 }
 
 fn cross_account_denied(caller: &Caller, resource: &str) -> Error {
