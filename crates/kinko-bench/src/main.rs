@@ -8,8 +8,10 @@
 //! at least 0.6 on symmetric Encrypt).
 //!
 //! `--audit-sinks store,memory` runs each operation twice, once against a Kinko with its durable
-//! audit writer and once against one started with `--insecure-audit-memory-sink`, and prints what
-//! the durable audit costs (`1 - store/memory` req/s; the budget is 15% at 64 connections).
+//! audit writer and once against one started with `--insecure-audit-memory-sink` (the same
+//! group-commit writer, hash chain and encoding, with its batches dropped instead of stored), and
+//! prints what durability costs (`1 - store/memory` req/s; the budget is 15% at 64
+//! connections).
 //!
 //! `--ops signing` drives Sign with RSA_2048, ECC_NIST_P256, ECC_NIST_EDWARDS25519 and ML_DSA_65
 //! keys and GenerateMac with an HMAC_256 key (32-byte RAW messages), and measures beside each what
@@ -122,8 +124,9 @@ struct RunArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "file")]
     roots: Vec<Root>,
     /// Audit writers to run Kinko with, one after the other in the same run: `store` (durable,
-    /// as shipped) and/or `memory` (`--insecure-audit-memory-sink`). With both, the cost of the
-    /// durable audit is printed per operation. Only with --kinko-bin.
+    /// as shipped) and/or `memory` (`--insecure-audit-memory-sink`: the same writer, its batches
+    /// dropped). With both, the cost of durability is printed per operation. Only with
+    /// --kinko-bin.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "store")]
     audit_sinks: Vec<AuditSink>,
     /// Quick check that the bench still works: 2 connections, 1 s per target, no warm-up.

@@ -204,7 +204,8 @@ impl Root {
 pub(crate) enum AuditSink {
     /// The durable group-commit writer (the product as shipped).
     Store,
-    /// `--insecure-audit-memory-sink`: records of read-only requests are dropped (benchmarks only).
+    /// `--insecure-audit-memory-sink`: the writer batches, chains and encodes records of read-only
+    /// requests as for the store, then drops them (benchmarks only).
     Memory,
 }
 

@@ -110,13 +110,40 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The chain hash: SHA-256(prev_hash ‖ len(chain) ‖ chain ‖ seq ‖ record).
 pub fn chain_hash(prev_hash: &[u8; 32], chain: &str, seq: i64, record: &[u8]) -> [u8; 32] {
-    let mut input = Vec::with_capacity(32 + 4 + chain.len() + 8 + record.len());
-    input.extend_from_slice(prev_hash);
-    input.extend_from_slice(&(chain.len() as u32).to_be_bytes());
-    input.extend_from_slice(chain.as_bytes());
-    input.extend_from_slice(&seq.to_be_bytes());
-    input.extend_from_slice(record);
-    kinko_crypto::sha256(&input)
+    kinko_crypto::sha256_parts(&[
+        prev_hash,
+        &(chain.len() as u32).to_be_bytes(),
+        chain.as_bytes(),
+        &seq.to_be_bytes(),
+        record,
+    ])
+}
+
+/// A chain's position: its last sequence number and hash (`(0, zeros)` for an empty chain).
+pub type ChainPosition = (i64, [u8; 32]);
+
+/// Places `drafts` after `head` in `chain`: sequence numbers and hashes. Returns the events and
+/// the chain's new position.
+pub fn chain_events(
+    chain: &str,
+    head: ChainPosition,
+    drafts: &[AuditDraft],
+) -> (Vec<AuditEvent>, ChainPosition) {
+    let (mut seq, mut prev) = head;
+    let mut out = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        seq += 1;
+        let hash = chain_hash(&prev, chain, seq, &draft.record);
+        out.push(AuditEvent {
+            chain: chain.to_owned(),
+            seq,
+            prev_hash: prev,
+            hash,
+            draft: draft.clone(),
+        });
+        prev = hash;
+    }
+    (out, (seq, prev))
 }
 
 /// Filters for audit queries; every set field must match.
@@ -187,5 +214,52 @@ mod tests {
         assert_ne!(base, chain_hash(&[0; 32], "node-1", 2, b"{}"));
         assert_ne!(base, chain_hash(&[0; 32], "node-1", 1, b"{ }"));
         assert_eq!(base, chain_hash(&[0; 32], "node-1", 1, b"{}"));
+    }
+
+    #[test]
+    fn chain_hash_is_sha256_of_the_documented_layout() {
+        let mut input = vec![7u8; 32];
+        input.extend_from_slice(&6u32.to_be_bytes());
+        input.extend_from_slice(b"node-1");
+        input.extend_from_slice(&42i64.to_be_bytes());
+        input.extend_from_slice(b"{\"eventName\":\"Encrypt\"}");
+        assert_eq!(
+            chain_hash(&[7; 32], "node-1", 42, b"{\"eventName\":\"Encrypt\"}"),
+            kinko_crypto::sha256(&input)
+        );
+    }
+
+    #[test]
+    fn chain_events_number_and_link_after_the_head() {
+        let draft = |name: &str| AuditDraft {
+            event_id: format!("id-{name}"),
+            request_id: None,
+            time: UnixMillis(0),
+            event_source: "kms.amazonaws.com".to_owned(),
+            event_name: name.to_owned(),
+            read_only: true,
+            account: None,
+            principal_arn: None,
+            access_key_id: None,
+            key_id: None,
+            source_key_id: None,
+            error_code: None,
+            record: format!("{{\"eventName\":\"{name}\"}}").into_bytes(),
+        };
+        let head = (5, [9u8; 32]);
+        let (events, new_head) = chain_events("n", head, &[draft("A"), draft("B")]);
+        assert_eq!(events.len(), 2);
+        assert_eq!((events[0].seq, events[0].prev_hash), (6, [9u8; 32]));
+        assert_eq!(
+            events[0].hash,
+            chain_hash(&[9; 32], "n", 6, &events[0].draft.record)
+        );
+        assert_eq!((events[1].seq, events[1].prev_hash), (7, events[0].hash));
+        assert_eq!(new_head, (7, events[1].hash));
+        assert_eq!(
+            chain_events("n", head, &[]).1,
+            head,
+            "nothing appended, head unchanged"
+        );
     }
 }

@@ -37,7 +37,7 @@ pub use algorithms::{
 };
 pub use audit::{
     AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS, ChainHead,
-    KeyLastUsage, chain_hash, hex,
+    ChainPosition, KeyLastUsage, chain_events, chain_hash, hex,
 };
 pub use authz::{DenialReason, RequestFacts, Verdict};
 pub use bootstrap::NewAccessKey;

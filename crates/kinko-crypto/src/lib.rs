@@ -44,9 +44,17 @@ pub use signing::{SigningKeyPair, verify_ed25519};
 
 /// SHA-256 of `data`, for identifiers derived from public values (never from secrets).
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    sha256_parts(&[data])
+}
+
+/// SHA-256 of the concatenation of `parts`, without copying them together first.
+pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in parts {
+        context.update(part);
+    }
     let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
+    out.copy_from_slice(context.finish().as_ref());
     out
 }
 

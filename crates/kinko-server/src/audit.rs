@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use kinko_api::ErrorCode;
-use kinko_core::{AuditDigest, AuditDraft, Caller, Key, KeyArn, Store, UnixMillis};
+use kinko_core::{AuditDigest, AuditDraft, Caller, ChainPosition, Key, KeyArn, Store, UnixMillis};
 use kinko_crypto::{RootKey, SecretBytes, SigningKeyPair};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -23,6 +23,8 @@ use crate::errors::ApiError;
 pub const EVENT_VERSION: &str = "1.11";
 /// Largest batch one group commit writes.
 const MAX_BATCH: usize = 512;
+/// How many times the writer lets the runtime run other ready tasks before it takes a batch.
+const GATHER_ROUNDS: usize = 1;
 /// Request members that never reach a record.
 const REDACTED_MEMBERS: &[&str] = &[
     "Plaintext",
@@ -307,15 +309,43 @@ struct Job {
     done: oneshot::Sender<Result<(), String>>,
 }
 
-/// Sends records to the group-commit writer (or, in `insecure_audit_memory_sink` mode, drops
-/// them: for benchmarks only).
-#[derive(Debug, Clone)]
-pub enum AuditWriter {
-    /// Durable: the group-commit writer task.
-    Store(mpsc::Sender<JobHandle>),
-    /// Not durable; never use outside benchmarks.
-    InsecureMemorySink,
+/// Where the group-commit writer puts its batches.
+#[derive(Debug)]
+pub enum AuditSink {
+    /// The store: durable.
+    Store(Arc<dyn Store>),
+    /// Memory: the writer chains and encodes each batch exactly as for the store, then drops it.
+    /// Not durable; for benchmarks only (`--insecure-audit-memory-sink`), where it isolates what
+    /// durability costs.
+    InsecureMemory,
 }
+
+impl AuditSink {
+    async fn append(
+        &self,
+        chain: &str,
+        drafts: &[AuditDraft],
+        memory_head: &mut ChainPosition,
+    ) -> Result<(), String> {
+        match self {
+            AuditSink::Store(store) => store
+                .append_audit(chain, drafts)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            AuditSink::InsecureMemory => {
+                let (events, head) = kinko_core::chain_events(chain, *memory_head, drafts);
+                *memory_head = head;
+                std::hint::black_box(kinko_store::audit_codec::encode(&events));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Sends records to the group-commit writer.
+#[derive(Debug, Clone)]
+pub struct AuditWriter(mpsc::Sender<JobHandle>);
 
 /// Opaque job handle (keeps `Job` private).
 pub struct JobHandle(Job);
@@ -328,26 +358,36 @@ impl std::fmt::Debug for JobHandle {
 
 impl AuditWriter {
     /// Starts the group-commit writer for `chain`.
-    pub fn spawn(store: Arc<dyn Store>, chain: String) -> AuditWriter {
+    ///
+    /// A batch is everything queued when the previous one is durable, plus what requests add
+    /// while the runtime runs the other tasks that are ready ([`GATHER_ROUNDS`] yield): requests
+    /// already being served join this batch instead of waiting for the next one. Under load
+    /// this makes batches larger and commits fewer (measured: +7% Encrypt req/s at 64
+    /// connections, two rounds no better than one); an idle server commits a lone record at once
+    /// (a yield with nothing else ready returns immediately).
+    pub fn spawn(sink: AuditSink, chain: String) -> AuditWriter {
         let (tx, mut rx) = mpsc::channel::<JobHandle>(4096);
         tokio::spawn(async move {
             let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+            let mut memory_head: ChainPosition = (0, [0; 32]);
             while let Some(JobHandle(first)) = rx.recv().await {
                 batch.push(first);
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(JobHandle(job)) => batch.push(job),
-                        Err(_) => break,
+                for round in 0..=GATHER_ROUNDS {
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(JobHandle(job)) => batch.push(job),
+                            Err(_) => break,
+                        }
                     }
+                    if round == GATHER_ROUNDS || batch.len() == MAX_BATCH {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
                 }
                 let (drafts, waiters): (Vec<AuditDraft>, Vec<_>) =
                     batch.drain(..).map(|j| (j.draft, j.done)).unzip();
                 let started = std::time::Instant::now();
-                let result = store
-                    .append_audit(&chain, &drafts)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
+                let result = sink.append(&chain, &drafts, &mut memory_head).await;
                 tracing::trace!(
                     events = drafts.len(),
                     micros = started.elapsed().as_micros() as u64,
@@ -358,23 +398,19 @@ impl AuditWriter {
                 }
             }
         });
-        AuditWriter::Store(tx)
+        AuditWriter(tx)
     }
 
-    /// Appends one record and waits until it is durable.
+    /// Appends one record and waits until the sink has it (for the store: until it is durable).
     pub async fn append(&self, draft: AuditDraft) -> Result<(), AuditUnavailable> {
-        match self {
-            AuditWriter::InsecureMemorySink => Ok(()),
-            AuditWriter::Store(tx) => {
-                let (done, wait) = oneshot::channel();
-                tx.send(JobHandle(Job { draft, done }))
-                    .await
-                    .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?;
-                wait.await
-                    .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?
-                    .map_err(AuditUnavailable)
-            }
-        }
+        let (done, wait) = oneshot::channel();
+        self.0
+            .send(JobHandle(Job { draft, done }))
+            .await
+            .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?;
+        wait.await
+            .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?
+            .map_err(AuditUnavailable)
     }
 }
 

@@ -124,14 +124,15 @@ impl Server {
         if let Some(key) = &new_access_key {
             write_credentials(&config.data_dir.join(CREDENTIALS_FILE), key)?;
         }
-        let audit = if config.insecure_audit_memory_sink {
+        let sink = if config.insecure_audit_memory_sink {
             tracing::warn!(
                 "insecure_audit_memory_sink: audit records of read-only requests are NOT written; benchmarks only"
             );
-            audit::AuditWriter::InsecureMemorySink
+            audit::AuditSink::InsecureMemory
         } else {
-            audit::AuditWriter::spawn(store_dyn, config.node_id.clone())
+            audit::AuditSink::Store(store_dyn)
         };
+        let audit = audit::AuditWriter::spawn(sink, config.node_id.clone());
         let state = Arc::new(AppState {
             kms,
             auth: Authenticator::default(),

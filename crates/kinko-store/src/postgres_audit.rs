@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use kinko_core::{
     AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter,
-    CRYPTOGRAPHIC_OPERATIONS, ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_hash,
+    CRYPTOGRAPHIC_OPERATIONS, ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_events,
 };
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
@@ -64,25 +64,6 @@ async fn lock_head(conn: &mut PgConnection, chain: &str) -> Result<Head, StoreEr
     lock_head_row(conn, chain)
         .await?
         .ok_or_else(|| StoreError::Unavailable(format!("audit chain {chain}: head row vanished")))
-}
-
-/// Places `drafts` after `head` in `chain`: sequence numbers and hashes.
-fn chain_events(chain: &str, head: Head, drafts: &[AuditDraft]) -> (Vec<AuditEvent>, Head) {
-    let (mut seq, mut prev) = head;
-    let mut out = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        seq += 1;
-        let hash = chain_hash(&prev, chain, seq, &draft.record);
-        out.push(AuditEvent {
-            chain: chain.to_owned(),
-            seq,
-            prev_hash: prev,
-            hash,
-            draft: draft.clone(),
-        });
-        prev = hash;
-    }
-    (out, (seq, prev))
 }
 
 type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;

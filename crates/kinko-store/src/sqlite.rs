@@ -1070,7 +1070,7 @@ impl Store for SqliteStore {
             Some(h) => *h,
             None => sqlite_audit::read_head(&self.pool, chain).await?,
         };
-        let (events, new_head) = sqlite_audit::chain_events(chain, head, drafts);
+        let (events, new_head) = kinko_core::chain_events(chain, head, drafts);
         // One autocommit statement: the batch row, and through its triggers the chain head and
         // the usage counts, atomically, with one fsync.
         match sqlite_audit::insert_batch(&self.pool, chain, head, &events, new_head).await {

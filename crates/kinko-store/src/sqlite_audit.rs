@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use kinko_core::{
     AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS,
-    ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_hash,
+    ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_events,
 };
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
@@ -47,29 +47,6 @@ pub(crate) async fn read_head<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
         )),
         None => Ok((0, [0u8; 32])),
     }
-}
-
-/// Places `drafts` after `head` in `chain`: sequence numbers and hashes.
-pub(crate) fn chain_events(
-    chain: &str,
-    head: Head,
-    drafts: &[AuditDraft],
-) -> (Vec<AuditEvent>, Head) {
-    let (mut seq, mut prev) = head;
-    let mut out = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        seq += 1;
-        let hash = chain_hash(&prev, chain, seq, &draft.record);
-        out.push(AuditEvent {
-            chain: chain.to_owned(),
-            seq,
-            prev_hash: prev,
-            hash,
-            draft: draft.clone(),
-        });
-        prev = hash;
-    }
-    (out, (seq, prev))
 }
 
 /// Appends `drafts` to `chain` inside `tx` (which holds the write lock); `cached` is the head

@@ -310,7 +310,8 @@ struct ServeArgs {
     /// Prune audit events older than this many days [default: keep forever].
     #[arg(long, env = "KINKO_AUDIT_RETENTION_DAYS")]
     audit_retention_days: Option<u32>,
-    /// BENCHMARKS ONLY: do not write audit records of read-only requests. Warns at start.
+    /// BENCHMARKS ONLY: the audit writer batches, chains and encodes records of read-only requests
+    /// as usual, then drops them instead of storing them. Warns at start.
     #[arg(
         long = "insecure-audit-memory-sink",
         env = "KINKO_INSECURE_AUDIT_MEMORY_SINK"
