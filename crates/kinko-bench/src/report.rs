@@ -125,9 +125,14 @@ impl AuditCost {
 }
 
 /// The heading of the audit-cost summary.
-pub(crate) fn audit_cost_heading(concurrency: usize) -> String {
+pub(crate) fn audit_cost_heading(concurrency: usize, rounds: u32) -> String {
+    let median = if rounds > 1 {
+        format!(", median of {rounds} rounds")
+    } else {
+        String::new()
+    };
     format!(
-        "durable audit cost = 1 - store/memory req/s (target: <= {:.0}% at 64 connections; this run: {concurrency})",
+        "durable audit cost = 1 - store/memory req/s (target: <= {:.0}% at 64 connections; this run: {concurrency}{median})",
         AUDIT_COST_TARGET * 100.0
     )
 }
