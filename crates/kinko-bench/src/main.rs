@@ -479,70 +479,67 @@ async fn run(mut args: RunArgs) -> Result<()> {
             }
         }
         for (round, root, sink) in runs {
-            {
-                let (endpoint, creds, _kinko) = if let Some(bin) = &args.kinko_bin {
-                    let kinko = procs::Kinko::start(bin, root, sink).await?;
-                    let endpoint = kinko.endpoint().clone();
-                    let creds = kinko.credentials().clone();
-                    (endpoint, creds, Some(kinko))
-                } else {
-                    let (Some(url), Some(file)) = (&args.endpoint, &args.credentials) else {
-                        bail!("give --kinko-bin, or --endpoint with --credentials");
-                    };
-                    let endpoint = Endpoint::parse_url(url).await?;
-                    let text = std::fs::read_to_string(file).with_context(|| {
-                        format!("cannot read credentials file {}", file.display())
-                    })?;
-                    let creds = procs::parse_credentials(&text)
-                        .with_context(|| format!("in credentials file {}", file.display()))?;
-                    (endpoint, creds, None)
+            let (endpoint, creds, _kinko) = if let Some(bin) = &args.kinko_bin {
+                let kinko = procs::Kinko::start(bin, root, sink).await?;
+                let endpoint = kinko.endpoint().clone();
+                let creds = kinko.credentials().clone();
+                (endpoint, creds, Some(kinko))
+            } else {
+                let (Some(url), Some(file)) = (&args.endpoint, &args.credentials) else {
+                    bail!("give --kinko-bin, or --endpoint with --credentials");
                 };
-                let endpoint = Arc::new(endpoint);
-                let creds = Arc::new(creds);
-                let mut keys = Keys::default();
-                for &op in &ops {
-                    let key_id = keys.get(op, &endpoint, &creds, &args.region).await?;
-                    let call = op_call(
-                        op,
-                        &endpoint,
-                        &creds,
-                        &args.region,
-                        &key_id,
-                        &plaintext,
-                        &message,
-                    )
-                    .await?;
-                    if let Some(signing) = op.signing()
-                        && !raw_rates.iter().any(|(p, _)| *p == signing.primitive)
-                    {
-                        let rate = measure_raw(signing.primitive, cores, &plan, &message).await?;
-                        raw_rates.push((signing.primitive, rate));
-                    }
-                    let target = labels.target(op, root, sink);
-                    eprintln!("kinko-bench: measuring {target} ...");
-                    let result = client::run_load(
-                        Arc::clone(&endpoint),
-                        Arc::clone(&creds),
-                        &args.region,
-                        Arc::new(call),
-                        &plan,
-                    )
-                    .await?;
-                    let row = Row::from_load(&target, result, plan.duration, ceiling);
-                    println!("{}", row.line(width));
-                    measured.push(Measured {
-                        round,
-                        op,
-                        root,
-                        sink,
-                        req_per_s: row.req_per_s,
-                        p50_ms: row.p50_ms,
-                        p99_ms: row.p99_ms,
-                    });
-                    report.push(row);
+                let endpoint = Endpoint::parse_url(url).await?;
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read credentials file {}", file.display()))?;
+                let creds = procs::parse_credentials(&text)
+                    .with_context(|| format!("in credentials file {}", file.display()))?;
+                (endpoint, creds, None)
+            };
+            let endpoint = Arc::new(endpoint);
+            let creds = Arc::new(creds);
+            let mut keys = Keys::default();
+            for &op in &ops {
+                let key_id = keys.get(op, &endpoint, &creds, &args.region).await?;
+                let call = op_call(
+                    op,
+                    &endpoint,
+                    &creds,
+                    &args.region,
+                    &key_id,
+                    &plaintext,
+                    &message,
+                )
+                .await?;
+                if let Some(signing) = op.signing()
+                    && !raw_rates.iter().any(|(p, _)| *p == signing.primitive)
+                {
+                    let rate = measure_raw(signing.primitive, cores, &plan, &message).await?;
+                    raw_rates.push((signing.primitive, rate));
                 }
-                // `_kinko` is dropped here: the child is killed and its temporary directory removed.
+                let target = labels.target(op, root, sink);
+                eprintln!("kinko-bench: measuring {target} ...");
+                let result = client::run_load(
+                    Arc::clone(&endpoint),
+                    Arc::clone(&creds),
+                    &args.region,
+                    Arc::new(call),
+                    &plan,
+                )
+                .await?;
+                let row = Row::from_load(&target, result, plan.duration, ceiling);
+                println!("{}", row.line(width));
+                measured.push(Measured {
+                    round,
+                    op,
+                    root,
+                    sink,
+                    req_per_s: row.req_per_s,
+                    p50_ms: row.p50_ms,
+                    p99_ms: row.p99_ms,
+                });
+                report.push(row);
             }
+            // `_kinko` is dropped here: the child is killed and its temporary directory removed.
         }
         let comparisons = raw_comparisons(&measured, &raw_rates, labels);
         if !comparisons.is_empty() {

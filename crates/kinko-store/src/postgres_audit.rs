@@ -25,7 +25,7 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 }
 
 /// A chain's head: last sequence number and hash.
-type Head = (i64, [u8; 32]);
+type Head = kinko_core::ChainPosition;
 
 /// Reads and locks the head row of `chain` until the transaction ends.
 async fn lock_head_row(conn: &mut PgConnection, chain: &str) -> Result<Option<Head>, StoreError> {

@@ -27,7 +27,7 @@ fn hash32(row: &SqliteRow, column: &str) -> Result<[u8; 32], StoreError> {
 }
 
 /// A chain's head: last sequence number and hash.
-pub(crate) type Head = (i64, [u8; 32]);
+pub(crate) type Head = kinko_core::ChainPosition;
 
 /// Reads a chain head from the database.
 pub(crate) async fn read_head<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
