@@ -402,7 +402,11 @@ async fn session_credentials_live_until_they_expire() {
         400,
         "UnrecognizedClientException",
     );
-    let forged = format!("{}A", &token[..token.len() - 1]);
+    // The last character changed (to one it is not: a token ending in `A` stays valid under
+    // "replace it with A").
+    let last = if token.ends_with('A') { 'B' } else { 'A' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
+    assert_ne!(forged, token);
     expect_error(
         &list_keys(&k, Creds(&id, &secret, Some(&forged))).await,
         400,
