@@ -175,6 +175,18 @@ pub async fn restore(
         }
         return Err(e.context("restore refused"));
     }
+    // Journal files left by an earlier database would continue a chain the backup does not hold.
+    for journal in SqliteStore::journal_files(&final_path) {
+        match std::fs::remove_file(&journal) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("removing {}", journal.display()))
+                );
+            }
+        }
+    }
     std::fs::rename(&staging, &final_path).context("moving the restored database into place")?;
     Ok(())
 }

@@ -401,6 +401,12 @@ pub async fn copy(from: &str, to: &str) -> Result<CopyReport, CopyError> {
     }
     let mut source = connect(from, from_kind, false).await?;
     check_schema(&mut source).await?;
+    if from_kind == Backend::Sqlite && sqlite_journal_exists(from) {
+        // A server that stopped without closing the store left audit events in its journal:
+        // opening and closing the store moves them into the database (a running server keeps
+        // its journal locked, and its store is then read as far as it has folded).
+        SqliteStore::open_url(from).await?.close().await;
+    }
 
     // The destination's own migrations, run as its server would run them.
     match to_kind {
@@ -469,6 +475,14 @@ fn sqlite_file_exists(url: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+fn sqlite_journal_exists(url: &str) -> bool {
+    SqliteConnectOptions::from_str(url).is_ok_and(|options| {
+        SqliteStore::journal_files(options.get_filename())
+            .iter()
+            .any(|p| p.exists())
+    })
 }
 
 /// Refuses a source that this binary would migrate (or that a newer binary migrated).

@@ -14,6 +14,7 @@ mod postgres_changes;
 mod rows;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_journal;
 
 pub use postgres::PgStore;
 pub use postgres_changes::{CHANNEL, Change, ChangeFeed, ChangeListener, GAP_PATIENCE};

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::sqlite_audit::{self, Head, append_in_tx};
+use crate::sqlite_journal::Journal;
 
 /// [`Store`] on SQLite.
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct SqliteStore {
     /// cache is never stale and appends need not read the head back from SQLite. (SQLite
     /// serializes writers anyway; this is the one lock Kinko holds across an `.await`.)
     heads: Arc<tokio::sync::Mutex<HashMap<String, Head>>>,
+    /// Where the group-commit writer's batches become durable (see `sqlite_journal`); `None` for
+    /// an in-memory database and while another process owns the journal.
+    journal: Option<Arc<Journal>>,
 }
 
 fn unavailable(e: sqlx::Error) -> StoreError {
@@ -77,7 +81,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
+        Self::connect(options).await?.with_journal(path).await
     }
 
     /// Opens the database named by a `sqlite://` URL.
@@ -89,7 +93,33 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
+        let file = options.get_filename().to_path_buf();
+        let store = Self::connect(options).await?;
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok(store);
+        }
+        store.with_journal(&file).await
+    }
+
+    /// Opens the audit journal of the database at `path`, applying what it holds that the
+    /// database does not (after a crash).
+    async fn with_journal(mut self, path: &Path) -> Result<SqliteStore, StoreError> {
+        self.journal = Journal::open(path, &self.pool).await?.map(Arc::new);
+        Ok(self)
+    }
+
+    /// The audit journal's files beside the database at `db` (see `sqlite_journal`): a restore
+    /// that puts another database in place removes them.
+    pub fn journal_files(db: &Path) -> [std::path::PathBuf; 2] {
+        crate::sqlite_journal::journal_paths(db)
+    }
+
+    /// Writes the journal's pending batches to the database.
+    async fn fold(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(journal) => journal.fold(&self.pool).await,
+            None => Ok(()),
+        }
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
@@ -105,6 +135,7 @@ impl SqliteStore {
         SqliteStore {
             pool: migrator.clone(),
             heads: Arc::default(),
+            journal: None,
         }
         .migrate()
         .await?;
@@ -122,6 +153,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             heads: Arc::default(),
+            journal: None,
         })
     }
 
@@ -136,6 +168,7 @@ impl SqliteStore {
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Unavailable("backup path is not UTF-8".into()))?;
+        self.fold().await?;
         sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&self.pool)
@@ -144,7 +177,9 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Takes the audit-head lock, then SQLite's write lock: the order every audited write uses.
+    /// Takes the audit-head lock, folds the journal (so the change's event follows every event
+    /// before it in the database), then takes SQLite's write lock: the order every audited write
+    /// uses.
     async fn begin_audited(
         &self,
     ) -> Result<
@@ -155,6 +190,7 @@ impl SqliteStore {
         StoreError,
     > {
         let heads = self.heads.lock().await;
+        self.fold().await?;
         let tx = self.write_tx().await?;
         Ok((heads, tx))
     }
@@ -195,8 +231,14 @@ impl SqliteStore {
             .map_err(unavailable)
     }
 
-    /// Closes the pool (flushing the WAL on the last connection).
+    /// Folds and retires the audit journal, then closes the pool (flushing the WAL on the last
+    /// connection). A journal that cannot be folded stays on disk for the next open.
     pub async fn close(&self) {
+        if let Some(journal) = &self.journal
+            && journal.fold(&self.pool).await.is_ok()
+        {
+            journal.retire();
+        }
         self.pool.close().await;
     }
 }
@@ -1071,6 +1113,21 @@ impl Store for SqliteStore {
             None => sqlite_audit::read_head(&self.pool, chain).await?,
         };
         let (events, new_head) = kinko_core::chain_events(chain, head, drafts);
+        if let Some(journal) = &self.journal {
+            // A failed append changes nothing: the head stays, and the retry rewrites the spot.
+            journal.append(chain, head, &events, new_head).await?;
+            heads.insert(chain.to_owned(), new_head);
+            drop(heads);
+            if journal.should_schedule_fold() {
+                let store = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Journal::fold_delay()).await;
+                    // A failure leaves the batches pending; the next reader's fold reports it.
+                    let _ = store.fold().await;
+                });
+            }
+            return Ok(events);
+        }
         // One autocommit statement: the batch row, and through its triggers the chain head and
         // the usage counts, atomically, with one fsync.
         match sqlite_audit::insert_batch(&self.pool, chain, head, &events, new_head).await {
@@ -1086,6 +1143,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit_chains(&self) -> Result<Vec<ChainHead>, StoreError> {
+        self.fold().await?;
         sqlite_audit::chains(&self.pool).await
     }
 
@@ -1095,6 +1153,7 @@ impl Store for SqliteStore {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.fold().await?;
         sqlite_audit::events(&self.pool, chain, after_seq, limit).await
     }
 
@@ -1104,6 +1163,7 @@ impl Store for SqliteStore {
         before: Option<&AuditCursor>,
         limit: usize,
     ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.fold().await?;
         sqlite_audit::query(&self.pool, filter, before, limit).await
     }
 
@@ -1112,10 +1172,12 @@ impl Store for SqliteStore {
     }
 
     async fn list_digests(&self, chain: &str) -> Result<Vec<AuditDigest>, StoreError> {
+        self.fold().await?;
         sqlite_audit::digests(&self.pool, chain).await
     }
 
     async fn prune_audit(&self, anchor: &AuditDigest) -> Result<u64, StoreError> {
+        self.fold().await?;
         let mut tx = self.write_tx().await?;
         let n = sqlite_audit::prune(&mut tx, anchor).await?;
         tx.commit().await.map_err(unavailable)?;
@@ -1123,10 +1185,12 @@ impl Store for SqliteStore {
     }
 
     async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError> {
+        self.fold().await?;
         sqlite_audit::last_usage(&self.pool, key).await
     }
 
     async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError> {
+        self.fold().await?;
         sqlite_audit::usage_counts(&self.pool, key).await
     }
 

@@ -78,21 +78,54 @@ pub(crate) async fn insert_batch<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
     events: &[AuditEvent],
     new_head: Head,
 ) -> Result<(), StoreError> {
-    let min_time = events.iter().map(|e| e.draft.time.0).min().unwrap_or(0);
-    let max_time = events.iter().map(|e| e.draft.time.0).max().unwrap_or(0);
-    let usage = usage_json(events);
+    let row = BatchRow::new(head, events, new_head);
+    insert_row(executor, chain, &row, &audit_codec::encode(events)).await
+}
+
+/// What an `audit_batches` row holds beside the chain and the encoded events.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchRow {
+    /// The chain's position before the batch.
+    pub head: Head,
+    /// The chain's position after it.
+    pub new_head: Head,
+    min_time: i64,
+    max_time: i64,
+    usage: Option<String>,
+}
+
+impl BatchRow {
+    /// The row of `events`, which follow `head` and end at `new_head`.
+    pub(crate) fn new(head: Head, events: &[AuditEvent], new_head: Head) -> BatchRow {
+        BatchRow {
+            head,
+            new_head,
+            min_time: events.iter().map(|e| e.draft.time.0).min().unwrap_or(0),
+            max_time: events.iter().map(|e| e.draft.time.0).max().unwrap_or(0),
+            usage: usage_json(events),
+        }
+    }
+}
+
+/// Inserts the row of a batch already encoded (`audit_codec`) as `encoded`.
+pub(crate) async fn insert_row<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
+    executor: E,
+    chain: &str,
+    row: &BatchRow,
+    encoded: &[u8],
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit_batches (chain, first_seq, last_seq, min_time, max_time, events, last_hash, key_usage) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(chain)
-    .bind(head.0 + 1)
-    .bind(new_head.0)
-    .bind(min_time)
-    .bind(max_time)
-    .bind(audit_codec::encode(events))
-    .bind(&new_head.1[..])
-    .bind(usage)
+    .bind(row.head.0 + 1)
+    .bind(row.new_head.0)
+    .bind(row.min_time)
+    .bind(row.max_time)
+    .bind(encoded)
+    .bind(&row.new_head.1[..])
+    .bind(row.usage.as_deref())
     .execute(executor)
     .await
     .map_err(unavailable)?;
