@@ -1121,7 +1121,7 @@ impl Store for SqliteStore {
             if journal.should_schedule_fold() {
                 let store = self.clone();
                 tokio::spawn(async move {
-                    tokio::time::sleep(Journal::fold_delay()).await;
+                    tokio::time::sleep(crate::sqlite_journal::FOLD_DELAY).await;
                     // A failure leaves the batches pending; the next reader's fold reports it.
                     let _ = store.fold().await;
                 });

@@ -54,7 +54,7 @@ const GROW_BYTES: u64 = 1 << 20;
 /// most this often, and a reader of the database file alone (another process, while the server
 /// runs) lags this much behind. Measured at 64 connections: a fold every 250 ms costs the SQLite
 /// thread a fifth less than one every 50 ms.
-const FOLD_DELAY: Duration = Duration::from_millis(250);
+pub(crate) const FOLD_DELAY: Duration = Duration::from_millis(250);
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
     StoreError::Unavailable(format!("audit journal {}: {what}: {e}", path.display()))
@@ -95,7 +95,7 @@ impl State {
 pub(crate) struct Journal {
     paths: [PathBuf; 2],
     files: [Arc<File>; 2],
-    /// The journal's writer thread (see [`Writer`]).
+    /// The journal's writer thread (see [`start_writer`]).
     writer: std::sync::mpsc::Sender<Write>,
     state: std::sync::Mutex<State>,
     /// Held by a fold from taking its batches until they are in the database or back in the
@@ -212,13 +212,7 @@ fn continues(chain: &str, head: Head, events: &[AuditEvent]) -> bool {
 /// retires the journal removes the files, and a lock on a removed file would guard nothing).
 fn lock(path: &Path) -> Result<Option<File>, StoreError> {
     for _ in 0..8 {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io_error("open", path, &e))?;
+        let file = open_file(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
@@ -283,24 +277,20 @@ struct Write {
     done: tokio::sync::oneshot::Sender<(std::io::Result<u64>, Vec<u8>)>,
 }
 
-/// The thread that writes and flushes journal records, one at a time, so that no runtime worker
-/// blocks in `fdatasync`. It ends when the journal is dropped.
-struct Writer;
-
-impl Writer {
-    fn start() -> Result<std::sync::mpsc::Sender<Write>, StoreError> {
-        let (tx, rx) = std::sync::mpsc::channel::<Write>();
-        std::thread::Builder::new()
-            .name("kinko-journal".into())
-            .spawn(move || {
-                while let Ok(w) = rx.recv() {
-                    let written = write_record(&w.file, &w.record, w.offset, w.allocated);
-                    let _ = w.done.send((written, w.record));
-                }
-            })
-            .map_err(|e| StoreError::Unavailable(format!("audit journal writer thread: {e}")))?;
-        Ok(tx)
-    }
+/// Starts the thread that writes and flushes journal records, one at a time, so that no runtime
+/// worker blocks in `fdatasync`. It ends when the journal (the sender) is dropped.
+fn start_writer() -> Result<std::sync::mpsc::Sender<Write>, StoreError> {
+    let (tx, rx) = std::sync::mpsc::channel::<Write>();
+    std::thread::Builder::new()
+        .name("kinko-journal".into())
+        .spawn(move || {
+            while let Ok(w) = rx.recv() {
+                let written = write_record(&w.file, &w.record, w.offset, w.allocated);
+                let _ = w.done.send((written, w.record));
+            }
+        })
+        .map_err(|e| StoreError::Unavailable(format!("audit journal writer thread: {e}")))?;
+    Ok(tx)
 }
 
 impl Journal {
@@ -338,7 +328,7 @@ impl Journal {
             state: std::sync::Mutex::new(state),
             fold_lock: tokio::sync::Mutex::new(()),
             fold_scheduled: AtomicBool::new(false),
-            writer: Writer::start()?,
+            writer: start_writer()?,
         }))
     }
 
@@ -399,11 +389,6 @@ impl Journal {
     /// True (once) when a fold should be scheduled: the first append after the last fold began.
     pub(crate) fn should_schedule_fold(&self) -> bool {
         !self.fold_scheduled.swap(true, Ordering::AcqRel)
-    }
-
-    /// How long a scheduled fold waits.
-    pub(crate) fn fold_delay() -> Duration {
-        FOLD_DELAY
     }
 
     /// Writes every pending batch to the database, in order, one row each, in one transaction.
