@@ -34,6 +34,7 @@ mod pgdb;
 mod procs;
 mod raw;
 mod report;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::client::{Call, Credentials, Endpoint, LoadPlan};
 use crate::procs::{AuditSink, Root};
 use crate::raw::{Primitive, RawRate};
-use crate::report::{AuditCost, RawComparison, Report, Row};
+use crate::report::{AuditCost, PerRequest, RawComparison, Report, Row};
 
 /// SigV4 service name of every KMS request.
 const SERVICE: &str = "kms";
@@ -518,16 +519,27 @@ async fn run(mut args: RunArgs) -> Result<()> {
                 }
                 let target = labels.target(op, root, sink);
                 eprintln!("kinko-bench: measuring {target} ...");
-                let result = client::run_load(
-                    Arc::clone(&endpoint),
-                    Arc::clone(&creds),
-                    &args.region,
-                    Arc::new(call),
-                    &plan,
-                )
-                .await?;
-                let row = Row::from_load(&target, result, plan.duration, ceiling);
+                let server = _kinko.as_ref().map(procs::Kinko::pid);
+                let (result, usage) = tokio::join!(
+                    client::run_load(
+                        Arc::clone(&endpoint),
+                        Arc::clone(&creds),
+                        &args.region,
+                        Arc::new(call),
+                        &plan,
+                    ),
+                    async {
+                        match server {
+                            Some(pid) => {
+                                usage::during_window(pid, plan.warmup, plan.duration).await
+                            }
+                            None => None,
+                        }
+                    }
+                );
+                let row = Row::from_load(&target, result?, plan.duration, ceiling);
                 println!("{}", row.line(width));
+                let requests = row.req_per_s * plan.duration.as_secs_f64();
                 measured.push(Measured {
                     round,
                     op,
@@ -536,6 +548,12 @@ async fn run(mut args: RunArgs) -> Result<()> {
                     req_per_s: row.req_per_s,
                     p50_ms: row.p50_ms,
                     p99_ms: row.p99_ms,
+                    usage: usage.and_then(|u| {
+                        Some(PerRequest {
+                            cpu_us: u.cpu_us_per_request(requests)?,
+                            machine_idle: u.machine_idle,
+                        })
+                    }),
                 });
                 report.push(row);
             }
@@ -652,6 +670,9 @@ struct Measured {
     req_per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// The server's CPU time per request and the machine's idle share (when the bench started
+    /// the server).
+    usage: Option<PerRequest>,
 }
 
 /// For every Sign and GenerateMac row, the server's rate beside aws-lc-rs's own; in the order the
@@ -711,11 +732,10 @@ async fn measure_raw(
 /// For every (operation, root) measured with both sinks, what the durable audit costs; in the
 /// order the operations were measured.
 fn audit_costs(measured: &[Measured], labels: Labels) -> Vec<AuditCost> {
-    let rate = |op: Op, root: Root, sink: AuditSink, round: u32| {
+    let run = |op: Op, root: Root, sink: AuditSink, round: u32| {
         measured
             .iter()
             .find(|m| m.op == op && m.root == root && m.sink == sink && m.round == round)
-            .map(|m| m.req_per_s)
     };
     let mut seen: Vec<(Op, Root)> = Vec::new();
     let mut out = Vec::new();
@@ -730,10 +750,14 @@ fn audit_costs(measured: &[Measured], labels: Labels) -> Vec<AuditCost> {
         let mut pairs: Vec<AuditCost> = rounds
             .into_iter()
             .filter_map(|round| {
+                let store = run(m.op, m.root, AuditSink::Store, round)?;
+                let memory = run(m.op, m.root, AuditSink::Memory, round)?;
                 Some(AuditCost {
                     target: labels.compared(m.op, m.root),
-                    store_req_per_s: rate(m.op, m.root, AuditSink::Store, round)?,
-                    memory_req_per_s: rate(m.op, m.root, AuditSink::Memory, round)?,
+                    store_req_per_s: store.req_per_s,
+                    memory_req_per_s: memory.req_per_s,
+                    store_use: store.usage,
+                    memory_use: memory.usage,
                 })
             })
             .collect();
@@ -1188,6 +1212,7 @@ mod tests {
             req_per_s,
             p50_ms: 1.0,
             p99_ms: 3.0,
+            usage: None,
         };
         let measured = [
             m(Op::Encrypt, AuditSink::Store, 9_000.0),
@@ -1331,6 +1356,7 @@ mod tests {
             req_per_s,
             p50_ms: 0.0,
             p99_ms: 0.0,
+            usage: None,
         };
         let measured = [
             m(0, AuditSink::Store, 900.0),
@@ -1351,6 +1377,8 @@ mod tests {
                 target: "Encrypt".to_owned(),
                 store_req_per_s: 1_600.0,
                 memory_req_per_s: 2_000.0,
+                store_use: None,
+                memory_use: None,
             }]
         );
     }
@@ -1365,6 +1393,7 @@ mod tests {
             req_per_s,
             p50_ms: 0.0,
             p99_ms: 0.0,
+            usage: None,
         };
         let measured = [
             m(Op::Encrypt, Root::File, AuditSink::Store, 900.0),
@@ -1385,11 +1414,15 @@ mod tests {
                     target: "Encrypt [file root]".to_owned(),
                     store_req_per_s: 900.0,
                     memory_req_per_s: 1_000.0,
+                    store_use: None,
+                    memory_use: None,
                 },
                 AuditCost {
                     target: "Decrypt [file root]".to_owned(),
                     store_req_per_s: 400.0,
                     memory_req_per_s: 800.0,
+                    store_use: None,
+                    memory_use: None,
                 },
             ],
             "pkcs11 had no memory run, so no cost"

@@ -232,8 +232,8 @@ pub(crate) struct Kinko {
     endpoint: Endpoint,
     credentials: Credentials,
     data_dir: PathBuf,
-    // Fields drop in order: the child is killed before its directory is removed.
-    _child: ChildGuard,
+    // Fields drop in order: the server is killed before its directory is removed.
+    server: ChildGuard,
     _dir: TempDir,
 }
 
@@ -328,7 +328,7 @@ impl Kinko {
                 endpoint,
                 credentials: peer.credentials.clone(),
                 data_dir,
-                _child: child,
+                server: child,
                 _dir: dir,
             });
         }
@@ -350,7 +350,7 @@ impl Kinko {
             endpoint,
             credentials,
             data_dir,
-            _child: child,
+            server: child,
             _dir: dir,
         })
     }
@@ -361,6 +361,11 @@ impl Kinko {
 
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.server.child.id()
     }
 }
 

@@ -96,6 +96,17 @@ pub(crate) struct AuditCost {
     pub(crate) store_req_per_s: f64,
     /// req/s with `--insecure-audit-memory-sink`.
     pub(crate) memory_req_per_s: f64,
+    /// What the store run used, when the bench started the server itself.
+    pub(crate) store_use: Option<PerRequest>,
+    /// What the memory run used.
+    pub(crate) memory_use: Option<PerRequest>,
+}
+
+/// The server's CPU time per request and the machine's idle share over one measured window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PerRequest {
+    pub(crate) cpu_us: f64,
+    pub(crate) machine_idle: f64,
 }
 
 impl AuditCost {
@@ -115,12 +126,23 @@ impl AuditCost {
             Some(c) => format!("{:>6.1}%  OVER target", c * 100.0),
             None => "     -   (memory run completed nothing)".to_owned(),
         };
-        format!(
+        let mut line = format!(
             "{:<width$} store {:>9} req/s  memory {:>9} req/s  cost {verdict}",
             self.target,
             thousands(self.store_req_per_s.round() as u64),
             thousands(self.memory_req_per_s.round() as u64),
-        )
+        );
+        if let (Some(store), Some(memory)) = (self.store_use, self.memory_use) {
+            line.push_str(&format!(
+                "\n{:<width$}   server CPU per request: store {:.1} us, memory {:.1} us; machine idle: store {:.0}%, memory {:.0}%",
+                "",
+                store.cpu_us,
+                memory.cpu_us,
+                store.machine_idle * 100.0,
+                memory.machine_idle * 100.0,
+            ));
+        }
+        line
     }
 }
 
@@ -318,6 +340,10 @@ impl Report {
                     "store_req_per_s": c.store_req_per_s,
                     "memory_req_per_s": c.memory_req_per_s,
                     "cost": c.cost(),
+                    "store_server_cpu_us_per_request": c.store_use.map(|u| u.cpu_us),
+                    "memory_server_cpu_us_per_request": c.memory_use.map(|u| u.cpu_us),
+                    "store_machine_idle": c.store_use.map(|u| u.machine_idle),
+                    "memory_machine_idle": c.memory_use.map(|u| u.machine_idle),
                 })
             })
             .collect();
@@ -436,6 +462,8 @@ mod tests {
             target: "Encrypt".to_owned(),
             store_req_per_s: store,
             memory_req_per_s: memory,
+            store_use: None,
+            memory_use: None,
         };
         let c = cost(8_500.0, 10_000.0);
         assert!(c.cost().is_some_and(|x| (x - 0.15).abs() < 1e-9));
@@ -534,6 +562,14 @@ mod tests {
             target: "Encrypt".to_owned(),
             store_req_per_s: 900.0,
             memory_req_per_s: 1000.0,
+            store_use: Some(PerRequest {
+                cpu_us: 90.0,
+                machine_idle: 0.1,
+            }),
+            memory_use: Some(PerRequest {
+                cpu_us: 80.0,
+                machine_idle: 0.02,
+            }),
         });
         let json = report.to_json();
         let cost = json
@@ -544,6 +580,17 @@ mod tests {
             json.pointer("/audit_cost/0/target")
                 .and_then(|t| t.as_str()),
             Some("Encrypt")
+        );
+        let f = |p: &str| json.pointer(p).and_then(serde_json::Value::as_f64);
+        assert_eq!(
+            f("/audit_cost/0/store_server_cpu_us_per_request"),
+            Some(90.0)
+        );
+        assert_eq!(f("/audit_cost/0/memory_machine_idle"), Some(0.02));
+        let line = report.audit_costs[0].line(10);
+        assert!(
+            line.contains("store 90.0 us, memory 80.0 us; machine idle: store 10%, memory 2%"),
+            "{line}"
         );
     }
 }

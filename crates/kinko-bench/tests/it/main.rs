@@ -227,6 +227,24 @@ fn smoke_audit_sinks_store_and_memory() -> std::io::Result<()> {
             .is_some_and(serde_json::Value::is_f64),
         "{report}"
     );
+    // The bench started both servers, so it read their CPU time over the window.
+    for sink in ["store", "memory"] {
+        let cpu = v
+            .pointer(&format!("/audit_cost/0/{sink}_server_cpu_us_per_request"))
+            .and_then(serde_json::Value::as_f64);
+        assert!(cpu.is_some_and(|us| us > 0.0), "{sink}: {report}");
+        let idle = v
+            .pointer(&format!("/audit_cost/0/{sink}_machine_idle"))
+            .and_then(serde_json::Value::as_f64);
+        assert!(
+            idle.is_some_and(|i| (0.0..=1.0).contains(&i)),
+            "{sink}: {report}"
+        );
+    }
+    assert!(
+        stdout.contains("server CPU per request: store "),
+        "no CPU line\n{text}"
+    );
     Ok(())
 }
 

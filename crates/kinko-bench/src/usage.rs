@@ -1,0 +1,131 @@
+//! What a measured window cost the machine: the CPU time the server under load used (all its
+//! threads) and the share of the machine's CPU time nobody used. Throughput on a machine the
+//! load generator shares with the server varies from run to run; the server's CPU time per
+//! request varies much less, and idle time says when the server waited rather than worked.
+//! Read from `/proc`, so Linux only; `None` elsewhere or when a file cannot be read.
+
+use std::time::Duration;
+
+/// `/proc` counts CPU time in ticks of `USER_HZ`, which is 100 on every Linux architecture.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Use over one measured window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Usage {
+    /// CPU seconds the server used (user and system, all threads).
+    pub(crate) server_cpu_s: f64,
+    /// Share of the machine's CPU time that was idle (idle and waiting for I/O), 0..=1.
+    pub(crate) machine_idle: f64,
+}
+
+impl Usage {
+    /// The server's CPU time per request, in microseconds, for `requests` in the window.
+    pub(crate) fn cpu_us_per_request(&self, requests: f64) -> Option<f64> {
+        (requests > 0.0).then(|| self.server_cpu_s * 1e6 / requests)
+    }
+}
+
+/// Samples `pid` and the machine when the window of a load started now begins (after `warmup`)
+/// and when it ends.
+pub(crate) async fn during_window(pid: u32, warmup: Duration, duration: Duration) -> Option<Usage> {
+    tokio::time::sleep(warmup).await;
+    let start = Snapshot::take(pid);
+    tokio::time::sleep(duration).await;
+    let end = Snapshot::take(pid)?;
+    let start = start?;
+    let total = end.machine_total.checked_sub(start.machine_total)?;
+    Some(Usage {
+        server_cpu_s: end.server.checked_sub(start.server)? as f64 / TICKS_PER_SECOND,
+        machine_idle: if total == 0 {
+            0.0
+        } else {
+            end.machine_idle.checked_sub(start.machine_idle)? as f64 / total as f64
+        },
+    })
+}
+
+struct Snapshot {
+    server: u64,
+    machine_idle: u64,
+    machine_total: u64,
+}
+
+impl Snapshot {
+    fn take(pid: u32) -> Option<Snapshot> {
+        let process = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let machine = std::fs::read_to_string("/proc/stat").ok()?;
+        let (machine_idle, machine_total) = machine_ticks(&machine)?;
+        Some(Snapshot {
+            server: process_ticks(&process)?,
+            machine_idle,
+            machine_total,
+        })
+    }
+}
+
+/// User plus system ticks from a `/proc/<pid>/stat` line (fields 14 and 15; the command name,
+/// field 2, is in parentheses and may hold spaces and parentheses itself).
+fn process_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
+/// (idle + iowait, all) ticks from the first line of `/proc/stat`: `cpu user nice system idle
+/// iowait irq softirq steal ...` (guest time is already counted in user).
+fn machine_ticks(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().next()?;
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = fields
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    if ticks.len() < 5 {
+        return None;
+    }
+    Some((ticks[3] + ticks[4], ticks.iter().sum()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_ticks_reads_user_and_system_past_an_odd_name() {
+        let stat = "4242 (kinko (x) y) S 1 4242 4242 0 -1 4194560 1234 0 0 0 700 55 0 0 20 0 9 0";
+        assert_eq!(process_ticks(stat), Some(755));
+        assert_eq!(process_ticks("4242 (kinko) S 1 2"), None);
+    }
+
+    #[test]
+    fn machine_ticks_counts_idle_and_iowait() {
+        let stat = "cpu  100 5 50 800 40 1 2 2 0 0\ncpu0 50 2 25 400 20 0 1 1 0 0\n";
+        assert_eq!(machine_ticks(stat), Some((840, 1000)));
+        assert_eq!(machine_ticks("intr 1 2 3\n"), None);
+    }
+
+    #[tokio::test]
+    async fn a_busy_process_is_seen_using_cpu() {
+        let pid = std::process::id();
+        let burn = std::thread::spawn(|| {
+            let until = std::time::Instant::now() + Duration::from_millis(400);
+            let mut x = 0u64;
+            while std::time::Instant::now() < until {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+            }
+        });
+        let usage = during_window(pid, Duration::ZERO, Duration::from_millis(300))
+            .await
+            .expect("/proc is readable");
+        burn.join().expect("the busy thread ends");
+        assert!(usage.server_cpu_s > 0.0, "{usage:?}");
+        assert!((0.0..=1.0).contains(&usage.machine_idle), "{usage:?}");
+        assert_eq!(usage.cpu_us_per_request(0.0), None);
+        assert!(usage.cpu_us_per_request(10.0).is_some_and(|us| us > 0.0));
+    }
+}
