@@ -480,7 +480,7 @@ async fn run(mut args: RunArgs) -> Result<()> {
             }
         }
         for (round, root, sink) in runs {
-            let (endpoint, creds, _kinko) = if let Some(bin) = &args.kinko_bin {
+            let (endpoint, creds, kinko) = if let Some(bin) = &args.kinko_bin {
                 let kinko = procs::Kinko::start(bin, root, sink).await?;
                 let endpoint = kinko.endpoint().clone();
                 let creds = kinko.credentials().clone();
@@ -519,7 +519,7 @@ async fn run(mut args: RunArgs) -> Result<()> {
                 }
                 let target = labels.target(op, root, sink);
                 eprintln!("kinko-bench: measuring {target} ...");
-                let server = _kinko.as_ref().map(procs::Kinko::pid);
+                let server = kinko.as_ref().map(procs::Kinko::pid);
                 let (result, usage) = tokio::join!(
                     client::run_load(
                         Arc::clone(&endpoint),
@@ -548,16 +548,11 @@ async fn run(mut args: RunArgs) -> Result<()> {
                     req_per_s: row.req_per_s,
                     p50_ms: row.p50_ms,
                     p99_ms: row.p99_ms,
-                    usage: usage.and_then(|u| {
-                        Some(PerRequest {
-                            cpu_us: u.cpu_us_per_request(requests)?,
-                            machine_idle: u.machine_idle,
-                        })
-                    }),
+                    usage: usage.and_then(|u| u.per_request(requests)),
                 });
                 report.push(row);
             }
-            // `_kinko` is dropped here: the child is killed and its temporary directory removed.
+            // `kinko` is dropped here: the child is killed and its temporary directory removed.
         }
         let comparisons = raw_comparisons(&measured, &raw_rates, labels);
         if !comparisons.is_empty() {

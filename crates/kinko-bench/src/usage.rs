@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::report::PerRequest;
+
 /// `/proc` counts CPU time in ticks of `USER_HZ`, which is 100 on every Linux architecture.
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -19,9 +21,12 @@ pub(crate) struct Usage {
 }
 
 impl Usage {
-    /// The server's CPU time per request, in microseconds, for `requests` in the window.
-    pub(crate) fn cpu_us_per_request(&self, requests: f64) -> Option<f64> {
-        (requests > 0.0).then(|| self.server_cpu_s * 1e6 / requests)
+    /// Per request, for `requests` counted in the window; `None` when there were none.
+    pub(crate) fn per_request(&self, requests: f64) -> Option<PerRequest> {
+        (requests > 0.0).then(|| PerRequest {
+            cpu_us: self.server_cpu_s * 1e6 / requests,
+            machine_idle: self.machine_idle,
+        })
     }
 }
 
@@ -125,7 +130,9 @@ mod tests {
         burn.join().expect("the busy thread ends");
         assert!(usage.server_cpu_s > 0.0, "{usage:?}");
         assert!((0.0..=1.0).contains(&usage.machine_idle), "{usage:?}");
-        assert_eq!(usage.cpu_us_per_request(0.0), None);
-        assert!(usage.cpu_us_per_request(10.0).is_some_and(|us| us > 0.0));
+        assert_eq!(usage.per_request(0.0), None);
+        let each = usage.per_request(10.0).expect("ten requests");
+        assert!(each.cpu_us > 0.0, "{each:?}");
+        assert_eq!(each.machine_idle, usage.machine_idle);
     }
 }
