@@ -34,10 +34,9 @@ impl Usage {
 /// and when it ends.
 pub(crate) async fn during_window(pid: u32, warmup: Duration, duration: Duration) -> Option<Usage> {
     tokio::time::sleep(warmup).await;
-    let start = Snapshot::take(pid);
+    let start = Snapshot::take(pid)?;
     tokio::time::sleep(duration).await;
     let end = Snapshot::take(pid)?;
-    let start = start?;
     let total = end.machine_total.checked_sub(start.machine_total)?;
     Some(Usage {
         server_cpu_s: end.server.checked_sub(start.server)? as f64 / TICKS_PER_SECOND,
