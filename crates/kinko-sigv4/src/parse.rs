@@ -222,6 +222,17 @@ pub fn parse<'a>(req: &Request<'a>) -> Result<Parsed<'a>, Error> {
         ),
     };
 
+    // Every `x-amz-*` header the request carries must be signed, as AWS requires; above all
+    // `X-Amz-Target`, which names the operation: otherwise a captured signature could be resent
+    // with another operation in it.
+    if let Some((name, _)) = req
+        .headers
+        .iter()
+        .find(|(name, _)| is_amz_header(name) && !is_signed(name))
+    {
+        return Err(Error::InvalidSignature(format!("'{name}' {NOT_SIGNED}")));
+    }
+
     Ok(Parsed {
         access_key_id,
         date,
@@ -233,6 +244,12 @@ pub fn parse<'a>(req: &Request<'a>) -> Result<Parsed<'a>, Error> {
         security_token,
         signature: decode_signature(signature),
     })
+}
+
+/// Whether `name` is an `x-amz-*` header (any case).
+fn is_amz_header(name: &str) -> bool {
+    name.get(..6)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-amz-"))
 }
 
 fn incomplete(message: String) -> Error {

@@ -476,6 +476,44 @@ fn host_date_and_token_must_be_signed() {
 }
 
 #[test]
+fn every_amz_header_must_be_signed() {
+    // The operation header above all: a signature made without it must not carry another operation.
+    let p = params(T, None);
+    let target_unsigned = signed_request(
+        &[
+            ("Host", "localhost:8443"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ],
+        &[("X-Amz-Target", "TrentService.DisableKey")],
+        &p,
+    );
+    assert_eq!(
+        target_unsigned.check(SECRET, T),
+        invalid("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+    );
+
+    // Any other x-amz-* header too, in whatever case it was sent.
+    let w = boto3(T, None);
+    for name in ["x-amz-user-agent", "X-AMZ-Meta-Anything"] {
+        assert_eq!(
+            w.clone().with(name, "sneaked-in").check(SECRET, T),
+            invalid(&format!(
+                "'{name}' must be a 'SignedHeader' in the AWS Authorization."
+            ))
+        );
+    }
+
+    // Headers outside the x-amz- family may stay unsigned, as the SDKs leave them.
+    let w = w
+        .with(
+            "X-Amzn-Trace-Id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793",
+        )
+        .with("amz-sdk-request", "attempt=2; max=3");
+    assert_eq!(w.check(SECRET, T), Ok(()));
+}
+
+#[test]
 fn signed_header_absent_from_request_fails() {
     // Signed as if X-Amz-Target were sent, then it is dropped on the way: the server signs an empty value.
     let w = boto3(T, None).without("x-amz-target");
@@ -527,9 +565,12 @@ fn content_sha256_header_is_checked_when_signed() {
     unsigned_changed.body = b"{}".to_vec();
     assert_eq!(unsigned_changed.check(SECRET, T), Ok(()));
 
-    // Present but not signed: ignored, and the body hash is used.
-    let ignored = boto3(T, None).with("X-Amz-Content-SHA256", hash);
-    assert_eq!(ignored.check(SECRET, T), Ok(()));
+    // Present but not signed: refused, like every unsigned x-amz-* header.
+    let unsigned_header = boto3(T, None).with("X-Amz-Content-SHA256", hash);
+    assert_eq!(
+        unsigned_header.check(SECRET, T),
+        invalid("'X-Amz-Content-SHA256' must be a 'SignedHeader' in the AWS Authorization.")
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use axum::body::Body;
 use http::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Kinko, Signer, expect_error};
+use crate::harness::{HOST, JSON_1_1, Kinko, Signer, expect_error};
 
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your \
                         AWS Secret Access Key and signing method. Consult the service documentation for details.";
@@ -171,4 +171,45 @@ async fn unknown_access_key_is_unrecognized_client() {
             "The security token included in the request is invalid."
         );
     }
+}
+
+/// A signature that leaves `X-Amz-Target` out cannot carry an operation: a captured, signed
+/// DescribeKey resent with `TrentService.DisableKey` is refused, and the key stays enabled.
+#[tokio::test]
+async fn operation_header_must_be_signed() {
+    let kinko = Kinko::start().await;
+    let key_id = kinko.create_key().await;
+    let body = serde_json::to_vec(&json!({ "KeyId": key_id })).expect("a body");
+    let signer = kinko.signer();
+    let signed_headers = [("host", HOST), ("content-type", JSON_1_1)];
+    let params = kinko_sigv4::SignParams {
+        access_key_id: signer.access_key_id,
+        secret_access_key: signer.secret,
+        session_token: None,
+        region: signer.region,
+        service: signer.service,
+        now_epoch_secs: signer.now_secs,
+    };
+    let added = kinko_sigv4::sign("POST", "/", "", &signed_headers, &body, &params);
+    for target in ["TrentService.DescribeKey", "TrentService.DisableKey"] {
+        let mut request = http::Request::builder().method("POST").uri("/");
+        for (name, value) in signed_headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in &added {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let request = request
+            .header("x-amz-target", target)
+            .body(Body::from(body.clone()))
+            .expect("a request");
+        let message = expect_error(&kinko.send(request).await, 400, "InvalidSignatureException");
+        assert_eq!(
+            message,
+            "'x-amz-target' must be a 'SignedHeader' in the AWS Authorization."
+        );
+    }
+    let described = kinko.ok("DescribeKey", json!({ "KeyId": key_id })).await;
+    assert_eq!(described["KeyMetadata"]["Enabled"], json!(true));
+    assert_eq!(described["KeyMetadata"]["KeyState"], json!("Enabled"));
 }
