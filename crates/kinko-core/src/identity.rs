@@ -140,6 +140,9 @@ pub struct Session {
     pub principal_arn: String,
     /// The role's ARN.
     pub role_arn: String,
+    /// The role's unique id (`AROA…`): the session belongs to this role, not to whichever role
+    /// bears its name later.
+    pub role_id: String,
     /// Root-key ciphertext of the secret access key (AAD as a long-term key's).
     pub wrapped_secret: Vec<u8>,
     /// Which root key wrapped it.
@@ -209,6 +212,8 @@ pub struct Identity {
     pub tags: BTreeMap<String, String>,
     /// Inline policies by name, compiled (the role's for a role session; none for root).
     pub policies: Vec<(String, Arc<Policy>)>,
+    /// The unique id of the role (a role, or a role session's role): `AROA…`.
+    pub role_id: Option<String>,
 }
 
 impl Identity {
@@ -1013,6 +1018,7 @@ impl Kms {
             account: caller.account.clone(),
             principal_arn: principal_arn.clone(),
             role_arn: role.arn.clone(),
+            role_id: role.id.clone(),
             wrapped_secret: self.root().wrap(&secret, access_key_aad(&id).as_bytes())?,
             root_id: self.root().id(),
             token_hash: sha256(session_token.expose()),
@@ -1094,7 +1100,7 @@ impl Kms {
         let Some(account) = AccountId::parse(&principal.account) else {
             return Ok(None);
         };
-        let (kind, owner, tags) = match principal.kind {
+        let (kind, owner, tags, role_id) = match principal.kind {
             kinko_policy::PrincipalKind::Root => {
                 let exists = self
                     .store()
@@ -1111,6 +1117,7 @@ impl Kms {
                     kind: IdentityKind::Root,
                     tags: BTreeMap::new(),
                     policies: Vec::new(),
+                    role_id: None,
                 }));
             }
             kinko_policy::PrincipalKind::User => {
@@ -1123,6 +1130,7 @@ impl Kms {
                             name: u.name,
                         },
                         u.tags,
+                        None,
                     ),
                     _ => return Ok(None),
                 }
@@ -1137,6 +1145,7 @@ impl Kms {
                             name: r.name,
                         },
                         r.tags,
+                        Some(r.id),
                     ),
                     _ => return Ok(None),
                 }
@@ -1151,6 +1160,7 @@ impl Kms {
                             name: r.name,
                         },
                         r.tags,
+                        Some(r.id),
                     ),
                     None => return Ok(None),
                 }
@@ -1172,7 +1182,26 @@ impl Kms {
             kind,
             tags,
             policies,
+            role_id,
         }))
+    }
+
+    /// Whether the role that issued a session (by its unique id) still bears the name in the
+    /// session's ARN. A role deleted and created again under the same name is another role: its
+    /// permissions never reach the old role's sessions. Read through the identity cache, which
+    /// this node's IAM changes empty at once.
+    pub async fn session_role_is_current(
+        &self,
+        session_arn: &str,
+        role_id: &str,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .principal_identity(session_arn)
+            .await?
+            .is_some_and(|identity| {
+                matches!(identity.kind, IdentityKind::AssumedRole { .. })
+                    && identity.role_id.as_deref() == Some(role_id)
+            }))
     }
 }
 

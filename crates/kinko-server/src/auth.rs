@@ -28,8 +28,9 @@ struct Entry {
     key: SigningKey,
     account: AccountId,
     principal_arn: String,
-    /// Temporary credentials: SHA-256 of the session token and the expiry.
-    session: Option<([u8; 32], UnixMillis)>,
+    /// Temporary credentials: SHA-256 of the session token, the expiry, and the unique id of the
+    /// role that issued them.
+    session: Option<([u8; 32], UnixMillis, String)>,
     /// When the key's status was last read (long-term keys).
     checked_at: UnixMillis,
 }
@@ -165,7 +166,11 @@ impl Authenticator {
                                 ),
                                 account: session.account.clone(),
                                 principal_arn: session.principal_arn.clone(),
-                                session: Some((session.token_hash, session.expires_at)),
+                                session: Some((
+                                    session.token_hash,
+                                    session.expires_at,
+                                    session.role_id.clone(),
+                                )),
                                 checked_at: service_now,
                             },
                         }
@@ -200,6 +205,18 @@ impl Authenticator {
             }
         };
         kinko_sigv4::verify(req, parsed, &entry.key, now).map_err(sigv4_error)?;
+        if let Some((_, _, role_id)) = &entry.session {
+            // A session belongs to the role that issued it, by unique id: once that role is
+            // deleted (even if another role takes its name), its sessions stop working.
+            let current = kms
+                .session_role_is_current(&entry.principal_arn, role_id)
+                .await
+                .map_err(|e| crate::errors::from_core(e, ""))?;
+            if !current {
+                self.forget(parsed.access_key_id);
+                return Err(invalid_token());
+            }
+        }
         Ok(Caller::new(entry.account, region, entry.principal_arn))
     }
 
@@ -214,7 +231,7 @@ impl Authenticator {
         now: UnixMillis,
     ) -> Result<Option<Entry>, ApiError> {
         match (&entry.session, token) {
-            (Some((hash, expires_at)), Some(token)) => {
+            (Some((hash, expires_at, _)), Some(token)) => {
                 if !constant_time_eq(&sha256(token.as_bytes()), hash) {
                     return Ok(None);
                 }

@@ -151,6 +151,7 @@ const TABLES: &[Table] = &[
             ("token_hash", Bytes),
             ("created_at", Int),
             ("expires_at", Int),
+            ("role_id", Text),
         ],
     },
     Table {

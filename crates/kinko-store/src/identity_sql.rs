@@ -390,8 +390,8 @@ macro_rules! identity_impl {
                 let mut t = self.id_begin().await?;
                 sqlx::query(
                     "INSERT INTO sts_sessions (access_key_id, account, principal_arn, role_arn, \
-                     wrapped_secret, root_id, token_hash, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     wrapped_secret, root_id, token_hash, created_at, expires_at, role_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(session.access_key_id.as_str())
                 .bind(session.account.as_str())
@@ -402,6 +402,7 @@ macro_rules! identity_impl {
                 .bind(session.token_hash.to_vec())
                 .bind(session.created_at.0)
                 .bind(session.expires_at.0)
+                .bind(&session.role_id)
                 .execute(t.conn())
                 .await
                 .map_err(|e| write_error(e, "session"))?;
@@ -414,7 +415,7 @@ macro_rules! identity_impl {
             ) -> Result<Option<kinko_core::Session>, kinko_core::StoreError> {
                 let row = sqlx::query(
                     "SELECT access_key_id, account, principal_arn, role_arn, wrapped_secret, root_id, \
-                     token_hash, created_at, expires_at FROM sts_sessions WHERE access_key_id = $1",
+                     token_hash, created_at, expires_at, role_id FROM sts_sessions WHERE access_key_id = $1",
                 )
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
@@ -428,7 +429,7 @@ macro_rules! identity_impl {
             ) -> Result<Vec<kinko_core::Session>, kinko_core::StoreError> {
                 let rows = sqlx::query(
                     "SELECT access_key_id, account, principal_arn, role_arn, wrapped_secret, root_id, \
-                     token_hash, created_at, expires_at FROM sts_sessions ORDER BY access_key_id",
+                     token_hash, created_at, expires_at, role_id FROM sts_sessions ORDER BY access_key_id",
                 )
                 .fetch_all(&self.pool)
                 .await

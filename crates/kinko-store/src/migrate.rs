@@ -46,6 +46,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "grants",
         sql: include_str!("../migrations/sqlite/0007_grants.sql"),
     },
+    Migration {
+        version: 8,
+        name: "session_role_id",
+        sql: include_str!("../migrations/sqlite/0008_session_role_id.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -71,6 +76,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 7,
         name: "grants",
         sql: include_str!("../migrations/postgres/0007_grants.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "session_role_id",
+        sql: include_str!("../migrations/postgres/0008_session_role_id.sql"),
     },
 ];
 

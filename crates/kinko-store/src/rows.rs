@@ -355,6 +355,7 @@ pub(crate) fn session(row: &impl Columns) -> Result<kinko_core::Session, StoreEr
         account: row.parsed(T, "account", AccountId::parse)?,
         principal_arn: row.text(T, "principal_arn")?,
         role_arn: row.text(T, "role_arn")?,
+        role_id: row.text(T, "role_id")?,
         wrapped_secret: row.bytes(T, "wrapped_secret")?,
         root_id: row.text(T, "root_id")?,
         token_hash: row.hash32(T, "token_hash")?,

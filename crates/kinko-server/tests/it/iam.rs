@@ -425,3 +425,126 @@ async fn session_credentials_live_until_they_expire() {
     assert_error(&reply, 400, "Sender", "ExpiredToken");
     k.close().await;
 }
+
+/// KMS operation `op` with JSON `body`, signed with `creds` (a session token too when they have
+/// one).
+async fn kms_call(k: &Kinko, creds: Creds<'_>, op: &str, body: &str) -> crate::harness::Reply {
+    let (signer, token) = kms_signer(k, creds);
+    let target = format!("TrentService.{op}");
+    let headers = [
+        ("host", HOST),
+        ("content-type", crate::harness::JSON_1_1),
+        ("x-amz-target", target.as_str()),
+    ];
+    let params = kinko_sigv4::SignParams {
+        access_key_id: signer.access_key_id,
+        secret_access_key: signer.secret,
+        session_token: token,
+        region: signer.region,
+        service: signer.service,
+        now_epoch_secs: signer.now_secs,
+    };
+    let mut builder = Request::builder().method("POST").uri("/");
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    for (name, value) in kinko_sigv4::sign("POST", "/", "", &headers, body.as_bytes(), &params) {
+        builder = builder.header(name, value);
+    }
+    let request = builder
+        .header("content-length", body.len())
+        .body(Body::from(body.to_owned()))
+        .expect("a request");
+    k.send(request).await
+}
+
+/// A session belongs to the role that issued it, not to the role's name: once the role is
+/// deleted, a new role created under the same name with wider permissions lends nothing to the
+/// old session, which is refused as AWS refuses credentials it no longer knows.
+#[tokio::test]
+async fn sessions_are_bound_to_the_role_not_its_name() {
+    let k = Kinko::start().await;
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"sts:AssumeRole"}}]}}"#,
+        k.account
+    );
+    let encoded: String = trust.bytes().map(|b| format!("%{b:02X}")).collect();
+    let create_role =
+        format!("Action=CreateRole&RoleName=tmprole&AssumeRolePolicyDocument={encoded}");
+    ok(&k, "iam", &create_role, root(&k)).await;
+    allow_list_keys(&k, "Role", "tmprole").await;
+    let role_arn = format!("arn:aws:iam::{}:role/tmprole", k.account);
+    let assumed = ok(
+        &k,
+        "sts",
+        &format!("Action=AssumeRole&RoleArn={role_arn}&RoleSessionName=s1"),
+        root(&k),
+    )
+    .await;
+    let id = element(&assumed, "AccessKeyId").to_owned();
+    let secret = element(&assumed, "SecretAccessKey").to_owned();
+    let token = element(&assumed, "SessionToken").to_owned();
+    let session = Creds(&id, &secret, Some(&token));
+    assert_eq!(list_keys(&k, session).await.0, StatusCode::OK);
+    expect_error(
+        &kms_call(&k, session, "CreateKey", "{}").await,
+        400,
+        "AccessDeniedException",
+    );
+
+    // The role goes; a new one takes its name, allowed everything in KMS.
+    ok(
+        &k,
+        "iam",
+        "Action=DeleteRolePolicy&RoleName=tmprole&PolicyName=list",
+        root(&k),
+    )
+    .await;
+    ok(&k, "iam", "Action=DeleteRole&RoleName=tmprole", root(&k)).await;
+    ok(&k, "iam", &create_role, root(&k)).await;
+    let everything = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+    let encoded: String = everything.bytes().map(|b| format!("%{b:02X}")).collect();
+    ok(
+        &k,
+        "iam",
+        &format!("Action=PutRolePolicy&RoleName=tmprole&PolicyName=all&PolicyDocument={encoded}"),
+        root(&k),
+    )
+    .await;
+
+    let keys_before = list_keys(&k, root(&k)).await.1["Keys"]
+        .as_array()
+        .map(Vec::len);
+    for op in ["CreateKey", "ListKeys"] {
+        expect_error(
+            &kms_call(&k, session, op, "{}").await,
+            400,
+            "UnrecognizedClientException",
+        );
+    }
+    let reply = query(&k, "sts", "Action=GetCallerIdentity", session).await;
+    assert_error(&reply, 403, "Sender", "InvalidClientTokenId");
+    assert_eq!(
+        list_keys(&k, root(&k)).await.1["Keys"]
+            .as_array()
+            .map(Vec::len),
+        keys_before,
+        "the old session created no key"
+    );
+
+    // A session of the new role works, with the new role's permissions.
+    let assumed = ok(
+        &k,
+        "sts",
+        &format!("Action=AssumeRole&RoleArn={role_arn}&RoleSessionName=s2"),
+        root(&k),
+    )
+    .await;
+    let id = element(&assumed, "AccessKeyId").to_owned();
+    let secret = element(&assumed, "SecretAccessKey").to_owned();
+    let token = element(&assumed, "SessionToken").to_owned();
+    let fresh = Creds(&id, &secret, Some(&token));
+    let (status, json, _) = kms_call(&k, fresh, "CreateKey", "{}").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    k.close().await;
+}

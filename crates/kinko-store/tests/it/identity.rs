@@ -367,6 +367,7 @@ pub async fn sessions_round_trip_rewrap_and_expire(store: &dyn Store) {
         account: account(1),
         principal_arn: format!("arn:aws:sts::{}:assumed-role/ops/s", account(1)),
         role_arn: format!("arn:aws:iam::{}:role/ops", account(1)),
+        role_id: "AROAEXAMPLEROLE12345".into(),
         wrapped_secret: vec![0, 0xff, 7],
         root_id: "old-root".to_owned(),
         token_hash: [7; 32],
