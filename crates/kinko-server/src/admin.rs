@@ -55,7 +55,7 @@ pub async fn migrate_root(
     let report = rewrap_all(&*store, from.as_ref(), next.as_ref())
         .await
         .context("rewrapping")?;
-    crate::audit::rewrap_signing_key(&*store, from.as_ref(), next.as_ref()).await?;
+    kinko_audit::rewrap_signing_key(&*store, from.as_ref(), next.as_ref()).await?;
     let counts = count_by_root(&*store)
         .await
         .context("counting rows by root")?;

@@ -1,26 +1,22 @@
 //! The audit trail, server side: every request becomes one CloudTrail-shaped record; records of
 //! successful changes commit in the change's own transaction (see `kinko_core::Store`), all
 //! others go through a group-commit writer, and the response is sent only after the record is
-//! durable. A sealer task signs digests of the chain with the audit signing key.
+//! durable. The sealer task (`lib.rs`) signs digests of the chain with `kinko_audit::seal`; the
+//! canonical record encoding is `kinko_audit`'s too.
 //!
 //! Records never contain plaintexts, ciphertexts, messages, key material, data keys, grant tokens
 //! or secrets: request parameters are copied from the request body with those members removed.
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, anyhow};
 use kinko_api::ErrorCode;
-use kinko_core::{AuditDigest, AuditDraft, Caller, ChainPosition, Key, KeyArn, Store, UnixMillis};
-use kinko_crypto::{RootKey, SecretBytes, SigningKeyPair};
+use kinko_audit::{EVENT_VERSION, canonical, iso8601};
+use kinko_core::{AuditDraft, Caller, ChainPosition, Key, KeyArn, Store, UnixMillis};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::errors::ApiError;
 
-/// `eventVersion` of the records Kinko writes.
-pub const EVENT_VERSION: &str = "1.11";
 /// Largest batch one group commit writes.
 const MAX_BATCH: usize = 512;
 /// How many times the writer lets the runtime run other ready tasks before it takes a batch.
@@ -211,22 +207,6 @@ pub struct Recorded<'a> {
     pub error: Option<&'a ApiError>,
 }
 
-/// Canonical JSON: serde_json's map is ordered by key, and compact output is deterministic,
-/// so parsing and re-serialising a record gives back the same bytes.
-pub fn canonical(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
-/// `2026-11-29T00:00:00Z`.
-pub fn iso8601(t: UnixMillis) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp(t.as_secs())
-        .ok()
-        .and_then(|d| d.format(&format).ok())
-        .unwrap_or_default()
-}
-
 /// The request parameters as recorded: the body's members minus the redacted ones, names in
 /// lowerCamelCase (nested structures too, but never the keys of an encryption context).
 pub fn request_parameters(operation: &str, body: &[u8]) -> Option<Value> {
@@ -412,230 +392,6 @@ impl AuditWriter {
             .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?
             .map_err(AuditUnavailable)
     }
-}
-
-/// Settings that hold the audit signing key.
-const SIGNING_KEY_SETTING: &str = "audit.signing_key";
-const PUBLIC_KEY_SETTING: &str = "audit.public_key";
-/// File the public key is published to, in the data directory.
-pub const PUBLIC_KEY_FILE: &str = "audit-public-key.pem";
-
-fn signing_key_aad() -> &'static [u8] {
-    b"kinko/audit-signing-key/v1"
-}
-
-/// Loads the audit signing key (wrapped under the root key), creating it on first start, and
-/// publishes its public key to `<data-dir>/audit-public-key.pem`.
-pub async fn load_signing_key(
-    store: &dyn Store,
-    root: &dyn RootKey,
-    data_dir: &Path,
-) -> anyhow::Result<Arc<SigningKeyPair>> {
-    let key = match store
-        .get_setting(SIGNING_KEY_SETTING)
-        .await
-        .context("reading settings")?
-    {
-        Some(value) => unwrap_signing_key(root, &value)?,
-        None => {
-            // Nodes starting at once on one empty database: the first key stored wins (insert-
-            // or-ignore, then read back), and every node signs with it.
-            let (key, pkcs8) = SigningKeyPair::generate().map_err(|e| anyhow!("{e}"))?;
-            let wrapped = root
-                .wrap(&pkcs8, signing_key_aad())
-                .map_err(|e| anyhow!("{e}"))?;
-            let ours = format!("{}:{}", root.id(), kinko_core::hex(&wrapped));
-            let stored = store
-                .put_setting_if_absent(SIGNING_KEY_SETTING, &ours)
-                .await
-                .context("recording the audit signing key")?;
-            if stored == ours {
-                store
-                    .put_setting(PUBLIC_KEY_SETTING, &kinko_core::hex(&key.public_key()))
-                    .await
-                    .context("recording the audit public key")?;
-                key
-            } else {
-                unwrap_signing_key(root, &stored)?
-            }
-        }
-    };
-    publish_public_key(&key, data_dir)?;
-    Ok(Arc::new(key))
-}
-
-fn unwrap_signing_key(root: &dyn RootKey, value: &str) -> anyhow::Result<SigningKeyPair> {
-    let (_root_id, wrapped) = value
-        .rsplit_once(':')
-        .ok_or_else(|| anyhow!("malformed audit signing key setting"))?;
-    let wrapped = unhex(wrapped)?;
-    let pkcs8 = root
-        .unwrap(&wrapped, signing_key_aad())
-        .map_err(|_| anyhow!("the audit signing key does not unwrap under this root of trust"))?;
-    SigningKeyPair::from_pkcs8(&pkcs8).map_err(|e| anyhow!("audit signing key: {e}"))
-}
-
-async fn store_signing_key(
-    store: &dyn Store,
-    root: &dyn RootKey,
-    pkcs8: &SecretBytes,
-) -> anyhow::Result<()> {
-    let wrapped = root
-        .wrap(pkcs8, signing_key_aad())
-        .map_err(|e| anyhow!("{e}"))?;
-    store
-        .put_setting(
-            SIGNING_KEY_SETTING,
-            &format!("{}:{}", root.id(), kinko_core::hex(&wrapped)),
-        )
-        .await
-        .context("recording the audit signing key")
-}
-
-/// Rewraps the audit signing key from `from` to `to` (root migration).
-pub async fn rewrap_signing_key(
-    store: &dyn Store,
-    from: &dyn RootKey,
-    to: &dyn RootKey,
-) -> anyhow::Result<()> {
-    let Some(value) = store
-        .get_setting(SIGNING_KEY_SETTING)
-        .await
-        .context("reading settings")?
-    else {
-        return Ok(());
-    };
-    let (root_id, wrapped) = value
-        .rsplit_once(':')
-        .ok_or_else(|| anyhow!("malformed audit signing key setting"))?;
-    if root_id == to.id() {
-        return Ok(());
-    }
-    let pkcs8 = from
-        .unwrap(&unhex(wrapped)?, signing_key_aad())
-        .map_err(|_| anyhow!("the audit signing key does not unwrap under the current root"))?;
-    store_signing_key(store, to, &pkcs8).await
-}
-
-fn publish_public_key(key: &SigningKeyPair, data_dir: &Path) -> anyhow::Result<()> {
-    use base64::Engine;
-    let spki = key.public_key_spki().map_err(|e| anyhow!("{e}"))?;
-    let body = base64::engine::general_purpose::STANDARD.encode(spki);
-    let pem = format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n");
-    std::fs::write(data_dir.join(PUBLIC_KEY_FILE), pem).context("publishing the audit public key")
-}
-
-fn unhex(s: &str) -> anyhow::Result<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return Err(anyhow!("odd-length hex"));
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            s.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| anyhow!("bad hex"))
-        })
-        .collect()
-}
-
-/// Seals the chain: signs a digest of everything appended since the last digest.
-pub async fn seal(
-    store: &dyn Store,
-    key: &SigningKeyPair,
-    chain: &str,
-    now: UnixMillis,
-) -> anyhow::Result<Option<AuditDigest>> {
-    let head = store
-        .audit_chains()
-        .await
-        .context("reading chain heads")?
-        .into_iter()
-        .find(|h| h.chain == chain);
-    let Some(head) = head else { return Ok(None) };
-    let digests = store.list_digests(chain).await.context("reading digests")?;
-    let last = digests.last();
-    let sealed_to = last.map_or(0, |d| d.last_seq);
-    if head.last_seq <= sealed_to {
-        return Ok(None);
-    }
-    let mut digest = AuditDigest {
-        chain: chain.to_owned(),
-        first_seq: sealed_to + 1,
-        last_seq: head.last_seq,
-        last_hash: head.last_hash,
-        time: now,
-        prev_signature: last.map(|d| d.signature.clone()).unwrap_or_default(),
-        prune_anchor: false,
-        signature: Vec::new(),
-    };
-    digest.signature = key.sign(&digest.message());
-    store
-        .put_digest(&digest)
-        .await
-        .context("storing the digest")?;
-    Ok(Some(digest))
-}
-
-/// Deletes events older than `retention`, first sealing the chain so that a signed anchor marks
-/// where it now starts.
-pub async fn prune(
-    store: &dyn Store,
-    key: &SigningKeyPair,
-    chain: &str,
-    now: UnixMillis,
-    retention: Duration,
-) -> anyhow::Result<u64> {
-    let cutoff = now.0 - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    seal(store, key, chain, now).await?;
-    let digests = store.list_digests(chain).await.context("reading digests")?;
-    let start = digests
-        .iter()
-        .filter(|d| d.prune_anchor)
-        .map(|d| d.last_seq)
-        .max()
-        .unwrap_or(0);
-    // The newest event older than the cutoff.
-    let mut last_old = None;
-    let mut after = start;
-    loop {
-        let events = store
-            .audit_events(chain, after, 1000)
-            .await
-            .context("reading events")?;
-        let Some(tail) = events.last() else { break };
-        after = tail.seq;
-        let mut stop = false;
-        for e in &events {
-            if e.draft.time.0 < cutoff {
-                last_old = Some((e.seq, e.hash));
-            } else {
-                stop = true;
-                break;
-            }
-        }
-        if stop {
-            break;
-        }
-    }
-    let Some((last_seq, last_hash)) = last_old else {
-        return Ok(0);
-    };
-    let mut anchor = AuditDigest {
-        chain: chain.to_owned(),
-        first_seq: start + 1,
-        last_seq,
-        last_hash,
-        time: now,
-        prev_signature: digests
-            .last()
-            .map(|d| d.signature.clone())
-            .unwrap_or_default(),
-        prune_anchor: true,
-        signature: Vec::new(),
-    };
-    anchor.signature = key.sign(&anchor.message());
-    store.prune_audit(&anchor).await.context("pruning")
 }
 
 /// The record of a CreateGrant: the request's record with `responseElements: {grantId}`, as

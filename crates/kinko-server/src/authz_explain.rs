@@ -15,7 +15,7 @@ use kinko_core::{
 use kinko_crypto::{CryptoError, RootKey, SecretBytes};
 
 use crate::Config;
-use crate::audit_export::open_existing;
+use crate::installation::open_existing;
 
 /// A request to explain.
 #[derive(Debug, Clone)]

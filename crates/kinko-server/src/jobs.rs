@@ -14,7 +14,7 @@ use axum::routing::post;
 use kinko_core::{AuditDraft, Clock, JobReport, Key, Kms, ServiceEvent, SystemClock, UnixMillis};
 use serde_json::{Map, Value, json};
 
-use crate::audit::{EVENT_VERSION, canonical, iso8601};
+use kinko_audit::{EVENT_VERSION, canonical, iso8601};
 
 /// The environment variable that marks a test run; `insecure_test_clock` is refused without it.
 pub const TEST_MODE_ENV: &str = "KINKO_INSECURE_TEST_MODE";

@@ -10,8 +10,6 @@
 mod admin;
 mod app;
 mod audit;
-mod audit_export;
-mod audit_verify;
 mod auth;
 mod authz_explain;
 mod changes;
@@ -21,6 +19,7 @@ mod convert;
 mod errors;
 mod facts;
 mod iam;
+mod installation;
 mod jobs;
 mod protocol;
 mod query;
@@ -36,18 +35,11 @@ use kinko_store::{PgStore, SqliteStore};
 
 pub use admin::{backup, copy_store, create_account, migrate_root, restore};
 pub use app::{AppState, MAX_BODY_BYTES, router};
-pub use audit_export::{
-    AuditSelection, ExportReport, export, export_installation, load_signing_key_for_export,
-    query_installation, tail_installation,
-};
-pub use audit_verify::{
-    BreakKind, ChainReport, Verdict, VerifyBreak, VerifyError, VerifyReport, public_key_from_pem,
-    verify, verify_chains, verify_export, verify_export_dir, verify_installation,
-};
 pub use auth::Authenticator;
 pub use authz_explain::{ExplainRequest, Explanation, explain_installation};
 pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
 pub use errors::ApiError;
+pub use installation::{open_current_root, with_installation};
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
 pub use root::{Provider, RootOptions};
 
@@ -113,7 +105,8 @@ impl Server {
         let root = root::open_root(&config.data_dir, &*store, root).await?;
         tracing::info!(provider = root.provider(), root_id = %root.id(), "root of trust loaded");
         let store_dyn = store.shared();
-        let signing_key = audit::load_signing_key(&*store, root.as_ref(), &config.data_dir).await?;
+        let signing_key =
+            kinko_audit::load_signing_key(&*store, root.as_ref(), &config.data_dir).await?;
         let kms = Arc::new(
             Kms::new(store_dyn.clone(), root, clock).with_audit_chain(config.node_id.clone()),
         );
@@ -185,12 +178,12 @@ impl Server {
                     tick.tick().await;
                     let store = kms.store().as_ref();
                     let now = kms.clock().now();
-                    if let Err(e) = audit::seal(store, &key, kms.audit_chain(), now).await {
+                    if let Err(e) = kinko_audit::seal(store, &key, kms.audit_chain(), now).await {
                         tracing::error!(error = %e, "sealing the audit chain failed");
                     }
                     if let Some(retention) = retention
                         && let Err(e) =
-                            audit::prune(store, &key, kms.audit_chain(), now, retention).await
+                            kinko_audit::prune(store, &key, kms.audit_chain(), now, retention).await
                     {
                         tracing::error!(error = %e, "pruning the audit trail failed");
                     }
@@ -210,7 +203,7 @@ impl Server {
             follower.abort();
         }
         let kms = &self.state.kms;
-        if let Err(e) = audit::seal(
+        if let Err(e) = kinko_audit::seal(
             kms.store().as_ref(),
             &self.signing_key,
             kms.audit_chain(),

@@ -333,7 +333,7 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response {
 
 /// ISO 8601 with seconds, as IAM writes dates.
 pub fn date(t: kinko_core::UnixMillis) -> String {
-    crate::audit::iso8601(t)
+    kinko_audit::iso8601(t)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
 use kinko_crypto::SecretBytes;
-use kinko_server::{Config, FileConfig, Provider, RootOptions, Server};
+use kinko_server::{Config, FileConfig, Provider, RootOptions, Server, with_installation};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -214,8 +214,8 @@ enum AuditResult {
 }
 
 impl AuditFilterArgs {
-    fn selection(&self) -> kinko_server::AuditSelection {
-        kinko_server::AuditSelection {
+    fn selection(&self) -> kinko_audit::AuditSelection {
+        kinko_audit::AuditSelection {
             from: self.from.clone(),
             to: self.to.clone(),
             key: self.key.clone(),
@@ -502,26 +502,35 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
                     let key = public_key.as_deref().ok_or_else(|| {
                         anyhow!("--export needs --public-key: the key you trust, not one shipped with the export")
                     })?;
-                    kinko_server::verify_export_dir(dir, key)?
+                    kinko_audit::verify_export_dir(dir, key)?
                 }
                 None => {
                     let config = config(&location, None, None)?;
-                    kinko_server::verify_installation(&config, public_key.as_deref()).await?
+                    with_installation(&config, async |store| {
+                        kinko_audit::verify_installation(
+                            store,
+                            &config.data_dir,
+                            &config.node_id,
+                            public_key.as_deref(),
+                        )
+                        .await
+                    })
+                    .await?
                 }
             };
             match verdict {
-                kinko_server::Verdict::Intact(report) => {
+                kinko_audit::Verdict::Intact(report) => {
                     print(b"audit trail intact")?;
                     for line in report.summary_lines() {
                         print(format!("  {line}").as_bytes())?;
                     }
                     Ok(true)
                 }
-                kinko_server::Verdict::Broken(at) => {
+                kinko_audit::Verdict::Broken(at) => {
                     eprintln!("{at}");
                     Ok(false)
                 }
-                kinko_server::Verdict::Untrusted(why) => {
+                kinko_audit::Verdict::Untrusted(why) => {
                     eprintln!("audit trail cannot be trusted: {why}");
                     Ok(false)
                 }
@@ -534,7 +543,10 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
         } => {
             let config = config(&location, None, None)?;
             let filter = filters.selection().to_filter()?;
-            kinko_server::query_installation(&config, &filter, limit, &mut print).await?;
+            with_installation(&config, async |store| {
+                kinko_audit::query(store, &filter, limit, &mut print).await
+            })
+            .await?;
             Ok(true)
         }
         AuditCommand::Tail {
@@ -545,7 +557,10 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
         } => {
             let config = config(&location, None, None)?;
             let filter = filters.selection().to_filter()?;
-            kinko_server::tail_installation(&config, &filter, limit, follow, &mut print).await?;
+            with_installation(&config, async |store| {
+                kinko_audit::tail(store, &filter, limit, follow, &mut print).await
+            })
+            .await?;
             Ok(true)
         }
         AuditCommand::Export {
@@ -557,8 +572,12 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             let config = config(&location, None, None)?;
             let filter = filters.selection().to_filter()?;
             let options = root_options(&root)?;
-            let report =
-                kinko_server::export_installation(&config, &options, &out, &filter).await?;
+            kinko_audit::ensure_new_export_dir(&out)?;
+            let report = with_installation(&config, async |store| {
+                let root = kinko_server::open_current_root(&config, store, &options);
+                kinko_audit::export_installation(store, root, &out, &filter).await
+            })
+            .await?;
             drop(options);
             print(
                 format!(
