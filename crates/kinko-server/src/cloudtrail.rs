@@ -99,19 +99,28 @@ const KEY_RESOURCE_TYPE: &str = "AWS::KMS::Key";
 /// Version prefix of NextToken.
 const TOKEN_VERSION: &str = "ct1";
 
-/// Runs a CloudTrail operation.
+/// Runs a CloudTrail operation; sets `parameters` to the request parameters its record shows.
 pub async fn dispatch(
     kms: &Kms,
     caller: &Caller,
     operation: &str,
     body: &[u8],
+    parameters: &mut Option<serde_json::Value>,
 ) -> Result<Vec<u8>, ApiError> {
     match operation {
         "LookupEvents" => {
+            // Parsed once, before authorization so that its record shows the parameters; a
+            // body that does not parse is refused only after authorization, as before.
+            let request = decode::<wire::LookupEventsRequest>(body);
+            if let Ok(r) = &request
+                && !crate::json::is_blank(body)
+            {
+                *parameters = crate::audit::request_parameters(r, &[]);
+            }
             kms.authorize_in_account(caller, "cloudtrail:LookupEvents", "*")
                 .await
                 .map_err(|e| crate::errors::from_core(e, ""))?;
-            lookup_events(kms, caller, body).await
+            lookup_events(kms, caller, request?).await
         }
         other if MODEL_OPERATIONS.contains(&other) => Err(ApiError::new(
             ErrorCode::UnsupportedOperationException,
@@ -121,7 +130,7 @@ pub async fn dispatch(
     }
 }
 
-use crate::protocol::{decode, encode};
+use crate::json::{decode, encode};
 
 /// The one lookup attribute of a request, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,8 +427,11 @@ fn trail_event(event: &AuditEvent, resources: Vec<wire::TrailResource>) -> wire:
     }
 }
 
-async fn lookup_events(kms: &Kms, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let r: wire::LookupEventsRequest = decode(body)?;
+async fn lookup_events(
+    kms: &Kms,
+    caller: &Caller,
+    r: wire::LookupEventsRequest,
+) -> Result<Vec<u8>, ApiError> {
     let attribute = attribute(r.lookup_attributes)?;
     let (from, to) = time_bounds(r.start_time, r.end_time)?;
     let limit = match r.max_results {

@@ -9,10 +9,10 @@
 use kinko_api::ErrorCode;
 use kinko_core::{AccessKey, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind};
 
-use crate::app::AppState;
 use crate::audit::{Recorded, RequestInfo};
 use crate::errors::ApiError;
 use crate::query::{Params, Xml, date, success_body, url_encode};
+use crate::state::AppState;
 
 /// The IAM XML namespace.
 pub const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -33,6 +33,12 @@ pub const MUTATIONS: &[&str] = &[
     "PutRolePolicy",
     "DeleteRolePolicy",
 ];
+
+/// Whether IAM action `action` changes state (`readOnly: false`; its record commits with the
+/// change).
+pub fn mutates(action: &str) -> bool {
+    MUTATIONS.contains(&action)
+}
 
 /// Request members that never reach an audit record.
 pub const REDACTED: &[&str] = &[

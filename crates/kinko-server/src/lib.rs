@@ -22,10 +22,13 @@ mod errors;
 mod facts;
 mod iam;
 mod jobs;
-mod protocol;
+mod json;
+mod kms;
 mod query;
 mod root;
+mod state;
 mod sts;
+mod util;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +38,7 @@ use kinko_core::{Clock, Kms, NewAccessKey, Store, SystemClock};
 use kinko_store::{PgStore, SqliteStore};
 
 pub use admin::{backup, copy_store, create_account, migrate_root, restore};
-pub use app::{AppState, MAX_BODY_BYTES, router};
+pub use app::{MAX_BODY_BYTES, router};
 pub use audit_export::{
     AuditSelection, ExportReport, export, export_installation, load_signing_key_for_export,
     query_installation, tail_installation,
@@ -50,6 +53,7 @@ pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileC
 pub use errors::ApiError;
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
 pub use root::{Provider, RootOptions};
+pub use state::AppState;
 
 /// Name of the credentials file written on first start.
 pub const CREDENTIALS_FILE: &str = "credentials";
