@@ -235,7 +235,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         if let Ok(p) = &params {
             let action = p.get("Action").unwrap_or_default();
             info.operation = action.chars().take(128).collect();
-            info.read_only = !crate::iam::mutates(action);
+            info.read_only = !crate::query::mutates(service, action);
         }
         Some(params)
     } else {
@@ -276,7 +276,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             Ok(p) => p,
             Err(e) => return fail(e, true),
         };
-        let redacted = crate::iam::REDACTED;
+        let redacted = crate::query::REDACTED;
         info.request_parameters = Some(params.audit_parameters(redacted));
         let action = info.operation.clone();
         if action.is_empty() {
@@ -289,11 +289,8 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             );
         }
         let audit_info: &RequestInfo = info;
-        let outcome = if service == "iam" {
-            crate::iam::dispatch(state, &caller, &action, &params, audit_info).await
-        } else {
-            crate::sts::dispatch(state, &caller, &action, &params, audit_info).await
-        };
+        let outcome =
+            crate::query::dispatch(state, &caller, service, &action, &params, audit_info).await;
         return Served {
             result: outcome.result,
             committed: outcome.committed,

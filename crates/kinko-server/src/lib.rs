@@ -20,14 +20,12 @@ mod config;
 mod convert;
 mod errors;
 mod facts;
-mod iam;
 mod jobs;
 mod json;
 mod kms;
 mod query;
 mod root;
 mod state;
-mod sts;
 mod util;
 
 use std::path::Path;
