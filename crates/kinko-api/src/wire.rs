@@ -355,3 +355,34 @@ pub struct KeyLastUsageData {
 response!(/** GetKeyLastUsage output. */ GetKeyLastUsageResponse {
     key_id: String, key_last_usage: KeyLastUsageData, tracking_start_date: f64, key_creation_date: f64,
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_serialize_without_secret_or_absent_members() {
+        let request: EncryptRequest = serde_json::from_str(
+            r#"{"KeyId":"k","Plaintext":"aGk=","GrantTokens":["t"],"plaintext":"aGk=","DryRun":null}"#,
+        )
+        .unwrap_or_default();
+        let json = serde_json::to_string(&request).unwrap_or_default();
+        assert_eq!(json, r#"{"KeyId":"k"}"#);
+    }
+
+    #[test]
+    fn whole_seconds_serialize_as_integers() {
+        let whole: ImportKeyMaterialRequest =
+            serde_json::from_str(r#"{"ValidTo":1800000000}"#).unwrap_or_default();
+        let part: ImportKeyMaterialRequest =
+            serde_json::from_str(r#"{"ValidTo":1800000000.5}"#).unwrap_or_default();
+        assert_eq!(
+            serde_json::to_string(&whole).unwrap_or_default(),
+            r#"{"ValidTo":1800000000}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&part).unwrap_or_default(),
+            r#"{"ValidTo":1800000000.5}"#
+        );
+    }
+}

@@ -1,4 +1,5 @@
-//! Operations on asymmetric key pairs other than signing: public keys, data key pairs, key agreement and key encapsulation.
+//! Operations on asymmetric key pairs other than signing: public keys, data key pairs, key
+//! agreement and key encapsulation.
 
 use kinko_api::{self as wire, Blob};
 use kinko_core::{

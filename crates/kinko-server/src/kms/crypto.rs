@@ -1,4 +1,6 @@
-//! Symmetric cryptography: encrypting, decrypting and re-encrypting, data keys and random bytes. The hot path: each handler parses nothing beyond its typed request and wipes plaintext it serialized.
+//! Symmetric cryptography: encrypting, decrypting and re-encrypting, data keys and random bytes.
+//! The hot path: the body was parsed once, into the typed request (`op::serve`); handlers wipe
+//! the plaintext they serialized.
 
 use kinko_api::{self as wire, Blob, ErrorCode};
 use kinko_core::DataKeySize;

@@ -1,4 +1,5 @@
-//! Key lifecycle and metadata: creating, describing, listing, enabling and disabling keys, their description, scheduled deletion and last use.
+//! Key lifecycle and metadata: creating, describing, listing, enabling and disabling keys, their
+//! description, scheduled deletion and last use.
 
 use kinko_api as wire;
 use kinko_core::CreateKeyRequest;

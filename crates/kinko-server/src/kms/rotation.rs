@@ -1,4 +1,5 @@
-//! Key rotation: automatic rotation on and off, its status, rotating on demand and listing rotations.
+//! Key rotation: automatic rotation on and off, its status, rotating on demand and listing
+//! rotations.
 
 use kinko_api as wire;
 
