@@ -71,3 +71,38 @@ pub(crate) async fn dispatch(request: Request<'_>, body: &[u8]) -> Reply {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_one_descriptor() {
+        let names: Vec<&str> = FAMILIES
+            .iter()
+            .flat_map(|f| f.iter())
+            .map(|d| d.name)
+            .collect();
+        // The KMS model (botocore 1.44.8) has 56 operations.
+        assert_eq!(names.len(), 56);
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "a name is described twice");
+        for name in names {
+            assert_eq!(lookup(name).map(|d| d.name), Some(name));
+        }
+        assert!(lookup("NoSuchOperation").is_none());
+    }
+
+    #[test]
+    fn the_hot_path_is_found_first_and_reads_only() {
+        for name in ["Encrypt", "Decrypt", "GenerateDataKey"] {
+            let position = FAMILIES
+                .iter()
+                .flat_map(|f| f.iter())
+                .position(|d| d.name == name);
+            assert!(position.is_some_and(|p| p < 6), "{name}");
+            assert!(lookup(name).is_some_and(|d| !d.mutates && d.run.is_some()));
+        }
+        assert!(lookup("ReplicateKey").is_some_and(|d| d.mutates && d.run.is_none()));
+    }
+}

@@ -22,7 +22,9 @@ pub(crate) type Reply = Result<Vec<u8>, ApiError>;
 pub(crate) type Run =
     for<'a> fn(Request<'a>, &'a [u8]) -> Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;
 
-/// Everything the server knows about one KMS operation.
+/// Everything the server knows about one KMS operation. What its audit record leaves out is
+/// marked on its request type (`#[serde(skip_serializing)]` in `kinko-api`), and the condition
+/// keys it carries are its request type's [`KmsRequest::facts`].
 #[derive(Debug)]
 pub(crate) struct Descriptor {
     /// The operation name (`X-Amz-Target` suffix, `eventName`); its IAM action is `kms:<name>`.
