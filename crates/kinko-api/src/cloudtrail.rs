@@ -6,39 +6,41 @@
 use serde::{Deserialize, Serialize};
 
 /// A `LookupAttribute`: one filter of LookupEvents.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupAttribute {
     /// `EventId`, `EventName`, `ReadOnly`, `Username`, `ResourceType`, `ResourceName`,
     /// `EventSource` or `AccessKeyId`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_key: Option<String>,
     /// The value to match (1–2000 characters).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute_value: Option<String>,
 }
 
-/// LookupEvents input.
-#[derive(Debug, Default, Deserialize)]
+/// LookupEvents input (serialized, absent members left out, for its audit record).
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupEventsRequest {
     /// At most one filter.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookup_attributes: Option<Vec<LookupAttribute>>,
     /// Events at or after this time (epoch seconds).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::wire::seconds")]
     pub start_time: Option<f64>,
     /// Events at or before this time (epoch seconds).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::wire::seconds")]
     pub end_time: Option<f64>,
     /// `insight` (the only value the model defines).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_category: Option<String>,
     /// 1–50, default 50.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<i64>,
     /// The token of the previous page.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
 

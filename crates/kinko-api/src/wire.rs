@@ -2,6 +2,11 @@
 //! every member so that a missing required member becomes a `ValidationException` written by
 //! the server, not a serde error; `null` reads as absent and unknown members are ignored.
 //! Responses leave absent optional members out (never `null`).
+//!
+//! Requests also serialize, in the same PascalCase, for their audit record: absent members are
+//! left out, and members that carry secrets (plaintexts, ciphertexts, messages, signatures, key
+//! material, import tokens, grant tokens, recipients) are marked `#[serde(skip_serializing)]`
+//! here, next to their declaration, so that no record can hold one.
 
 use std::collections::BTreeMap;
 
@@ -24,8 +29,10 @@ pub struct ErrorBody<'a> {
 #[serde(rename_all = "PascalCase")]
 pub struct TagEntry {
     /// Key.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_key: Option<String>,
     /// Value.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_value: Option<String>,
 }
 
@@ -72,13 +79,25 @@ pub struct KeyMetadata {
 }
 
 macro_rules! request {
-    ($(#[$m:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Default, Deserialize)]
+        #[derive(Debug, Default, Deserialize, Serialize)]
         #[serde(rename_all = "PascalCase")]
         #[allow(missing_docs)]
-        pub struct $name { $(#[serde(default)] pub $field: Option<$ty>),* }
+        pub struct $name {
+            $(#[serde(default, skip_serializing_if = "Option::is_none")] $(#[$fm])* pub $field: Option<$ty>),*
+        }
     };
+}
+
+/// Serializes epoch seconds as an integer when they are whole, as clients send them (the audit
+/// record shows the number the request held).
+pub fn seconds<S: serde::Serializer>(value: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => s.serialize_i64(*v as i64),
+        Some(v) => s.serialize_f64(*v),
+        None => s.serialize_none(),
+    }
 }
 
 macro_rules! response {
@@ -106,7 +125,7 @@ pub struct KeyMetadataResponse {
     /// Metadata.
     pub key_metadata: KeyMetadata,
 }
-request!(/** DescribeKey input. */ DescribeKeyRequest { key_id: String, grant_tokens: Vec<String> });
+request!(/** DescribeKey input. */ DescribeKeyRequest { key_id: String, #[serde(skip_serializing)] grant_tokens: Vec<String> });
 request!(/** Input of operations that take only a KeyId. */ KeyIdRequest { key_id: String });
 request!(/** ListKeys input. */ ListKeysRequest { limit: i64, marker: String });
 /// A `KeyListEntry`.
@@ -126,22 +145,22 @@ response!(/** ScheduleKeyDeletion output. */ ScheduleKeyDeletionResponse {
 response!(/** CancelKeyDeletion output. */ CancelKeyDeletionResponse { key_id: String });
 
 request!(/** Encrypt input. */ EncryptRequest {
-    key_id: String, plaintext: Blob, encryption_context: Context, grant_tokens: Vec<String>,
+    key_id: String, #[serde(skip_serializing)] plaintext: Blob, encryption_context: Context, #[serde(skip_serializing)] grant_tokens: Vec<String>,
     encryption_algorithm: String, dry_run: bool,
 });
 response!(/** Encrypt output. */ EncryptResponse { ciphertext_blob: Blob, key_id: String, encryption_algorithm: String });
 request!(/** Decrypt input. */ DecryptRequest {
-    ciphertext_blob: Blob, encryption_context: Context, grant_tokens: Vec<String>, key_id: String,
-    encryption_algorithm: String, recipient: serde_json::Value, dry_run: bool,
+    #[serde(skip_serializing)] ciphertext_blob: Blob, encryption_context: Context, #[serde(skip_serializing)] grant_tokens: Vec<String>, key_id: String,
+    encryption_algorithm: String, #[serde(skip_serializing)] recipient: serde_json::Value, dry_run: bool,
 });
 response!(/** Decrypt output. */ DecryptResponse {
     key_id: String, plaintext: Blob, encryption_algorithm: String, key_material_id: String,
 });
 request!(/** ReEncrypt input. */ ReEncryptRequest {
-    ciphertext_blob: Blob, source_encryption_context: Context, source_key_id: String,
+    #[serde(skip_serializing)] ciphertext_blob: Blob, source_encryption_context: Context, source_key_id: String,
     destination_key_id: String, destination_encryption_context: Context,
     source_encryption_algorithm: String, destination_encryption_algorithm: String,
-    grant_tokens: Vec<String>, dry_run: bool,
+    #[serde(skip_serializing)] grant_tokens: Vec<String>, dry_run: bool,
 });
 response!(/** ReEncrypt output. */ ReEncryptResponse {
     ciphertext_blob: Blob, source_key_id: String, key_id: String,
@@ -150,13 +169,13 @@ response!(/** ReEncrypt output. */ ReEncryptResponse {
 });
 request!(/** GenerateDataKey(WithoutPlaintext) input. */ GenerateDataKeyRequest {
     key_id: String, encryption_context: Context, number_of_bytes: i64, key_spec: String,
-    grant_tokens: Vec<String>, recipient: serde_json::Value, dry_run: bool,
+    #[serde(skip_serializing)] grant_tokens: Vec<String>, #[serde(skip_serializing)] recipient: serde_json::Value, dry_run: bool,
 });
 response!(/** GenerateDataKey(WithoutPlaintext) output. */ GenerateDataKeyResponse {
     ciphertext_blob: Blob, plaintext: Blob, key_id: String, key_material_id: String,
 });
 request!(/** GenerateRandom input. */ GenerateRandomRequest {
-    number_of_bytes: i64, custom_key_store_id: String, recipient: serde_json::Value,
+    number_of_bytes: i64, custom_key_store_id: String, #[serde(skip_serializing)] recipient: serde_json::Value,
 });
 response!(/** GenerateRandom output. */ GenerateRandomResponse { plaintext: Blob });
 
@@ -185,7 +204,7 @@ response!(/** GetParametersForImport output. */ GetParametersForImportResponse {
     key_id: String, import_token: Blob, public_key: Blob, parameters_valid_to: f64,
 });
 request!(/** ImportKeyMaterial input. */ ImportKeyMaterialRequest {
-    key_id: String, import_token: Blob, encrypted_key_material: Blob, valid_to: f64,
+    key_id: String, #[serde(skip_serializing)] import_token: Blob, #[serde(skip_serializing)] encrypted_key_material: Blob, #[serde(serialize_with = "seconds")] valid_to: f64,
     expiration_model: String, import_type: String, key_material_description: String,
     key_material_id: String,
 });
@@ -196,42 +215,42 @@ request!(/** DeleteImportedKeyMaterial input. */ DeleteImportedKeyMaterialReques
     key_id: String, key_material_id: String,
 });
 
-request!(/** GetPublicKey input. */ GetPublicKeyRequest { key_id: String, grant_tokens: Vec<String> });
+request!(/** GetPublicKey input. */ GetPublicKeyRequest { key_id: String, #[serde(skip_serializing)] grant_tokens: Vec<String> });
 response!(/** GetPublicKey output. */ GetPublicKeyResponse {
     key_id: String, public_key: Blob, customer_master_key_spec: String, key_spec: String,
     key_usage: String, encryption_algorithms: Vec<String>, signing_algorithms: Vec<String>,
     key_agreement_algorithms: Vec<String>, encapsulation_algorithms: Vec<String>,
 });
 request!(/** Sign / Verify input. */ SignRequest {
-    key_id: String, message: Blob, message_type: String, signature: Blob,
-    signing_algorithm: String, grant_tokens: Vec<String>, dry_run: bool,
+    key_id: String, #[serde(skip_serializing)] message: Blob, message_type: String, #[serde(skip_serializing)] signature: Blob,
+    signing_algorithm: String, #[serde(skip_serializing)] grant_tokens: Vec<String>, dry_run: bool,
 });
 response!(/** Sign output. */ SignResponse { key_id: String, signature: Blob, signing_algorithm: String });
 response!(/** Verify output. */ VerifyResponse { key_id: String, signature_valid: bool, signing_algorithm: String });
 request!(/** GenerateMac / VerifyMac input. */ MacRequest {
-    message: Blob, key_id: String, mac_algorithm: String, mac: Blob, grant_tokens: Vec<String>,
+    #[serde(skip_serializing)] message: Blob, key_id: String, mac_algorithm: String, #[serde(skip_serializing)] mac: Blob, #[serde(skip_serializing)] grant_tokens: Vec<String>,
     dry_run: bool,
 });
 response!(/** GenerateMac output. */ GenerateMacResponse { mac: Blob, mac_algorithm: String, key_id: String });
 response!(/** VerifyMac output. */ VerifyMacResponse { key_id: String, mac_valid: bool, mac_algorithm: String });
 request!(/** GenerateDataKeyPair(WithoutPlaintext) input. */ GenerateDataKeyPairRequest {
-    encryption_context: Context, key_id: String, key_pair_spec: String, grant_tokens: Vec<String>,
-    recipient: serde_json::Value, dry_run: bool,
+    encryption_context: Context, key_id: String, key_pair_spec: String, #[serde(skip_serializing)] grant_tokens: Vec<String>,
+    #[serde(skip_serializing)] recipient: serde_json::Value, dry_run: bool,
 });
 response!(/** GenerateDataKeyPair(WithoutPlaintext) output. */ GenerateDataKeyPairResponse {
     private_key_ciphertext_blob: Blob, private_key_plaintext: Blob, public_key: Blob, key_id: String,
     key_pair_spec: String, key_material_id: String,
 });
 request!(/** DeriveSharedSecret input. */ DeriveSharedSecretRequest {
-    key_id: String, key_agreement_algorithm: String, public_key: Blob, grant_tokens: Vec<String>,
-    dry_run: bool, recipient: serde_json::Value,
+    key_id: String, key_agreement_algorithm: String, #[serde(skip_serializing)] public_key: Blob, #[serde(skip_serializing)] grant_tokens: Vec<String>,
+    dry_run: bool, #[serde(skip_serializing)] recipient: serde_json::Value,
 });
 response!(/** DeriveSharedSecret output. */ DeriveSharedSecretResponse {
     key_id: String, shared_secret: Blob, key_agreement_algorithm: String, key_origin: String,
 });
 request!(/** Encapsulate / Decapsulate input. */ EncapsulateRequest {
-    key_id: String, encapsulation_algorithm: String, shared_secret_ciphertext_blob: Blob,
-    grant_tokens: Vec<String>, dry_run: bool,
+    key_id: String, encapsulation_algorithm: String, #[serde(skip_serializing)] shared_secret_ciphertext_blob: Blob,
+    #[serde(skip_serializing)] grant_tokens: Vec<String>, dry_run: bool,
 });
 response!(/** Encapsulate / Decapsulate output. */ EncapsulateResponse {
     key_id: String, shared_secret: Blob, shared_secret_ciphertext_blob: Blob,
@@ -283,7 +302,7 @@ pub struct GrantConstraints {
 request!(/** CreateGrant input. */ CreateGrantRequest {
     key_id: String, grantee_principal: String, grantee_service_principal: String,
     retiring_principal: String, retiring_service_principal: String, operations: Vec<String>,
-    constraints: GrantConstraints, grant_tokens: Vec<String>, name: String, dry_run: bool,
+    constraints: GrantConstraints, #[serde(skip_serializing)] grant_tokens: Vec<String>, name: String, dry_run: bool,
 });
 response!(/** CreateGrant output. */ CreateGrantResponse { grant_token: String, grant_id: String });
 request!(/** ListGrants input. */ ListGrantsRequest {
@@ -312,7 +331,7 @@ pub struct GrantListEntry {
     pub constraints: Option<GrantConstraints>,
 }
 response!(/** ListGrants and ListRetirableGrants output. */ ListGrantsResponse { grants: Vec<GrantListEntry>, next_marker: String, truncated: bool });
-request!(/** RetireGrant input. */ RetireGrantRequest { grant_token: String, key_id: String, grant_id: String, dry_run: bool });
+request!(/** RetireGrant input. */ RetireGrantRequest { #[serde(skip_serializing)] grant_token: String, key_id: String, grant_id: String, dry_run: bool });
 request!(/** RevokeGrant input. */ RevokeGrantRequest { key_id: String, grant_id: String, dry_run: bool });
 
 /// An empty output, serialized as `{}`.
@@ -336,3 +355,34 @@ pub struct KeyLastUsageData {
 response!(/** GetKeyLastUsage output. */ GetKeyLastUsageResponse {
     key_id: String, key_last_usage: KeyLastUsageData, tracking_start_date: f64, key_creation_date: f64,
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_serialize_without_secret_or_absent_members() {
+        let request: EncryptRequest = serde_json::from_str(
+            r#"{"KeyId":"k","Plaintext":"aGk=","GrantTokens":["t"],"plaintext":"aGk=","DryRun":null}"#,
+        )
+        .unwrap_or_default();
+        let json = serde_json::to_string(&request).unwrap_or_default();
+        assert_eq!(json, r#"{"KeyId":"k"}"#);
+    }
+
+    #[test]
+    fn whole_seconds_serialize_as_integers() {
+        let whole: ImportKeyMaterialRequest =
+            serde_json::from_str(r#"{"ValidTo":1800000000}"#).unwrap_or_default();
+        let part: ImportKeyMaterialRequest =
+            serde_json::from_str(r#"{"ValidTo":1800000000.5}"#).unwrap_or_default();
+        assert_eq!(
+            serde_json::to_string(&whole).unwrap_or_default(),
+            r#"{"ValidTo":1800000000}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&part).unwrap_or_default(),
+            r#"{"ValidTo":1800000000.5}"#
+        );
+    }
+}

@@ -14,33 +14,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::{BodyExt, Limited};
 use kinko_api::{ErrorBody, ErrorCode};
-use kinko_core::Kms;
 
-use crate::audit::{AuditWriter, Recorded, RequestInfo};
-use crate::auth::Authenticator;
+use crate::audit::{Recorded, RequestInfo};
 use crate::errors::ApiError;
-use crate::protocol;
+use crate::kms;
+use crate::state::AppState;
+use crate::util::new_uuid;
 
 /// Largest request body Kinko reads. KMS payloads are small (4 KiB plaintexts, 32 KB policies).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-
-/// Shared state of the server.
-#[derive(Debug)]
-pub struct AppState {
-    /// The service.
-    pub kms: Arc<Kms>,
-    /// SigV4 verification with its signing-key cache.
-    pub auth: Authenticator,
-    /// Where audit records of requests that change nothing go.
-    pub audit: AuditWriter,
-    /// Region recorded for requests that fail before their credential scope is known.
-    pub default_region: String,
-    /// The clock SigV4 timestamps are checked against: the service's own, except under
-    /// `insecure_test_clock`, where clients keep signing with the host's real time.
-    pub signature_clock: Arc<dyn kinko_core::Clock>,
-}
 
 /// Builds the router.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -60,15 +44,6 @@ async fn ensure_request_id(mut response: Response) -> Response {
         response.headers_mut().insert("x-amzn-requestid", v);
     }
     response
-}
-
-/// A fresh UUID (request ids, event ids), from Kinko's one source of randomness.
-pub(crate) fn new_uuid() -> String {
-    let bytes = kinko_crypto::random_array::<16>().unwrap_or_default();
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
 }
 
 fn respond(
@@ -129,6 +104,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             .map(str::to_owned),
         event_source: "kms.amazonaws.com",
         operation: String::new(),
+        read_only: true,
         region: state.default_region.clone(),
         access_key_id: None,
         caller: None,
@@ -207,7 +183,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (service, operation) = if let Some(op) = target.strip_prefix(protocol::TARGET_PREFIX) {
+    let (service, operation) = if let Some(op) = target.strip_prefix(kms::TARGET_PREFIX) {
         ("kms", op)
     } else if let Some(op) = target.strip_prefix(crate::cloudtrail::TARGET_PREFIX) {
         info.event_source = "cloudtrail.amazonaws.com";
@@ -223,6 +199,12 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         ("kms", "")
     };
     info.operation = operation.chars().take(128).collect();
+    let descriptor = if service == "kms" {
+        kms::lookup(operation)
+    } else {
+        None
+    };
+    info.read_only = !descriptor.is_some_and(|d| d.mutates);
     if parts.method != Method::POST || parts.uri.path() != "/" {
         return fail(
             ApiError::new(ErrorCode::UnknownOperationException, ""),
@@ -251,12 +233,9 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     let params = if is_query(info) {
         let params = crate::query::Params::parse(&body);
         if let Ok(p) = &params {
-            info.operation = p
-                .get("Action")
-                .unwrap_or_default()
-                .chars()
-                .take(128)
-                .collect();
+            let action = p.get("Action").unwrap_or_default();
+            info.operation = action.chars().take(128).collect();
+            info.read_only = !crate::query::mutates(service, action);
         }
         Some(params)
     } else {
@@ -297,7 +276,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             Ok(p) => p,
             Err(e) => return fail(e, true),
         };
-        let redacted = crate::iam::REDACTED;
+        let redacted = crate::query::REDACTED;
         info.request_parameters = Some(params.audit_parameters(redacted));
         let action = info.operation.clone();
         if action.is_empty() {
@@ -310,11 +289,8 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             );
         }
         let audit_info: &RequestInfo = info;
-        let outcome = if service == "iam" {
-            crate::iam::dispatch(state, &caller, &action, &params, audit_info).await
-        } else {
-            crate::sts::dispatch(state, &caller, &action, &params, audit_info).await
-        };
+        let outcome =
+            crate::query::dispatch(state, &caller, service, &action, &params, audit_info).await;
         return Served {
             result: outcome.result,
             committed: outcome.committed,
@@ -323,11 +299,17 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         };
     }
     if operation.is_empty() {
-        return fail(protocol::unknown_operation(), true);
+        return fail(kms::unknown_operation(), true);
     }
-    info.request_parameters = crate::audit::request_parameters(operation, &body);
     if service == "cloudtrail" {
-        let result = crate::cloudtrail::dispatch(&state.kms, &caller, operation, &body).await;
+        let result = crate::cloudtrail::dispatch(
+            &state.kms,
+            &caller,
+            operation,
+            &body,
+            &mut info.request_parameters,
+        )
+        .await;
         return Served {
             result,
             committed: false,
@@ -335,32 +317,19 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             recorded: true,
         };
     }
-    let caller = caller.with_facts(crate::facts::kms_request(
-        &body,
-        info.source_ip.parse().ok(),
-    ));
-    let mut seen = crate::audit::Touched::default();
-    let audit_info: &RequestInfo = info;
-    let audit = |key: &kinko_core::Key| {
-        let elements = crate::audit::response_elements(operation, key);
-        audit_info.draft(&Recorded {
-            key: Some(&key.arn),
-            source_key: None,
-            response_elements: elements,
-            error: None,
-        })
+    let Some(op) = descriptor else {
+        return fail(kms::unknown_operation(), true);
     };
-    let result = protocol::dispatch(
-        &state.kms,
-        &caller,
-        operation,
-        &body,
-        &audit_info.request_id,
-        &audit,
-        &mut seen,
-    )
-    .await;
-    let committed = result.is_ok() && crate::audit::is_mutation(operation);
+    let mut seen = crate::audit::Touched::default();
+    let request = kms::Request {
+        kms: &state.kms,
+        caller,
+        info,
+        seen: &mut seen,
+        op,
+    };
+    let result = kms::dispatch(request, &body).await;
+    let committed = result.is_ok() && op.mutates;
     Served {
         result,
         committed,

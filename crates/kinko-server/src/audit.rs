@@ -5,7 +5,9 @@
 //! canonical record encoding is `kinko_audit`'s too.
 //!
 //! Records never contain plaintexts, ciphertexts, messages, key material, data keys, grant tokens
-//! or secrets: request parameters are copied from the request body with those members removed.
+//! or secrets: request parameters are serialized from the typed request, whose secret members
+//! are marked to be skipped (`kinko_api`), so a member the model does not know never reaches a
+//! record either.
 
 use std::sync::Arc;
 
@@ -21,53 +23,6 @@ use crate::errors::ApiError;
 const MAX_BATCH: usize = 512;
 /// How many times the writer lets the runtime run other ready tasks before it takes a batch.
 const GATHER_ROUNDS: usize = 1;
-/// Request members that never reach a record.
-const REDACTED_MEMBERS: &[&str] = &[
-    "Plaintext",
-    "CiphertextBlob",
-    "Message",
-    "Signature",
-    "Mac",
-    "PublicKey",
-    "EncryptedKeyMaterial",
-    "ImportToken",
-    "GrantTokens",
-    "GrantToken",
-    "Recipient",
-    "SharedSecretCiphertextBlob",
-    "CiphertextForRecipient",
-];
-/// Operations that change state (`readOnly: false`).
-const MUTATIONS: &[&str] = &[
-    "CreateKey",
-    "EnableKey",
-    "DisableKey",
-    "UpdateKeyDescription",
-    "ScheduleKeyDeletion",
-    "CancelKeyDeletion",
-    "CreateAlias",
-    "UpdateAlias",
-    "DeleteAlias",
-    "TagResource",
-    "UntagResource",
-    "PutKeyPolicy",
-    "CreateGrant",
-    "RetireGrant",
-    "RevokeGrant",
-    "EnableKeyRotation",
-    "DisableKeyRotation",
-    "RotateKeyOnDemand",
-    "ImportKeyMaterial",
-    "DeleteImportedKeyMaterial",
-    "ReplicateKey",
-    "UpdatePrimaryRegion",
-];
-
-/// True when `operation` changes state.
-pub fn is_mutation(operation: &str) -> bool {
-    MUTATIONS.contains(&operation) || crate::iam::MUTATIONS.contains(&operation)
-}
-
 /// What is known about a request before and while it is served.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
@@ -84,6 +39,8 @@ pub struct RequestInfo {
     pub event_source: &'static str,
     /// The operation name (`eventName`), empty when unknown.
     pub operation: String,
+    /// `readOnly`: false for an operation whose descriptor says it changes state.
+    pub read_only: bool,
     /// The region of the credential scope, or the server's default.
     pub region: String,
     /// The access key id the request claims, if it was signed.
@@ -97,7 +54,7 @@ pub struct RequestInfo {
 impl RequestInfo {
     /// Builds the record of this request.
     pub fn draft(&self, outcome: &Recorded<'_>) -> AuditDraft {
-        let event_id = crate::app::new_uuid();
+        let event_id = crate::util::new_uuid();
         let account = self.caller.as_ref().map(|c| c.account.clone());
         let mut record = Map::new();
         record.insert("eventVersion".into(), json!(EVENT_VERSION));
@@ -120,7 +77,7 @@ impl RequestInfo {
         );
         record.insert("requestID".into(), json!(self.request_id));
         record.insert("eventID".into(), json!(event_id));
-        record.insert("readOnly".into(), json!(!is_mutation(&self.operation)));
+        record.insert("readOnly".into(), json!(self.read_only));
         let resources: Vec<Value> = [outcome.key, outcome.source_key]
             .into_iter()
             .flatten()
@@ -148,7 +105,7 @@ impl RequestInfo {
             time: self.time,
             event_source: self.event_source.to_owned(),
             event_name: self.operation.clone(),
-            read_only: !is_mutation(&self.operation),
+            read_only: self.read_only,
             account,
             principal_arn: self.caller.as_ref().map(|c| c.principal_arn.clone()),
             access_key_id: self.access_key_id.clone(),
@@ -207,17 +164,18 @@ pub struct Recorded<'a> {
     pub error: Option<&'a ApiError>,
 }
 
-/// The request parameters as recorded: the body's members minus the redacted ones, names in
-/// lowerCamelCase (nested structures too, but never the keys of an encryption context).
-pub fn request_parameters(operation: &str, body: &[u8]) -> Option<Value> {
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+/// The request parameters as recorded, from the typed request: its members (secret ones are
+/// never serialized), names in lowerCamelCase (nested structures too, but never the keys of an
+/// encryption context), and the `defaults` the operation records for members left out.
+pub fn request_parameters(
+    request: &impl serde::Serialize,
+    defaults: &[(&str, &str)],
+) -> Option<Value> {
+    let Ok(Value::Object(members)) = serde_json::to_value(request) else {
         return None;
     };
     let mut out = Map::new();
     for (name, value) in members {
-        if REDACTED_MEMBERS.contains(&name.as_str()) || value.is_null() {
-            continue;
-        }
         let value = if name.ends_with("EncryptionContext") {
             value
         } else {
@@ -225,8 +183,10 @@ pub fn request_parameters(operation: &str, body: &[u8]) -> Option<Value> {
         };
         out.insert(lower_camel(&name), value);
     }
-    if matches!(operation, "Decrypt" | "Encrypt") && !out.contains_key("encryptionAlgorithm") {
-        out.insert("encryptionAlgorithm".into(), json!("SYMMETRIC_DEFAULT"));
+    for (name, value) in defaults {
+        if !out.contains_key(*name) {
+            out.insert((*name).to_owned(), json!(value));
+        }
     }
     Some(Value::Object(out))
 }
@@ -251,22 +211,25 @@ fn lower_camel(name: &str) -> String {
     }
 }
 
-/// `responseElements` of a change, from the key it changed.
-pub fn response_elements(operation: &str, key: &Key) -> Option<Value> {
-    match operation {
-        "CreateKey" => {
-            let metadata = serde_json::to_value(crate::convert::key_metadata(key)).ok()?;
-            Some(json!({ "keyMetadata": camel_nested(metadata) }))
-        }
-        "ScheduleKeyDeletion" => Some(json!({
-            "keyId": key.arn.to_string(),
-            "keyState": key.state.as_str(),
-            "deletionDate": key.deletion_date.map(iso8601),
-            "pendingWindowInDays": key.pending_window_days,
-        })),
-        "CancelKeyDeletion" => Some(json!({ "keyId": key.arn.to_string() })),
-        _ => None,
-    }
+/// CreateKey's `responseElements`: the new key's metadata.
+pub fn response_elements_create_key(key: &Key) -> Option<Value> {
+    let metadata = serde_json::to_value(crate::convert::key_metadata(key)).ok()?;
+    Some(json!({ "keyMetadata": camel_nested(metadata) }))
+}
+
+/// ScheduleKeyDeletion's `responseElements`.
+pub fn response_elements_schedule_key_deletion(key: &Key) -> Option<Value> {
+    Some(json!({
+        "keyId": key.arn.to_string(),
+        "keyState": key.state.as_str(),
+        "deletionDate": key.deletion_date.map(iso8601),
+        "pendingWindowInDays": key.pending_window_days,
+    }))
+}
+
+/// CancelKeyDeletion's `responseElements`.
+pub fn response_elements_cancel_key_deletion(key: &Key) -> Option<Value> {
+    Some(json!({ "keyId": key.arn.to_string() }))
 }
 
 /// Why an audit record could not be written.

@@ -1,64 +1,57 @@
 //! The policy condition keys a KMS request carries in its parameters (`kms-reference.md` §7.3):
-//! read once from the JSON body into [`kinko_core::RequestFacts`], beside the transport's own
-//! (`aws:SourceIp`, `aws:SecureTransport`). Keys that come from the key (`kms:KeySpec`,
+//! read from the operation's typed request (see [`Parameters`]) into
+//! [`kinko_core::RequestFacts`], beside the transport's own (`aws:SourceIp`,
+//! `aws:SecureTransport`). Keys that come from the key (`kms:KeySpec`,
 //! `aws:ResourceTag/…`) or from the encryption context are the core's to set, since only it
 //! knows which key and which context each half of an operation uses.
 //!
-//! A body that does not parse gives no keys: the operation itself then refuses it.
+//! A body that does not parse reaches no policy: the operation refuses it first.
 
 use std::net::IpAddr;
 
+use kinko_api::{GrantConstraints, TagEntry};
 use kinko_core::RequestFacts;
 use kinko_policy::{ConditionKeys, ContextValue, ContextValues};
-use serde::Deserialize;
 
-/// The request parameters that feed condition keys; everything else is skipped unread.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct Parameters {
-    key_id: Option<String>,
-    encryption_algorithm: Option<String>,
-    signing_algorithm: Option<String>,
-    mac_algorithm: Option<String>,
-    message_type: Option<String>,
-    key_agreement_algorithm: Option<String>,
-    key_spec: Option<String>,
-    key_usage: Option<String>,
-    origin: Option<String>,
-    key_pair_spec: Option<String>,
-    rotation_period_in_days: Option<i64>,
-    pending_window_in_days: Option<i64>,
-    bypass_policy_lockout_safety_check: Option<bool>,
-    expiration_model: Option<String>,
-    wrapping_algorithm: Option<String>,
-    wrapping_key_spec: Option<String>,
-    grantee_principal: Option<String>,
-    retiring_principal: Option<String>,
-    operations: Option<Vec<String>>,
-    tags: Option<Vec<TagParameter>>,
-    tag_keys: Option<Vec<String>>,
-    source_key_id: Option<String>,
-    destination_key_id: Option<String>,
-    constraints: Option<ConstraintParameters>,
-    valid_to: Option<f64>,
+/// The request members that feed condition keys, borrowed from an operation's typed request
+/// (each operation's handler says which of its members these are; the rest stay `None`).
+#[derive(Default)]
+pub(crate) struct Parameters<'a> {
+    pub key_id: Option<&'a str>,
+    pub encryption_algorithm: Option<&'a str>,
+    pub signing_algorithm: Option<&'a str>,
+    pub mac_algorithm: Option<&'a str>,
+    pub message_type: Option<&'a str>,
+    pub key_agreement_algorithm: Option<&'a str>,
+    pub key_spec: Option<&'a str>,
+    pub key_usage: Option<&'a str>,
+    pub origin: Option<&'a str>,
+    pub key_pair_spec: Option<&'a str>,
+    pub rotation_period_in_days: Option<i64>,
+    pub pending_window_in_days: Option<i64>,
+    pub bypass_policy_lockout_safety_check: Option<bool>,
+    pub expiration_model: Option<&'a str>,
+    pub wrapping_algorithm: Option<&'a str>,
+    pub wrapping_key_spec: Option<&'a str>,
+    pub grantee_principal: Option<&'a str>,
+    pub retiring_principal: Option<&'a str>,
+    pub operations: Option<&'a [String]>,
+    pub tags: Option<&'a [TagEntry]>,
+    pub tag_keys: Option<&'a [String]>,
+    pub source_key_id: Option<&'a str>,
+    pub destination_key_id: Option<&'a str>,
+    pub constraints: Option<&'a GrantConstraints>,
+    pub valid_to: Option<f64>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConstraintParameters {
-    encryption_context_subset: Option<serde::de::IgnoredAny>,
-    encryption_context_equals: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct TagParameter {
-    tag_key: String,
-    tag_value: String,
-}
-
-fn many(values: impl IntoIterator<Item = String>) -> ContextValues {
-    ContextValues::Many(values.into_iter().map(ContextValue::String).collect())
+fn many<'a>(values: impl IntoIterator<Item = &'a String>) -> ContextValues {
+    ContextValues::Many(
+        values
+            .into_iter()
+            .cloned()
+            .map(ContextValue::String)
+            .collect(),
+    )
 }
 
 /// The alias a KeyId names (`alias/…` or an alias ARN), for `kms:RequestAlias`.
@@ -71,12 +64,11 @@ fn alias_of(key_id: &str) -> Option<&str> {
 }
 
 /// What a KMS request tells policy conditions, from its body and where it came from.
-pub(crate) fn kms_request(body: &[u8], source_ip: Option<IpAddr>) -> RequestFacts {
-    let p: Parameters = serde_json::from_slice(body).unwrap_or_default();
+pub(crate) fn kms_request(p: &Parameters<'_>, source_ip: Option<IpAddr>) -> RequestFacts {
     let mut keys = ConditionKeys::new();
-    let mut text = |name: &str, value: Option<String>| {
+    let mut text = |name: &str, value: Option<&str>| {
         if let Some(v) = value {
-            keys.insert(name, ContextValue::String(v));
+            keys.insert(name, ContextValue::String(v.to_owned()));
         }
     };
     text("kms:EncryptionAlgorithm", p.encryption_algorithm);
@@ -93,7 +85,7 @@ pub(crate) fn kms_request(body: &[u8], source_ip: Option<IpAddr>) -> RequestFact
     text("kms:WrappingKeySpec", p.wrapping_key_spec);
     text("kms:GranteePrincipal", p.grantee_principal);
     text("kms:RetiringPrincipal", p.retiring_principal);
-    if let Some(alias) = p.key_id.as_deref().and_then(alias_of) {
+    if let Some(alias) = p.key_id.and_then(alias_of) {
         keys.insert("kms:RequestAlias", alias);
     }
     if let Some(days) = p.rotation_period_in_days {
@@ -109,18 +101,18 @@ pub(crate) fn kms_request(body: &[u8], source_ip: Option<IpAddr>) -> RequestFact
         keys.insert("kms:GrantOperations", many(operations));
         keys.insert("kms:GrantIsForAWSResource", false);
     }
-    if let (Some(source), Some(destination)) = (&p.source_key_id, &p.destination_key_id) {
+    if let (Some(source), Some(destination)) = (p.source_key_id, p.destination_key_id) {
         keys.insert("kms:ReEncryptOnSameKey", source == destination);
     }
     if let Some(constraints) = p.constraints {
         let mut kinds = Vec::new();
         if constraints.encryption_context_equals.is_some() {
-            kinds.push("EncryptionContextEquals".to_owned());
+            kinds.push(ContextValue::String("EncryptionContextEquals".to_owned()));
         }
         if constraints.encryption_context_subset.is_some() {
-            kinds.push("EncryptionContextSubset".to_owned());
+            kinds.push(ContextValue::String("EncryptionContextSubset".to_owned()));
         }
-        keys.insert("kms:GrantConstraintType", many(kinds));
+        keys.insert("kms:GrantConstraintType", ContextValues::Many(kinds));
     }
     if let Some(valid_to) = p.valid_to.filter(|t| t.is_finite() && *t >= 0.0) {
         let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(valid_to.min(1e12));
@@ -128,11 +120,17 @@ pub(crate) fn kms_request(body: &[u8], source_ip: Option<IpAddr>) -> RequestFact
     }
     // Kinko has no AWS services calling on a principal's behalf.
     keys.insert("aws:ViaAWSService", false);
-    if let Some(tags) = p.tags {
+    // A tag without a key or a value is refused by the operation before any policy is read.
+    if let Some(tags) = p.tags.filter(|t| {
+        t.iter()
+            .all(|t| t.tag_key.is_some() && t.tag_value.is_some())
+    }) {
         let mut names = Vec::with_capacity(tags.len());
         for tag in tags {
-            keys.insert(&format!("aws:RequestTag/{}", tag.tag_key), tag.tag_value);
-            names.push(tag.tag_key);
+            if let (Some(key), Some(value)) = (&tag.tag_key, &tag.tag_value) {
+                keys.insert(&format!("aws:RequestTag/{key}"), value.clone());
+                names.push(key);
+            }
         }
         keys.insert("aws:TagKeys", many(names));
     } else if let Some(tag_keys) = p.tag_keys {
@@ -156,13 +154,18 @@ mod tests {
         }
     }
 
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
     #[test]
     fn request_parameters_become_condition_keys() {
-        let body = br#"{"KeyId":"alias/app","Plaintext":"AAAA","EncryptionAlgorithm":"SYMMETRIC_DEFAULT","EncryptionContext":{"a":"b"}}"#;
-        let facts = kms_request(
-            body,
-            Some("10.0.0.7".parse().unwrap_or(IpAddr::from([0; 4]))),
-        );
+        let p = Parameters {
+            key_id: Some("alias/app"),
+            encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
+            ..Parameters::default()
+        };
+        let facts = kms_request(&p, Some("10.0.0.7".parse().unwrap_or(IpAddr::from([0; 4]))));
         assert_eq!(
             text(&facts, "kms:EncryptionAlgorithm").as_deref(),
             Some("SYMMETRIC_DEFAULT")
@@ -178,13 +181,24 @@ mod tests {
 
     #[test]
     fn tags_grant_operations_and_alias_arns() {
-        let body = br#"{"KeyId":"arn:aws:kms:us-east-1:111122223333:alias/x","Tags":[{"TagKey":"Env","TagValue":"prod"}],"Operations":["Decrypt","Encrypt"],"PendingWindowInDays":7}"#;
-        let facts = kms_request(body, None);
+        let tags = [TagEntry {
+            tag_key: Some("Env".to_owned()),
+            tag_value: Some("prod".to_owned()),
+        }];
+        let operations = strings(&["Decrypt", "Encrypt"]);
+        let p = Parameters {
+            key_id: Some("arn:aws:kms:us-east-1:111122223333:alias/x"),
+            tags: Some(&tags),
+            operations: Some(&operations),
+            pending_window_in_days: Some(7),
+            ..Parameters::default()
+        };
+        let facts = kms_request(&p, None);
         assert_eq!(text(&facts, "aws:RequestTag/Env").as_deref(), Some("prod"));
         assert_eq!(text(&facts, "kms:RequestAlias").as_deref(), Some("alias/x"));
         assert_eq!(
             facts.keys.get("kms:GrantOperations"),
-            Some(&many(["Decrypt".to_owned(), "Encrypt".to_owned()]))
+            Some(&many(&operations))
         );
         assert_eq!(
             facts.keys.get("kms:ScheduleKeyDeletionPendingWindowInDays"),
@@ -192,16 +206,14 @@ mod tests {
         );
         assert_eq!(
             facts.keys.get("aws:TagKeys"),
-            Some(&many(["Env".to_owned()]))
+            Some(&many(&strings(&["Env"])))
         );
     }
 
     #[test]
-    fn a_body_that_does_not_parse_gives_no_keys() {
-        for body in [&b"{not json"[..], br#"{"Tags":"oops"}"#] {
-            let facts = kms_request(body, None);
-            let keys: Vec<_> = facts.keys.iter().map(|(k, _)| k.to_owned()).collect();
-            assert_eq!(keys, ["aws:viaawsservice"]);
-        }
+    fn no_parameters_give_only_the_transport_keys() {
+        let facts = kms_request(&Parameters::default(), None);
+        let keys: Vec<_> = facts.keys.iter().map(|(k, _)| k.to_owned()).collect();
+        assert_eq!(keys, ["aws:viaawsservice"]);
     }
 }

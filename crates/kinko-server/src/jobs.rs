@@ -21,7 +21,7 @@ pub const TEST_MODE_ENV: &str = "KINKO_INSECURE_TEST_MODE";
 
 /// The CloudTrail record of work Kinko did by itself on `key` (after the change).
 pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditDraft {
-    let event_id = crate::app::new_uuid();
+    let event_id = crate::util::new_uuid();
     let account = key.arn.account.as_str();
     let mut record = Map::new();
     record.insert("eventVersion".into(), json!(EVENT_VERSION));

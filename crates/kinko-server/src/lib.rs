@@ -18,13 +18,14 @@ mod config;
 mod convert;
 mod errors;
 mod facts;
-mod iam;
 mod installation;
 mod jobs;
-mod protocol;
+mod json;
+mod kms;
 mod query;
 mod root;
-mod sts;
+mod state;
+mod util;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ use kinko_core::{Clock, Kms, NewAccessKey, Store, SystemClock};
 use kinko_store::{PgStore, SqliteStore};
 
 pub use admin::{backup, copy_store, create_account, migrate_root, restore};
-pub use app::{AppState, MAX_BODY_BYTES, router};
+pub use app::{MAX_BODY_BYTES, router};
 pub use auth::Authenticator;
 pub use authz_explain::{ExplainRequest, Explanation, explain_installation};
 pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
@@ -42,6 +43,7 @@ pub use errors::ApiError;
 pub use installation::{open_current_root, with_installation};
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
 pub use root::{Provider, RootOptions};
+pub use state::AppState;
 
 /// Name of the credentials file written on first start.
 pub const CREDENTIALS_FILE: &str = "credentials";

@@ -7,6 +7,7 @@
 //! reference's suggestion and says so.
 
 mod at_rest;
+mod audit_parameters;
 mod auth;
 mod authz;
 mod errors;

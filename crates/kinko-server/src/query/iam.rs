@@ -9,39 +9,121 @@
 use kinko_api::ErrorCode;
 use kinko_core::{AccessKey, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind};
 
-use crate::app::AppState;
+use super::form::Params;
+use super::xml::{Xml, date, success_body, url_encode};
 use crate::audit::{Recorded, RequestInfo};
 use crate::errors::ApiError;
-use crate::query::{Params, Xml, date, success_body, url_encode};
+use crate::state::AppState;
 
 /// The IAM XML namespace.
 pub const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-/// IAM actions that change state (their record commits with the change).
-pub const MUTATIONS: &[&str] = &[
-    "CreateUser",
-    "DeleteUser",
-    "TagUser",
-    "CreateAccessKey",
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "CreateRole",
-    "DeleteRole",
-    "TagRole",
-    "PutUserPolicy",
-    "DeleteUserPolicy",
-    "PutRolePolicy",
-    "DeleteRolePolicy",
+/// An IAM action Kinko serves: its name (`Action=`), and whether it changes state (`readOnly:
+/// false`; the record of a success commits with the change). Handled by [`serve`].
+#[derive(Debug)]
+pub struct Action {
+    /// The action name; its IAM action is `iam:<name>`.
+    pub name: &'static str,
+    /// Whether it changes state.
+    pub mutates: bool,
+}
+
+/// Every IAM action Kinko serves.
+pub const ACTIONS: &[Action] = &[
+    Action {
+        name: "CreateUser",
+        mutates: true,
+    },
+    Action {
+        name: "GetUser",
+        mutates: false,
+    },
+    Action {
+        name: "ListUsers",
+        mutates: false,
+    },
+    Action {
+        name: "DeleteUser",
+        mutates: true,
+    },
+    Action {
+        name: "TagUser",
+        mutates: true,
+    },
+    Action {
+        name: "CreateAccessKey",
+        mutates: true,
+    },
+    Action {
+        name: "ListAccessKeys",
+        mutates: false,
+    },
+    Action {
+        name: "UpdateAccessKey",
+        mutates: true,
+    },
+    Action {
+        name: "DeleteAccessKey",
+        mutates: true,
+    },
+    Action {
+        name: "CreateRole",
+        mutates: true,
+    },
+    Action {
+        name: "GetRole",
+        mutates: false,
+    },
+    Action {
+        name: "ListRoles",
+        mutates: false,
+    },
+    Action {
+        name: "DeleteRole",
+        mutates: true,
+    },
+    Action {
+        name: "TagRole",
+        mutates: true,
+    },
+    Action {
+        name: "PutUserPolicy",
+        mutates: true,
+    },
+    Action {
+        name: "GetUserPolicy",
+        mutates: false,
+    },
+    Action {
+        name: "ListUserPolicies",
+        mutates: false,
+    },
+    Action {
+        name: "DeleteUserPolicy",
+        mutates: true,
+    },
+    Action {
+        name: "PutRolePolicy",
+        mutates: true,
+    },
+    Action {
+        name: "GetRolePolicy",
+        mutates: false,
+    },
+    Action {
+        name: "ListRolePolicies",
+        mutates: false,
+    },
+    Action {
+        name: "DeleteRolePolicy",
+        mutates: true,
+    },
 ];
 
-/// Request members that never reach an audit record.
-pub const REDACTED: &[&str] = &[
-    "Password",
-    "SecretAccessKey",
-    "SessionToken",
-    "NewPassword",
-    "OldPassword",
-];
+/// Whether IAM action `action` changes state.
+pub fn mutates(action: &str) -> bool {
+    ACTIONS.iter().any(|a| a.name == action && a.mutates)
+}
 
 /// Maps a domain error to IAM's codes. No `_ =>` arm: a new variant must be decided here too.
 pub fn from_core(error: Error, request_id: &str) -> ApiError {
@@ -231,7 +313,7 @@ pub async fn dispatch(
     info: &RequestInfo,
 ) -> QueryOutcome {
     let result = serve(state, caller, action, params, info).await;
-    let committed = result.is_ok() && MUTATIONS.contains(&action);
+    let committed = result.is_ok() && mutates(action);
     QueryOutcome {
         result: result.map(|xml| success_body(NAMESPACE, action, xml, &info.request_id)),
         committed,

@@ -4,11 +4,12 @@
 use kinko_api::ErrorCode;
 use kinko_core::{Caller, Error};
 
-use crate::app::AppState;
+use super::form::Params;
+use super::iam::{QueryOutcome, from_core, is_root};
+use super::xml::{Xml, date, success_body};
 use crate::audit::{Recorded, RequestInfo};
 use crate::errors::ApiError;
-use crate::iam::{QueryOutcome, from_core, is_root};
-use crate::query::{Params, Xml, date, success_body};
+use crate::state::AppState;
 
 /// The STS XML namespace.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";

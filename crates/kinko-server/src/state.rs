@@ -1,0 +1,25 @@
+//! The state every request shares: the service, the authenticator, the audit writer and the
+//! clocks. Its own file so that the protocol handlers can take it without importing the router.
+
+use std::sync::Arc;
+
+use kinko_core::Kms;
+
+use crate::audit::AuditWriter;
+use crate::auth::Authenticator;
+
+/// Shared state of the server.
+#[derive(Debug)]
+pub struct AppState {
+    /// The service.
+    pub kms: Arc<Kms>,
+    /// SigV4 verification with its signing-key cache.
+    pub auth: Authenticator,
+    /// Where audit records of requests that change nothing go.
+    pub audit: AuditWriter,
+    /// Region recorded for requests that fail before their credential scope is known.
+    pub default_region: String,
+    /// The clock SigV4 timestamps are checked against: the service's own, except under
+    /// `insecure_test_clock`, where clients keep signing with the host's real time.
+    pub signature_clock: Arc<dyn kinko_core::Clock>,
+}
