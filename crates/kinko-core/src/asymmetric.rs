@@ -10,7 +10,7 @@ use crate::ops::{
     DataKeyPairOutput, DecryptOutput, EncapsulateOutput, MacOutput, PublicKeyOutput,
     SharedSecretOutput, SignOutput,
 };
-use crate::service::{Need, check_encrypt_usage, check_state, check_usage, incompatible_algorithm};
+use crate::rules::{Need, check_encrypt_usage, check_state, check_usage, incompatible_algorithm};
 use crate::{
     Caller, DataKeyPairSpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec,
     EncryptionContext, Error, Key, KeyAgreementAlgorithmSpec, KeyRef, KeyUsage, Kms,

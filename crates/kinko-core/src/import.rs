@@ -9,8 +9,10 @@
 
 use kinko_crypto::{SecretBytes, random_array};
 
+use crate::aad::material_aad;
 use crate::material::Prepared;
-use crate::service::{AuditFn, Need, check_state, material_aad};
+use crate::ops::AuditFn;
+use crate::rules::{Need, check_state};
 use crate::{
     AuditAppend, Caller, Error, ExpirationModel, ImportParameters, ImportType, Key, KeyArn, KeyRef,
     KeyState, Kms, Material, MaterialId, Origin, RotationType, StoreError, UnixMillis,

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use kinko_crypto::random_array;
 
+use crate::aad::material_aad;
 use crate::material::{self, Prepared};
+use crate::ops::AuditFn;
 use crate::ops::Page;
-use crate::service::{AuditFn, Need, check_state, material_aad};
+use crate::rules::{Need, check_state};
 use crate::{
     AuditAppend, AuditDraft, Caller, DEFAULT_ROTATION_PERIOD_DAYS, Error, Key, KeyArn, KeyRef,
     KeySpec, KeyState, Kms, MAX_ON_DEMAND_ROTATIONS, Material, MaterialId, Origin, RotationType,

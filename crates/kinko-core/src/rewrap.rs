@@ -6,7 +6,7 @@
 
 use kinko_crypto::RootKey;
 
-use crate::service::{access_key_aad, material_aad};
+use crate::aad::{access_key_aad, material_aad};
 use crate::{Error, Store};
 
 /// What a rewrap pass did.
