@@ -2,7 +2,8 @@
 //! keys and inline policies, roles with their trust and inline policies, and tags.
 //!
 //! Who may call: the account's root, or a principal whose identity policies allow the `iam:`
-//! action on the target user or role (`*` for listings); anyone else gets `AccessDenied`.
+//! action on the target user or role (a pattern for listings); anyone else gets `AccessDenied`.
+//! The check is the core's (`Kms::authorize_iam`), made before the request's members are read.
 //! Changes commit their audit record with the change (the draft is built before the call, for
 //! a success); failures are recorded by the caller of [`dispatch`] through the writer.
 
@@ -88,40 +89,6 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         }
     };
     ApiError::new(code, message)
-}
-
-/// Whether the caller is its account's root.
-pub fn is_root(caller: &Caller) -> bool {
-    caller.principal_arn == format!("arn:aws:iam::{}:root", caller.account)
-}
-
-/// Allows the request if the caller is root or its identity policies allow `action` on
-/// `resource`.
-pub async fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    resource: &str,
-    request_id: &str,
-) -> Result<(), ApiError> {
-    if is_root(caller) {
-        return Ok(());
-    }
-    let identity = state
-        .kms
-        .principal_identity(&caller.principal_arn)
-        .await
-        .map_err(|e| from_core(e, request_id))?;
-    match identity {
-        Some(identity) if identity.allows(action, resource) => Ok(()),
-        _ => Err(ApiError::new(
-            ErrorCode::AccessDenied,
-            format!(
-                "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
-                caller.principal_arn
-            ),
-        )),
-    }
 }
 
 fn user_xml(x: &mut Xml, u: &IamUser) {
@@ -268,7 +235,9 @@ async fn serve(
         }
     };
     let authz = |action: &'static str, resource: String| async move {
-        authorize(state, caller, action, &resource, rid).await
+        kms.authorize_iam(caller, action, &resource)
+            .await
+            .map_err(|e| from_core(e, rid))
     };
     match action {
         "CreateUser" => {
@@ -293,7 +262,7 @@ async fn serve(
                 }
                 None => match kms.calling_user(caller).await.map_err(core)? {
                     Some(u) => u,
-                    None if is_root(caller) => {
+                    None if caller.is_root() => {
                         let mut x = Xml::new();
                         x.element("User", |u| {
                             u.text("UserId", acct)

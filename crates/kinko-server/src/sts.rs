@@ -7,7 +7,7 @@ use kinko_core::{Caller, Error};
 use crate::app::AppState;
 use crate::audit::{Recorded, RequestInfo};
 use crate::errors::ApiError;
-use crate::iam::{QueryOutcome, from_core, is_root};
+use crate::iam::{QueryOutcome, from_core};
 use crate::query::{Params, Xml, date, success_body};
 
 /// The STS XML namespace.
@@ -99,7 +99,7 @@ async fn serve(
 /// GetCallerIdentity's `UserId`: the account for root, `AIDA…` for a user, `AROA…:<session>`
 /// for a role session.
 async fn caller_user_id(state: &AppState, caller: &Caller) -> Result<String, Error> {
-    if is_root(caller) {
+    if caller.is_root() {
         return Ok(caller.account.as_str().to_owned());
     }
     if let Some(user) = state.kms.calling_user(caller).await? {
