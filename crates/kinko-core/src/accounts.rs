@@ -97,10 +97,11 @@ impl Kms {
         let secret = self
             .root()
             .unwrap(&record.wrapped_secret, access_key_aad(id).as_bytes())
-            .map_err(|_| {
-                Error::Internal(format!(
-                    "access key {id} does not unwrap under the root key"
-                ))
+            .map_err(|e| {
+                Error::failed(
+                    format!("access key {id} does not unwrap under the root key"),
+                    e,
+                )
             })?;
         Ok(Some((record, secret)))
     }
@@ -116,7 +117,7 @@ impl Kms {
             })
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => Error::Internal("account id collision; retry".into()),
+                e @ StoreError::Conflict(_) => Error::failed("account id collision; retry", e),
                 other => other.into(),
             })?;
         let principal = root_arn(&id);

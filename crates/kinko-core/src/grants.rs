@@ -200,8 +200,8 @@ impl Kms {
         self.caches().invalidate_grants(&key.id());
         match result {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(Error::Internal("grant id collision".into()));
+            Err(e @ StoreError::Conflict(_)) => {
+                return Err(Error::failed("grant id collision", e));
             }
             Err(e) => return Err(e.into()),
         }

@@ -396,7 +396,7 @@ impl Kms {
         let raw = kinko_crypto::unwrap_imported_material(private.expose(), algorithm, encrypted)
             .map_err(|e| match e {
                 kinko_crypto::CryptoError::Decrypt => Error::InvalidCiphertext,
-                other => Error::Internal(format!("the stored wrapping key does not load: {other}")),
+                other => Error::failed("loading the stored wrapping key", other),
             })?;
         let kind = key
             .spec

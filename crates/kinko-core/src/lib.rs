@@ -59,7 +59,7 @@ pub use audit::{
 pub use authz::{DenialReason, Verdict};
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
-pub use error::Error;
+pub use error::{Error, InternalCause};
 pub use grant::{
     Grant, GrantConstraints, GrantOperation, MAX_GRANTS_PER_KEY, check_grant_id, check_principal,
     grant_token, parse_grant_token,

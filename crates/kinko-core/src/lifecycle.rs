@@ -294,8 +294,7 @@ impl Kms {
             match outcome {
                 Ok(_) => {}
                 // Someone else changed the key first; the next pass sees the new state.
-                Err(Error::StoreUnavailable(StoreError::Conflict(_))) => {}
-                Err(Error::Internal(m)) if m.starts_with("concurrent update") => {}
+                Err(e) if e.is_store_conflict() => {}
                 Err(e) => return Err(e),
             }
         }

@@ -50,10 +50,10 @@ impl PolicyCache {
         // A stored policy was validated when it was written; one that no longer parses (a
         // stricter parser, an edited database) denies everything but is still reported.
         let policy = Policy::parse(&key.policy, PolicyKind::Key).map_err(|e| {
-            Error::Internal(format!(
-                "the stored key policy of {} does not parse: {e}",
-                key.arn
-            ))
+            Error::failed(
+                format!("the stored key policy of {} does not parse", key.arn),
+                e,
+            )
         })?;
         let mut reads: Vec<String> = Vec::new();
         for key in policy.read_keys() {

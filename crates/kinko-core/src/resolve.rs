@@ -212,11 +212,14 @@ impl Kms {
         let secret = self
             .root()
             .unwrap(&record.wrapped, &material_aad(&key.arn, id, key.spec))
-            .map_err(|_| {
-                Error::Internal(format!(
-                    "material {id} of {} does not unwrap under the root key",
-                    key.arn
-                ))
+            .map_err(|e| {
+                Error::failed(
+                    format!(
+                        "material {id} of {} does not unwrap under the root key",
+                        key.arn
+                    ),
+                    e,
+                )
             })?;
         let prepared = Prepared::new(key.spec, &secret)?;
         Ok(Some(self.caches().put_material_read(

@@ -133,10 +133,11 @@ impl Kms {
         let secret = self
             .root()
             .unwrap(&session.wrapped_secret, access_key_aad(id).as_bytes())
-            .map_err(|_| {
-                Error::Internal(format!(
-                    "session key {id} does not unwrap under the root key"
-                ))
+            .map_err(|e| {
+                Error::failed(
+                    format!("session key {id} does not unwrap under the root key"),
+                    e,
+                )
             })?;
         Ok(SessionCheck::Valid(Box::new(session), secret))
     }
