@@ -1,6 +1,7 @@
 //! The alias operations: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. An alias belongs to
 //! the caller's account and region; the alias and the key it points at are both authorized.
 
+use crate::actions::Action;
 use crate::ops::{AuditFn, Page};
 use crate::rules::{MAX_ALIASES_PER_KEY, Need, check_state, decode_marker, page_marker};
 use crate::{Alias, AliasName, Caller, Error, KeyRef, Kms, StoreError};
@@ -21,12 +22,12 @@ impl Kms {
         }
         self.authorize_in_account(
             caller,
-            "kms:CreateAlias",
+            Action::KmsCreateAlias,
             &name.arn(&caller.region, &caller.account),
         )
         .await?;
         let key = self
-            .resolve_for_management(caller, target, "kms:CreateAlias")
+            .resolve_for_management(caller, target, Action::KmsCreateAlias)
             .await?;
         check_state(&key, Need::NotPendingDeletion)?;
         if self.store().count_aliases(&key.id()).await? >= MAX_ALIASES_PER_KEY {
@@ -83,18 +84,18 @@ impl Kms {
             .ok_or_else(|| alias_not_found(caller, name))?;
         self.authorize_in_account(
             caller,
-            "kms:UpdateAlias",
+            Action::KmsUpdateAlias,
             &name.arn(&caller.region, &caller.account),
         )
         .await?;
         let new_target = self
-            .resolve_for_management(caller, target, "kms:UpdateAlias")
+            .resolve_for_management(caller, target, Action::KmsUpdateAlias)
             .await?;
         if let Some(old) = self
             .key_in_account(&caller.account, &caller.region, &alias.target)
             .await?
         {
-            self.authorize(caller, "kms:UpdateAlias", &old, None)
+            self.authorize(caller, Action::KmsUpdateAlias, &old, None)
                 .await?;
         }
         check_state(&new_target, Need::NotPendingDeletion)?;
@@ -147,14 +148,14 @@ impl Kms {
             .ok_or_else(|| alias_not_found(caller, name))?;
         self.authorize_in_account(
             caller,
-            "kms:DeleteAlias",
+            Action::KmsDeleteAlias,
             &name.arn(&caller.region, &caller.account),
         )
         .await?;
         let key = self
             .require_key(caller, &caller.region, &alias.target)
             .await?;
-        self.authorize(caller, "kms:DeleteAlias", &key, None)
+        self.authorize(caller, Action::KmsDeleteAlias, &key, None)
             .await?;
         let draft = audit(&key);
         let append = self.append(&draft);
@@ -181,12 +182,12 @@ impl Kms {
     ) -> Result<Page<Alias>, Error> {
         let target = match key {
             Some(r) => Some(
-                self.resolve_for_management(caller, r, "kms:ListAliases")
+                self.resolve_for_management(caller, r, Action::KmsListAliases)
                     .await?
                     .id(),
             ),
             None => {
-                self.authorize_in_account(caller, "kms:ListAliases", "*")
+                self.authorize_in_account(caller, Action::KmsListAliases, "*")
                     .await?;
                 None
             }

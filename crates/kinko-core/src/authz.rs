@@ -30,6 +30,7 @@ use kinko_policy::{
     RequestPrincipal,
 };
 
+use crate::actions::Action;
 use crate::identity::Identity;
 use crate::rules::{MAX_ALIASES_PER_KEY, MAX_TAGS_PER_KEY};
 use crate::{Caller, EncryptionContext, Error, Grant, Key, KeyRef, Kms};
@@ -131,10 +132,11 @@ impl Kms {
     pub(crate) async fn authorize(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &Key,
         context: Option<&EncryptionContext>,
     ) -> Result<(), Error> {
+        let action = action.as_str();
         let verdict = self
             .decide(caller, action, Some(key), context, false)
             .await?;
@@ -150,7 +152,7 @@ impl Kms {
     pub async fn check_access(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &KeyRef,
         context: Option<&EncryptionContext>,
     ) -> Result<Arc<Key>, Error> {
@@ -163,9 +165,10 @@ impl Kms {
     pub async fn authorize_in_account(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         resource: &str,
     ) -> Result<(), Error> {
+        let action = action.as_str();
         let verdict = self.decide_account(caller, action, resource, false).await?;
         match verdict.denied {
             None => Ok(()),
@@ -180,12 +183,13 @@ impl Kms {
     pub async fn authorize_iam(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         resource: &str,
     ) -> Result<(), Error> {
         if caller.is_root() {
             return Ok(());
         }
+        let action = action.as_str();
         let allowed = self
             .principal_identity(&caller.principal_arn)
             .await?
@@ -475,7 +479,7 @@ impl Kms {
         let ctx = self.context_for(
             caller,
             identity.as_deref(),
-            "kms:PutKeyPolicy",
+            Action::KmsPutKeyPolicy.as_str(),
             &resource,
             &needs,
         );

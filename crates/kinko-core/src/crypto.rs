@@ -4,6 +4,7 @@
 
 use kinko_crypto::{SecretBytes, random_secret};
 
+use crate::actions::Action;
 use crate::ops::{
     DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, ReEncryptOutput,
 };
@@ -23,7 +24,7 @@ impl Kms {
         algorithm: EncryptionAlgorithmSpec,
     ) -> Result<EncryptOutput, Error> {
         let key = self
-            .resolve_with(caller, key, "kms:Encrypt", Some(context))
+            .resolve_with(caller, key, Action::KmsEncrypt, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
         check_encrypt_usage(&key, algorithm)?;
@@ -46,15 +47,22 @@ impl Kms {
         key: Option<&KeyRef>,
         algorithm: EncryptionAlgorithmSpec,
     ) -> Result<DecryptOutput, Error> {
-        self.decrypt_as(caller, "kms:Decrypt", ciphertext, context, key, algorithm)
-            .await
+        self.decrypt_as(
+            caller,
+            Action::KmsDecrypt,
+            ciphertext,
+            context,
+            key,
+            algorithm,
+        )
+        .await
     }
 
     /// Decrypt as `action` (`kms:Decrypt`, or `kms:ReEncryptFrom` for ReEncrypt's source).
     async fn decrypt_as(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         ciphertext: &[u8],
         context: &EncryptionContext,
         key: Option<&KeyRef>,
@@ -127,7 +135,7 @@ impl Kms {
             .resolve_with(
                 caller,
                 destination_key,
-                "kms:ReEncryptTo",
+                Action::KmsReEncryptTo,
                 Some(destination_context),
             )
             .await?;
@@ -136,7 +144,7 @@ impl Kms {
         let source = self
             .decrypt_as(
                 caller,
-                "kms:ReEncryptFrom",
+                Action::KmsReEncryptFrom,
                 ciphertext,
                 source_context,
                 source_key,
@@ -172,9 +180,9 @@ impl Kms {
         with_plaintext: bool,
     ) -> Result<GenerateDataKeyOutput, Error> {
         let action = if with_plaintext {
-            "kms:GenerateDataKey"
+            Action::KmsGenerateDataKey
         } else {
-            "kms:GenerateDataKeyWithoutPlaintext"
+            Action::KmsGenerateDataKeyWithoutPlaintext
         };
         let key = self
             .resolve_with(caller, key, action, Some(context))
@@ -203,7 +211,7 @@ impl Kms {
         caller: &Caller,
         bytes: usize,
     ) -> Result<SecretBytes, Error> {
-        self.authorize_in_account(caller, "kms:GenerateRandom", "*")
+        self.authorize_in_account(caller, Action::KmsGenerateRandom, "*")
             .await?;
         Ok(random_secret(bytes)?)
     }

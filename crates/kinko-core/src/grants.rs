@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use kinko_crypto::random_array;
 
+use crate::actions::Action;
 use crate::grant::{check_constraint_map, check_grant_name, is_symmetric_encryption};
 use crate::ops::{AuditFn, Page};
 use crate::rules::{Need, check_state, decode_marker, page_marker, refuse_alias};
@@ -112,7 +113,7 @@ impl Kms {
             }
         }
         let key = self
-            .resolve_by_id(caller, &req.key, "kms:CreateGrant")
+            .resolve_by_id(caller, &req.key, Action::KmsCreateGrant)
             .await?;
         // CreateGrant follows the cryptographic operations' state rules, except that AWS lets
         // it through on an Unavailable key (custom key stores).
@@ -225,7 +226,9 @@ impl Kms {
         if let Some(id) = grant_id {
             check_grant_id(id)?;
         }
-        let key = self.resolve_by_id(caller, key, "kms:ListGrants").await?;
+        let key = self
+            .resolve_by_id(caller, key, Action::KmsListGrants)
+            .await?;
         let after = match marker {
             Some(m) => Some(
                 decode_marker(m)
@@ -256,7 +259,7 @@ impl Kms {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Grant>, Error> {
-        self.authorize_in_account(caller, "kms:ListRetirableGrants", "*")
+        self.authorize_in_account(caller, Action::KmsListRetirableGrants, "*")
             .await?;
         check_principal(retiring_principal, "retiringPrincipal")?;
         let after = match marker {
@@ -306,7 +309,8 @@ impl Kms {
                 // the key policy.
                 refuse_alias(&key)?;
                 (
-                    self.locate(caller, &key, Some("kms:RetireGrant")).await?,
+                    self.locate(caller, &key, Some(Action::KmsRetireGrant.as_str()))
+                        .await?,
                     grant_id,
                 )
             }
@@ -334,7 +338,9 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         check_grant_id(grant_id)?;
-        let key = self.resolve_by_id(caller, key, "kms:RevokeGrant").await?;
+        let key = self
+            .resolve_by_id(caller, key, Action::KmsRevokeGrant)
+            .await?;
         self.delete_grant(&key, grant_id, audit).await
     }
 

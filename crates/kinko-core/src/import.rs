@@ -10,6 +10,7 @@
 use kinko_crypto::{SecretBytes, random_array};
 
 use crate::aad::material_aad;
+use crate::actions::Action;
 use crate::material::Prepared;
 use crate::ops::AuditFn;
 use crate::rules::{Need, check_state};
@@ -68,7 +69,7 @@ impl Kms {
         key_spec: WrappingKeySpec,
     ) -> Result<ImportParametersOutput, Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:GetParametersForImport")
+            .resolve_for_management(caller, key, Action::KmsGetParametersForImport)
             .await?;
         check_external(&key)?;
         if algorithm.primitive().is_none() {
@@ -115,7 +116,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(KeyArn, MaterialId), Error> {
         let resolved = self
-            .resolve_for_management(caller, key, "kms:ImportKeyMaterial")
+            .resolve_for_management(caller, key, Action::KmsImportKeyMaterial)
             .await?;
         check_external(&resolved)?;
         let now = self.clock().now();
@@ -249,7 +250,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(KeyArn, MaterialId), Error> {
         let resolved = self
-            .resolve_for_management(caller, key, "kms:DeleteImportedKeyMaterial")
+            .resolve_for_management(caller, key, Action::KmsDeleteImportedKeyMaterial)
             .await?;
         check_origin(&resolved)?;
         let mut key = self.fresh_key(&resolved).await?;

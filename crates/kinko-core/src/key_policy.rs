@@ -1,6 +1,7 @@
 //! The key policy operations: GetKeyPolicy, PutKeyPolicy (with the lockout safety check),
 //! ListKeyPolicies. A key has exactly one policy, named `default`.
 
+use crate::actions::Action;
 use crate::ops::AuditFn;
 use crate::rules::Need;
 use crate::{Caller, DEFAULT_POLICY_NAME, Error, KeyRef, Kms};
@@ -9,7 +10,7 @@ impl Kms {
     /// GetKeyPolicy: the stored `default` policy.
     pub async fn get_key_policy(&self, caller: &Caller, key: &KeyRef) -> Result<String, Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:GetKeyPolicy")
+            .resolve_for_management(caller, key, Action::KmsGetKeyPolicy)
             .await?;
         Ok(key.policy.clone())
     }
@@ -25,7 +26,7 @@ impl Kms {
     ) -> Result<(), Error> {
         if !bypass_lockout_check {
             let current = self
-                .resolve_for_management(caller, key, "kms:PutKeyPolicy")
+                .resolve_for_management(caller, key, Action::KmsPutKeyPolicy)
                 .await?;
             self.check_lockout(caller, &current, &policy).await?;
         }
@@ -33,7 +34,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:PutKeyPolicy",
+            Action::KmsPutKeyPolicy,
             Need::Any,
             move |k| {
                 k.policy = policy.clone();
@@ -50,7 +51,7 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
     ) -> Result<Vec<String>, Error> {
-        self.resolve_for_management(caller, key, "kms:ListKeyPolicies")
+        self.resolve_for_management(caller, key, Action::KmsListKeyPolicies)
             .await?;
         Ok(vec![DEFAULT_POLICY_NAME.to_owned()])
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use kinko_crypto::random_array;
 
 use crate::aad::material_aad;
+use crate::actions::Action;
 use crate::material::{self, Prepared};
 use crate::ops::{AuditFn, CreateKeyRequest, Page, ScheduleDeletionOutput};
 use crate::rules::{MAX_TAGS_PER_KEY, Need, decode_marker, dedup_tags, page_marker, validate_tags};
@@ -23,7 +24,7 @@ impl Kms {
         req: CreateKeyRequest,
         audit: AuditFn<'_>,
     ) -> Result<Arc<Key>, Error> {
-        self.authorize_in_account(caller, "kms:CreateKey", "*")
+        self.authorize_in_account(caller, Action::KmsCreateKey, "*")
             .await?;
         if req.custom_key_store
             || matches!(req.origin, Origin::AwsCloudHsm | Origin::ExternalKeyStore)
@@ -138,7 +139,7 @@ impl Kms {
 
     /// DescribeKey (aliases allowed).
     pub async fn describe_key(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>, Error> {
-        self.resolve(caller, key, "kms:DescribeKey").await
+        self.resolve(caller, key, Action::KmsDescribeKey).await
     }
 
     /// ListKeys: keys of the caller's account in the request's region.
@@ -148,7 +149,7 @@ impl Kms {
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Key>, Error> {
-        self.authorize_in_account(caller, "kms:ListKeys", "*")
+        self.authorize_in_account(caller, Action::KmsListKeys, "*")
             .await?;
         let after = match marker {
             Some(m) => Some(
@@ -177,7 +178,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:EnableKey",
+            Action::KmsEnableKey,
             Need::EnableDisable,
             |k| {
                 k.state = KeyState::Enabled;
@@ -200,7 +201,7 @@ impl Kms {
                 audit,
                 caller,
                 key,
-                "kms:DisableKey",
+                Action::KmsDisableKey,
                 Need::EnableDisable,
                 |k| {
                     k.state = KeyState::Disabled;
@@ -224,7 +225,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:UpdateKeyDescription",
+            Action::KmsUpdateKeyDescription,
             Need::NotPendingDeletion,
             move |k| {
                 k.description = description.clone();
@@ -249,7 +250,7 @@ impl Kms {
                 audit,
                 caller,
                 key,
-                "kms:ScheduleKeyDeletion",
+                Action::KmsScheduleKeyDeletion,
                 Need::Any,
                 |k| {
                     if k.state == KeyState::PendingDeletion {
@@ -283,7 +284,7 @@ impl Kms {
     ) -> Result<KeyArn, Error> {
         // An EXTERNAL key whose material is gone goes back to waiting for it.
         let resolved = self
-            .resolve_for_management(caller, key, "kms:CancelKeyDeletion")
+            .resolve_for_management(caller, key, Action::KmsCancelKeyDeletion)
             .await?;
         let material_missing = resolved.origin == Origin::External
             && !self
@@ -296,7 +297,7 @@ impl Kms {
                 audit,
                 caller,
                 key,
-                "kms:CancelKeyDeletion",
+                Action::KmsCancelKeyDeletion,
                 Need::Any,
                 |k| {
                     if k.state != KeyState::PendingDeletion {
@@ -327,7 +328,7 @@ impl Kms {
         key: &KeyRef,
     ) -> Result<(Arc<Key>, Option<KeyLastUsage>), Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:GetKeyLastUsage")
+            .resolve_for_management(caller, key, Action::KmsGetKeyLastUsage)
             .await?;
         let usage = self.store().key_last_usage(&key.id()).await?;
         Ok((key, usage))

@@ -13,6 +13,7 @@
 
 mod aad;
 mod accounts;
+mod actions;
 mod algorithms;
 mod aliases;
 mod asymmetric;
@@ -47,6 +48,7 @@ mod store;
 mod sts;
 mod tags;
 
+pub use actions::Action;
 pub use algorithms::{
     DataKeyPairSpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, ImportType,
     KeyAgreementAlgorithmSpec, MacAlgorithmSpec, MessageType, SigningAlgorithmSpec,

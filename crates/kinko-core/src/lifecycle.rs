@@ -8,6 +8,7 @@ use std::sync::Arc;
 use kinko_crypto::random_array;
 
 use crate::aad::material_aad;
+use crate::actions::Action;
 use crate::material::{self, Prepared};
 use crate::ops::AuditFn;
 use crate::ops::Page;
@@ -90,7 +91,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:EnableKeyRotation",
+            Action::KmsEnableKeyRotation,
             Need::Any,
             |k| {
                 check_automatic_rotation(k)?;
@@ -120,7 +121,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:DisableKeyRotation",
+            Action::KmsDisableKeyRotation,
             Need::Any,
             |k| {
                 check_automatic_rotation(k)?;
@@ -140,7 +141,7 @@ impl Kms {
         key: &KeyRef,
     ) -> Result<RotationStatus, Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:GetKeyRotationStatus")
+            .resolve_for_management(caller, key, Action::KmsGetKeyRotationStatus)
             .await?;
         check_rotation_kind(&key)?;
         if key.state == KeyState::PendingImport {
@@ -167,7 +168,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<KeyArn, Error> {
         let resolved = self
-            .resolve_for_management(caller, key, "kms:RotateKeyOnDemand")
+            .resolve_for_management(caller, key, Action::KmsRotateKeyOnDemand)
             .await?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
@@ -218,7 +219,7 @@ impl Kms {
         marker: Option<&str>,
     ) -> Result<(Arc<Key>, Page<Material>), Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:ListKeyRotations")
+            .resolve_for_management(caller, key, Action::KmsListKeyRotations)
             .await?;
         check_rotation_kind(&key)?;
         let mut items: Vec<Material> = self

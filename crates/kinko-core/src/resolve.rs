@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::aad::material_aad;
+use crate::actions::Action;
 use crate::authz::access_denied;
 use crate::material::Prepared;
 use crate::ops::AuditFn;
@@ -22,7 +23,7 @@ impl Kms {
         &self,
         caller: &Caller,
         key: &KeyRef,
-        action: &str,
+        action: Action,
     ) -> Result<Arc<Key>, Error> {
         self.resolve_with(caller, key, action, None).await
     }
@@ -33,10 +34,10 @@ impl Kms {
         &self,
         caller: &Caller,
         key: &KeyRef,
-        action: &str,
+        action: Action,
         context: Option<&EncryptionContext>,
     ) -> Result<Arc<Key>, Error> {
-        let found = self.locate(caller, key, Some(action)).await?;
+        let found = self.locate(caller, key, Some(action.as_str())).await?;
         self.authorize(caller, action, &found, context).await?;
         Ok(found)
     }
@@ -91,7 +92,7 @@ impl Kms {
         &self,
         caller: &Caller,
         key: &KeyRef,
-        action: &str,
+        action: Action,
     ) -> Result<Arc<Key>, Error> {
         refuse_alias(key)?;
         self.resolve(caller, key, action).await
@@ -102,7 +103,7 @@ impl Kms {
         &self,
         caller: &Caller,
         key: &KeyRef,
-        action: &str,
+        action: Action,
     ) -> Result<Arc<Key>, Error> {
         refuse_alias(key)?;
         let found = self.locate(caller, key, None).await?;
@@ -237,7 +238,7 @@ impl Kms {
         audit: AuditFn<'_>,
         caller: &Caller,
         key_ref: &KeyRef,
-        action: &str,
+        action: Action,
         need: Need,
         change: F,
     ) -> Result<Arc<Key>, Error>

@@ -5,6 +5,7 @@ use kinko_crypto::{constant_time_eq, random_array, random_secret, sha256};
 use kinko_policy::{Decision, PolicyKind, RequestContext};
 
 use crate::aad::access_key_aad;
+use crate::actions::Action;
 use crate::bootstrap;
 use crate::identity::{is_name_char, parse_policy};
 use crate::{
@@ -33,8 +34,9 @@ impl Kms {
         }
         let denied = || {
             Error::AccessDenied(format!(
-                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-                caller.principal_arn
+                "User: {} is not authorized to perform: {} on resource: {role_arn}",
+                caller.principal_arn,
+                Action::StsAssumeRole
             ))
         };
         let prefix = format!("arn:aws:iam::{}:role/", caller.account);
@@ -61,14 +63,18 @@ impl Kms {
             .await?
             .ok_or_else(denied)?;
         let trust = parse_policy(&role.trust_policy, PolicyKind::Trust)?;
-        let ctx = RequestContext::new(identity.request_principal(), "sts:AssumeRole", &role.arn);
+        let ctx = RequestContext::new(
+            identity.request_principal(),
+            Action::StsAssumeRole.as_str(),
+            &role.arn,
+        );
         let evaluation = trust.evaluate(&ctx);
         let allowed = match evaluation.decision {
             Decision::ExplicitDeny => false,
             Decision::Allow => true,
             Decision::NotApplicable => {
                 evaluation.account_delegation.is_some()
-                    && identity.allows("sts:AssumeRole", &role.arn)
+                    && identity.allows(Action::StsAssumeRole.as_str(), &role.arn)
             }
         };
         if !allowed {

@@ -1,5 +1,6 @@
 //! The tag operations on keys: TagResource, UntagResource, ListResourceTags.
 
+use crate::actions::Action;
 use crate::ops::{AuditFn, Page};
 use crate::rules::{
     MAX_TAGS_PER_KEY, Need, check_state, decode_marker, dedup_tags, page_marker, validate_tags,
@@ -17,7 +18,7 @@ impl Kms {
     ) -> Result<(), Error> {
         validate_tags(&tags)?;
         let key = self
-            .resolve_for_management(caller, key, "kms:TagResource")
+            .resolve_for_management(caller, key, Action::KmsTagResource)
             .await?;
         check_state(&key, Need::NotPendingDeletion)?;
         let tags = dedup_tags(tags);
@@ -51,7 +52,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:UntagResource")
+            .resolve_for_management(caller, key, Action::KmsUntagResource)
             .await?;
         check_state(&key, Need::NotPendingDeletion)?;
         self.store()
@@ -69,7 +70,7 @@ impl Kms {
         marker: Option<&str>,
     ) -> Result<Page<Tag>, Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:ListResourceTags")
+            .resolve_for_management(caller, key, Action::KmsListResourceTags)
             .await?;
         let after = match marker {
             Some(m) => Some(

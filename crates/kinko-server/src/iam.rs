@@ -8,7 +8,9 @@
 //! a success); failures are recorded by the caller of [`dispatch`] through the writer.
 
 use kinko_api::ErrorCode;
-use kinko_core::{AccessKey, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind};
+use kinko_core::{
+    AccessKey, Action, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind,
+};
 
 use crate::app::AppState;
 use crate::audit::{Recorded, RequestInfo};
@@ -241,7 +243,7 @@ async fn serve(
             Err(_) => role_arn(&name),
         }
     };
-    let authz = |action: &'static str, resource: String| async move {
+    let authz = |action: Action, resource: String| async move {
         kms.authorize_iam(caller, action, &resource)
             .await
             .map_err(|e| from_core(e, rid))
@@ -251,7 +253,7 @@ async fn serve(
             let name = params.required("UserName")?;
             let path = params.get("Path");
             let arn = format!("arn:aws:iam::{acct}:user{}{name}", path.unwrap_or("/"));
-            authz("iam:CreateUser", arn).await?;
+            authz(Action::IamCreateUser, arn).await?;
             let tags = params.tags()?;
             let user = kms
                 .create_user(caller, name, path, tags, &draft())
@@ -264,7 +266,7 @@ async fn serve(
         "GetUser" => {
             let user = match params.get("UserName") {
                 Some(name) => {
-                    authz("iam:GetUser", target_user(name.to_owned()).await).await?;
+                    authz(Action::IamGetUser, target_user(name.to_owned()).await).await?;
                     kms.get_user(caller, name).await.map_err(core)?
                 }
                 None => match kms.calling_user(caller).await.map_err(core)? {
@@ -291,7 +293,7 @@ async fn serve(
             Ok(Some(x))
         }
         "ListUsers" => {
-            authz("iam:ListUsers", format!("arn:aws:iam::{acct}:user/*")).await?;
+            authz(Action::IamListUsers, format!("arn:aws:iam::{acct}:user/*")).await?;
             let users = kms
                 .list_users(caller, params.get("PathPrefix"))
                 .await
@@ -308,7 +310,7 @@ async fn serve(
         }
         "DeleteUser" => {
             let name = params.required("UserName")?;
-            authz("iam:DeleteUser", target_user(name.to_owned()).await).await?;
+            authz(Action::IamDeleteUser, target_user(name.to_owned()).await).await?;
             kms.delete_user(caller, name, &draft())
                 .await
                 .map_err(core)?;
@@ -316,7 +318,7 @@ async fn serve(
         }
         "TagUser" => {
             let name = params.required("UserName")?;
-            authz("iam:TagUser", target_user(name.to_owned()).await).await?;
+            authz(Action::IamTagUser, target_user(name.to_owned()).await).await?;
             let tags = params.tags()?;
             kms.tag_user(caller, name, tags, &draft())
                 .await
@@ -330,10 +332,10 @@ async fn serve(
                 None => caller.principal_arn.clone(),
             };
             let iam_action = match action {
-                "CreateAccessKey" => "iam:CreateAccessKey",
-                "ListAccessKeys" => "iam:ListAccessKeys",
-                "UpdateAccessKey" => "iam:UpdateAccessKey",
-                _ => "iam:DeleteAccessKey",
+                "CreateAccessKey" => Action::IamCreateAccessKey,
+                "ListAccessKeys" => Action::IamListAccessKeys,
+                "UpdateAccessKey" => Action::IamUpdateAccessKey,
+                _ => Action::IamDeleteAccessKey,
             };
             authz(iam_action, resource).await?;
             match action {
@@ -406,7 +408,7 @@ async fn serve(
             let name = params.required("RoleName")?;
             let path = params.get("Path");
             let arn = format!("arn:aws:iam::{acct}:role{}{name}", path.unwrap_or("/"));
-            authz("iam:CreateRole", arn).await?;
+            authz(Action::IamCreateRole, arn).await?;
             let document = params.required("AssumeRolePolicyDocument")?;
             let tags = params.tags()?;
             let role = kms
@@ -428,14 +430,14 @@ async fn serve(
         }
         "GetRole" => {
             let name = params.required("RoleName")?;
-            authz("iam:GetRole", target_role(name.to_owned()).await).await?;
+            authz(Action::IamGetRole, target_role(name.to_owned()).await).await?;
             let role = kms.get_role(caller, name).await.map_err(core)?;
             let mut x = Xml::new();
             x.element("Role", |r| role_xml(r, &role));
             Ok(Some(x))
         }
         "ListRoles" => {
-            authz("iam:ListRoles", format!("arn:aws:iam::{acct}:role/*")).await?;
+            authz(Action::IamListRoles, format!("arn:aws:iam::{acct}:role/*")).await?;
             let roles = kms
                 .list_roles(caller, params.get("PathPrefix"))
                 .await
@@ -452,7 +454,7 @@ async fn serve(
         }
         "DeleteRole" => {
             let name = params.required("RoleName")?;
-            authz("iam:DeleteRole", target_role(name.to_owned()).await).await?;
+            authz(Action::IamDeleteRole, target_role(name.to_owned()).await).await?;
             kms.delete_role(caller, name, &draft())
                 .await
                 .map_err(core)?;
@@ -460,7 +462,7 @@ async fn serve(
         }
         "TagRole" => {
             let name = params.required("RoleName")?;
-            authz("iam:TagRole", target_role(name.to_owned()).await).await?;
+            authz(Action::IamTagRole, target_role(name.to_owned()).await).await?;
             let tags = params.tags()?;
             kms.tag_role(caller, name, tags, &draft())
                 .await
@@ -480,14 +482,14 @@ async fn serve(
                 PolicyOwnerKind::Role => target_role(owner_name.to_owned()).await,
             };
             let iam_action = match action {
-                "PutUserPolicy" => "iam:PutUserPolicy",
-                "GetUserPolicy" => "iam:GetUserPolicy",
-                "ListUserPolicies" => "iam:ListUserPolicies",
-                "DeleteUserPolicy" => "iam:DeleteUserPolicy",
-                "PutRolePolicy" => "iam:PutRolePolicy",
-                "GetRolePolicy" => "iam:GetRolePolicy",
-                "ListRolePolicies" => "iam:ListRolePolicies",
-                _ => "iam:DeleteRolePolicy",
+                "PutUserPolicy" => Action::IamPutUserPolicy,
+                "GetUserPolicy" => Action::IamGetUserPolicy,
+                "ListUserPolicies" => Action::IamListUserPolicies,
+                "DeleteUserPolicy" => Action::IamDeleteUserPolicy,
+                "PutRolePolicy" => Action::IamPutRolePolicy,
+                "GetRolePolicy" => Action::IamGetRolePolicy,
+                "ListRolePolicies" => Action::IamListRolePolicies,
+                _ => Action::IamDeleteRolePolicy,
             };
             authz(iam_action, resource).await?;
             let owner = PolicyOwner {
