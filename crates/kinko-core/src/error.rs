@@ -1,7 +1,7 @@
 //! Domain errors, classified by what the caller must do about them. The server maps each
 //! variant to exactly one AWS error code in one exhaustive `match`.
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// Why an operation did not succeed. Messages are safe to show to the caller: they never hold
 /// plaintext, key material or secrets.
