@@ -5,12 +5,13 @@
 
 use kinko_crypto::{CryptoError, OaepAlgorithm};
 
+use crate::actions::Action;
 use crate::material;
 use crate::ops::{
     DataKeyPairOutput, DecryptOutput, EncapsulateOutput, MacOutput, PublicKeyOutput,
     SharedSecretOutput, SignOutput,
 };
-use crate::service::{Need, check_encrypt_usage, check_state, check_usage, incompatible_algorithm};
+use crate::rules::{Need, check_encrypt_usage, check_state, check_usage, incompatible_algorithm};
 use crate::{
     Caller, DataKeyPairSpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec,
     EncryptionContext, Error, Key, KeyAgreementAlgorithmSpec, KeyRef, KeyUsage, Kms,
@@ -24,7 +25,7 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
     ) -> Result<PublicKeyOutput, Error> {
-        let key = self.resolve(caller, key, "kms:GetPublicKey").await?;
+        let key = self.resolve(caller, key, Action::KmsGetPublicKey).await?;
         check_state(&key, Need::Crypto)?;
         if key.spec.asymmetric().is_none() {
             return Err(Error::UnsupportedOperation(format!(
@@ -46,7 +47,9 @@ impl Kms {
         message_type: MessageType,
         algorithm: SigningAlgorithmSpec,
     ) -> Result<SignOutput, Error> {
-        let key = self.signing_key(caller, "kms:Sign", key, algorithm).await?;
+        let key = self
+            .signing_key(caller, Action::KmsSign, key, algorithm)
+            .await?;
         check_message(algorithm, message_type, message)?;
         let primitive = signing_primitive(algorithm, &key)?;
         let (_, prepared) = self.current_material(&key).await?;
@@ -71,7 +74,7 @@ impl Kms {
         signature: &[u8],
     ) -> Result<SignOutput, Error> {
         let key = self
-            .signing_key(caller, "kms:Verify", key, algorithm)
+            .signing_key(caller, Action::KmsVerify, key, algorithm)
             .await?;
         check_message(algorithm, message_type, message)?;
         let primitive = signing_primitive(algorithm, &key)?;
@@ -97,7 +100,7 @@ impl Kms {
         algorithm: MacAlgorithmSpec,
     ) -> Result<MacOutput, Error> {
         let key = self
-            .mac_key(caller, "kms:GenerateMac", key, algorithm)
+            .mac_key(caller, Action::KmsGenerateMac, key, algorithm)
             .await?;
         let (_, prepared) = self.current_material(&key).await?;
         let mac = prepared.mac()?.sign(message);
@@ -118,7 +121,7 @@ impl Kms {
         mac: &[u8],
     ) -> Result<MacOutput, Error> {
         let key = self
-            .mac_key(caller, "kms:VerifyMac", key, algorithm)
+            .mac_key(caller, Action::KmsVerifyMac, key, algorithm)
             .await?;
         let (_, prepared) = self.current_material(&key).await?;
         if !prepared.mac()?.verify(message, mac) {
@@ -141,9 +144,9 @@ impl Kms {
         with_plaintext: bool,
     ) -> Result<DataKeyPairOutput, Error> {
         let action = if with_plaintext {
-            "kms:GenerateDataKeyPair"
+            Action::KmsGenerateDataKeyPair
         } else {
-            "kms:GenerateDataKeyPairWithoutPlaintext"
+            Action::KmsGenerateDataKeyPairWithoutPlaintext
         };
         let key = self
             .resolve_with(caller, key, action, Some(context))
@@ -187,7 +190,7 @@ impl Kms {
         let key = self
             .usable_key(
                 caller,
-                "kms:DeriveSharedSecret",
+                Action::KmsDeriveSharedSecret,
                 key,
                 KeyUsage::KeyAgreement,
                 algorithm.as_str(),
@@ -220,7 +223,7 @@ impl Kms {
         algorithm: EncapsulationAlgorithmSpec,
     ) -> Result<EncapsulateOutput, Error> {
         let key = self
-            .kem_key(caller, "kms:Encapsulate", key, algorithm)
+            .kem_key(caller, Action::KmsEncapsulate, key, algorithm)
             .await?;
         let (_, prepared) = self.current_material(&key).await?;
         let (ciphertext, shared_secret) = prepared.asymmetric()?.encapsulate()?;
@@ -240,7 +243,7 @@ impl Kms {
         ciphertext: &[u8],
     ) -> Result<EncapsulateOutput, Error> {
         let key = self
-            .kem_key(caller, "kms:Decapsulate", key, algorithm)
+            .kem_key(caller, Action::KmsDecapsulate, key, algorithm)
             .await?;
         let (_, prepared) = self.current_material(&key).await?;
         let shared_secret = prepared
@@ -259,7 +262,7 @@ impl Kms {
     async fn usable_key(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &KeyRef,
         usage: KeyUsage,
         algorithm: &str,
@@ -277,7 +280,7 @@ impl Kms {
     async fn signing_key(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &KeyRef,
         algorithm: SigningAlgorithmSpec,
     ) -> Result<std::sync::Arc<Key>, Error> {
@@ -295,7 +298,7 @@ impl Kms {
     async fn mac_key(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &KeyRef,
         algorithm: MacAlgorithmSpec,
     ) -> Result<std::sync::Arc<Key>, Error> {
@@ -313,7 +316,7 @@ impl Kms {
     async fn kem_key(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &KeyRef,
         algorithm: EncapsulationAlgorithmSpec,
     ) -> Result<std::sync::Arc<Key>, Error> {

@@ -13,42 +13,27 @@
 //!    identity policies too; or a grant.
 //! 4. Anything else is denied, and the message says which side was missing.
 //!
+//! IAM actions (`iam:CreateUser`, …) are checked here too ([`Kms::authorize_iam`]): the
+//! account's root, or an identity policy that allows the action on the user or role.
+//!
 //! Evaluation is pure (`kinko-policy`); what it needs comes from caches: the compiled key policy
 //! (compiled once per policy text), the caller's identity and the key's grants. Resource tags and
 //! aliases are read only when a policy actually tests `aws:ResourceTag/…` or
 //! `kms:ResourceAliases`.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use kinko_policy::{
-    ConditionKeys, ContextValue, ContextValues, Decision, Policy, PolicyKind, PrincipalKind,
-    RequestContext, RequestPrincipal,
+    ContextValue, ContextValues, Decision, Policy, PolicyKind, PrincipalKind, RequestContext,
+    RequestPrincipal,
 };
 
-use crate::grants::Grant;
+use crate::actions::Action;
 use crate::identity::Identity;
-use crate::{Caller, EncryptionContext, Error, Key, KeyId, Kms};
-
-/// Upper bound on cached compiled key policies.
-const MAX_POLICIES: usize = 100_000;
-
-/// What the transport knows about a request beyond who made it: where it came from, how, and
-/// the condition keys read from its parameters (`kms:EncryptionAlgorithm`, `aws:RequestTag/…`,
-/// `kms:GrantOperations`, …). Encryption-context keys are not here: the core sets them from the
-/// context each half of the operation actually uses.
-#[derive(Debug, Clone, Default)]
-pub struct RequestFacts {
-    /// The client's address (`aws:SourceIp`).
-    pub source_ip: Option<IpAddr>,
-    /// Whether the request came over TLS (`aws:SecureTransport`).
-    pub secure_transport: bool,
-    /// Condition keys taken from the request parameters.
-    pub keys: ConditionKeys,
-}
+use crate::rules::{MAX_ALIASES_PER_KEY, MAX_TAGS_PER_KEY};
+use crate::{Caller, EncryptionContext, Error, Grant, Key, KeyRef, Kms};
 
 /// Which side of the decision refused, in AWS's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,24 +58,6 @@ pub struct Verdict {
     pub explanation: Vec<String>,
 }
 
-/// Compiled key policies, keyed by key, checked against the policy text.
-#[derive(Debug, Default)]
-pub(crate) struct PolicyCache {
-    by_key: RwLock<HashMap<KeyId, Arc<CompiledKeyPolicy>>>,
-}
-
-#[derive(Debug)]
-struct CompiledKeyPolicy {
-    text: String,
-    /// The key record version the policy was compiled from.
-    version: i64,
-    /// The key ARN, the resource every request on the key names.
-    resource: String,
-    policy: Policy,
-    /// The condition keys the policy reads, lower-cased, each once.
-    reads: Vec<String>,
-}
-
 /// The condition keys some policy of the decision reads (lower-cased): only those are put into
 /// the request context, so a policy without conditions costs no context building at all.
 #[derive(Debug, Default)]
@@ -113,63 +80,6 @@ impl<'a> Needs<'a> {
 
     fn wants_prefix(&self, prefix_lower: &str) -> bool {
         self.keys.iter().any(|k| k.starts_with(prefix_lower))
-    }
-}
-
-impl PolicyCache {
-    fn get(&self, key: &Key) -> Result<Arc<CompiledKeyPolicy>, Error> {
-        let id = key.id();
-        if let Some(hit) = self
-            .by_key
-            .read()
-            .ok()
-            .and_then(|m| m.get(&id).cloned())
-            // Every change of a key bumps its version; the length check costs nothing and
-            // catches a record edited behind the service's back in the common case.
-            .filter(|c| c.version == key.version && c.text.len() == key.policy.len())
-        {
-            return Ok(hit);
-        }
-        // A stored policy was validated when it was written; one that no longer parses (a
-        // stricter parser, an edited database) denies everything but is still reported.
-        let policy = Policy::parse(&key.policy, PolicyKind::Key).map_err(|e| {
-            Error::Internal(format!(
-                "the stored key policy of {} does not parse: {e}",
-                key.arn
-            ))
-        })?;
-        let mut reads: Vec<String> = Vec::new();
-        for key in policy.read_keys() {
-            if !reads.iter().any(|k| k == key) {
-                reads.push(key.to_owned());
-            }
-        }
-        let compiled = Arc::new(CompiledKeyPolicy {
-            text: key.policy.clone(),
-            version: key.version,
-            resource: key.arn.to_string(),
-            policy,
-            reads,
-        });
-        if let Ok(mut m) = self.by_key.write() {
-            if m.len() >= MAX_POLICIES {
-                m.clear();
-            }
-            m.insert(id, compiled.clone());
-        }
-        Ok(compiled)
-    }
-
-    pub(crate) fn forget(&self, key: &KeyId) {
-        if let Ok(mut m) = self.by_key.write() {
-            m.remove(key);
-        }
-    }
-
-    pub(crate) fn clear(&self) {
-        if let Ok(mut m) = self.by_key.write() {
-            m.clear();
-        }
     }
 }
 
@@ -222,10 +132,11 @@ impl Kms {
     pub(crate) async fn authorize(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         key: &Key,
         context: Option<&EncryptionContext>,
     ) -> Result<(), Error> {
+        let action = action.as_str();
         let verdict = self
             .decide(caller, action, Some(key), context, false)
             .await?;
@@ -241,8 +152,8 @@ impl Kms {
     pub async fn check_access(
         &self,
         caller: &Caller,
-        action: &str,
-        key: &crate::KeyRef,
+        action: Action,
+        key: &KeyRef,
         context: Option<&EncryptionContext>,
     ) -> Result<Arc<Key>, Error> {
         self.resolve_with(caller, key, action, context).await
@@ -254,13 +165,44 @@ impl Kms {
     pub async fn authorize_in_account(
         &self,
         caller: &Caller,
-        action: &str,
+        action: Action,
         resource: &str,
     ) -> Result<(), Error> {
+        let action = action.as_str();
         let verdict = self.decide_account(caller, action, resource, false).await?;
         match verdict.denied {
             None => Ok(()),
             Some(reason) => Err(access_denied(caller, action, resource, reason)),
+        }
+    }
+
+    /// Checks an IAM action (`iam:CreateUser`, …) on `resource`: the target user's or role's
+    /// ARN, or a pattern of them for a listing. The account's root may; anyone else needs an
+    /// identity policy that allows the action and none that denies it (evaluated without
+    /// request condition keys). Every IAM operation the server serves passes here first.
+    pub async fn authorize_iam(
+        &self,
+        caller: &Caller,
+        action: Action,
+        resource: &str,
+    ) -> Result<(), Error> {
+        if caller.is_root() {
+            return Ok(());
+        }
+        let action = action.as_str();
+        let allowed = self
+            .principal_identity(&caller.principal_arn)
+            .await?
+            .is_some_and(|identity| identity.allows(action, resource));
+        if allowed {
+            Ok(())
+        } else {
+            Err(access_denied(
+                caller,
+                action,
+                resource,
+                DenialReason::NoIdentityPolicyAllows,
+            ))
         }
     }
 
@@ -271,7 +213,7 @@ impl Kms {
         &self,
         caller: &Caller,
         action: &str,
-        key: Option<&crate::KeyRef>,
+        key: Option<&KeyRef>,
         context: Option<&EncryptionContext>,
     ) -> Result<(Verdict, Option<String>), Error> {
         let (verdict, resource) = match key {
@@ -353,7 +295,7 @@ impl Kms {
             return self.decide_account(caller, action, "*", explain).await;
         };
         let identity = self.identity_of(caller).await?;
-        let compiled = self.policies.get(key)?;
+        let compiled = self.policies().get(key)?;
         let resource = compiled.resource.as_str();
         let mut needs = Needs::default();
         needs.add(compiled.reads.iter().map(String::as_str));
@@ -380,7 +322,7 @@ impl Kms {
         if needs.wants_prefix("aws:resourcetag/") {
             for tag in self
                 .store()
-                .list_tags(&key.id(), None, crate::service::MAX_TAGS_PER_KEY)
+                .list_tags(&key.id(), None, MAX_TAGS_PER_KEY)
                 .await?
             {
                 ctx.keys
@@ -395,7 +337,7 @@ impl Kms {
                     &key.arn.region,
                     Some(&key.id()),
                     None,
-                    crate::service::MAX_ALIASES_PER_KEY,
+                    MAX_ALIASES_PER_KEY,
                 )
                 .await?;
             ctx.keys.insert(
@@ -537,7 +479,7 @@ impl Kms {
         let ctx = self.context_for(
             caller,
             identity.as_deref(),
-            "kms:PutKeyPolicy",
+            Action::KmsPutKeyPolicy.as_str(),
             &resource,
             &needs,
         );
@@ -555,16 +497,6 @@ impl Kms {
                     .into(),
             ))
         }
-    }
-
-    /// Forgets the compiled policy of a key (its record changed on another node).
-    pub(crate) fn forget_policy(&self, key: &KeyId) {
-        self.policies.forget(key);
-    }
-
-    /// Forgets every compiled key policy.
-    pub(crate) fn forget_policies(&self) {
-        self.policies.clear();
     }
 }
 

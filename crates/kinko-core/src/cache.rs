@@ -1,7 +1,7 @@
 //! In-memory caches that keep the database off the hot path: key metadata, alias targets, the
 //! grants of a key and unwrapped (prepared) key material. Locks are never held across an `.await`.
 //!
-//! On a single node every mutation goes through [`crate::Kms`], which updates the cache after
+//! On a single node every mutation goes through `Kms`, which updates the cache after
 //! the store commits, so the cache is never staler than the store. With several nodes on one
 //! database, another node's commit reaches this cache as an invalidation (`Kms::invalidate_*`,
 //! driven by the server's change feed). Every invalidation bumps a generation counter, and an

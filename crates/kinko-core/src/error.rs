@@ -1,7 +1,7 @@
 //! Domain errors, classified by what the caller must do about them. The server maps each
 //! variant to exactly one AWS error code in one exhaustive `match`.
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// Why an operation did not succeed. Messages are safe to show to the caller: they never hold
 /// plaintext, key material or secrets.
@@ -91,14 +91,80 @@ pub enum Error {
     /// A bug or an unexpected failure inside Kinko; retryable, details logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An unexpected failure of a layer below the domain, with its cause: a store's
+    /// consistency check, a cryptographic operation, a stored policy that no longer parses.
+    /// Like [`Error::Internal`]: retryable, logged with its cause, never returned.
+    #[error("internal error: {what}")]
+    Failed {
+        /// What was being done.
+        what: String,
+        /// The lower layer's error.
+        #[source]
+        cause: InternalCause,
+    },
+}
+
+/// The lower layer's error behind an [`Error::Failed`].
+#[derive(Debug, thiserror::Error)]
+pub enum InternalCause {
+    /// The store refused a write (a conflict where none was expected) or could not read a
+    /// record back.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A cryptographic operation failed.
+    #[error(transparent)]
+    Crypto(kinko_crypto::CryptoError),
+    /// A stored policy document does not parse.
+    #[error(transparent)]
+    Policy(kinko_policy::PolicyError),
+}
+
+impl From<StoreError> for InternalCause {
+    fn from(e: StoreError) -> Self {
+        InternalCause::Store(e)
+    }
+}
+
+impl From<kinko_crypto::CryptoError> for InternalCause {
+    fn from(e: kinko_crypto::CryptoError) -> Self {
+        InternalCause::Crypto(e)
+    }
+}
+
+impl From<kinko_policy::PolicyError> for InternalCause {
+    fn from(e: kinko_policy::PolicyError) -> Self {
+        InternalCause::Policy(e)
+    }
+}
+
+impl Error {
+    /// [`Error::Failed`]: `what` failed because of `cause`.
+    pub(crate) fn failed(what: impl Into<String>, cause: impl Into<InternalCause>) -> Error {
+        Error::Failed {
+            what: what.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// Whether this is a store's optimistic-concurrency conflict (another writer changed the
+    /// record first).
+    pub(crate) fn is_store_conflict(&self) -> bool {
+        matches!(
+            self,
+            Error::Failed {
+                cause: InternalCause::Store(StoreError::Conflict(_)),
+                ..
+            } | Error::StoreUnavailable(StoreError::Conflict(_))
+        )
+    }
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Error::StoreUnavailable(e),
-            StoreError::Conflict(what) => Error::Internal(format!("concurrent update of {what}")),
-            StoreError::Corrupt(what) => Error::Internal(format!("corrupt record: {what}")),
+            StoreError::Conflict(what) => Error::failed(format!("concurrent update of {what}"), e),
+            StoreError::Corrupt(_) => Error::failed("reading a stored record", e),
         }
     }
 }
@@ -107,7 +173,7 @@ impl From<kinko_crypto::CryptoError> for Error {
     fn from(e: kinko_crypto::CryptoError) -> Self {
         match e {
             kinko_crypto::CryptoError::Decrypt => Error::InvalidCiphertext,
-            other => Error::Internal(format!("crypto: {other}")),
+            other => Error::failed("cryptographic operation", other),
         }
     }
 }

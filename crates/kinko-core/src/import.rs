@@ -9,8 +9,11 @@
 
 use kinko_crypto::{SecretBytes, random_array};
 
+use crate::aad::material_aad;
+use crate::actions::Action;
 use crate::material::Prepared;
-use crate::service::{AuditFn, Need, check_state, material_aad};
+use crate::ops::AuditFn;
+use crate::rules::{Need, check_state};
 use crate::{
     AuditAppend, Caller, Error, ExpirationModel, ImportParameters, ImportType, Key, KeyArn, KeyRef,
     KeyState, Kms, Material, MaterialId, Origin, RotationType, StoreError, UnixMillis,
@@ -66,7 +69,7 @@ impl Kms {
         key_spec: WrappingKeySpec,
     ) -> Result<ImportParametersOutput, Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:GetParametersForImport")
+            .resolve_for_management(caller, key, Action::KmsGetParametersForImport)
             .await?;
         check_external(&key)?;
         if algorithm.primitive().is_none() {
@@ -113,7 +116,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(KeyArn, MaterialId), Error> {
         let resolved = self
-            .resolve_for_management(caller, key, "kms:ImportKeyMaterial")
+            .resolve_for_management(caller, key, Action::KmsImportKeyMaterial)
             .await?;
         check_external(&resolved)?;
         let now = self.clock().now();
@@ -247,7 +250,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<(KeyArn, MaterialId), Error> {
         let resolved = self
-            .resolve_for_management(caller, key, "kms:DeleteImportedKeyMaterial")
+            .resolve_for_management(caller, key, Action::KmsDeleteImportedKeyMaterial)
             .await?;
         check_origin(&resolved)?;
         let mut key = self.fresh_key(&resolved).await?;
@@ -394,7 +397,7 @@ impl Kms {
         let raw = kinko_crypto::unwrap_imported_material(private.expose(), algorithm, encrypted)
             .map_err(|e| match e {
                 kinko_crypto::CryptoError::Decrypt => Error::InvalidCiphertext,
-                other => Error::Internal(format!("the stored wrapping key does not load: {other}")),
+                other => Error::failed("loading the stored wrapping key", other),
             })?;
         let kind = key
             .spec

@@ -1,6 +1,7 @@
 //! `kinko-core` is Kinko's domain: identifiers, keys and their state machine, aliases, tags,
 //! accounts, IAM identities (users, roles, inline policies, STS sessions: `identity.rs`),
-//! grants, and one method per KMS operation on [`Kms`]. It defines the contracts the outside
+//! grants, and one method per KMS, IAM and STS operation on [`Kms`] (`kms.rs`), in one file per
+//! operation family, over shared rules (`rules.rs`) and key resolution (`resolve.rs`). It defines the contracts the outside
 //! world plugs into: [`Store`] (persistence), [`Clock`] (time) and `kinko_crypto::RootKey`.
 //!
 //! Invariants:
@@ -10,26 +11,44 @@
 //!   (data keys, decrypted plaintexts).
 //! - Every decryption failure is the same [`Error::InvalidCiphertext`].
 
+mod aad;
+mod accounts;
+mod actions;
 mod algorithms;
+mod aliases;
 mod asymmetric;
 mod audit;
 mod authz;
 mod bootstrap;
 mod cache;
 mod clock;
+mod crypto;
 mod error;
+mod grant;
 mod grants;
+mod iam_policies;
+mod iam_roles;
+mod iam_users;
 mod identity;
 mod ids;
 mod import;
+mod key_policy;
+mod keys;
+mod kms;
 mod lifecycle;
 mod material;
 mod model;
 mod ops;
+mod policy_cache;
+mod principals;
+mod resolve;
 mod rewrap;
-mod service;
+mod rules;
 mod store;
+mod sts;
+mod tags;
 
+pub use actions::Action;
 pub use algorithms::{
     DataKeyPairSpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, ImportType,
     KeyAgreementAlgorithmSpec, MacAlgorithmSpec, MessageType, SigningAlgorithmSpec,
@@ -39,15 +58,15 @@ pub use audit::{
     AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS, ChainHead,
     ChainPosition, KeyLastUsage, chain_events, chain_hash, hex,
 };
-pub use authz::{DenialReason, RequestFacts, Verdict};
+pub use authz::{DenialReason, Verdict};
 pub use bootstrap::NewAccessKey;
 pub use clock::{Clock, SystemClock, UnixMillis};
-pub use error::Error;
-pub use grants::{
-    CreateGrantOutput, CreateGrantRequest, Grant, GrantAuditFn, GrantConstraints, GrantOperation,
-    MAX_GRANTS_PER_KEY, RetireTarget, check_grant_id, check_principal, grant_token,
-    parse_grant_token,
+pub use error::{Error, InternalCause};
+pub use grant::{
+    Grant, GrantConstraints, GrantOperation, MAX_GRANTS_PER_KEY, check_grant_id, check_principal,
+    grant_token, parse_grant_token,
 };
+pub use grants::{CreateGrantOutput, CreateGrantRequest, GrantAuditFn, RetireTarget};
 pub use identity::{
     DEFAULT_SESSION_SECONDS, IDENTITY_TTL_MS, IamRole, IamUser, Identity, IdentityKind,
     InlinePolicy, MAX_ACCESS_KEYS_PER_USER, MAX_IAM_TAGS, MAX_ROLE_SESSION_SECONDS,
@@ -55,18 +74,18 @@ pub use identity::{
 };
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, MaterialId, Region};
 pub use import::{ImportParametersOutput, ImportRequest};
+pub use kms::Kms;
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};
 pub use model::{
     AccessKey, Account, Alias, Caller, DEFAULT_POLICY_NAME, DEFAULT_ROTATION_PERIOD_DAYS,
     EncryptionContext, ExpirationModel, ImportParameters, Key, KeyManager, KeySpec, KeyState,
     KeyUsage, MAX_ON_DEMAND_ROTATIONS, MAX_ROTATION_PERIOD_DAYS, MIN_ROTATION_PERIOD_DAYS,
-    Material, Origin, RotationType, Tag, default_key_policy,
+    Material, Origin, RequestFacts, RotationType, Tag, default_key_policy,
 };
 pub use ops::{
-    CreateKeyRequest, DataKeyPairOutput, DataKeySize, DecryptOutput, EncapsulateOutput,
+    AuditFn, CreateKeyRequest, DataKeyPairOutput, DataKeySize, DecryptOutput, EncapsulateOutput,
     EncryptOutput, GenerateDataKeyOutput, MacOutput, Page, PublicKeyOutput, ReEncryptOutput,
     ScheduleDeletionOutput, SharedSecretOutput, SignOutput,
 };
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
-pub use service::{AuditFn, Kms};
 pub use store::{AuditAppend, AuditCursor, JobLock, LocalJobLock, Store, StoreError};

@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use kinko_crypto::random_array;
 
+use crate::aad::material_aad;
+use crate::actions::Action;
 use crate::material::{self, Prepared};
+use crate::ops::AuditFn;
 use crate::ops::Page;
-use crate::service::{AuditFn, Need, check_state, material_aad};
+use crate::rules::{Need, check_state};
 use crate::{
     AuditAppend, AuditDraft, Caller, DEFAULT_ROTATION_PERIOD_DAYS, Error, Key, KeyArn, KeyRef,
     KeySpec, KeyState, Kms, MAX_ON_DEMAND_ROTATIONS, Material, MaterialId, Origin, RotationType,
@@ -88,7 +91,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:EnableKeyRotation",
+            Action::KmsEnableKeyRotation,
             Need::Any,
             |k| {
                 check_automatic_rotation(k)?;
@@ -118,7 +121,7 @@ impl Kms {
             audit,
             caller,
             key,
-            "kms:DisableKeyRotation",
+            Action::KmsDisableKeyRotation,
             Need::Any,
             |k| {
                 check_automatic_rotation(k)?;
@@ -138,7 +141,7 @@ impl Kms {
         key: &KeyRef,
     ) -> Result<RotationStatus, Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:GetKeyRotationStatus")
+            .resolve_for_management(caller, key, Action::KmsGetKeyRotationStatus)
             .await?;
         check_rotation_kind(&key)?;
         if key.state == KeyState::PendingImport {
@@ -165,7 +168,7 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<KeyArn, Error> {
         let resolved = self
-            .resolve_for_management(caller, key, "kms:RotateKeyOnDemand")
+            .resolve_for_management(caller, key, Action::KmsRotateKeyOnDemand)
             .await?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
@@ -216,7 +219,7 @@ impl Kms {
         marker: Option<&str>,
     ) -> Result<(Arc<Key>, Page<Material>), Error> {
         let key = self
-            .resolve_for_management(caller, key, "kms:ListKeyRotations")
+            .resolve_for_management(caller, key, Action::KmsListKeyRotations)
             .await?;
         check_rotation_kind(&key)?;
         let mut items: Vec<Material> = self
@@ -292,8 +295,7 @@ impl Kms {
             match outcome {
                 Ok(_) => {}
                 // Someone else changed the key first; the next pass sees the new state.
-                Err(Error::StoreUnavailable(StoreError::Conflict(_))) => {}
-                Err(Error::Internal(m)) if m.starts_with("concurrent update") => {}
+                Err(e) if e.is_store_conflict() => {}
                 Err(e) => return Err(e),
             }
         }

@@ -1,6 +1,9 @@
 //! Domain records: keys, key material versions, aliases, tags, accounts and access keys.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use kinko_policy::ConditionKeys;
 
 use crate::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, MaterialId, Region, UnixMillis};
 
@@ -370,7 +373,7 @@ pub struct Caller {
     /// The principal ARN.
     pub principal_arn: String,
     /// Source address, transport and request condition keys.
-    pub facts: std::sync::Arc<crate::RequestFacts>,
+    pub facts: std::sync::Arc<RequestFacts>,
 }
 
 impl Caller {
@@ -384,11 +387,33 @@ impl Caller {
         }
     }
 
+    /// Whether the caller is its account's root (`arn:aws:iam::<account>:root`).
+    pub fn is_root(&self) -> bool {
+        self.principal_arn
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.strip_suffix(":root"))
+            == Some(self.account.as_str())
+    }
+
     /// The same caller with what the transport knows about this request.
-    pub fn with_facts(mut self, facts: crate::RequestFacts) -> Caller {
+    pub fn with_facts(mut self, facts: RequestFacts) -> Caller {
         self.facts = std::sync::Arc::new(facts);
         self
     }
+}
+
+/// What the transport knows about a request beyond who made it: where it came from, how, and
+/// the condition keys read from its parameters (`kms:EncryptionAlgorithm`, `aws:RequestTag/…`,
+/// `kms:GrantOperations`, …). Encryption-context keys are not here: the core sets them from the
+/// context each half of the operation actually uses.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// The client's address (`aws:SourceIp`).
+    pub source_ip: Option<IpAddr>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
+    /// Condition keys taken from the request parameters.
+    pub keys: ConditionKeys,
 }
 
 /// An encryption context: string pairs, compared as a set.

@@ -1,10 +1,17 @@
-//! Inputs and outputs of the operations on [`crate::Kms`] that carry more than one value.
+//! Inputs and outputs of the operations on `Kms` that carry more than one value, and the
+//! audit callback every audited change takes.
 
 use kinko_crypto::SecretBytes;
 
 use std::sync::Arc;
 
-use crate::{Key, KeyArn, KeySpec, KeyState, KeyUsage, MaterialId, Origin, Tag, UnixMillis};
+use crate::{
+    AuditDraft, Key, KeyArn, KeySpec, KeyState, KeyUsage, MaterialId, Origin, Tag, UnixMillis,
+};
+
+/// Builds the audit event of a successful change from the key it changed. The server supplies
+/// it, because only the server knows the CloudTrail record's fields.
+pub type AuditFn<'a> = &'a (dyn Fn(&Key) -> AuditDraft + Send + Sync);
 
 /// CreateKey, validated.
 #[derive(Debug, Clone)]

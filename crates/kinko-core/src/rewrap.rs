@@ -6,7 +6,7 @@
 
 use kinko_crypto::RootKey;
 
-use crate::service::{access_key_aad, material_aad};
+use crate::aad::{access_key_aad, material_aad};
 use crate::{Error, Store};
 
 /// What a rewrap pass did.
@@ -51,11 +51,14 @@ pub async fn rewrap_all(
                     )));
                 }
                 let aad = material_aad(&key.arn, &material.id, key.spec);
-                let secret = from.unwrap(&material.wrapped, &aad).map_err(|_| {
-                    Error::Internal(format!(
-                        "material {} of {} does not unwrap under {from_id}",
-                        material.id, key.arn
-                    ))
+                let secret = from.unwrap(&material.wrapped, &aad).map_err(|e| {
+                    Error::failed(
+                        format!(
+                            "material {} of {} does not unwrap under {from_id}",
+                            material.id, key.arn
+                        ),
+                        e,
+                    )
                 })?;
                 let wrapped = to.wrap(&secret, &aad)?;
                 if store
@@ -77,11 +80,14 @@ pub async fn rewrap_all(
         let aad = access_key_aad(&access_key.id);
         let secret = from
             .unwrap(&access_key.wrapped_secret, aad.as_bytes())
-            .map_err(|_| {
-                Error::Internal(format!(
-                    "access key {} does not unwrap under {from_id}",
-                    access_key.id
-                ))
+            .map_err(|e| {
+                Error::failed(
+                    format!(
+                        "access key {} does not unwrap under {from_id}",
+                        access_key.id
+                    ),
+                    e,
+                )
             })?;
         let wrapped = to.wrap(&secret, aad.as_bytes())?;
         if store
@@ -101,11 +107,14 @@ pub async fn rewrap_all(
         let aad = access_key_aad(&session.access_key_id);
         let secret = from
             .unwrap(&session.wrapped_secret, aad.as_bytes())
-            .map_err(|_| {
-                Error::Internal(format!(
-                    "session key {} does not unwrap under {from_id}",
-                    session.access_key_id
-                ))
+            .map_err(|e| {
+                Error::failed(
+                    format!(
+                        "session key {} does not unwrap under {from_id}",
+                        session.access_key_id
+                    ),
+                    e,
+                )
             })?;
         let wrapped = to.wrap(&secret, aad.as_bytes())?;
         if store

@@ -165,9 +165,14 @@ async fn run() {
             let authz = ns_per_call(|| {
                 let (kms, caller, key_ref, context) = (&kms, &caller, &key_ref, &context);
                 async move {
-                    kms.check_access(caller, "kms:Encrypt", key_ref, Some(context))
-                        .await
-                        .is_ok()
+                    kms.check_access(
+                        caller,
+                        kinko_core::Action::KmsEncrypt,
+                        key_ref,
+                        Some(context),
+                    )
+                    .await
+                    .is_ok()
                 }
             })
             .await;

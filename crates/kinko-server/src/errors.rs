@@ -72,6 +72,13 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
                 "An internal error occurred; retry the request.".to_owned(),
             )
         }
+        Error::Failed { what, cause } => {
+            tracing::error!(request_id, detail = %what, %cause, "internal error");
+            (
+                C::KMSInternalException,
+                "An internal error occurred; retry the request.".to_owned(),
+            )
+        }
     };
     ApiError { code, message }
 }

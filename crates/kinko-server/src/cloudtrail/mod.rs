@@ -108,7 +108,7 @@ pub async fn dispatch(
             {
                 *parameters = crate::audit::request_parameters(r, &[]);
             }
-            kms.authorize_in_account(caller, "cloudtrail:LookupEvents", "*")
+            kms.authorize_in_account(caller, kinko_core::Action::CloudTrailLookupEvents, "*")
                 .await
                 .map_err(|e| crate::errors::from_core(e, ""))?;
             lookup_events(kms, caller, request?).await

@@ -2,12 +2,15 @@
 //! keys and inline policies, roles with their trust and inline policies, and tags.
 //!
 //! Who may call: the account's root, or a principal whose identity policies allow the `iam:`
-//! action on the target user or role (`*` for listings); anyone else gets `AccessDenied`.
+//! action on the target user or role (a pattern for listings); anyone else gets `AccessDenied`.
+//! The check is the core's (`Kms::authorize_iam`), made before the request's members are read.
 //! Changes commit their audit record with the change (the draft is built before the call, for
 //! a success); failures are recorded by the caller of [`dispatch`] through the writer.
 
 use kinko_api::ErrorCode;
-use kinko_core::{AccessKey, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind};
+use kinko_core::{
+    AccessKey, Action, Caller, Error, IamRole, IamUser, PolicyOwner, PolicyOwnerKind,
+};
 
 use super::form::Params;
 use super::xml::{Xml, date, success_body, url_encode};
@@ -21,7 +24,7 @@ pub const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 /// An IAM action Kinko serves: its name (`Action=`), and whether it changes state (`readOnly:
 /// false`; the record of a success commits with the change). Handled by [`serve`].
 #[derive(Debug)]
-pub struct Action {
+pub struct Operation {
     /// The action name; its IAM action is `iam:<name>`.
     pub name: &'static str,
     /// Whether it changes state.
@@ -29,92 +32,92 @@ pub struct Action {
 }
 
 /// Every IAM action Kinko serves.
-pub const ACTIONS: &[Action] = &[
-    Action {
+pub const ACTIONS: &[Operation] = &[
+    Operation {
         name: "CreateUser",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "GetUser",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "ListUsers",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "DeleteUser",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "TagUser",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "CreateAccessKey",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "ListAccessKeys",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "UpdateAccessKey",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "DeleteAccessKey",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "CreateRole",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "GetRole",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "ListRoles",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "DeleteRole",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "TagRole",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "PutUserPolicy",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "GetUserPolicy",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "ListUserPolicies",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "DeleteUserPolicy",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "PutRolePolicy",
         mutates: true,
     },
-    Action {
+    Operation {
         name: "GetRolePolicy",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "ListRolePolicies",
         mutates: false,
     },
-    Action {
+    Operation {
         name: "DeleteRolePolicy",
         mutates: true,
     },
@@ -168,42 +171,15 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
                 "An internal error occurred; retry the request.".to_owned(),
             )
         }
+        Error::Failed { what, cause } => {
+            tracing::error!(request_id, detail = %what, %cause, "internal error");
+            (
+                C::ServiceFailure,
+                "An internal error occurred; retry the request.".to_owned(),
+            )
+        }
     };
     ApiError::new(code, message)
-}
-
-/// Whether the caller is its account's root.
-pub fn is_root(caller: &Caller) -> bool {
-    caller.principal_arn == format!("arn:aws:iam::{}:root", caller.account)
-}
-
-/// Allows the request if the caller is root or its identity policies allow `action` on
-/// `resource`.
-pub async fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    resource: &str,
-    request_id: &str,
-) -> Result<(), ApiError> {
-    if is_root(caller) {
-        return Ok(());
-    }
-    let identity = state
-        .kms
-        .principal_identity(&caller.principal_arn)
-        .await
-        .map_err(|e| from_core(e, request_id))?;
-    match identity {
-        Some(identity) if identity.allows(action, resource) => Ok(()),
-        _ => Err(ApiError::new(
-            ErrorCode::AccessDenied,
-            format!(
-                "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
-                caller.principal_arn
-            ),
-        )),
-    }
 }
 
 fn user_xml(x: &mut Xml, u: &IamUser) {
@@ -349,15 +325,17 @@ async fn serve(
             Err(_) => role_arn(&name),
         }
     };
-    let authz = |action: &'static str, resource: String| async move {
-        authorize(state, caller, action, &resource, rid).await
+    let authz = |action: Action, resource: String| async move {
+        kms.authorize_iam(caller, action, &resource)
+            .await
+            .map_err(|e| from_core(e, rid))
     };
     match action {
         "CreateUser" => {
             let name = params.required("UserName")?;
             let path = params.get("Path");
             let arn = format!("arn:aws:iam::{acct}:user{}{name}", path.unwrap_or("/"));
-            authz("iam:CreateUser", arn).await?;
+            authz(Action::IamCreateUser, arn).await?;
             let tags = params.tags()?;
             let user = kms
                 .create_user(caller, name, path, tags, &draft())
@@ -370,12 +348,12 @@ async fn serve(
         "GetUser" => {
             let user = match params.get("UserName") {
                 Some(name) => {
-                    authz("iam:GetUser", target_user(name.to_owned()).await).await?;
+                    authz(Action::IamGetUser, target_user(name.to_owned()).await).await?;
                     kms.get_user(caller, name).await.map_err(core)?
                 }
                 None => match kms.calling_user(caller).await.map_err(core)? {
                     Some(u) => u,
-                    None if is_root(caller) => {
+                    None if caller.is_root() => {
                         let mut x = Xml::new();
                         x.element("User", |u| {
                             u.text("UserId", acct)
@@ -397,7 +375,7 @@ async fn serve(
             Ok(Some(x))
         }
         "ListUsers" => {
-            authz("iam:ListUsers", format!("arn:aws:iam::{acct}:user/*")).await?;
+            authz(Action::IamListUsers, format!("arn:aws:iam::{acct}:user/*")).await?;
             let users = kms
                 .list_users(caller, params.get("PathPrefix"))
                 .await
@@ -414,7 +392,7 @@ async fn serve(
         }
         "DeleteUser" => {
             let name = params.required("UserName")?;
-            authz("iam:DeleteUser", target_user(name.to_owned()).await).await?;
+            authz(Action::IamDeleteUser, target_user(name.to_owned()).await).await?;
             kms.delete_user(caller, name, &draft())
                 .await
                 .map_err(core)?;
@@ -422,7 +400,7 @@ async fn serve(
         }
         "TagUser" => {
             let name = params.required("UserName")?;
-            authz("iam:TagUser", target_user(name.to_owned()).await).await?;
+            authz(Action::IamTagUser, target_user(name.to_owned()).await).await?;
             let tags = params.tags()?;
             kms.tag_user(caller, name, tags, &draft())
                 .await
@@ -436,10 +414,10 @@ async fn serve(
                 None => caller.principal_arn.clone(),
             };
             let iam_action = match action {
-                "CreateAccessKey" => "iam:CreateAccessKey",
-                "ListAccessKeys" => "iam:ListAccessKeys",
-                "UpdateAccessKey" => "iam:UpdateAccessKey",
-                _ => "iam:DeleteAccessKey",
+                "CreateAccessKey" => Action::IamCreateAccessKey,
+                "ListAccessKeys" => Action::IamListAccessKeys,
+                "UpdateAccessKey" => Action::IamUpdateAccessKey,
+                _ => Action::IamDeleteAccessKey,
             };
             authz(iam_action, resource).await?;
             match action {
@@ -512,7 +490,7 @@ async fn serve(
             let name = params.required("RoleName")?;
             let path = params.get("Path");
             let arn = format!("arn:aws:iam::{acct}:role{}{name}", path.unwrap_or("/"));
-            authz("iam:CreateRole", arn).await?;
+            authz(Action::IamCreateRole, arn).await?;
             let document = params.required("AssumeRolePolicyDocument")?;
             let tags = params.tags()?;
             let role = kms
@@ -534,14 +512,14 @@ async fn serve(
         }
         "GetRole" => {
             let name = params.required("RoleName")?;
-            authz("iam:GetRole", target_role(name.to_owned()).await).await?;
+            authz(Action::IamGetRole, target_role(name.to_owned()).await).await?;
             let role = kms.get_role(caller, name).await.map_err(core)?;
             let mut x = Xml::new();
             x.element("Role", |r| role_xml(r, &role));
             Ok(Some(x))
         }
         "ListRoles" => {
-            authz("iam:ListRoles", format!("arn:aws:iam::{acct}:role/*")).await?;
+            authz(Action::IamListRoles, format!("arn:aws:iam::{acct}:role/*")).await?;
             let roles = kms
                 .list_roles(caller, params.get("PathPrefix"))
                 .await
@@ -558,7 +536,7 @@ async fn serve(
         }
         "DeleteRole" => {
             let name = params.required("RoleName")?;
-            authz("iam:DeleteRole", target_role(name.to_owned()).await).await?;
+            authz(Action::IamDeleteRole, target_role(name.to_owned()).await).await?;
             kms.delete_role(caller, name, &draft())
                 .await
                 .map_err(core)?;
@@ -566,7 +544,7 @@ async fn serve(
         }
         "TagRole" => {
             let name = params.required("RoleName")?;
-            authz("iam:TagRole", target_role(name.to_owned()).await).await?;
+            authz(Action::IamTagRole, target_role(name.to_owned()).await).await?;
             let tags = params.tags()?;
             kms.tag_role(caller, name, tags, &draft())
                 .await
@@ -586,14 +564,14 @@ async fn serve(
                 PolicyOwnerKind::Role => target_role(owner_name.to_owned()).await,
             };
             let iam_action = match action {
-                "PutUserPolicy" => "iam:PutUserPolicy",
-                "GetUserPolicy" => "iam:GetUserPolicy",
-                "ListUserPolicies" => "iam:ListUserPolicies",
-                "DeleteUserPolicy" => "iam:DeleteUserPolicy",
-                "PutRolePolicy" => "iam:PutRolePolicy",
-                "GetRolePolicy" => "iam:GetRolePolicy",
-                "ListRolePolicies" => "iam:ListRolePolicies",
-                _ => "iam:DeleteRolePolicy",
+                "PutUserPolicy" => Action::IamPutUserPolicy,
+                "GetUserPolicy" => Action::IamGetUserPolicy,
+                "ListUserPolicies" => Action::IamListUserPolicies,
+                "DeleteUserPolicy" => Action::IamDeleteUserPolicy,
+                "PutRolePolicy" => Action::IamPutRolePolicy,
+                "GetRolePolicy" => Action::IamGetRolePolicy,
+                "ListRolePolicies" => Action::IamListRolePolicies,
+                _ => Action::IamDeleteRolePolicy,
             };
             authz(iam_action, resource).await?;
             let owner = PolicyOwner {

@@ -5,7 +5,7 @@ use kinko_api::ErrorCode;
 use kinko_core::{Caller, Error};
 
 use super::form::Params;
-use super::iam::{QueryOutcome, from_core, is_root};
+use super::iam::{QueryOutcome, from_core};
 use super::xml::{Xml, date, success_body};
 use crate::audit::{Recorded, RequestInfo};
 use crate::errors::ApiError;
@@ -100,7 +100,7 @@ async fn serve(
 /// GetCallerIdentity's `UserId`: the account for root, `AIDA…` for a user, `AROA…:<session>`
 /// for a role session.
 async fn caller_user_id(state: &AppState, caller: &Caller) -> Result<String, Error> {
-    if is_root(caller) {
+    if caller.is_root() {
         return Ok(caller.account.as_str().to_owned());
     }
     if let Some(user) = state.kms.calling_user(caller).await? {

@@ -1,0 +1,153 @@
+//! The rules every KMS operation family shares, as pure functions: what a key's state allows
+//! (`kms-reference.md` §4), whether its usage fits the operation, per-key limits, tag rules,
+//! and paging markers. Operations import this module; it imports no operation.
+
+use std::collections::BTreeMap;
+
+use crate::{EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Tag};
+
+/// Most aliases one key may have.
+pub(crate) const MAX_ALIASES_PER_KEY: usize = 50;
+/// Most tags one key may have.
+pub(crate) const MAX_TAGS_PER_KEY: usize = 50;
+
+/// What an operation needs of the key's state.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Cryptographic use: Enabled only.
+    Crypto,
+    /// Changes that PendingDeletion forbids (aliases, tags, description).
+    NotPendingDeletion,
+    /// Enable/Disable: not PendingDeletion, not PendingImport.
+    EnableDisable,
+    /// Anything goes (describe, list, policies).
+    Any,
+}
+
+/// Whether the key's state allows what the operation needs.
+pub(crate) fn check_state(key: &Key, need: Need) -> Result<(), Error> {
+    let arn = &key.arn;
+    match (need, key.state) {
+        (Need::Any, _) => Ok(()),
+        (Need::Crypto, KeyState::Enabled | KeyState::Updating) => Ok(()),
+        (Need::Crypto, KeyState::Disabled) => Err(Error::Disabled(format!("{arn} is disabled."))),
+        (_, KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) => {
+            Err(Error::InvalidState(format!("{arn} is pending deletion.")))
+        }
+        (Need::NotPendingDeletion, _) => Ok(()),
+        (Need::Crypto | Need::EnableDisable, KeyState::PendingImport) => {
+            Err(Error::InvalidState(format!("{arn} is pending import.")))
+        }
+        (Need::Crypto, KeyState::Unavailable) => {
+            Err(Error::InvalidState(format!("{arn} is unavailable.")))
+        }
+        (Need::Crypto | Need::EnableDisable, KeyState::Creating) => {
+            Err(Error::InvalidState(format!("{arn} is creating.")))
+        }
+        (Need::EnableDisable, KeyState::Updating) => {
+            Err(Error::InvalidState(format!("{arn} is updating.")))
+        }
+        (Need::EnableDisable, KeyState::Enabled | KeyState::Disabled | KeyState::Unavailable) => {
+            Ok(())
+        }
+    }
+}
+
+/// The key must be an encryption key whose spec offers `algorithm`.
+pub(crate) fn check_encrypt_usage(
+    key: &Key,
+    algorithm: EncryptionAlgorithmSpec,
+) -> Result<(), Error> {
+    check_usage(key, KeyUsage::EncryptDecrypt)?;
+    if !key
+        .spec
+        .encryption_algorithms(key.usage)
+        .contains(&algorithm)
+    {
+        return Err(incompatible_algorithm(algorithm.as_str(), key));
+    }
+    Ok(())
+}
+
+/// The key's usage must be `usage`.
+pub(crate) fn check_usage(key: &Key, usage: KeyUsage) -> Result<(), Error> {
+    if key.usage != usage {
+        return Err(Error::InvalidKeyUsage(format!(
+            "{} key usage is {} which is not valid for this operation.",
+            key.arn, key.usage
+        )));
+    }
+    Ok(())
+}
+
+/// `InvalidKeyUsageException` for an algorithm the key's spec does not offer.
+pub(crate) fn incompatible_algorithm(algorithm: &str, key: &Key) -> Error {
+    Error::InvalidKeyUsage(format!(
+        "Algorithm {algorithm} is incompatible with key spec {}.",
+        key.spec
+    ))
+}
+
+/// Operations that take a key id or key ARN only: an alias is not a key they can find.
+pub(crate) fn refuse_alias(key: &KeyRef) -> Result<(), Error> {
+    if key.is_alias() {
+        return Err(Error::NotFound(format!("Invalid keyId '{key}'")));
+    }
+    Ok(())
+}
+
+/// Tags must not use the reserved `aws:` prefix.
+pub(crate) fn validate_tags(tags: &[Tag]) -> Result<(), Error> {
+    for t in tags {
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(Error::Tag(format!(
+                "Tag keys beginning with aws: are reserved: {}",
+                t.key
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Later tags with the same key overwrite earlier ones.
+pub(crate) fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
+    let map: BTreeMap<String, String> = tags.into_iter().map(|t| (t.key, t.value)).collect();
+    map.into_iter()
+        .map(|(key, value)| Tag { key, value })
+        .collect()
+}
+
+/// Trims `items` (fetched with `limit + 1`) to `limit` and returns the marker of the next page.
+pub(crate) fn page_marker<T>(
+    items: &mut Vec<T>,
+    limit: usize,
+    sort_key: impl Fn(&T) -> String,
+) -> Option<String> {
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().map(|last| encode_marker(&sort_key(last)))
+}
+
+/// Markers are the hex of the last item's sort key: opaque to clients, and within the
+/// `[\u0020-\u00FF]` marker alphabet whatever the key holds.
+pub(crate) fn encode_marker(sort_key: &str) -> String {
+    sort_key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sort key a marker of [`encode_marker`] holds; `None` if it is not such a marker.
+pub(crate) fn decode_marker(marker: &str) -> Option<String> {
+    if marker.is_empty() || !marker.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..marker.len())
+        .step_by(2)
+        .map(|i| {
+            marker
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
