@@ -1551,6 +1551,7 @@ pub fn verify_export_dir(dir: &Path, public_key_file: &Path) -> anyhow::Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kinko_core::AuditStore;
 
     #[test]
     fn break_prints_the_documented_line() {

@@ -75,7 +75,7 @@ pub(crate) const POSTGRES: &[Migration] = &[
 ];
 
 fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::unavailable(e)
 }
 
 /// Applies the `migrations` not yet recorded in `schema_migrations` on `conn`, each in its own

@@ -9,20 +9,15 @@
 //! reads the head it left: sequence numbers stay gapless and every `prev_hash` is the hash
 //! committed before it. Appends to different chains never wait for each other.
 
-use std::collections::BTreeMap;
-
 use kinko_core::{
-    AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter,
-    CRYPTOGRAPHIC_OPERATIONS, ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_events,
+    AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, KeyId, StoreError,
+    UnixMillis, chain_events,
 };
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::rows::{self, Columns, corrupt};
-
-fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
+use crate::rows::{Columns, corrupt};
+use crate::sql::{Dialect, On, digest_insert, limit_i64, unavailable, usage, write_error};
 
 /// A chain's head: last sequence number and hash.
 type Head = kinko_core::ChainPosition;
@@ -63,31 +58,7 @@ async fn lock_head(conn: &mut PgConnection, chain: &str) -> Result<Head, StoreEr
     .map_err(unavailable)?;
     lock_head_row(conn, chain)
         .await?
-        .ok_or_else(|| StoreError::Unavailable(format!("audit chain {chain}: head row vanished")))
-}
-
-type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;
-
-/// Successful cryptographic uses per (key, operation), with the newest use of each; sorted, so
-/// that concurrent appends lock usage rows in one order.
-fn usage(events: &[AuditEvent]) -> Usage<'_> {
-    let mut usage: Usage<'_> = BTreeMap::new();
-    for e in events {
-        let d = &e.draft;
-        if d.error_code.is_some() || !CRYPTOGRAPHIC_OPERATIONS.contains(&d.event_name.as_str()) {
-            continue;
-        }
-        for key in [d.key_id, d.source_key_id].into_iter().flatten() {
-            let entry = usage
-                .entry((key.to_string(), d.event_name.as_str()))
-                .or_insert((0, d));
-            entry.0 += 1;
-            if d.time >= entry.1.time {
-                entry.1 = d;
-            }
-        }
-    }
-    usage
+        .ok_or_else(|| StoreError::unavailable(format!("audit chain {chain}: head row vanished")))
 }
 
 /// Appends `drafts` to `chain` inside the caller's transaction (READ COMMITTED): locks the head,
@@ -219,7 +190,7 @@ macro_rules! event_columns {
     };
 }
 
-fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
+pub(crate) fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
     const T: &str = "audit_events";
     let opt_key = |column: &str| -> Result<Option<KeyId>, StoreError> {
         row.opt_text(T, column)?
@@ -250,26 +221,6 @@ fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
             record: row.bytes(T, "record")?,
         },
     })
-}
-
-fn limit_i64(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-pub(crate) async fn chains(pool: &PgPool) -> Result<Vec<ChainHead>, StoreError> {
-    let rows = sqlx::query("SELECT chain, last_seq, last_hash FROM audit_chains ORDER BY chain")
-        .fetch_all(pool)
-        .await
-        .map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            Ok(ChainHead {
-                chain: r.text("audit_chains", "chain")?,
-                last_seq: r.int("audit_chains", "last_seq")?,
-                last_hash: r.hash32("audit_chains", "last_hash")?,
-            })
-        })
-        .collect()
 }
 
 pub(crate) async fn events(
@@ -360,41 +311,6 @@ pub(crate) async fn query(
     rows.iter().map(event_from_row).collect()
 }
 
-pub(crate) async fn put_digest<'e, E: sqlx::Executor<'e, Database = Postgres>>(
-    executor: E,
-    d: &AuditDigest,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_digests (chain, first_seq, last_seq, last_hash, digest_time, prev_signature, prune_anchor, signature) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&d.chain)
-    .bind(d.first_seq)
-    .bind(d.last_seq)
-    .bind(&d.last_hash[..])
-    .bind(d.time.0)
-    .bind(&d.prev_signature)
-    .bind(d.prune_anchor)
-    .bind(&d.signature)
-    .execute(executor)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("audit digest"),
-        _ => unavailable(e),
-    })?;
-    Ok(())
-}
-
-pub(crate) async fn digests(pool: &PgPool, chain: &str) -> Result<Vec<AuditDigest>, StoreError> {
-    let rows =
-        sqlx::query("SELECT * FROM audit_digests WHERE chain = $1 ORDER BY last_seq, prune_anchor")
-            .bind(chain)
-            .fetch_all(pool)
-            .await
-            .map_err(unavailable)?;
-    rows.iter().map(rows::digest).collect()
-}
-
 /// Deletes the chain's events up to the anchor and stores the anchor, in the caller's
 /// transaction: if the anchor cannot be stored, the transaction rolls back the deletion too.
 pub(crate) async fn prune(
@@ -407,50 +323,8 @@ pub(crate) async fn prune(
         .execute(&mut *conn)
         .await
         .map_err(unavailable)?;
-    put_digest(&mut *conn, anchor).await?;
+    Postgres::execute(On::Conn(conn), digest_insert(anchor))
+        .await
+        .map_err(|e| write_error(e, "audit digest"))?;
     Ok(done.rows_affected())
-}
-
-pub(crate) async fn last_usage(
-    pool: &PgPool,
-    key: &KeyId,
-) -> Result<Option<KeyLastUsage>, StoreError> {
-    const T: &str = "audit_key_usage";
-    let row = sqlx::query(
-        "SELECT operation, last_time, last_event_id, last_request_id FROM audit_key_usage WHERE key_id = $1 \
-         ORDER BY last_time DESC, last_event_id DESC LIMIT 1",
-    )
-    .bind(key.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(unavailable)?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(KeyLastUsage {
-        operation: r.text(T, "operation")?,
-        time: UnixMillis(r.int(T, "last_time")?),
-        event_id: r.text(T, "last_event_id")?,
-        request_id: r.opt_text(T, "last_request_id")?,
-    }))
-}
-
-pub(crate) async fn usage_counts(
-    pool: &PgPool,
-    key: &KeyId,
-) -> Result<Vec<(String, u64)>, StoreError> {
-    const T: &str = "audit_key_usage";
-    let rows = sqlx::query(
-        "SELECT operation, uses FROM audit_key_usage WHERE key_id = $1 ORDER BY operation",
-    )
-    .bind(key.to_string())
-    .fetch_all(pool)
-    .await
-    .map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.text(T, "operation")?,
-                u64::try_from(r.int(T, "uses")?).unwrap_or(0),
-            ))
-        })
-        .collect()
 }

@@ -36,7 +36,7 @@ const MAX_GAPS: usize = 10_000;
 const PAGE: i64 = 1_000;
 
 fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    StoreError::unavailable(e)
 }
 
 /// What another node changed, as far as caches care.
