@@ -12,16 +12,14 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use kinko_core::{
-    AuditAppend, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, JobLock, StoreError,
-};
+use kinko_core::{AuditAppend, AuditDigest, AuditDraft, AuditEvent, JobLock, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
 
 use crate::migrate;
 use crate::postgres_audit;
 use crate::postgres_changes::{ChangeFeed, ChangeListener, PgJobLock};
-use crate::sql::{Backend, SqlStore, unavailable};
+use crate::sql::{AuditPage, Backend, ChainPage, SqlStore, begin, unavailable};
 
 /// Key of the session-level advisory lock that serializes migrations of nodes starting at once
 /// (an arbitrary constant: "kinko-mg" in ASCII).
@@ -34,6 +32,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// (HTTP 500 DependencyTimeoutException): while the database is unreachable, requests fail after
 /// this long instead of hanging, and the pool reconnects by itself once it is back.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How every transaction begins (see the module documentation).
+const READ_COMMITTED: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 /// [`kinko_core::Store`] on PostgreSQL.
 pub type PgStore = SqlStore<PgBackend>;
@@ -113,15 +114,6 @@ async fn migrate(options: &PgConnectOptions) -> Result<(), StoreError> {
     Ok(())
 }
 
-impl PgBackend {
-    async fn begin_tx(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-            .await
-            .map_err(unavailable)
-    }
-}
-
 impl Backend for PgBackend {
     type Db = Postgres;
     type Tx<'a> = Transaction<'static, Postgres>;
@@ -138,7 +130,7 @@ impl Backend for PgBackend {
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.begin_tx().await
+        begin(&self.pool, READ_COMMITTED).await
     }
 
     /// Appends the change's event to its chain in `tx` and commits both.
@@ -162,7 +154,7 @@ impl Backend for PgBackend {
         chain: &'a str,
         drafts: &'a [AuditDraft],
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut tx = self.begin_tx().await?;
+        let mut tx = begin(&self.pool, READ_COMMITTED).await?;
         let events = postgres_audit::append_in_tx(&mut tx, chain, drafts).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(events)
@@ -170,24 +162,17 @@ impl Backend for PgBackend {
 
     async fn audit_events<'a>(
         &'a self,
-        chain: &'a str,
-        after_seq: i64,
-        limit: usize,
+        page: ChainPage<'a>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        postgres_audit::events(&self.pool, chain, after_seq, limit).await
+        postgres_audit::events(&self.pool, page.chain, page.after_seq, page.limit).await
     }
 
-    async fn query_audit<'a>(
-        &'a self,
-        filter: &'a AuditFilter,
-        before: Option<&'a AuditCursor>,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        postgres_audit::query(&self.pool, filter, before, limit).await
+    async fn query_audit<'a>(&'a self, page: AuditPage<'a>) -> Result<Vec<AuditEvent>, StoreError> {
+        postgres_audit::query(&self.pool, page).await
     }
 
     async fn prune_audit<'a>(&'a self, anchor: &'a AuditDigest) -> Result<u64, StoreError> {
-        let mut tx = self.begin_tx().await?;
+        let mut tx = begin(&self.pool, READ_COMMITTED).await?;
         let n = postgres_audit::prune(&mut tx, anchor).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(n)

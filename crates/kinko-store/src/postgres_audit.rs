@@ -10,14 +10,15 @@
 //! committed before it. Appends to different chains never wait for each other.
 
 use kinko_core::{
-    AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, KeyId, StoreError,
-    UnixMillis, chain_events,
+    AccountId, AuditDigest, AuditDraft, AuditEvent, KeyId, StoreError, UnixMillis, chain_events,
 };
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::rows::{Columns, corrupt};
-use crate::sql::{Dialect, On, digest_insert, limit_i64, unavailable, usage, write_error};
+use crate::sql::{
+    AuditPage, Dialect, On, digest_insert, limit_i64, unavailable, usage, write_error,
+};
 
 /// A chain's head: last sequence number and hash.
 type Head = kinko_core::ChainPosition;
@@ -246,10 +247,9 @@ pub(crate) async fn events(
 /// Newest first by (time, chain, seq), every filter in SQL.
 pub(crate) async fn query(
     pool: &PgPool,
-    filter: &AuditFilter,
-    before: Option<&AuditCursor>,
-    limit: usize,
+    page: AuditPage<'_>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let (filter, before, limit) = (page.filter, page.before, page.limit);
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
         "SELECT ",
         event_columns!(),

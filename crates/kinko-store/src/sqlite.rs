@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kinko_core::{
-    AuditAppend, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, JobLock,
-    LocalJobLock, StoreError,
+    AuditAppend, AuditDigest, AuditDraft, AuditEvent, JobLock, LocalJobLock, StoreError,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -22,7 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::migrate;
-use crate::sql::{Backend, SqlStore, unavailable};
+use crate::sql::{AuditPage, Backend, ChainPage, SqlStore, begin, unavailable};
 use crate::sqlite_audit::{self, Head, append_in_tx};
 use crate::sqlite_journal::Journal;
 
@@ -159,10 +158,7 @@ impl SqliteBackend {
     /// A write transaction that takes SQLite's write lock up front, so that reading the audit
     /// chain head and appending to it cannot race another writer.
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)
+        begin(&self.pool, "BEGIN IMMEDIATE").await
     }
 }
 
@@ -263,22 +259,15 @@ impl Backend for SqliteBackend {
 
     async fn audit_events<'a>(
         &'a self,
-        chain: &'a str,
-        after_seq: i64,
-        limit: usize,
+        page: ChainPage<'a>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         self.fold().await?;
-        sqlite_audit::events(&self.pool, chain, after_seq, limit).await
+        sqlite_audit::events(&self.pool, page.chain, page.after_seq, page.limit).await
     }
 
-    async fn query_audit<'a>(
-        &'a self,
-        filter: &'a AuditFilter,
-        before: Option<&'a AuditCursor>,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
+    async fn query_audit<'a>(&'a self, page: AuditPage<'a>) -> Result<Vec<AuditEvent>, StoreError> {
         self.fold().await?;
-        sqlite_audit::query(&self.pool, filter, before, limit).await
+        sqlite_audit::query(&self.pool, page).await
     }
 
     async fn prune_audit<'a>(&'a self, anchor: &'a AuditDigest) -> Result<u64, StoreError> {

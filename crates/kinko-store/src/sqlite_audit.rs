@@ -3,14 +3,12 @@
 //! and pruning. The tables laid out as on PostgreSQL (heads, digests, key usage) are read by the
 //! shared SQL in `sql/audit.rs`.
 
-use kinko_core::{
-    AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, StoreError, chain_events,
-};
+use kinko_core::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, StoreError, chain_events};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::audit_codec;
-use crate::sql::{Dialect, On, digest_insert, unavailable, usage, write_error};
+use crate::sql::{AuditPage, Dialect, On, digest_insert, unavailable, usage, write_error};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
@@ -221,10 +219,9 @@ fn matches(filter: &AuditFilter, d: &AuditDraft) -> bool {
 /// once `limit` events are found and no unread batch can hold a newer one.
 pub(crate) async fn query(
     pool: &SqlitePool,
-    filter: &AuditFilter,
-    before: Option<&AuditCursor>,
-    limit: usize,
+    page: AuditPage<'_>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let (filter, before, limit) = (page.filter, page.before, page.limit);
     let position = |e: &AuditEvent| (e.draft.time.0, e.chain.clone(), e.seq);
     let mut found: Vec<AuditEvent> = Vec::new();
     let mut offset: i64 = 0;

@@ -32,8 +32,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
 
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
         let s = Stmt::new("SELECT id, created_at FROM accounts ORDER BY created_at, id");
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::account).collect()
+        self.0.read_all(s, rows::account).await
     }
 
     async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
@@ -47,8 +46,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             " FROM access_keys WHERE id = $1"
         ))
         .bind(id.as_str());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::access_key).transpose()
+        self.0.read_one(s, rows::access_key).await
     }
 
     async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError> {
@@ -57,8 +55,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             access_key_columns!(),
             " FROM access_keys ORDER BY id"
         ));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::access_key).collect()
+        self.0.read_all(s, rows::access_key).await
     }
 
     async fn rewrap_access_key(
@@ -99,8 +96,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             " FROM access_keys WHERE principal_arn = $1 ORDER BY created_at, id"
         ))
         .bind(principal_arn);
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::access_key).collect()
+        self.0.read_all(s, rows::access_key).await
     }
 
     async fn set_access_key_active(

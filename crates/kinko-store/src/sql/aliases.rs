@@ -40,8 +40,7 @@ impl<B: Backend> AliasStore for SqlStore<B> {
         .bind(account.as_str())
         .bind(region.as_str())
         .bind(name.as_str());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::alias).transpose()
+        self.0.read_one(s, rows::alias).await
     }
 
     async fn update_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
@@ -96,16 +95,13 @@ impl<B: Backend> AliasStore for SqlStore<B> {
         .bind(target.map(|t| t.to_string()).unwrap_or_default())
         .bind(after.map(AliasName::as_str).unwrap_or_default())
         .bind(limit_i64(limit));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::alias).collect()
+        self.0.read_all(s, rows::alias).await
     }
 
     async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError> {
         let s = Stmt::new("SELECT COUNT(*) AS n FROM aliases WHERE target = $1")
             .bind(target.to_string());
-        match self.0.fetch_optional(s).await? {
-            Some(row) => count(&row, "aliases"),
-            None => Ok(0),
-        }
+        let n = self.0.read_one(s, |r| count(r, "aliases")).await?;
+        Ok(n.unwrap_or(0))
     }
 }

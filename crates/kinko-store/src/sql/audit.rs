@@ -12,7 +12,7 @@ use kinko_core::{
 };
 
 use super::columns::digest_columns;
-use super::{Backend, Run, SqlStore, Stmt};
+use super::{AuditPage, Backend, ChainPage, Run, SqlStore, Stmt};
 use crate::rows::{self, Columns};
 
 /// Inserts a signed digest; a second digest at the same position is a conflict on
@@ -93,7 +93,13 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.0.audit_events(chain, after_seq, limit).await
+        self.0
+            .audit_events(ChainPage {
+                chain,
+                after_seq,
+                limit,
+            })
+            .await
     }
 
     async fn query_audit(
@@ -102,7 +108,13 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         before: Option<&AuditCursor>,
         limit: usize,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.0.query_audit(filter, before, limit).await
+        self.0
+            .query_audit(AuditPage {
+                filter,
+                before,
+                limit,
+            })
+            .await
     }
 
     async fn put_digest(&self, digest: &AuditDigest) -> Result<(), StoreError> {
@@ -117,8 +129,7 @@ impl<B: Backend> AuditStore for SqlStore<B> {
             " FROM audit_digests WHERE chain = $1 ORDER BY last_seq, prune_anchor"
         ))
         .bind(chain);
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::digest).collect()
+        self.0.read_all(s, rows::digest).await
     }
 
     async fn prune_audit(&self, anchor: &AuditDigest) -> Result<u64, StoreError> {

@@ -31,8 +31,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
             " FROM grants WHERE key_id = $1 ORDER BY grant_id"
         ))
         .bind(key.to_string());
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::grant).collect()
+        self.0.read_all(s, rows::grant).await
     }
 
     async fn list_retirable_grants(
@@ -54,8 +53,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         .bind(retiring_principal)
         .bind(after.unwrap_or_default())
         .bind(limit_i64(limit));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::grant).collect()
+        self.0.read_all(s, rows::grant).await
     }
 
     async fn delete_grant(

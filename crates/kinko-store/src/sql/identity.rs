@@ -49,8 +49,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
         ))
         .bind(account.as_str())
         .bind(name.to_ascii_lowercase());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::iam_user).transpose()
+        self.0.read_one(s, rows::iam_user).await
     }
 
     async fn list_iam_users(&self, account: &AccountId) -> Result<Vec<IamUser>, StoreError> {
@@ -60,8 +59,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
             " FROM iam_users WHERE account = $1 ORDER BY name_key"
         ))
         .bind(account.as_str());
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::iam_user).collect()
+        self.0.read_all(s, rows::iam_user).await
     }
 
     async fn update_iam_user(
@@ -138,8 +136,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
         ))
         .bind(account.as_str())
         .bind(name.to_ascii_lowercase());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::iam_role).transpose()
+        self.0.read_one(s, rows::iam_role).await
     }
 
     async fn list_iam_roles(&self, account: &AccountId) -> Result<Vec<IamRole>, StoreError> {
@@ -149,8 +146,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
             " FROM iam_roles WHERE account = $1 ORDER BY name_key"
         ))
         .bind(account.as_str());
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::iam_role).collect()
+        self.0.read_all(s, rows::iam_role).await
     }
 
     async fn update_iam_role(
@@ -229,8 +225,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
         .bind(owner.kind.as_str())
         .bind(owner.name.to_ascii_lowercase())
         .bind(name);
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::inline_policy).transpose()
+        self.0.read_one(s, rows::inline_policy).await
     }
 
     async fn list_inline_policies(
@@ -247,8 +242,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
         .bind(account.as_str())
         .bind(owner.kind.as_str())
         .bind(owner.name.to_ascii_lowercase());
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::inline_policy).collect()
+        self.0.read_all(s, rows::inline_policy).await
     }
 
     async fn delete_inline_policy(
@@ -302,8 +296,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
             " FROM sts_sessions WHERE access_key_id = $1"
         ))
         .bind(id.as_str());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::session).transpose()
+        self.0.read_one(s, rows::session).await
     }
 
     async fn list_sessions(&self) -> Result<Vec<Session>, StoreError> {
@@ -312,8 +305,7 @@ impl<B: Backend> IdentityStore for SqlStore<B> {
             session_columns!(),
             " FROM sts_sessions ORDER BY access_key_id"
         ));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::session).collect()
+        self.0.read_all(s, rows::session).await
     }
 
     async fn rewrap_session(

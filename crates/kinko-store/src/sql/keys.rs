@@ -136,8 +136,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         .bind(id.to_string())
         .bind(account.as_str())
         .bind(region.as_str());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::key).transpose()
+        self.0.read_one(s, rows::key).await
     }
 
     async fn list_keys(
@@ -156,8 +155,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         .bind(region.as_str())
         .bind(after.map(|k| k.to_string()).unwrap_or_default())
         .bind(limit_i64(limit));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::key).collect()
+        self.0.read_all(s, rows::key).await
     }
 
     async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
@@ -247,8 +245,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         ))
         .bind(now.0)
         .bind(limit_i64(limit));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::key).collect()
+        self.0.read_all(s, rows::key).await
     }
 
     async fn put_import_parameters(&self, params: &ImportParameters) -> Result<(), StoreError> {
@@ -278,8 +275,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             " FROM import_parameters WHERE token_id = $1"
         ))
         .bind(token_id);
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::import_parameters).transpose()
+        self.0.read_one(s, rows::import_parameters).await
     }
 
     async fn get_material(
@@ -294,8 +290,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         ))
         .bind(key.to_string())
         .bind(id.to_string());
-        let row = self.0.fetch_optional(s).await?;
-        row.as_ref().map(rows::material).transpose()
+        self.0.read_one(s, rows::material).await
     }
 
     async fn list_all_keys(
@@ -310,8 +305,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         ))
         .bind(after.map(|k| k.to_string()).unwrap_or_default())
         .bind(limit_i64(limit));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::key).collect()
+        self.0.read_all(s, rows::key).await
     }
 
     async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError> {
@@ -321,8 +315,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             " FROM key_materials WHERE key_id = $1 ORDER BY created_at, material_id"
         ))
         .bind(key.to_string());
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::material).collect()
+        self.0.read_all(s, rows::material).await
     }
 
     async fn rewrap_material(

@@ -20,7 +20,7 @@ use std::future::Future;
 use kinko_core::{
     AuditAppend, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, JobLock, StoreError,
 };
-use sqlx::{Database, Pool};
+use sqlx::{Database, Pool, Transaction};
 
 pub(crate) use audit::{digest_insert, usage};
 pub(crate) use bind::{Arg, Dialect, On, Stmt};
@@ -69,17 +69,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// [`kinko_core::AuditStore::audit_events`].
     fn audit_events<'a>(
         &'a self,
-        chain: &'a str,
-        after_seq: i64,
-        limit: usize,
+        page: ChainPage<'a>,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send + 'a;
 
     /// [`kinko_core::AuditStore::query_audit`].
     fn query_audit<'a>(
         &'a self,
-        filter: &'a AuditFilter,
-        before: Option<&'a AuditCursor>,
-        limit: usize,
+        page: AuditPage<'a>,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send + 'a;
 
     /// [`kinko_core::AuditStore::prune_audit`].
@@ -92,6 +88,24 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug + 'static {
     fn try_job_lock(
         &self,
     ) -> impl Future<Output = Result<Option<Box<dyn JobLock>>, StoreError>> + Send;
+}
+
+/// A page of one chain ([`kinko_core::AuditStore::audit_events`]): its events with
+/// `seq > after_seq`, in chain order, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainPage<'a> {
+    pub(crate) chain: &'a str,
+    pub(crate) after_seq: i64,
+    pub(crate) limit: usize,
+}
+
+/// A page of the audit trail ([`kinko_core::AuditStore::query_audit`]): the events matching
+/// `filter`, newest first, strictly older than `before`, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditPage<'a> {
+    pub(crate) filter: &'a AuditFilter,
+    pub(crate) before: Option<&'a AuditCursor>,
+    pub(crate) limit: usize,
 }
 
 /// A [`kinko_core::Store`] on a SQL backend: [`crate::SqliteStore`] or [`crate::PgStore`].
@@ -111,6 +125,14 @@ pub(crate) fn write_error(e: sqlx::Error, what: &'static str) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
         _ => unavailable(e),
     }
+}
+
+/// Begins a transaction on `pool` with `statement` (each backend's `BEGIN`).
+pub(crate) async fn begin<DB: Database>(
+    pool: &Pool<DB>,
+    statement: &'static str,
+) -> Result<Transaction<'static, DB>, StoreError> {
+    pool.begin_with(statement).await.map_err(unavailable)
 }
 
 pub(crate) fn limit_i64(limit: usize) -> i64 {
@@ -167,6 +189,30 @@ trait Run: Backend + Sized {
                 .await
                 .map_err(unavailable)
         }
+    }
+
+    /// Runs a query on the pool; decodes its first row, if any.
+    fn read_one<T: Send>(
+        &self,
+        s: Stmt<'_>,
+        decode: fn(&Row<Self>) -> Result<T, StoreError>,
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
+        async move {
+            self.fetch_optional(s)
+                .await?
+                .as_ref()
+                .map(decode)
+                .transpose()
+        }
+    }
+
+    /// Runs a query on the pool; decodes every row.
+    fn read_all<T: Send>(
+        &self,
+        s: Stmt<'_>,
+        decode: fn(&Row<Self>) -> Result<T, StoreError>,
+    ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send {
+        async move { self.fetch_all(s).await?.iter().map(decode).collect() }
     }
 
     /// Begins an audited write.

@@ -10,8 +10,7 @@ use crate::rows::Columns;
 impl<B: Backend> SettingsStore for SqlStore<B> {
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let s = Stmt::new("SELECT value FROM settings WHERE name = $1").bind(name);
-        let row = self.0.fetch_optional(s).await?;
-        row.map(|r| r.text("settings", "value")).transpose()
+        self.0.read_one(s, |r| r.text("settings", "value")).await
     }
 
     async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {

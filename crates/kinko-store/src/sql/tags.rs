@@ -58,15 +58,12 @@ impl<B: Backend> TagStore for SqlStore<B> {
         .bind(key.to_string())
         .bind(after.unwrap_or_default())
         .bind(limit_i64(limit));
-        let rows = self.0.fetch_all(s).await?;
-        rows.iter().map(rows::tag).collect()
+        self.0.read_all(s, rows::tag).await
     }
 
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError> {
         let s = Stmt::new("SELECT COUNT(*) AS n FROM tags WHERE key_id = $1").bind(key.to_string());
-        match self.0.fetch_optional(s).await? {
-            Some(row) => count(&row, "tags"),
-            None => Ok(0),
-        }
+        let n = self.0.read_one(s, |r| count(r, "tags")).await?;
+        Ok(n.unwrap_or(0))
     }
 }
