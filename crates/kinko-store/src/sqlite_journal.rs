@@ -411,12 +411,12 @@ impl Journal {
             let mut tx = pool
                 .begin_with("BEGIN IMMEDIATE")
                 .await
-                .map_err(|e| StoreError::unavailable(e))?;
+                .map_err(StoreError::unavailable)?;
             for r in &rows {
                 sqlite_audit::insert_row(&mut *tx, &r.chain, &r.row, &r.record[r.batch.clone()])
                     .await?;
             }
-            tx.commit().await.map_err(|e| StoreError::unavailable(e))
+            tx.commit().await.map_err(StoreError::unavailable)
         }
         .await;
         let mut s = self.state();
@@ -456,7 +456,7 @@ async fn recover(pool: &SqlitePool, records: &mut [Record], db: &Path) -> Result
     let mut tx = pool
         .begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(|e| StoreError::unavailable(e))?;
+        .map_err(StoreError::unavailable)?;
     let mut heads: HashMap<String, Head> = HashMap::new();
     for r in records.iter() {
         let head = match heads.get(&r.chain) {
@@ -484,7 +484,7 @@ async fn recover(pool: &SqlitePool, records: &mut [Record], db: &Path) -> Result
         sqlite_audit::insert_row(&mut *tx, &r.chain, &row, &r.batch).await?;
         heads.insert(r.chain.clone(), last);
     }
-    tx.commit().await.map_err(|e| StoreError::unavailable(e))
+    tx.commit().await.map_err(StoreError::unavailable)
 }
 
 #[cfg(test)]

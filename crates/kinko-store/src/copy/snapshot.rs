@@ -117,7 +117,7 @@ impl Conn {
             Conn::Sqlite(c) => {
                 let mut tx = c.begin().await.map_err(unavailable)?;
                 let tables = read_tables::<Sqlite>(&mut *tx).await?;
-                let events = sqlite_events(&mut *tx).await?;
+                let events = sqlite_events(&mut tx).await?;
                 tx.commit().await.map_err(unavailable)?;
                 Ok(Snapshot { tables, events })
             }
