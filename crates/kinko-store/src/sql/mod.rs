@@ -108,7 +108,7 @@ pub(crate) struct AuditPage<'a> {
     pub(crate) limit: usize,
 }
 
-/// A [`kinko_core::Store`] on a SQL backend: [`crate::SqliteStore`] or [`crate::PgStore`].
+/// A [`kinko_core::Store`] on a SQL backend: `SqliteStore` or `PgStore`.
 #[derive(Debug, Clone)]
 pub struct SqlStore<B>(pub(crate) B);
 
