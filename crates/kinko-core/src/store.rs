@@ -83,6 +83,7 @@ pub trait Store:
 {
 }
 
+/// Whatever implements every domain trait is a [`Store`].
 impl<T> Store for T where
     T: AccountStore
         + KeyStore
