@@ -62,6 +62,28 @@ async fn lock_head(conn: &mut PgConnection, chain: &str) -> Result<Head, StoreEr
         .ok_or_else(|| StoreError::unavailable(format!("audit chain {chain}: head row vanished")))
 }
 
+/// The columns of an event row after its chain, as a literal for `concat!`.
+macro_rules! event_fields {
+    () => {
+        "seq, prev_hash, hash, event_id, request_id, event_time, event_source, event_name, \
+         read_only, account, principal_arn, access_key_id, key_id, source_key_id, error_code, record"
+    };
+}
+
+/// The columns of an event row, as a literal for `concat!`.
+macro_rules! event_columns {
+    () => {
+        concat!("chain, ", event_fields!())
+    };
+}
+
+/// The columns of a key-usage row, as a literal for `concat!`.
+macro_rules! usage_fields {
+    () => {
+        "key_id, operation, uses, last_time, last_event_id, last_request_id"
+    };
+}
+
 /// Appends `drafts` to `chain` inside the caller's transaction (READ COMMITTED): locks the head,
 /// then writes the events, the usage counts and the new head in one statement. The events are
 /// durable when the transaction commits; the head lock is held until then.
@@ -130,18 +152,26 @@ pub(crate) async fn append_in_tx(
 
     // One round trip: the events, the usage counts (the newest use wins, whatever order nodes
     // commit in) and the head. The head row is already locked by this transaction.
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH new_events AS ( \
-            INSERT INTO audit_events (chain, seq, prev_hash, hash, event_id, request_id, event_time, \
-                event_source, event_name, read_only, account, principal_arn, access_key_id, key_id, \
-                source_key_id, error_code, record) \
-            SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::TEXT[], $6::TEXT[], \
+            INSERT INTO audit_events (chain, ",
+        event_fields!(),
+        ") SELECT $1, ",
+        event_fields!(),
+        " FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::TEXT[], $6::TEXT[], \
                 $7::BIGINT[], $8::TEXT[], $9::TEXT[], $10::BOOLEAN[], $11::TEXT[], $12::TEXT[], \
-                $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BYTEA[]) \
+                $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BYTEA[]) AS e(",
+        event_fields!(),
+        ") \
          ), new_usage AS ( \
-            INSERT INTO audit_key_usage (key_id, operation, uses, last_time, last_event_id, last_request_id) \
-            SELECT * FROM UNNEST($18::TEXT[], $19::TEXT[], $20::BIGINT[], $21::BIGINT[], $22::TEXT[], \
-                $23::TEXT[]) \
+            INSERT INTO audit_key_usage (",
+        usage_fields!(),
+        ") SELECT ",
+        usage_fields!(),
+        " FROM UNNEST($18::TEXT[], $19::TEXT[], $20::BIGINT[], $21::BIGINT[], $22::TEXT[], \
+                $23::TEXT[]) AS u(",
+        usage_fields!(),
+        ") \
             ON CONFLICT (key_id, operation) DO UPDATE SET \
                 uses = audit_key_usage.uses + excluded.uses, \
                 last_time = GREATEST(audit_key_usage.last_time, excluded.last_time), \
@@ -150,8 +180,8 @@ pub(crate) async fn append_in_tx(
                 last_request_id = CASE WHEN excluded.last_time >= audit_key_usage.last_time \
                     THEN excluded.last_request_id ELSE audit_key_usage.last_request_id END \
          ) \
-         UPDATE audit_chains SET last_seq = $24, last_hash = $25 WHERE chain = $1",
-    )
+         UPDATE audit_chains SET last_seq = $24, last_hash = $25 WHERE chain = $1"
+    ))
     .bind(chain)
     .bind(seq)
     .bind(prev_hash)
@@ -181,14 +211,6 @@ pub(crate) async fn append_in_tx(
     .await
     .map_err(unavailable)?;
     Ok(events)
-}
-
-/// The columns of an event row, as a literal for `concat!`.
-macro_rules! event_columns {
-    () => {
-        "chain, seq, prev_hash, hash, event_id, request_id, event_time, event_source, event_name, \
-         read_only, account, principal_arn, access_key_id, key_id, source_key_id, error_code, record"
-    };
 }
 
 pub(crate) fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
