@@ -88,4 +88,7 @@ pub use ops::{
     ScheduleDeletionOutput, SharedSecretOutput, SignOutput,
 };
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
-pub use store::{AuditAppend, AuditCursor, JobLock, LocalJobLock, Store, StoreError};
+pub use store::{
+    AccountStore, AliasStore, AuditAppend, AuditCursor, AuditStore, BoxError, GrantStore,
+    IdentityStore, JobLock, KeyStore, LocalJobLock, SettingsStore, Store, StoreError, TagStore,
+};

@@ -1,6 +1,7 @@
-//! The storage contract. Backends (SQLite now, PostgreSQL next) implement [`Store`] and pass one
-//! shared test suite. Nothing here leans on a particular database: no SQL types, no rowids, no
-//! backend-specific conflict semantics beyond [`StoreError::Conflict`].
+//! The storage contract. Backends (SQLite, PostgreSQL) implement one trait per domain (accounts,
+//! keys, aliases, tags, grants, identity, audit, settings); [`Store`] is their union, and every
+//! backend passes one shared test suite. Nothing here leans on a particular database: no SQL types,
+//! no rowids, no backend-specific conflict semantics beyond [`StoreError::Conflict`].
 
 use async_trait::async_trait;
 
@@ -15,15 +16,26 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database could not be reached or the call failed for a reason that may go away.
+    /// The database could not be reached or the call failed for a reason that may go away. Holds
+    /// the backend's error as its source.
     #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BoxError),
     /// A uniqueness rule or optimistic-concurrency check was violated (names what).
     #[error("conflict on {0}")]
     Conflict(&'static str),
     /// A stored record could not be read back into a domain value.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+}
+
+/// The cause of a [`StoreError::Unavailable`]: whatever error the backend met (core knows no SQL).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl StoreError {
+    /// Storage unavailable because of `cause` (a backend error, or a message where there is none).
+    pub fn unavailable(cause: impl Into<BoxError>) -> StoreError {
+        StoreError::Unavailable(cause.into())
+    }
 }
 
 /// An audit event that commits in the same transaction as the change it records.
@@ -36,7 +48,7 @@ pub struct AuditAppend<'a> {
 }
 
 /// Proof that this process runs the installation's scheduled jobs right now (see
-/// [`Store::try_job_lock`]). Release it when the pass is over; dropping it releases it too, later.
+/// [`SettingsStore::try_job_lock`]). Release it when the pass is over; dropping it releases it too, later.
 #[async_trait]
 pub trait JobLock: Send + std::fmt::Debug {
     /// Gives the lock back so that another node may run the next pass.
@@ -55,11 +67,39 @@ impl JobLock for LocalJobLock {
 /// A cursor into the audit trail, newest first: (time, chain, seq) of the last item seen.
 pub type AuditCursor = (i64, String, i64);
 
-/// Persistence for every Kinko record. Each method is one transaction. Methods that change a
-/// key, alias, tag or grant take the audit event of that change and commit it in the same transaction:
-/// either both are durable or neither is.
+/// Persistence for every Kinko record: the union of the domain traits, so that callers hold one
+/// `&dyn Store`. Each method is one transaction. Methods that change a key, alias, tag, grant or
+/// identity take the audit event of that change and commit it in the same transaction: either
+/// both are durable or neither is.
+pub trait Store:
+    AccountStore
+    + KeyStore
+    + AliasStore
+    + TagStore
+    + GrantStore
+    + IdentityStore
+    + AuditStore
+    + SettingsStore
+{
+}
+
+/// Whatever implements every domain trait is a [`Store`].
+impl<T> Store for T where
+    T: AccountStore
+        + KeyStore
+        + AliasStore
+        + TagStore
+        + GrantStore
+        + IdentityStore
+        + AuditStore
+        + SettingsStore
+        + ?Sized
+{
+}
+
+/// Accounts and access keys (long-term credentials of the root and of IAM users).
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait AccountStore: Send + Sync + std::fmt::Debug {
     /// Inserts an account.
     async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
     /// All accounts, oldest first.
@@ -69,6 +109,48 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Looks up an access key by id.
     async fn get_access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError>;
 
+    /// Every access key of the installation.
+    async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError>;
+
+    /// Replaces an access key's wrapped secret if it is still wrapped under `old_root_id`.
+    async fn rewrap_access_key(
+        &self,
+        id: &AccessKeyId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Inserts an access key together with the audit event of its creation (IAM
+    /// CreateAccessKey; [`AccountStore::create_access_key`] is first start's, unaudited).
+    async fn create_access_key_audited(
+        &self,
+        key: &AccessKey,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Access keys of one principal, oldest first.
+    async fn list_principal_access_keys(
+        &self,
+        principal_arn: &str,
+    ) -> Result<Vec<AccessKey>, StoreError>;
+    /// Activates or deactivates an access key; returns whether it exists.
+    async fn set_access_key_active(
+        &self,
+        id: &AccessKeyId,
+        active: bool,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes an access key; returns whether it existed.
+    async fn delete_access_key(
+        &self,
+        id: &AccessKeyId,
+        audit: AuditAppend<'_>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Keys with their material versions and import parameters.
+#[async_trait]
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// Inserts a key with its first material version and its tags, atomically.
     async fn create_key(
         &self,
@@ -96,7 +178,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// otherwise [`StoreError::Conflict`].
     async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Adds a material version and updates the key (same version rule as
-    /// [`Store::update_key`]), atomically: rotation, and imported material for a rotation.
+    /// [`KeyStore::update_key`]), atomically: rotation, and imported material for a rotation.
     async fn add_material(
         &self,
         key: &Key,
@@ -104,7 +186,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError>;
     /// Replaces an existing material version's wrapping and import fields and updates the key
-    /// (same version rule as [`Store::update_key`]), atomically: import, reimport, deletion of
+    /// (same version rule as [`KeyStore::update_key`]), atomically: import, reimport, deletion of
     /// imported material.
     async fn put_material(
         &self,
@@ -133,6 +215,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &MaterialId,
     ) -> Result<Option<Material>, StoreError>;
 
+    /// Every key of every account and region, ordered by id, strictly after `after` (for
+    /// installation-wide work: root migration, scheduled jobs).
+    async fn list_all_keys(
+        &self,
+        after: Option<&KeyId>,
+        limit: usize,
+    ) -> Result<Vec<Key>, StoreError>;
+    /// Every material version of a key.
+    async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError>;
+
+    /// Replaces a material's wrapping if it is still wrapped under `old_root_id`; returns
+    /// whether it was (so a rerun after an interruption skips what is done).
+    async fn rewrap_material(
+        &self,
+        key: &KeyId,
+        id: &MaterialId,
+        old_root_id: &str,
+        wrapped: &[u8],
+        root_id: &str,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Aliases: names pointing at keys, unique per account and region.
+#[async_trait]
+pub trait AliasStore: Send + Sync + std::fmt::Debug {
     /// Inserts an alias; [`StoreError::Conflict`] if the name is taken.
     async fn create_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Reads an alias.
@@ -163,7 +270,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Alias>, StoreError>;
     /// Number of aliases pointing at a key.
     async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError>;
+}
 
+/// Tags of keys.
+#[async_trait]
+pub trait TagStore: Send + Sync + std::fmt::Debug {
     /// Inserts or overwrites tags of a key.
     async fn put_tags(
         &self,
@@ -187,7 +298,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Tag>, StoreError>;
     /// Number of tags on a key.
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError>;
+}
 
+/// Grants on keys.
+#[async_trait]
+pub trait GrantStore: Send + Sync + std::fmt::Debug {
     /// Inserts a grant; [`StoreError::Conflict`] if its id is taken.
     async fn create_grant(&self, grant: &Grant, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Every grant of a key, ordered by grant id.
@@ -210,41 +325,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         grant_id: &str,
         audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError>;
+}
 
-    /// Every key of every account and region, ordered by id, strictly after `after` (for
-    /// installation-wide work: root migration, scheduled jobs).
-    async fn list_all_keys(
-        &self,
-        after: Option<&KeyId>,
-        limit: usize,
-    ) -> Result<Vec<Key>, StoreError>;
-    /// Every material version of a key.
-    async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError>;
-    /// Every access key of the installation.
-    async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError>;
-    /// Replaces a material's wrapping if it is still wrapped under `old_root_id`; returns
-    /// whether it was (so a rerun after an interruption skips what is done).
-    async fn rewrap_material(
-        &self,
-        key: &KeyId,
-        id: &MaterialId,
-        old_root_id: &str,
-        wrapped: &[u8],
-        root_id: &str,
-    ) -> Result<bool, StoreError>;
-    /// Replaces an access key's wrapped secret if it is still wrapped under `old_root_id`.
-    async fn rewrap_access_key(
-        &self,
-        id: &AccessKeyId,
-        old_root_id: &str,
-        wrapped: &[u8],
-        root_id: &str,
-    ) -> Result<bool, StoreError>;
-
-    // ----- identity (IAM users, roles, inline policies, access keys, STS sessions) ----------
-    // Names of users and roles are unique per account regardless of case, as in IAM. Every
-    // change commits its audit event in the same transaction.
-
+/// IAM users, roles, inline policies and STS sessions. Names of users and roles are unique per
+/// account regardless of case, as in IAM. Every change commits its audit event in the same
+/// transaction.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + std::fmt::Debug {
     /// Inserts a user; [`StoreError::Conflict`] if the account has one of that name.
     async fn create_iam_user(
         &self,
@@ -329,31 +416,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         name: &str,
         audit: AuditAppend<'_>,
     ) -> Result<bool, StoreError>;
-    /// Inserts an access key together with the audit event of its creation (IAM
-    /// CreateAccessKey; [`Store::create_access_key`] is first start's, unaudited).
-    async fn create_access_key_audited(
-        &self,
-        key: &AccessKey,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError>;
-    /// Access keys of one principal, oldest first.
-    async fn list_principal_access_keys(
-        &self,
-        principal_arn: &str,
-    ) -> Result<Vec<AccessKey>, StoreError>;
-    /// Activates or deactivates an access key; returns whether it exists.
-    async fn set_access_key_active(
-        &self,
-        id: &AccessKeyId,
-        active: bool,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError>;
-    /// Deletes an access key; returns whether it existed.
-    async fn delete_access_key(
-        &self,
-        id: &AccessKeyId,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError>;
+
     /// Inserts temporary credentials.
     async fn create_session(
         &self,
@@ -374,7 +437,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Deletes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError>;
+}
 
+/// The audit trail: hash chains, signed digests, pruning and key usage.
+#[async_trait]
+pub trait AuditStore: Send + Sync + std::fmt::Debug {
     /// Appends events to the end of `chain` in one transaction (group commit); returns them with
     /// their chain positions.
     async fn append_audit(
@@ -409,7 +476,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError>;
     /// Successful uses of a key per operation.
     async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError>;
+}
 
+/// Settings of the installation and the lock of its scheduled jobs.
+#[async_trait]
+pub trait SettingsStore: Send + Sync + std::fmt::Debug {
     /// Reads a setting of the installation (e.g. which root-of-trust provider it uses).
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError>;
     /// Writes a setting of the installation.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use kinko_core::{RewrapReport, Store, count_by_root, rewrap_all};
+use kinko_core::{AccountStore, IdentityStore, RewrapReport, count_by_root, rewrap_all};
 use kinko_store::SqliteStore;
 
 use crate::root::{self, Provider, RootOptions};

@@ -7,6 +7,8 @@ use sqlx::{Connection, Database, Decode, Encode, Executor, FromRow, IntoArgument
 
 use kinko_core::StoreError;
 
+use crate::sql::unavailable;
+
 /// One embedded migration.
 pub(crate) struct Migration {
     pub(crate) version: i64,
@@ -83,10 +85,6 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0008_session_role_id.sql"),
     },
 ];
-
-fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
 
 /// Applies the `migrations` not yet recorded in `schema_migrations` on `conn`, each in its own
 /// transaction. The caller makes sure no other process migrates at the same time (SQLite: one

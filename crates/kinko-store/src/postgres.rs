@@ -5,24 +5,21 @@
 //! node's commit re-checks its condition against that commit and reports a [`StoreError::Conflict`]
 //! instead of a serialization failure. Audited changes append their event in the same
 //! transaction (see [`crate::postgres_audit`] for how appends to one chain are serialized across
-//! nodes). Queries name their columns rather than `SELECT *`, so that a node's cached prepared
-//! statements survive another node adding a column in a later migration.
+//! nodes). What PostgreSQL does differently from the shared SQL (`sql/`): connecting, migrating
+//! one node at a time under an advisory lock, the audit trail's layout, the change feed and the
+//! job lock.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use kinko_core::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditAppend, AuditCursor,
-    AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, Grant, ImportParameters, JobLock,
-    Key, KeyId, KeyLastUsage, Material, MaterialId, Region, Store, StoreError, Tag, UnixMillis,
-};
+use kinko_core::{AuditAppend, AuditDigest, AuditDraft, AuditEvent, JobLock, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
 
+use crate::migrate;
 use crate::postgres_audit;
 use crate::postgres_changes::{ChangeFeed, ChangeListener, PgJobLock};
-use crate::{migrate, rows};
+use crate::sql::{AuditPage, Backend, ChainPage, SqlStore, begin, unavailable};
 
 /// Key of the session-level advisory lock that serializes migrations of nodes starting at once
 /// (an arbitrary constant: "kinko-mg" in ASCII).
@@ -36,81 +33,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// this long instead of hanging, and the pool reconnects by itself once it is back.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Column lists (as literals for `concat!`) of the records read back whole.
-macro_rules! key_columns {
-    () => {
-        "id, account, region, created_at, description, spec, usage, origin, state, deletion_date, \
-         pending_window_days, current_material, policy, version, rotation_period_days, \
-         next_rotation, on_demand_rotations, valid_to, expiration_model"
-    };
-}
-macro_rules! material_columns {
-    () => {
-        "key_id, material_id, wrapped, created_at, root_id, rotation_type, description, valid_to, \
-         expiration_model, pending_rotation, fingerprint"
-    };
-}
-macro_rules! access_key_columns {
-    () => {
-        "id, account, principal_arn, wrapped_secret, active, created_at, root_id"
-    };
-}
-macro_rules! alias_columns {
-    () => {
-        "account, region, name, target, created_at, updated_at"
-    };
-}
+/// How every transaction begins (see the module documentation).
+const READ_COMMITTED: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
-/// [`Store`] on PostgreSQL.
+/// [`kinko_core::Store`] on PostgreSQL.
+pub type PgStore = SqlStore<PgBackend>;
+
+/// The PostgreSQL side of [`PgStore`].
 #[derive(Debug, Clone)]
-pub struct PgStore {
+pub struct PgBackend {
     pool: PgPool,
 }
 
-fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-fn write_error(e: sqlx::Error, what: &'static str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
-        _ => unavailable(e),
-    }
-}
-
-fn limit_i64(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-/// An audited write transaction of the identity tables (see `identity_sql.rs`).
-pub(crate) struct IdTx {
-    tx: Transaction<'static, Postgres>,
-}
-
-impl IdTx {
-    fn conn(&mut self) -> &mut PgConnection {
-        &mut self.tx
-    }
-}
-
-crate::identity_sql::identity_impl!(PgStore);
-
 impl PgStore {
-    async fn id_begin(&self) -> Result<IdTx, StoreError> {
-        Ok(IdTx {
-            tx: self.begin().await?,
-        })
-    }
-
-    async fn id_finish(&self, t: IdTx, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        self.finish_audited(t.tx, audit).await
-    }
-
     /// Connects to the database named by a `postgres://` or `postgresql://` URL (TLS as its
     /// `sslmode` says) and runs pending migrations, one node at a time.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(unavailable)?;
-        Self::migrate(&options).await?;
+        migrate(&options).await?;
         // The pool connects after migrating, so that no pooled connection has prepared a
         // statement against the old schema.
         let pool = PgPoolOptions::new()
@@ -120,1044 +60,122 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        Ok(PgStore { pool })
-    }
-
-    /// Runs pending migrations on a connection of its own, under an advisory lock: nodes that
-    /// start at once migrate one after the other, and the later ones find nothing left to do.
-    async fn migrate(options: &PgConnectOptions) -> Result<(), StoreError> {
-        // Without the NOTICE that `CREATE TABLE IF NOT EXISTS` raises on every start.
-        let options = options
-            .clone()
-            .options([("client_min_messages", "warning")]);
-        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-            .await
-            .map_err(|_| {
-                StoreError::Unavailable(format!(
-                    "no connection to PostgreSQL within {}s",
-                    CONNECT_TIMEOUT.as_secs()
-                ))
-            })?
-            .map_err(unavailable)?;
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        let migrated = migrate::run::<Postgres>(&mut conn, migrate::POSTGRES).await;
-        // Closing the session releases the lock too; unlocking first lets the next node in
-        // without waiting for the server to notice the disconnect.
-        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut conn)
-            .await;
-        let _ = conn.close().await;
-        migrated?;
-        unlocked.map_err(unavailable)?;
-        Ok(())
+        Ok(SqlStore(PgBackend { pool }))
     }
 
     /// A reader of the change feed (what other nodes changed), positioned at its end: a node
     /// starting with empty caches has nothing older to forget.
     pub async fn change_feed(&self) -> Result<ChangeFeed, StoreError> {
-        ChangeFeed::start(self.pool.clone()).await
+        ChangeFeed::start(self.0.pool.clone()).await
     }
 
     /// A connection listening for change notifications (each one: poll the feed now).
     pub async fn listen_changes(&self) -> Result<ChangeListener, StoreError> {
-        ChangeListener::start(&self.pool).await
+        ChangeListener::start(&self.0.pool).await
     }
 
     /// Closes the pool: waits for calls in flight, then disconnects.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.0.pool.close().await;
+    }
+}
+
+/// Runs pending migrations on a connection of its own, under an advisory lock: nodes that start
+/// at once migrate one after the other, and the later ones find nothing left to do.
+async fn migrate(options: &PgConnectOptions) -> Result<(), StoreError> {
+    // Without the NOTICE that `CREATE TABLE IF NOT EXISTS` raises on every start.
+    let options = options
+        .clone()
+        .options([("client_min_messages", "warning")]);
+    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            StoreError::unavailable(format!(
+                "no connection to PostgreSQL within {}s",
+                CONNECT_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(unavailable)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut conn)
+        .await
+        .map_err(unavailable)?;
+    let migrated = migrate::run::<Postgres>(&mut conn, migrate::POSTGRES).await;
+    // Closing the session releases the lock too; unlocking first lets the next node in without
+    // waiting for the server to notice the disconnect.
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut conn)
+        .await;
+    let _ = conn.close().await;
+    migrated?;
+    unlocked.map_err(unavailable)?;
+    Ok(())
+}
+
+impl Backend for PgBackend {
+    type Db = Postgres;
+    type Tx<'a> = Transaction<'static, Postgres>;
+
+    // A second deleter of the same key (another node) waits on the row, then finds it gone.
+    const LOCK_ROW: &'static str = " FOR UPDATE";
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn conn<'t>(tx: &'t mut Transaction<'static, Postgres>) -> &'t mut PgConnection {
+        tx
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-            .await
-            .map_err(unavailable)
+        begin(&self.pool, READ_COMMITTED).await
     }
 
     /// Appends the change's event to its chain in `tx` and commits both.
-    async fn finish_audited(
-        &self,
+    async fn commit<'a>(
+        &'a self,
         mut tx: Transaction<'static, Postgres>,
-        audit: AuditAppend<'_>,
+        audit: AuditAppend<'a>,
     ) -> Result<(), StoreError> {
         postgres_audit::append_in_tx(&mut tx, audit.chain, std::slice::from_ref(audit.draft))
             .await?;
         tx.commit().await.map_err(unavailable)
     }
-}
 
-/// Inserts a material row.
-async fn insert_material(conn: &mut PgConnection, material: &Material) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO key_materials (key_id, material_id, wrapped, created_at, root_id, rotation_type, \
-         description, valid_to, expiration_model, pending_rotation, fingerprint) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(material.key_id.to_string())
-    .bind(material.id.to_string())
-    .bind(&material.wrapped)
-    .bind(material.created_at.0)
-    .bind(&material.root_id)
-    .bind(material.rotation_type.map(|r| r.as_str()))
-    .bind(&material.description)
-    .bind(material.valid_to.map(|v| v.0))
-    .bind(material.expiration_model.map(|e| e.as_str()))
-    .bind(material.pending_rotation)
-    .bind(material.fingerprint.as_deref())
-    .execute(conn)
-    .await
-    .map_err(|e| write_error(e, "key material"))?;
-    Ok(())
-}
-
-/// Writes a key's mutable fields if its stored version is `key.version - 1`. A concurrent writer
-/// of the same key makes this wait for its commit; the condition is then checked against it.
-async fn write_key(conn: &mut PgConnection, key: &Key) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "UPDATE keys SET description = $1, state = $2, deletion_date = $3, pending_window_days = $4, \
-         current_material = $5, policy = $6, version = $7, rotation_period_days = $8, \
-         next_rotation = $9, on_demand_rotations = $10, valid_to = $11, expiration_model = $12 \
-         WHERE id = $13 AND version = $14",
-    )
-    .bind(&key.description)
-    .bind(key.state.as_str())
-    .bind(key.deletion_date.map(|d| d.0))
-    .bind(key.pending_window_days.map(i64::from))
-    .bind(key.current_material.to_string())
-    .bind(&key.policy)
-    .bind(key.version)
-    .bind(key.rotation_period_days.map(i64::from))
-    .bind(key.next_rotation.map(|d| d.0))
-    .bind(i64::from(key.on_demand_rotations))
-    .bind(key.valid_to.map(|d| d.0))
-    .bind(key.expiration_model.map(|e| e.as_str()))
-    .bind(key.id().to_string())
-    .bind(key.version - 1)
-    .execute(conn)
-    .await
-    .map_err(unavailable)?;
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Conflict("key version"));
-    }
-    Ok(())
-}
-
-async fn insert_tags(conn: &mut PgConnection, key: &KeyId, tags: &[Tag]) -> Result<(), StoreError> {
-    for t in tags {
-        sqlx::query(
-            "INSERT INTO tags (key_id, tag_key, tag_value) VALUES ($1, $2, $3) \
-             ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-        )
-        .bind(key.to_string())
-        .bind(&t.key)
-        .bind(&t.value)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| write_error(e, "tag"))?;
-    }
-    Ok(())
-}
-
-#[async_trait]
-impl Store for PgStore {
-    // ----- identity: the shared SQL in `identity_sql.rs` ------------------------------------
-
-    async fn create_iam_user(
-        &self,
-        user: &kinko_core::IamUser,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        self.id_create_user(user, audit).await
-    }
-
-    async fn get_iam_user(
-        &self,
-        account: &AccountId,
-        name: &str,
-    ) -> Result<Option<kinko_core::IamUser>, StoreError> {
-        self.id_get_user(account, name).await
-    }
-
-    async fn list_iam_users(
-        &self,
-        account: &AccountId,
-    ) -> Result<Vec<kinko_core::IamUser>, StoreError> {
-        self.id_list_users(account).await
-    }
-
-    async fn update_iam_user(
-        &self,
-        user: &kinko_core::IamUser,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_update_user(user, audit).await
-    }
-
-    async fn delete_iam_user(
-        &self,
-        account: &AccountId,
-        name: &str,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_delete_user(account, name, audit).await
-    }
-
-    async fn create_iam_role(
-        &self,
-        role: &kinko_core::IamRole,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        self.id_create_role(role, audit).await
-    }
-
-    async fn get_iam_role(
-        &self,
-        account: &AccountId,
-        name: &str,
-    ) -> Result<Option<kinko_core::IamRole>, StoreError> {
-        self.id_get_role(account, name).await
-    }
-
-    async fn list_iam_roles(
-        &self,
-        account: &AccountId,
-    ) -> Result<Vec<kinko_core::IamRole>, StoreError> {
-        self.id_list_roles(account).await
-    }
-
-    async fn update_iam_role(
-        &self,
-        role: &kinko_core::IamRole,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_update_role(role, audit).await
-    }
-
-    async fn delete_iam_role(
-        &self,
-        account: &AccountId,
-        name: &str,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_delete_role(account, name, audit).await
-    }
-
-    async fn put_inline_policy(
-        &self,
-        policy: &kinko_core::InlinePolicy,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        self.id_put_policy(policy, audit).await
-    }
-
-    async fn get_inline_policy(
-        &self,
-        account: &AccountId,
-        owner: &kinko_core::PolicyOwner,
-        name: &str,
-    ) -> Result<Option<kinko_core::InlinePolicy>, StoreError> {
-        self.id_get_policy(account, owner, name).await
-    }
-
-    async fn list_inline_policies(
-        &self,
-        account: &AccountId,
-        owner: &kinko_core::PolicyOwner,
-    ) -> Result<Vec<kinko_core::InlinePolicy>, StoreError> {
-        self.id_list_policies(account, owner).await
-    }
-
-    async fn delete_inline_policy(
-        &self,
-        account: &AccountId,
-        owner: &kinko_core::PolicyOwner,
-        name: &str,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_delete_policy(account, owner, name, audit).await
-    }
-
-    async fn create_access_key_audited(
-        &self,
-        key: &AccessKey,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        self.id_create_access_key(key, audit).await
-    }
-
-    async fn list_principal_access_keys(
-        &self,
-        principal_arn: &str,
-    ) -> Result<Vec<AccessKey>, StoreError> {
-        self.id_list_principal_keys(principal_arn).await
-    }
-
-    async fn set_access_key_active(
-        &self,
-        id: &AccessKeyId,
-        active: bool,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_set_key_active(id, active, audit).await
-    }
-
-    async fn delete_access_key(
-        &self,
-        id: &AccessKeyId,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        self.id_delete_access_key(id, audit).await
-    }
-
-    async fn create_session(
-        &self,
-        session: &kinko_core::Session,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        self.id_create_session(session, audit).await
-    }
-
-    async fn get_session(
-        &self,
-        id: &AccessKeyId,
-    ) -> Result<Option<kinko_core::Session>, StoreError> {
-        self.id_get_session(id).await
-    }
-
-    async fn list_sessions(&self) -> Result<Vec<kinko_core::Session>, StoreError> {
-        self.id_list_sessions().await
-    }
-
-    async fn rewrap_session(
-        &self,
-        id: &AccessKeyId,
-        old_root_id: &str,
-        wrapped: &[u8],
-        root_id: &str,
-    ) -> Result<bool, StoreError> {
-        self.id_rewrap_session(id, old_root_id, wrapped, root_id)
-            .await
-    }
-
-    async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
-        self.id_delete_expired_sessions(now).await
-    }
-
-    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO accounts (id, created_at) VALUES ($1, $2)")
-            .bind(account.id.as_str())
-            .bind(account.created_at.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| write_error(e, "account"))?;
+    // Every append commits before it returns: nothing to settle.
+    async fn settle(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
-    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let rows = sqlx::query("SELECT id, created_at FROM accounts ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(rows::account).collect()
-    }
-
-    async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO access_keys (id, account, principal_arn, wrapped_secret, active, created_at, root_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(key.id.as_str())
-        .bind(key.account.as_str())
-        .bind(&key.principal_arn)
-        .bind(&key.wrapped_secret)
-        .bind(key.active)
-        .bind(key.created_at.0)
-        .bind(&key.root_id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| write_error(e, "access key"))?;
-        Ok(())
-    }
-
-    async fn get_access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            access_key_columns!(),
-            " FROM access_keys WHERE id = $1"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref().map(rows::access_key).transpose()
-    }
-
-    async fn create_key(
-        &self,
-        key: &Key,
-        material: &Material,
-        tags: &[Tag],
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, state, \
-             deletion_date, pending_window_days, current_material, policy, version, \
-             rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(key.id().to_string())
-        .bind(key.arn.account.as_str())
-        .bind(key.arn.region.as_str())
-        .bind(key.created_at.0)
-        .bind(&key.description)
-        .bind(key.spec.as_str())
-        .bind(key.usage.as_str())
-        .bind(key.origin.as_str())
-        .bind(key.state.as_str())
-        .bind(key.deletion_date.map(|d| d.0))
-        .bind(key.pending_window_days.map(i64::from))
-        .bind(key.current_material.to_string())
-        .bind(&key.policy)
-        .bind(key.version)
-        .bind(key.rotation_period_days.map(i64::from))
-        .bind(key.next_rotation.map(|d| d.0))
-        .bind(i64::from(key.on_demand_rotations))
-        .bind(key.valid_to.map(|d| d.0))
-        .bind(key.expiration_model.map(|e| e.as_str()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| write_error(e, "key"))?;
-        insert_material(&mut tx, material).await?;
-        insert_tags(&mut tx, &key.id(), tags).await?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn get_key(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        id: &KeyId,
-    ) -> Result<Option<Key>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM keys WHERE id = $1 AND account = $2 AND region = $3"
-        ))
-        .bind(id.to_string())
-        .bind(account.as_str())
-        .bind(region.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref().map(rows::key).transpose()
-    }
-
-    async fn list_keys(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        after: Option<&KeyId>,
-        limit: usize,
-    ) -> Result<Vec<Key>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM keys WHERE account = $1 AND region = $2 AND id > $3 ORDER BY id LIMIT $4"
-        ))
-        .bind(account.as_str())
-        .bind(region.as_str())
-        .bind(after.map(|k| k.to_string()).unwrap_or_default())
-        .bind(limit_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::key).collect()
-    }
-
-    async fn update_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        write_key(&mut tx, key).await?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn add_material(
-        &self,
-        key: &Key,
-        material: &Material,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        // The key first: a stale version is a Conflict before the material is even tried.
-        write_key(&mut tx, key).await?;
-        insert_material(&mut tx, material).await?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn put_material(
-        &self,
-        key: &Key,
-        material: &Material,
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        write_key(&mut tx, key).await?;
-        let done = sqlx::query(
-            "UPDATE key_materials SET wrapped = $1, root_id = $2, created_at = $3, description = $4, \
-             valid_to = $5, expiration_model = $6, pending_rotation = $7, rotation_type = $8, \
-             fingerprint = $9 WHERE key_id = $10 AND material_id = $11",
-        )
-        .bind(&material.wrapped)
-        .bind(&material.root_id)
-        .bind(material.created_at.0)
-        .bind(&material.description)
-        .bind(material.valid_to.map(|v| v.0))
-        .bind(material.expiration_model.map(|e| e.as_str()))
-        .bind(material.pending_rotation)
-        .bind(material.rotation_type.map(|r| r.as_str()))
-        .bind(material.fingerprint.as_deref())
-        .bind(material.key_id.to_string())
-        .bind(material.id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict("key material"));
-        }
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn delete_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let id = key.id().to_string();
-        // Locks the key: a second deleter (another node) waits here, then finds it gone.
-        let still = sqlx::query(
-            "SELECT 1 FROM keys WHERE id = $1 AND version = $2 AND state = 'PendingDeletion' FOR UPDATE",
-        )
-        .bind(&id)
-        .bind(key.version)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        if still.is_none() {
-            return Err(StoreError::Conflict("key version"));
-        }
-        for statement in [
-            "DELETE FROM aliases WHERE target = $1",
-            "DELETE FROM tags WHERE key_id = $1",
-            "DELETE FROM grants WHERE key_id = $1",
-            "DELETE FROM import_parameters WHERE key_id = $1",
-            "DELETE FROM key_materials WHERE key_id = $1",
-            "DELETE FROM keys WHERE id = $1",
-        ] {
-            sqlx::query(statement)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        }
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn keys_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Key>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM keys WHERE (state = 'PendingDeletion' AND deletion_date <= $1) \
-             OR (state = 'Enabled' AND next_rotation <= $1) \
-             OR (state IN ('Enabled', 'Disabled') AND valid_to <= $1) \
-             ORDER BY id LIMIT $2"
-        ))
-        .bind(now.0)
-        .bind(limit_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::key).collect()
-    }
-
-    async fn put_import_parameters(&self, params: &ImportParameters) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO import_parameters (token_id, key_id, wrapping_algorithm, wrapping_key_spec, \
-             wrapped_private_key, root_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&params.token_id)
-        .bind(params.key_id.to_string())
-        .bind(&params.wrapping_algorithm)
-        .bind(&params.wrapping_key_spec)
-        .bind(&params.wrapped_private_key)
-        .bind(&params.root_id)
-        .bind(params.created_at.0)
-        .bind(params.expires_at.0)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| write_error(e, "import parameters"))?;
-        Ok(())
-    }
-
-    async fn get_import_parameters(
-        &self,
-        token_id: &str,
-    ) -> Result<Option<ImportParameters>, StoreError> {
-        let row = sqlx::query(
-            "SELECT token_id, key_id, wrapping_algorithm, wrapping_key_spec, wrapped_private_key, \
-             root_id, created_at, expires_at FROM import_parameters WHERE token_id = $1",
-        )
-        .bind(token_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref().map(rows::import_parameters).transpose()
-    }
-
-    async fn get_material(
-        &self,
-        key: &KeyId,
-        id: &MaterialId,
-    ) -> Result<Option<Material>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            material_columns!(),
-            " FROM key_materials WHERE key_id = $1 AND material_id = $2"
-        ))
-        .bind(key.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref().map(rows::material).transpose()
-    }
-
-    async fn create_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO aliases (account, region, name, target, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(alias.account.as_str())
-        .bind(alias.region.as_str())
-        .bind(alias.name.as_str())
-        .bind(alias.target.to_string())
-        .bind(alias.created_at.0)
-        .bind(alias.updated_at.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| write_error(e, "alias"))?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn get_alias(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        name: &AliasName,
-    ) -> Result<Option<Alias>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            alias_columns!(),
-            " FROM aliases WHERE account = $1 AND region = $2 AND name = $3"
-        ))
-        .bind(account.as_str())
-        .bind(region.as_str())
-        .bind(name.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref().map(rows::alias).transpose()
-    }
-
-    async fn update_alias(&self, alias: &Alias, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE aliases SET target = $1, updated_at = $2 WHERE account = $3 AND region = $4 AND name = $5",
-        )
-        .bind(alias.target.to_string())
-        .bind(alias.updated_at.0)
-        .bind(alias.account.as_str())
-        .bind(alias.region.as_str())
-        .bind(alias.name.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict("alias"));
-        }
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn delete_alias(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        name: &AliasName,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done =
-            sqlx::query("DELETE FROM aliases WHERE account = $1 AND region = $2 AND name = $3")
-                .bind(account.as_str())
-                .bind(region.as_str())
-                .bind(name.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        self.finish_audited(tx, audit).await?;
-        Ok(true)
-    }
-
-    async fn list_aliases(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        target: Option<&KeyId>,
-        after: Option<&AliasName>,
-        limit: usize,
-    ) -> Result<Vec<Alias>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            alias_columns!(),
-            " FROM aliases WHERE account = $1 AND region = $2 AND ($3 = '' OR target = $3) \
-             AND name > $4 ORDER BY name LIMIT $5"
-        ))
-        .bind(account.as_str())
-        .bind(region.as_str())
-        .bind(target.map(|t| t.to_string()).unwrap_or_default())
-        .bind(after.map(|a| a.as_str().to_owned()).unwrap_or_default())
-        .bind(limit_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::alias).collect()
-    }
-
-    async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM aliases WHERE target = $1")
-            .bind(target.to_string())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(usize::try_from(n).unwrap_or(0))
-    }
-
-    async fn put_tags(
-        &self,
-        key: &KeyId,
-        tags: &[Tag],
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        insert_tags(&mut tx, key, tags).await?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn delete_tags(
-        &self,
-        key: &KeyId,
-        tag_keys: &[String],
-        audit: AuditAppend<'_>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM tags WHERE key_id = $1 AND tag_key = ANY($2)")
-            .bind(key.to_string())
-            .bind(tag_keys)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn list_tags(
-        &self,
-        key: &KeyId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Tag>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT tag_key, tag_value FROM tags WHERE key_id = $1 AND tag_key > $2 \
-             ORDER BY tag_key LIMIT $3",
-        )
-        .bind(key.to_string())
-        .bind(after.unwrap_or_default())
-        .bind(limit_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::tag).collect()
-    }
-
-    async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE key_id = $1")
-            .bind(key.to_string())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(usize::try_from(n).unwrap_or(0))
-    }
-
-    async fn create_grant(&self, grant: &Grant, audit: AuditAppend<'_>) -> Result<(), StoreError> {
-        let values = rows::grant_values(grant)?;
-        let mut tx = self.begin().await?;
-        let mut query = sqlx::query(rows::GRANT_INSERT);
-        for v in values {
-            query = query.bind(v);
-        }
-        query
-            .bind(grant.created_at.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| write_error(e, "grant"))?;
-        self.finish_audited(tx, audit).await
-    }
-
-    async fn list_grants(&self, key: &KeyId) -> Result<Vec<Grant>, StoreError> {
-        let rows = sqlx::query(rows::GRANTS_OF_KEY)
-            .bind(key.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(rows::grant).collect()
-    }
-
-    async fn list_retirable_grants(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        retiring_principal: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Grant>, StoreError> {
-        let rows = sqlx::query(rows::RETIRABLE_GRANTS)
-            .bind(account.as_str())
-            .bind(region.as_str())
-            .bind(retiring_principal)
-            .bind(after.unwrap_or_default())
-            .bind(limit_i64(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(rows::grant).collect()
-    }
-
-    async fn delete_grant(
-        &self,
-        key: &KeyId,
-        grant_id: &str,
-        audit: AuditAppend<'_>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM grants WHERE key_id = $1 AND grant_id = $2")
-            .bind(key.to_string())
-            .bind(grant_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        self.finish_audited(tx, audit).await?;
-        Ok(true)
-    }
-
-    async fn list_all_keys(
-        &self,
-        after: Option<&KeyId>,
-        limit: usize,
-    ) -> Result<Vec<Key>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM keys WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(after.map(|k| k.to_string()).unwrap_or_default())
-        .bind(limit_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::key).collect()
-    }
-
-    async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            material_columns!(),
-            " FROM key_materials WHERE key_id = $1 ORDER BY created_at, material_id"
-        ))
-        .bind(key.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::material).collect()
-    }
-
-    async fn list_access_keys(&self) -> Result<Vec<AccessKey>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            access_key_columns!(),
-            " FROM access_keys ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter().map(rows::access_key).collect()
-    }
-
-    async fn rewrap_material(
-        &self,
-        key: &KeyId,
-        id: &MaterialId,
-        old_root_id: &str,
-        wrapped: &[u8],
-        root_id: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE key_materials SET wrapped = $1, root_id = $2 \
-             WHERE key_id = $3 AND material_id = $4 AND root_id = $5",
-        )
-        .bind(wrapped)
-        .bind(root_id)
-        .bind(key.to_string())
-        .bind(id.to_string())
-        .bind(old_root_id)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn rewrap_access_key(
-        &self,
-        id: &AccessKeyId,
-        old_root_id: &str,
-        wrapped: &[u8],
-        root_id: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE access_keys SET wrapped_secret = $1, root_id = $2 WHERE id = $3 AND root_id = $4",
-        )
-        .bind(wrapped)
-        .bind(root_id)
-        .bind(id.as_str())
-        .bind(old_root_id)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn append_audit(
-        &self,
-        chain: &str,
-        drafts: &[AuditDraft],
+    async fn append_audit<'a>(
+        &'a self,
+        chain: &'a str,
+        drafts: &'a [AuditDraft],
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        if drafts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.begin().await?;
+        let mut tx = begin(&self.pool, READ_COMMITTED).await?;
         let events = postgres_audit::append_in_tx(&mut tx, chain, drafts).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(events)
     }
 
-    async fn audit_chains(&self) -> Result<Vec<ChainHead>, StoreError> {
-        postgres_audit::chains(&self.pool).await
-    }
-
-    async fn audit_events(
-        &self,
-        chain: &str,
-        after_seq: i64,
-        limit: usize,
+    async fn audit_events<'a>(
+        &'a self,
+        page: ChainPage<'a>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        postgres_audit::events(&self.pool, chain, after_seq, limit).await
+        postgres_audit::events(&self.pool, page.chain, page.after_seq, page.limit).await
     }
 
-    async fn query_audit(
-        &self,
-        filter: &AuditFilter,
-        before: Option<&AuditCursor>,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        postgres_audit::query(&self.pool, filter, before, limit).await
+    async fn query_audit<'a>(&'a self, page: AuditPage<'a>) -> Result<Vec<AuditEvent>, StoreError> {
+        postgres_audit::query(&self.pool, page).await
     }
 
-    async fn put_digest(&self, digest: &AuditDigest) -> Result<(), StoreError> {
-        postgres_audit::put_digest(&self.pool, digest).await
-    }
-
-    async fn list_digests(&self, chain: &str) -> Result<Vec<AuditDigest>, StoreError> {
-        postgres_audit::digests(&self.pool, chain).await
-    }
-
-    async fn prune_audit(&self, anchor: &AuditDigest) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
+    async fn prune_audit<'a>(&'a self, anchor: &'a AuditDigest) -> Result<u64, StoreError> {
+        let mut tx = begin(&self.pool, READ_COMMITTED).await?;
         let n = postgres_audit::prune(&mut tx, anchor).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(n)
-    }
-
-    async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError> {
-        postgres_audit::last_usage(&self.pool, key).await
-    }
-
-    async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError> {
-        postgres_audit::usage_counts(&self.pool, key).await
-    }
-
-    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)
-    }
-
-    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn delete_setting(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM settings WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
-        // A concurrent insert of the same name makes this wait for its commit and then do
-        // nothing; the read that follows (a new statement at READ COMMITTED) sees the winner.
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)
     }
 
     async fn try_job_lock(&self) -> Result<Option<Box<dyn JobLock>>, StoreError> {

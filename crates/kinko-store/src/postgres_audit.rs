@@ -9,20 +9,16 @@
 //! reads the head it left: sequence numbers stay gapless and every `prev_hash` is the hash
 //! committed before it. Appends to different chains never wait for each other.
 
-use std::collections::BTreeMap;
-
 use kinko_core::{
-    AccountId, AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter,
-    CRYPTOGRAPHIC_OPERATIONS, ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_events,
+    AccountId, AuditDigest, AuditDraft, AuditEvent, KeyId, StoreError, UnixMillis, chain_events,
 };
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::rows::{self, Columns, corrupt};
-
-fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
+use crate::rows::{Columns, corrupt};
+use crate::sql::{
+    AuditPage, Dialect, On, digest_insert, limit_i64, unavailable, usage, write_error,
+};
 
 /// A chain's head: last sequence number and hash.
 type Head = kinko_core::ChainPosition;
@@ -63,31 +59,29 @@ async fn lock_head(conn: &mut PgConnection, chain: &str) -> Result<Head, StoreEr
     .map_err(unavailable)?;
     lock_head_row(conn, chain)
         .await?
-        .ok_or_else(|| StoreError::Unavailable(format!("audit chain {chain}: head row vanished")))
+        .ok_or_else(|| StoreError::unavailable(format!("audit chain {chain}: head row vanished")))
 }
 
-type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;
+/// The columns of an event row after its chain, as a literal for `concat!`.
+macro_rules! event_fields {
+    () => {
+        "seq, prev_hash, hash, event_id, request_id, event_time, event_source, event_name, \
+         read_only, account, principal_arn, access_key_id, key_id, source_key_id, error_code, record"
+    };
+}
 
-/// Successful cryptographic uses per (key, operation), with the newest use of each; sorted, so
-/// that concurrent appends lock usage rows in one order.
-fn usage(events: &[AuditEvent]) -> Usage<'_> {
-    let mut usage: Usage<'_> = BTreeMap::new();
-    for e in events {
-        let d = &e.draft;
-        if d.error_code.is_some() || !CRYPTOGRAPHIC_OPERATIONS.contains(&d.event_name.as_str()) {
-            continue;
-        }
-        for key in [d.key_id, d.source_key_id].into_iter().flatten() {
-            let entry = usage
-                .entry((key.to_string(), d.event_name.as_str()))
-                .or_insert((0, d));
-            entry.0 += 1;
-            if d.time >= entry.1.time {
-                entry.1 = d;
-            }
-        }
-    }
-    usage
+/// The columns of an event row, as a literal for `concat!`.
+macro_rules! event_columns {
+    () => {
+        concat!("chain, ", event_fields!())
+    };
+}
+
+/// The columns of a key-usage row, as a literal for `concat!`.
+macro_rules! usage_fields {
+    () => {
+        "key_id, operation, uses, last_time, last_event_id, last_request_id"
+    };
 }
 
 /// Appends `drafts` to `chain` inside the caller's transaction (READ COMMITTED): locks the head,
@@ -158,18 +152,26 @@ pub(crate) async fn append_in_tx(
 
     // One round trip: the events, the usage counts (the newest use wins, whatever order nodes
     // commit in) and the head. The head row is already locked by this transaction.
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH new_events AS ( \
-            INSERT INTO audit_events (chain, seq, prev_hash, hash, event_id, request_id, event_time, \
-                event_source, event_name, read_only, account, principal_arn, access_key_id, key_id, \
-                source_key_id, error_code, record) \
-            SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::TEXT[], $6::TEXT[], \
+            INSERT INTO audit_events (chain, ",
+        event_fields!(),
+        ") SELECT $1, ",
+        event_fields!(),
+        " FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::TEXT[], $6::TEXT[], \
                 $7::BIGINT[], $8::TEXT[], $9::TEXT[], $10::BOOLEAN[], $11::TEXT[], $12::TEXT[], \
-                $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BYTEA[]) \
+                $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BYTEA[]) AS e(",
+        event_fields!(),
+        ") \
          ), new_usage AS ( \
-            INSERT INTO audit_key_usage (key_id, operation, uses, last_time, last_event_id, last_request_id) \
-            SELECT * FROM UNNEST($18::TEXT[], $19::TEXT[], $20::BIGINT[], $21::BIGINT[], $22::TEXT[], \
-                $23::TEXT[]) \
+            INSERT INTO audit_key_usage (",
+        usage_fields!(),
+        ") SELECT ",
+        usage_fields!(),
+        " FROM UNNEST($18::TEXT[], $19::TEXT[], $20::BIGINT[], $21::BIGINT[], $22::TEXT[], \
+                $23::TEXT[]) AS u(",
+        usage_fields!(),
+        ") \
             ON CONFLICT (key_id, operation) DO UPDATE SET \
                 uses = audit_key_usage.uses + excluded.uses, \
                 last_time = GREATEST(audit_key_usage.last_time, excluded.last_time), \
@@ -178,8 +180,8 @@ pub(crate) async fn append_in_tx(
                 last_request_id = CASE WHEN excluded.last_time >= audit_key_usage.last_time \
                     THEN excluded.last_request_id ELSE audit_key_usage.last_request_id END \
          ) \
-         UPDATE audit_chains SET last_seq = $24, last_hash = $25 WHERE chain = $1",
-    )
+         UPDATE audit_chains SET last_seq = $24, last_hash = $25 WHERE chain = $1"
+    ))
     .bind(chain)
     .bind(seq)
     .bind(prev_hash)
@@ -211,15 +213,7 @@ pub(crate) async fn append_in_tx(
     Ok(events)
 }
 
-/// The columns of an event row, as a literal for `concat!`.
-macro_rules! event_columns {
-    () => {
-        "chain, seq, prev_hash, hash, event_id, request_id, event_time, event_source, event_name, \
-         read_only, account, principal_arn, access_key_id, key_id, source_key_id, error_code, record"
-    };
-}
-
-fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
+pub(crate) fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
     const T: &str = "audit_events";
     let opt_key = |column: &str| -> Result<Option<KeyId>, StoreError> {
         row.opt_text(T, column)?
@@ -252,26 +246,6 @@ fn event_from_row(row: &PgRow) -> Result<AuditEvent, StoreError> {
     })
 }
 
-fn limit_i64(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-pub(crate) async fn chains(pool: &PgPool) -> Result<Vec<ChainHead>, StoreError> {
-    let rows = sqlx::query("SELECT chain, last_seq, last_hash FROM audit_chains ORDER BY chain")
-        .fetch_all(pool)
-        .await
-        .map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            Ok(ChainHead {
-                chain: r.text("audit_chains", "chain")?,
-                last_seq: r.int("audit_chains", "last_seq")?,
-                last_hash: r.hash32("audit_chains", "last_hash")?,
-            })
-        })
-        .collect()
-}
-
 pub(crate) async fn events(
     pool: &PgPool,
     chain: &str,
@@ -295,10 +269,9 @@ pub(crate) async fn events(
 /// Newest first by (time, chain, seq), every filter in SQL.
 pub(crate) async fn query(
     pool: &PgPool,
-    filter: &AuditFilter,
-    before: Option<&AuditCursor>,
-    limit: usize,
+    page: AuditPage<'_>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let (filter, before, limit) = (page.filter, page.before, page.limit);
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
         "SELECT ",
         event_columns!(),
@@ -360,41 +333,6 @@ pub(crate) async fn query(
     rows.iter().map(event_from_row).collect()
 }
 
-pub(crate) async fn put_digest<'e, E: sqlx::Executor<'e, Database = Postgres>>(
-    executor: E,
-    d: &AuditDigest,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_digests (chain, first_seq, last_seq, last_hash, digest_time, prev_signature, prune_anchor, signature) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&d.chain)
-    .bind(d.first_seq)
-    .bind(d.last_seq)
-    .bind(&d.last_hash[..])
-    .bind(d.time.0)
-    .bind(&d.prev_signature)
-    .bind(d.prune_anchor)
-    .bind(&d.signature)
-    .execute(executor)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("audit digest"),
-        _ => unavailable(e),
-    })?;
-    Ok(())
-}
-
-pub(crate) async fn digests(pool: &PgPool, chain: &str) -> Result<Vec<AuditDigest>, StoreError> {
-    let rows =
-        sqlx::query("SELECT * FROM audit_digests WHERE chain = $1 ORDER BY last_seq, prune_anchor")
-            .bind(chain)
-            .fetch_all(pool)
-            .await
-            .map_err(unavailable)?;
-    rows.iter().map(rows::digest).collect()
-}
-
 /// Deletes the chain's events up to the anchor and stores the anchor, in the caller's
 /// transaction: if the anchor cannot be stored, the transaction rolls back the deletion too.
 pub(crate) async fn prune(
@@ -407,50 +345,8 @@ pub(crate) async fn prune(
         .execute(&mut *conn)
         .await
         .map_err(unavailable)?;
-    put_digest(&mut *conn, anchor).await?;
+    Postgres::execute(On::Conn(conn), digest_insert(anchor))
+        .await
+        .map_err(|e| write_error(e, "audit digest"))?;
     Ok(done.rows_affected())
-}
-
-pub(crate) async fn last_usage(
-    pool: &PgPool,
-    key: &KeyId,
-) -> Result<Option<KeyLastUsage>, StoreError> {
-    const T: &str = "audit_key_usage";
-    let row = sqlx::query(
-        "SELECT operation, last_time, last_event_id, last_request_id FROM audit_key_usage WHERE key_id = $1 \
-         ORDER BY last_time DESC, last_event_id DESC LIMIT 1",
-    )
-    .bind(key.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(unavailable)?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(KeyLastUsage {
-        operation: r.text(T, "operation")?,
-        time: UnixMillis(r.int(T, "last_time")?),
-        event_id: r.text(T, "last_event_id")?,
-        request_id: r.opt_text(T, "last_request_id")?,
-    }))
-}
-
-pub(crate) async fn usage_counts(
-    pool: &PgPool,
-    key: &KeyId,
-) -> Result<Vec<(String, u64)>, StoreError> {
-    const T: &str = "audit_key_usage";
-    let rows = sqlx::query(
-        "SELECT operation, uses FROM audit_key_usage WHERE key_id = $1 ORDER BY operation",
-    )
-    .bind(key.to_string())
-    .fetch_all(pool)
-    .await
-    .map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.text(T, "operation")?,
-                u64::try_from(r.int(T, "uses")?).unwrap_or(0),
-            ))
-        })
-        .collect()
 }

@@ -20,6 +20,8 @@ use kinko_core::{AccountId, AliasName, JobLock, KeyId, Region, StoreError};
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::{Postgres, Row, Transaction};
 
+use crate::sql::unavailable;
+
 /// The notification channel the triggers raise.
 pub const CHANNEL: &str = "kinko_key_changes";
 
@@ -34,10 +36,6 @@ const MAX_GAPS: usize = 10_000;
 
 /// Rows read per query.
 const PAGE: i64 = 1_000;
-
-fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
 
 /// What another node changed, as far as caches care.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! Reading stored records back into domain values, once for every backend: each backend's row
 //! type implements [`Columns`] (typed column access), and the decoders here build keys,
 //! materials, aliases, grants and the rest from it. A value that does not parse is
-//! [`StoreError::Corrupt`], naming the table and column.
+//! [`StoreError::Corrupt`], naming the table and column. [`grant_values`] goes the other way: a
+//! grant's columns as stored.
 
 use std::collections::BTreeMap;
 
@@ -202,25 +203,6 @@ pub(crate) fn digest(row: &impl Columns) -> Result<AuditDigest, StoreError> {
         signature: row.bytes(T, "signature")?,
     })
 }
-
-/// Every grant of a key, ordered by grant id.
-pub(crate) const GRANTS_OF_KEY: &str = "SELECT grant_id, key_id, account, region, name, \
-     grantee_principal, retiring_principal, operations, encryption_context_equals, \
-     encryption_context_subset, issuing_account, created_at FROM grants \
-     WHERE key_id = $1 ORDER BY grant_id";
-
-/// Grants of an account and region with a retiring principal, a page after a grant id.
-pub(crate) const RETIRABLE_GRANTS: &str = "SELECT grant_id, key_id, account, region, name, \
-     grantee_principal, retiring_principal, operations, encryption_context_equals, \
-     encryption_context_subset, issuing_account, created_at FROM grants \
-     WHERE account = $1 AND region = $2 AND retiring_principal = $3 AND grant_id > $4 \
-     ORDER BY grant_id LIMIT $5";
-
-/// Inserts a grant; bind [`grant_values`], then `created_at`.
-pub(crate) const GRANT_INSERT: &str = "INSERT INTO grants (grant_id, key_id, account, region, name, \
-     grantee_principal, retiring_principal, operations, encryption_context_equals, \
-     encryption_context_subset, issuing_account, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// A grant's text columns as stored, in column order (without `created_at`).
 pub(crate) fn grant_values(grant: &Grant) -> Result<[Option<String>; 11], StoreError> {

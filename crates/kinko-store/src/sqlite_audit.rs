@@ -1,21 +1,14 @@
 //! The audit trail on SQLite: appending to a node's hash chain inside the caller's transaction,
 //! reading chains back in order for verification, queries for LookupEvents and `kinko audit`,
-//! digests, pruning, and key usage.
+//! and pruning. The tables laid out as on PostgreSQL (heads, digests, key usage) are read by the
+//! shared SQL in `sql/audit.rs`.
 
-use std::collections::BTreeMap;
-
-use kinko_core::{
-    AuditCursor, AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS,
-    ChainHead, KeyId, KeyLastUsage, StoreError, UnixMillis, chain_events,
-};
+use kinko_core::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, StoreError, chain_events};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::audit_codec;
-
-fn unavailable(e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
+use crate::sql::{AuditPage, Dialect, On, digest_insert, unavailable, usage, write_error};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
@@ -147,29 +140,6 @@ fn usage_json(events: &[AuditEvent]) -> Option<String> {
     (!entries.is_empty()).then(|| serde_json::Value::Array(entries).to_string())
 }
 
-type Usage<'a> = BTreeMap<(String, &'a str), (i64, &'a AuditDraft)>;
-
-/// Successful cryptographic uses per (key, operation) in a batch, with the newest use of each.
-fn usage(events: &[AuditEvent]) -> Usage<'_> {
-    let mut usage: Usage<'_> = BTreeMap::new();
-    for e in events {
-        let d = &e.draft;
-        if d.error_code.is_some() || !CRYPTOGRAPHIC_OPERATIONS.contains(&d.event_name.as_str()) {
-            continue;
-        }
-        for key in [d.key_id, d.source_key_id].into_iter().flatten() {
-            let entry = usage
-                .entry((key.to_string(), d.event_name.as_str()))
-                .or_insert((0, d));
-            entry.0 += 1;
-            if d.time >= entry.1.time {
-                entry.1 = d;
-            }
-        }
-    }
-    usage
-}
-
 fn batch_events(row: &SqliteRow) -> Result<Vec<AuditEvent>, StoreError> {
     let chain: String = row
         .try_get("chain")
@@ -178,54 +148,6 @@ fn batch_events(row: &SqliteRow) -> Result<Vec<AuditEvent>, StoreError> {
         .try_get("events")
         .map_err(|_| corrupt("audit_batches.events"))?;
     audit_codec::decode(&chain, &bytes)
-}
-
-fn digest_from_row(row: &SqliteRow) -> Result<AuditDigest, StoreError> {
-    Ok(AuditDigest {
-        chain: row
-            .try_get("chain")
-            .map_err(|_| corrupt("audit_digests.chain"))?,
-        first_seq: row
-            .try_get("first_seq")
-            .map_err(|_| corrupt("audit_digests.first_seq"))?,
-        last_seq: row
-            .try_get("last_seq")
-            .map_err(|_| corrupt("audit_digests.last_seq"))?,
-        last_hash: hash32(row, "last_hash")?,
-        time: UnixMillis(
-            row.try_get("digest_time")
-                .map_err(|_| corrupt("audit_digests.digest_time"))?,
-        ),
-        prev_signature: row
-            .try_get("prev_signature")
-            .map_err(|_| corrupt("audit_digests.prev_signature"))?,
-        prune_anchor: row
-            .try_get("prune_anchor")
-            .map_err(|_| corrupt("audit_digests.prune_anchor"))?,
-        signature: row
-            .try_get("signature")
-            .map_err(|_| corrupt("audit_digests.signature"))?,
-    })
-}
-
-pub(crate) async fn chains(pool: &SqlitePool) -> Result<Vec<ChainHead>, StoreError> {
-    let rows = sqlx::query("SELECT chain, last_seq, last_hash FROM audit_chains ORDER BY chain")
-        .fetch_all(pool)
-        .await
-        .map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            Ok(ChainHead {
-                chain: r
-                    .try_get("chain")
-                    .map_err(|_| corrupt("audit_chains.chain"))?,
-                last_seq: r
-                    .try_get("last_seq")
-                    .map_err(|_| corrupt("audit_chains.last_seq"))?,
-                last_hash: hash32(r, "last_hash")?,
-            })
-        })
-        .collect()
 }
 
 pub(crate) async fn events(
@@ -297,10 +219,9 @@ fn matches(filter: &AuditFilter, d: &AuditDraft) -> bool {
 /// once `limit` events are found and no unread batch can hold a newer one.
 pub(crate) async fn query(
     pool: &SqlitePool,
-    filter: &AuditFilter,
-    before: Option<&AuditCursor>,
-    limit: usize,
+    page: AuditPage<'_>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let (filter, before, limit) = (page.filter, page.before, page.limit);
     let position = |e: &AuditEvent| (e.draft.time.0, e.chain.clone(), e.seq);
     let mut found: Vec<AuditEvent> = Vec::new();
     let mut offset: i64 = 0;
@@ -345,48 +266,6 @@ pub(crate) async fn query(
     Ok(found)
 }
 
-pub(crate) async fn put_digest(pool: &SqlitePool, d: &AuditDigest) -> Result<(), StoreError> {
-    insert_digest(pool, d).await
-}
-
-async fn insert_digest<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    executor: E,
-    d: &AuditDigest,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_digests (chain, first_seq, last_seq, last_hash, digest_time, prev_signature, prune_anchor, signature) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&d.chain)
-    .bind(d.first_seq)
-    .bind(d.last_seq)
-    .bind(&d.last_hash[..])
-    .bind(d.time.0)
-    .bind(&d.prev_signature)
-    .bind(d.prune_anchor)
-    .bind(&d.signature)
-    .execute(executor)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("audit digest"),
-        _ => unavailable(e),
-    })?;
-    Ok(())
-}
-
-pub(crate) async fn digests(
-    pool: &SqlitePool,
-    chain: &str,
-) -> Result<Vec<AuditDigest>, StoreError> {
-    let rows =
-        sqlx::query("SELECT * FROM audit_digests WHERE chain = $1 ORDER BY last_seq, prune_anchor")
-            .bind(chain)
-            .fetch_all(pool)
-            .await
-            .map_err(unavailable)?;
-    rows.iter().map(digest_from_row).collect()
-}
-
 pub(crate) async fn prune(
     tx: &mut Transaction<'_, Sqlite>,
     anchor: &AuditDigest,
@@ -425,61 +304,8 @@ pub(crate) async fn prune(
                 .map_err(unavailable)?;
         }
     }
-    insert_digest(&mut **tx, anchor).await?;
+    Sqlite::execute(On::Conn(&mut **tx), digest_insert(anchor))
+        .await
+        .map_err(|e| write_error(e, "audit digest"))?;
     Ok(removed)
-}
-
-pub(crate) async fn last_usage(
-    pool: &SqlitePool,
-    key: &KeyId,
-) -> Result<Option<KeyLastUsage>, StoreError> {
-    let row = sqlx::query(
-        "SELECT operation, last_time, last_event_id, last_request_id FROM audit_key_usage WHERE key_id = $1 \
-         ORDER BY last_time DESC, last_event_id DESC LIMIT 1",
-    )
-    .bind(key.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(unavailable)?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(KeyLastUsage {
-        operation: r
-            .try_get("operation")
-            .map_err(|_| corrupt("audit_key_usage.operation"))?,
-        time: UnixMillis(
-            r.try_get("last_time")
-                .map_err(|_| corrupt("audit_key_usage.last_time"))?,
-        ),
-        event_id: r
-            .try_get("last_event_id")
-            .map_err(|_| corrupt("audit_key_usage.last_event_id"))?,
-        request_id: r
-            .try_get("last_request_id")
-            .map_err(|_| corrupt("audit_key_usage.last_request_id"))?,
-    }))
-}
-
-pub(crate) async fn usage_counts(
-    pool: &SqlitePool,
-    key: &KeyId,
-) -> Result<Vec<(String, u64)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT operation, uses FROM audit_key_usage WHERE key_id = $1 ORDER BY operation",
-    )
-    .bind(key.to_string())
-    .fetch_all(pool)
-    .await
-    .map_err(unavailable)?;
-    rows.iter()
-        .map(|r| {
-            let n: i64 = r
-                .try_get("uses")
-                .map_err(|_| corrupt("audit_key_usage.uses"))?;
-            Ok((
-                r.try_get("operation")
-                    .map_err(|_| corrupt("audit_key_usage.operation"))?,
-                u64::try_from(n).unwrap_or(0),
-            ))
-        })
-        .collect()
 }

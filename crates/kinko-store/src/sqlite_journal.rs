@@ -57,7 +57,7 @@ const GROW_BYTES: u64 = 1 << 20;
 pub(crate) const FOLD_DELAY: Duration = Duration::from_millis(250);
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
-    StoreError::Unavailable(format!("audit journal {}: {what}: {e}", path.display()))
+    StoreError::unavailable(format!("audit journal {}: {what}: {e}", path.display()))
 }
 
 /// A batch appended to the journal and not yet in the database.
@@ -289,7 +289,7 @@ fn start_writer() -> Result<std::sync::mpsc::Sender<Write>, StoreError> {
                 let _ = w.done.send((written, w.record));
             }
         })
-        .map_err(|e| StoreError::Unavailable(format!("audit journal writer thread: {e}")))?;
+        .map_err(|e| StoreError::unavailable(format!("audit journal writer thread: {e}")))?;
     Ok(tx)
 }
 
@@ -350,7 +350,7 @@ impl Journal {
         let (file, offset, allocated) = {
             let s = self.state();
             if s.retired {
-                return Err(StoreError::Unavailable("the store is closed".into()));
+                return Err(StoreError::unavailable("the store is closed"));
             }
             (s.active, s.offset, s.allocated[s.active])
         };
@@ -364,7 +364,7 @@ impl Journal {
             allocated,
             done,
         };
-        let gone = || StoreError::Unavailable("the audit journal's writer thread stopped".into());
+        let gone = || StoreError::unavailable("the audit journal's writer thread stopped");
         self.writer.send(job).map_err(|_| gone())?;
         let (written, record) = written.await.map_err(|_| gone())?;
         let written = written.map_err(|e| io_error("append", &self.paths[file], &e))?;
@@ -411,14 +411,12 @@ impl Journal {
             let mut tx = pool
                 .begin_with("BEGIN IMMEDIATE")
                 .await
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                .map_err(StoreError::unavailable)?;
             for r in &rows {
                 sqlite_audit::insert_row(&mut *tx, &r.chain, &r.row, &r.record[r.batch.clone()])
                     .await?;
             }
-            tx.commit()
-                .await
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
+            tx.commit().await.map_err(StoreError::unavailable)
         }
         .await;
         let mut s = self.state();
@@ -458,7 +456,7 @@ async fn recover(pool: &SqlitePool, records: &mut [Record], db: &Path) -> Result
     let mut tx = pool
         .begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(StoreError::unavailable)?;
     let mut heads: HashMap<String, Head> = HashMap::new();
     for r in records.iter() {
         let head = match heads.get(&r.chain) {
@@ -486,9 +484,7 @@ async fn recover(pool: &SqlitePool, records: &mut [Record], db: &Path) -> Result
         sqlite_audit::insert_row(&mut *tx, &r.chain, &row, &r.batch).await?;
         heads.insert(r.chain.clone(), last);
     }
-    tx.commit()
-        .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+    tx.commit().await.map_err(StoreError::unavailable)
 }
 
 #[cfg(test)]
@@ -518,7 +514,7 @@ mod tests {
     /// records the database has (left by a rewind), records it lacks, and a torn tail.
     #[tokio::test]
     async fn opening_applies_what_the_database_lacks_and_refuses_a_gap() {
-        use kinko_core::Store;
+        use kinko_core::AuditStore;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = dir.path().join("kinko.db");
         let store = crate::SqliteStore::open(&db).await.expect("open");

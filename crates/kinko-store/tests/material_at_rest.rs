@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use kinko_core::{
-    AuditDraft, Caller, CreateKeyRequest, DataKeySize, EncryptionContext, Key, KeyRef, KeySpec,
-    KeyUsage, Kms, Origin, Region, Store, SystemClock,
+    AuditDraft, AuditStore, Caller, CreateKeyRequest, DataKeySize, EncryptionContext, Key, KeyRef,
+    KeySpec, KeyUsage, Kms, Origin, Region, SystemClock,
 };
 use kinko_crypto::{CryptoError, RootKey, SecretBytes, SoftwareRootKey};
 use kinko_store::SqliteStore;

@@ -561,7 +561,7 @@ fn record_key_id(record: &Value, nth: usize) -> Option<KeyId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kinko_core::UnixMillis;
+    use kinko_core::{AuditStore, UnixMillis};
 
     fn draft(n: i64, time: i64) -> kinko_core::AuditDraft {
         let event_id = format!("00000000-0000-4000-8000-{n:012}");
