@@ -10,6 +10,7 @@
 //! server is unreachable it runs on SQLite alone (or fails, when `CI` is set), and `xtask` says so
 //! at the end.
 
+#[cfg(test)]
 mod tidy;
 
 use std::path::{Path, PathBuf};

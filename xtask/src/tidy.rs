@@ -1,28 +1,54 @@
 //! Tidy checks that run as ordinary tests (`cargo test -p xtask`): every Rust file explains why
-//! it exists in a `//!` header, no test is switched off with an ignore attribute, and every crate under
-//! `crates/` is named in ARCHITECTURE.md.
+//! it exists in a `//!` header, no test is switched off with an ignore attribute, every crate under
+//! `crates/` is named in ARCHITECTURE.md, no module imports (directly or through others) a module
+//! that imports it back (`circles`), and no source file grows past 800 lines (`sizes`).
+
+mod circles;
+mod lexer;
+mod modules;
+mod sizes;
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, skipping build output and virtual environments.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "target" || name == ".venv" || name == ".git" {
+            continue;
+        }
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The crates under `crates/`: `(name, directory)`, sorted by name.
+fn crate_dirs() -> Vec<(String, PathBuf)> {
+    let root = super::project_root();
+    let mut crates: Vec<(String, PathBuf)> = std::fs::read_dir(root.join("crates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    crates.sort();
+    assert!(crates.len() > 5, "found only {} crates", crates.len());
+    crates
+}
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            if name == "target" || name == ".venv" || name == ".git" {
-                continue;
-            }
-            if path.is_dir() {
-                rust_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
+    use super::rust_files;
 
     fn sources() -> Vec<PathBuf> {
         let root = super::super::project_root();

@@ -105,7 +105,7 @@ impl AuditDigest {
 
 /// Hex of bytes (lowercase).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    kinko_crypto::hex::encode(bytes)
 }
 
 /// The chain hash: SHA-256(prev_hash ‖ len(chain) ‖ chain ‖ seq ‖ record).

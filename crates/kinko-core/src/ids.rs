@@ -249,20 +249,13 @@ impl MaterialId {
         if s.len() != 64 {
             return None;
         }
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(MaterialId(out))
+        kinko_crypto::hex::decode_array(s).map(MaterialId)
     }
 }
 
 impl fmt::Display for MaterialId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&kinko_crypto::hex::encode(&self.0))
     }
 }
 

@@ -185,13 +185,10 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0))
-            .collect()
+        crate::hex::decode(s).expect("hex literal")
     }
     fn to_hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
+        crate::hex::encode(b)
     }
     fn key() -> DataProtectionKey {
         DataProtectionKey::new(&SecretBytes::new((0u8..32).collect()))

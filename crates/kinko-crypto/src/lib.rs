@@ -11,6 +11,7 @@
 mod asymmetric;
 mod envelope;
 mod error;
+pub mod hex;
 mod import;
 mod kdf;
 mod mac;

@@ -69,10 +69,7 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0))
-            .collect()
+        crate::hex::decode(s).expect("hex literal")
     }
 
     /// Determinism, salt and passphrase sensitivity, and the verifier separating passphrases.

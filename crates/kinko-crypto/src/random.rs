@@ -1,12 +1,19 @@
 //! The system CSPRNG (aws-lc's DRBG seeded from the OS). Nothing else in Kinko draws randomness.
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SecureRandom;
 
 use crate::{CryptoError, SecretBytes};
 
+/// The system random source, for the aws-lc-rs primitives that take one (ECDSA keys and
+/// signatures, RSA-PSS padding).
+#[allow(clippy::disallowed_types)] // the one place that names aws-lc's random source
+pub(crate) fn system_random() -> impl SecureRandom {
+    aws_lc_rs::rand::SystemRandom::new()
+}
+
 /// Fills `buf` with random bytes.
 pub fn fill_random(buf: &mut [u8]) -> Result<(), CryptoError> {
-    SystemRandom::new()
+    system_random()
         .fill(buf)
         .map_err(|_| CryptoError::Unspecified)
 }

@@ -52,12 +52,7 @@ impl SoftwareRootKey {
             &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.expose()),
             b"kinko/root-id/v1",
         );
-        let hex: String = tag
-            .as_ref()
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = crate::hex::encode(&tag.as_ref()[..8]);
         Ok(SoftwareRootKey {
             key: LessSafeKey::new(unbound),
             provider,

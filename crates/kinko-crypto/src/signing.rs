@@ -13,11 +13,7 @@ pub struct SigningKeyPair {
 
 impl std::fmt::Debug for SigningKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let public: String = self
-            .public_key()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let public = crate::hex::encode(&self.public_key());
         write!(
             f,
             "SigningKeyPair(ed25519, public {public}, private [REDACTED])"
@@ -74,10 +70,7 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0))
-            .collect()
+        crate::hex::decode(s).expect("hex literal")
     }
 
     /// RFC 8032 §7.1 TEST 2 (one-byte message 0x72).
@@ -105,10 +98,7 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(shown.contains("REDACTED"));
         // PKCS#8 (RFC 8410) holds the 32-byte seed at offset 16; the public key may follow it.
-        let seed: String = pkcs8.expose()[16..48]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let seed = crate::hex::encode(&pkcs8.expose()[16..48]);
         assert!(!shown.contains(&seed[..16]), "{shown}");
     }
 }

@@ -9,7 +9,9 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::Session;
 use cryptoki::slot::Slot;
 use cryptoki::types::RawAuthPin;
-use kinko_crypto::{CryptoError, RootKey, SecretBytes, constant_time_eq, random_array, sha256};
+use kinko_crypto::{
+    CryptoError, RootKey, SecretBytes, constant_time_eq, hex, random_array, sha256,
+};
 
 use crate::error::describe;
 use crate::pool::SessionPool;
@@ -107,7 +109,7 @@ impl Pkcs11RootKey {
         };
         root.self_test()?;
         let suffix = match id {
-            Some(id) => hex(&id),
+            Some(id) => hex::encode(&id),
             None => root.check_value()?,
         };
         root.root_id = format!("pkcs11:{token}/{label}/{suffix}");
@@ -209,7 +211,10 @@ impl Pkcs11RootKey {
             .encrypt([0; IV_LEN], b"kinko-pkcs11 key check value", &[0; 16])
             .map_err(|e| pkcs11_error("computing the key check value", &e))?;
         let digest = sha256(&sealed);
-        Ok(format!("kcv-{}", hex(digest.get(..16).unwrap_or(&digest))))
+        Ok(format!(
+            "kcv-{}",
+            hex::encode(digest.get(..16).unwrap_or(&digest))
+        ))
     }
 }
 
@@ -474,24 +479,9 @@ fn check_key(
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_is_lowercase_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-    }
 
     #[test]
     fn bad_ciphertext_and_session_faults_are_disjoint() {

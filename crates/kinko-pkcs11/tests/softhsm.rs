@@ -496,7 +496,7 @@ fn debug_output_shows_neither_pin_nor_key_bytes() {
     );
     for needle in [
         format!("{:?}", secret.expose()),
-        secret.expose().iter().map(|b| format!("{b:02x}")).collect(),
+        kinko_crypto::hex::encode(secret.expose()),
     ] {
         assert!(!shown.contains(&needle), "material leaked: {shown}");
     }

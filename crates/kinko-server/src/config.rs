@@ -1,5 +1,6 @@
 //! Server configuration: defaults, then a TOML file, then `KINKO_*` environment variables, then
-//! flags (the binary merges the last three; this module owns the shape and the defaults).
+//! flags. The binary's argument parser puts flags over the environment; [`Config::merge`] puts
+//! that over the file and the file over the defaults, in one place.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,7 +45,8 @@ pub struct Config {
     pub insecure_test_clock: bool,
 }
 
-/// The optional keys of a TOML config file.
+/// The optional keys of a TOML config file; the same shape holds the flags and environment
+/// that override it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -76,8 +78,51 @@ impl FileConfig {
 }
 
 impl Config {
-    /// Builds the config from overrides (flags or environment, already merged by the caller)
-    /// over a file config over the defaults.
+    /// Builds the config from `overrides` (flags or environment, already merged by the caller)
+    /// over `file` over the defaults.
+    pub fn merge(file: FileConfig, overrides: FileConfig) -> anyhow::Result<Config> {
+        let listen = overrides
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let region = overrides
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        if kinko_core::Region::parse(&region).is_none() {
+            anyhow::bail!("invalid region {region:?}: expected something like us-east-1");
+        }
+        Ok(Config {
+            data_dir: overrides
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: listen
+                .parse()
+                .with_context(|| format!("invalid listen address {listen:?}"))?,
+            region,
+            store: overrides.store.or(file.store),
+            node_id: overrides
+                .node_id
+                .or(file.node_id)
+                .unwrap_or_else(|| DEFAULT_NODE_ID.to_owned()),
+            audit_digest_seconds: overrides
+                .audit_digest_seconds
+                .or(file.audit_digest_seconds)
+                .unwrap_or(10)
+                .max(1),
+            audit_retention_days: overrides.audit_retention_days.or(file.audit_retention_days),
+            insecure_audit_memory_sink: false,
+            jobs_interval_seconds: overrides
+                .jobs_interval_seconds
+                .or(file.jobs_interval_seconds)
+                .unwrap_or(10)
+                .max(1),
+            insecure_test_clock: false,
+        })
+    }
+
+    /// [`Config::merge`] with overrides of the location, listen address and region only.
     pub fn resolve(
         file: FileConfig,
         data_dir: Option<PathBuf>,
@@ -85,30 +130,13 @@ impl Config {
         region: Option<String>,
         store: Option<String>,
     ) -> anyhow::Result<Config> {
-        let listen = listen
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let region = region
-            .or(file.region)
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-        if kinko_core::Region::parse(&region).is_none() {
-            anyhow::bail!("invalid region {region:?}: expected something like us-east-1");
-        }
-        Ok(Config {
-            data_dir: data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            listen: listen
-                .parse()
-                .with_context(|| format!("invalid listen address {listen:?}"))?,
+        let overrides = FileConfig {
+            data_dir,
+            listen,
             region,
-            store: store.or(file.store),
-            node_id: file.node_id.unwrap_or_else(|| DEFAULT_NODE_ID.to_owned()),
-            audit_digest_seconds: file.audit_digest_seconds.unwrap_or(10).max(1),
-            audit_retention_days: file.audit_retention_days,
-            insecure_audit_memory_sink: false,
-            jobs_interval_seconds: file.jobs_interval_seconds.unwrap_or(10).max(1),
-            insecure_test_clock: false,
-        })
+            store,
+            ..FileConfig::default()
+        };
+        Config::merge(file, overrides)
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use kinko_core::Store;
 use kinko_crypto::{
-    Argon2Params, RootKey, SecretBytes, SoftwareRootKey, constant_time_eq, derive_root_key,
+    Argon2Params, RootKey, SecretBytes, SoftwareRootKey, constant_time_eq, derive_root_key, hex,
     passphrase_verifier, random_array, random_secret,
 };
 
@@ -115,22 +115,11 @@ impl Record {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex(s: &str) -> anyhow::Result<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         bail!("odd-length hex in the root record");
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            s.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| anyhow!("bad hex in the root record"))
-        })
-        .collect()
+    hex::decode(s).ok_or_else(|| anyhow!("bad hex in the root record"))
 }
 
 /// Opens the installation's root for serving: checks the recorded provider and id, creates the
@@ -268,7 +257,7 @@ fn create(
                 // A migration to a new file root must not reuse the current file.
                 format!(
                     "root-{}.key",
-                    hex(&random_array::<6>().map_err(|e| anyhow!("{e}"))?)
+                    hex::encode(&random_array::<6>().map_err(|e| anyhow!("{e}"))?)
                 )
             } else {
                 ROOT_KEY_FILE.to_owned()
@@ -289,8 +278,11 @@ fn create(
             let params = Argon2Params::RECOMMENDED;
             let key =
                 derive_root_key(passphrase.expose(), &salt, params).map_err(|e| anyhow!("{e}"))?;
-            record.insert("salt".to_owned(), hex(&salt));
-            record.insert("verifier".to_owned(), hex(&passphrase_verifier(&key)));
+            record.insert("salt".to_owned(), hex::encode(&salt));
+            record.insert(
+                "verifier".to_owned(),
+                hex::encode(&passphrase_verifier(&key)),
+            );
             record.insert("m".to_owned(), params.memory_kib.to_string());
             record.insert("t".to_owned(), params.iterations.to_string());
             record.insert("p".to_owned(), params.parallelism.to_string());

@@ -5,7 +5,7 @@
 
 use sqlx::{Connection, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
-use kinko_core::StoreError;
+use kinko_core::{Clock, StoreError, SystemClock};
 
 use crate::sql::unavailable;
 
@@ -123,9 +123,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let now = SystemClock.now().as_secs();
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )

@@ -352,7 +352,7 @@ fn main() -> anyhow::Result<()> {
                     new_passphrase_file,
                 },
         } => runtime.block_on(async move {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let current = root_options(&root)?;
             let target = RootOptions {
                 provider: Some(to.into()),
@@ -379,7 +379,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }),
         Command::Backup { location, out } => runtime.block_on(async move {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             kinko_server::backup(&config, &out).await?;
             tracing::info!(out = %out.display(), "backup written; its key material is wrapped under this installation's root of trust");
             Ok(())
@@ -389,7 +389,7 @@ fn main() -> anyhow::Result<()> {
             location,
             root,
         } => runtime.block_on(async move {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let options = root_options(&root)?;
             kinko_server::restore(&input, &config, &options).await?;
             tracing::info!(data_dir = %config.data_dir.display(), "backup restored");
@@ -403,7 +403,7 @@ fn main() -> anyhow::Result<()> {
                     out,
                 },
         } => runtime.block_on(async move {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let options = root_options(&root)?;
             let (account, path) =
                 kinko_server::create_account(&config, &options, out.as_deref()).await?;
@@ -445,7 +445,7 @@ fn main() -> anyhow::Result<()> {
                     source_ip,
                 },
         } => {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let mut pairs = std::collections::BTreeMap::new();
             for pair in &context {
                 let (k, v) = pair
@@ -505,7 +505,7 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
                     kinko_audit::verify_export_dir(dir, key)?
                 }
                 None => {
-                    let config = config(&location, None, None)?;
+                    let config = config(&location, FileConfig::default())?;
                     with_installation(&config, async |store| {
                         kinko_audit::verify_installation(
                             store,
@@ -541,7 +541,7 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             filters,
             limit,
         } => {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let filter = filters.selection().to_filter()?;
             with_installation(&config, async |store| {
                 kinko_audit::query(store, &filter, limit, &mut print).await
@@ -555,7 +555,7 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             limit,
             follow,
         } => {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let filter = filters.selection().to_filter()?;
             with_installation(&config, async |store| {
                 kinko_audit::tail(store, &filter, limit, follow, &mut print).await
@@ -569,7 +569,7 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             filters,
             root,
         } => {
-            let config = config(&location, None, None)?;
+            let config = config(&location, FileConfig::default())?;
             let filter = filters.selection().to_filter()?;
             let options = root_options(&root)?;
             kinko_audit::ensure_new_export_dir(&out)?;
@@ -594,22 +594,18 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
     }
 }
 
-fn config(
-    location: &Location,
-    listen: Option<String>,
-    region: Option<String>,
-) -> anyhow::Result<Config> {
+/// The config file `location` names (if any) under `overrides` and `location`'s own flags.
+fn config(location: &Location, overrides: FileConfig) -> anyhow::Result<Config> {
     let file = match &location.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
-    Config::resolve(
-        file,
-        location.data_dir.clone(),
-        listen,
-        region,
-        location.store.clone(),
-    )
+    let overrides = FileConfig {
+        data_dir: location.data_dir.clone(),
+        store: location.store.clone(),
+        ..overrides
+    };
+    Config::merge(file, overrides)
 }
 
 fn pin() -> anyhow::Result<Option<SecretBytes>> {
@@ -662,20 +658,17 @@ fn root_options(args: &RootArgs) -> anyhow::Result<RootOptions> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = config(&args.location, args.listen, args.region)?;
-    if let Some(node) = args.node_id {
-        config.node_id = node;
-    }
-    if let Some(seconds) = args.audit_digest_seconds {
-        config.audit_digest_seconds = seconds.max(1);
-    }
-    if args.audit_retention_days.is_some() {
-        config.audit_retention_days = args.audit_retention_days;
-    }
+    let overrides = FileConfig {
+        listen: args.listen,
+        region: args.region,
+        node_id: args.node_id,
+        audit_digest_seconds: args.audit_digest_seconds,
+        audit_retention_days: args.audit_retention_days,
+        jobs_interval_seconds: args.jobs_interval_seconds,
+        ..FileConfig::default()
+    };
+    let mut config = config(&args.location, overrides)?;
     config.insecure_audit_memory_sink = args.insecure_audit_memory_sink;
-    if let Some(seconds) = args.jobs_interval_seconds {
-        config.jobs_interval_seconds = seconds.max(1);
-    }
     config.insecure_test_clock = args.insecure_test_clock;
     let root = root_options(&args.root)?;
     let server = Server::open(&config, &root).await?;

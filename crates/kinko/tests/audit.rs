@@ -607,6 +607,7 @@ fn query_finds_events_by_key_operation_result_principal_and_time() {
     );
 
     assert_eq!(query(data, &["--limit", "2"]).len(), 2);
+    #[allow(clippy::disallowed_methods)] // the server under test stamps events with the wall clock
     let tomorrow = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("time")
@@ -1104,7 +1105,7 @@ fn replaced_public_key_is_refused() {
     // Both the file and the store's record swapped: the digests were not signed by that key.
     block_on(async {
         let db = open_db(&data).await;
-        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = kinko_crypto::hex::encode(&raw);
         sqlx::query("UPDATE settings SET value = $1 WHERE name = 'audit.public_key'")
             .bind(hex)
             .execute(&db)
@@ -1321,7 +1322,7 @@ fn audit_records_hold_no_secrets() {
     assert!(f.secrets.len() >= 1 + 12 + 6, "too few secrets to look for");
     for (what, secret) in &f.secrets {
         let encoded = base64(secret);
-        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = kinko_crypto::hex::encode(secret);
         for (form, needle) in [
             ("bytes", secret.as_slice()),
             ("base64", encoded.as_bytes()),

@@ -369,6 +369,7 @@ struct Rng(u64);
 
 impl Rng {
     fn new() -> Rng {
+        #[allow(clippy::disallowed_methods)] // a seed, printed for replay, not a time
         let seed = std::env::var("KINKO_TEST_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -691,7 +692,7 @@ fn data_key_leaks(root: &Path, data_keys: &[Sealed]) -> Vec<(String, usize, &'st
         let bytes = std::fs::read(&file).unwrap_or_default();
         for (i, key) in data_keys.iter().enumerate() {
             let b64 = base64(&key.plaintext);
-            let hex: String = key.plaintext.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = kinko_crypto::hex::encode(&key.plaintext);
             let needles: [(&'static str, &[u8]); 4] = [
                 ("bytes", &key.plaintext),
                 ("base64", b64.as_bytes()),

@@ -6,7 +6,6 @@
 #[allow(dead_code, reason = "shared helpers; this binary uses part of them")]
 mod common;
 
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey, PublicEncryptingKey};
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use aws_sdk_kms::Client;
@@ -256,8 +255,9 @@ async fn asymmetric_and_hmac_keys_through_the_rust_sdk() {
         pkcs8.as_ref(),
     )
     .expect("the private key is PKCS#8");
+    #[allow(clippy::disallowed_types)] // signs outside Kinko, as a client would
     let sig = private
-        .sign(&SystemRandom::new(), message)
+        .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
         .expect("signing with the data key pair");
     UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, spki.as_ref())
         .verify(message, sig.as_ref())

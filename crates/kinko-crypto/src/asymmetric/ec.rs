@@ -4,7 +4,6 @@
 use aws_lc_rs::agreement;
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, EcdsaVerificationAlgorithm, KeyPair as _,
     UnparsedPublicKey,
@@ -12,6 +11,7 @@ use aws_lc_rs::signature::{
 
 use super::der;
 use super::{AsymmetricSpec, MessageKind};
+use crate::random::system_random;
 use crate::{CryptoError, SecretBytes};
 
 /// Signing, verification and digest algorithms of a curve spec (the hash is fixed per curve).
@@ -68,7 +68,7 @@ fn ecdh(spec: AsymmetricSpec) -> Option<&'static agreement::Algorithm> {
 
 pub(super) fn generate(spec: AsymmetricSpec) -> Result<SecretBytes, CryptoError> {
     let (signing, _, _) = algorithms(spec);
-    let doc = EcdsaKeyPair::generate_pkcs8(signing, &SystemRandom::new())?;
+    let doc = EcdsaKeyPair::generate_pkcs8(signing, &system_random())?;
     Ok(SecretBytes::from_slice(doc.as_ref()))
 }
 
@@ -104,7 +104,7 @@ impl EcKey {
 
     pub(super) fn sign(&self, kind: MessageKind, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let signature = match kind {
-            MessageKind::Raw => self.pair.sign(&SystemRandom::new(), message)?,
+            MessageKind::Raw => self.pair.sign(&system_random(), message)?,
             MessageKind::Digest => {
                 let (_, _, hash) = algorithms(self.spec);
                 let digest = Digest::import_less_safe(message, hash)

@@ -95,10 +95,7 @@ mod tests {
     use super::*;
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
+        crate::hex::decode(s).expect("hex")
     }
 
     /// RFC 8032 §7.3, TEST abc (empty context), at the digest level: the signature over

@@ -3,7 +3,6 @@
 
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{
     KeyPair, KeySize, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey,
     OaepPublicEncryptingKey, PrivateDecryptingKey,
@@ -11,6 +10,7 @@ use aws_lc_rs::rsa::{
 use aws_lc_rs::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
 
 use super::{AsymmetricSpec, MessageKind, OaepAlgorithm, SigningAlgorithm};
+use crate::random::system_random;
 use crate::{CryptoError, SecretBytes};
 
 /// The modulus size of an RSA spec, in bits.
@@ -113,7 +113,7 @@ impl RsaKey {
         match kind {
             MessageKind::Raw => {
                 self.pair
-                    .sign(padding, &SystemRandom::new(), message, &mut signature)?;
+                    .sign(padding, &system_random(), message, &mut signature)?;
             }
             MessageKind::Digest => {
                 let digest = Digest::import_less_safe(message, hash)

@@ -616,6 +616,7 @@ fn ml_kem_round_trips_and_rejects_implicitly() {
 }
 
 #[test]
+#[allow(clippy::disallowed_types)] // checks kinko-crypto's keys by signing with aws-lc-rs directly
 fn data_key_pair_halves_match() {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};

@@ -706,6 +706,7 @@ fn rsa_sizes_and_encodings() {
     let (_, public) = normalize_and_load(AsymmetricSpec::Rsa3072, der.as_ref());
     assert_eq!(public, spki.as_ref());
     // An EC key is not an RSA key.
+    #[allow(clippy::disallowed_types)] // a foreign key made with aws-lc-rs directly
     let ec = EcdsaKeyPair::generate_pkcs8(
         &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
         &aws_lc_rs::rand::SystemRandom::new(),

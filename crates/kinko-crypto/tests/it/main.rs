@@ -14,15 +14,12 @@ use kinko_crypto::{AsymmetricSpec, PrivateKey, SecretBytes, generate_private_key
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    kinko_crypto::hex::encode(bytes)
 }
 
 /// Bytes of a hex string (tests only: a bad literal is a test bug).
 pub(crate) fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex literal"))
-        .collect()
+    kinko_crypto::hex::decode(s).expect("hex literal")
 }
 
 /// One generated key per spec, shared by the tests of this binary (RSA-4096 keygen takes a second).

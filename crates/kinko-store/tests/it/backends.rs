@@ -107,10 +107,7 @@ pub struct PgDatabase {
 impl PgDatabase {
     async fn create(server: &str) -> PgDatabase {
         let bytes: [u8; 8] = kinko_crypto::random_array().expect("random bytes");
-        let name = format!(
-            "kinko_test_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let name = format!("kinko_test_{}", kinko_crypto::hex::encode(&bytes));
         let mut admin = PgConnection::connect(server)
             .await
             .unwrap_or_else(|e| panic!("connect to the test PostgreSQL at {server}: {e}"));
