@@ -133,21 +133,13 @@ pub(crate) fn page_marker<T>(
 /// Markers are the hex of the last item's sort key: opaque to clients, and within the
 /// `[\u0020-\u00FF]` marker alphabet whatever the key holds.
 pub(crate) fn encode_marker(sort_key: &str) -> String {
-    sort_key.bytes().map(|b| format!("{b:02x}")).collect()
+    kinko_crypto::hex::encode(sort_key.as_bytes())
 }
 
 /// The sort key a marker of [`encode_marker`] holds; `None` if it is not such a marker.
 pub(crate) fn decode_marker(marker: &str) -> Option<String> {
-    if marker.is_empty() || !marker.len().is_multiple_of(2) {
+    if marker.is_empty() {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..marker.len())
-        .step_by(2)
-        .map(|i| {
-            marker
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    String::from_utf8(bytes?).ok()
+    String::from_utf8(kinko_crypto::hex::decode(marker)?).ok()
 }
