@@ -45,6 +45,7 @@ mod resolve;
 mod rewrap;
 mod rules;
 mod store;
+mod store_error;
 mod sts;
 mod tags;
 
@@ -89,6 +90,7 @@ pub use ops::{
 };
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
 pub use store::{
-    AccountStore, AliasStore, AuditAppend, AuditCursor, AuditStore, BoxError, GrantStore,
-    IdentityStore, JobLock, KeyStore, LocalJobLock, SettingsStore, Store, StoreError, TagStore,
+    AccountStore, AliasStore, AuditAppend, AuditCursor, AuditStore, GrantStore, IdentityStore,
+    JobLock, KeyStore, LocalJobLock, SettingsStore, Store, TagStore,
 };
+pub use store_error::{BoxError, StoreError};

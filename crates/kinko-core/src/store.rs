@@ -9,34 +9,8 @@ use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, 
 use crate::identity::{IamRole, IamUser, InlinePolicy, PolicyOwner, Session};
 use crate::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Grant, ImportParameters, Key,
-    KeyId, Material, MaterialId, Region, Tag, UnixMillis,
+    KeyId, Material, MaterialId, Region, StoreError, Tag, UnixMillis,
 };
-
-/// Why a storage call failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database could not be reached or the call failed for a reason that may go away. Holds
-    /// the backend's error as its source.
-    #[error("storage unavailable: {0}")]
-    Unavailable(#[source] BoxError),
-    /// A uniqueness rule or optimistic-concurrency check was violated (names what).
-    #[error("conflict on {0}")]
-    Conflict(&'static str),
-    /// A stored record could not be read back into a domain value.
-    #[error("corrupt record: {0}")]
-    Corrupt(String),
-}
-
-/// The cause of a [`StoreError::Unavailable`]: whatever error the backend met (core knows no SQL).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-impl StoreError {
-    /// Storage unavailable because of `cause` (a backend error, or a message where there is none).
-    pub fn unavailable(cause: impl Into<BoxError>) -> StoreError {
-        StoreError::Unavailable(cause.into())
-    }
-}
 
 /// An audit event that commits in the same transaction as the change it records.
 #[derive(Debug, Clone, Copy)]

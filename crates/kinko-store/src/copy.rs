@@ -19,31 +19,20 @@
 //! The root of trust is not in the store (file, passphrase and PKCS#11 providers keep it
 //! elsewhere); the copy must be served with the same root.
 
+mod backend;
+mod error;
 mod snapshot;
 mod tables;
 
 use std::str::FromStr;
 
-use kinko_core::StoreError;
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::{PgStore, SqliteStore, migrate};
+use backend::{StoreKind, backend};
+pub use error::CopyError;
 use snapshot::Conn;
 use tables::TABLES;
-
-/// Why a copy did not happen or did not check out.
-#[derive(Debug, thiserror::Error)]
-pub enum CopyError {
-    /// The copy was refused before anything was written (names why).
-    #[error("{0}")]
-    Refused(String),
-    /// A store could not be read or written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The copy was written but does not match the source (names what differs).
-    #[error("the copy does not match the source: {0}")]
-    Mismatch(String),
-}
 
 /// What was copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,27 +45,6 @@ pub struct CopyReport {
 
 /// The name the audit events are reported under.
 const EVENTS: &str = "audit_events";
-
-/// A store URL's backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StoreKind {
-    Sqlite,
-    Postgres,
-}
-
-fn backend(url: &str) -> Result<StoreKind, CopyError> {
-    if url.starts_with("sqlite:") {
-        Ok(StoreKind::Sqlite)
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(StoreKind::Postgres)
-    } else {
-        // Only the scheme: the rest of a URL may hold a password.
-        Err(CopyError::Refused(format!(
-            "unsupported store URL scheme {:?}: use sqlite:// or postgres://",
-            url.split_once(':').map_or("", |(scheme, _)| scheme)
-        )))
-    }
-}
 
 /// Copies the store at `from` into the store at `to` (URLs: `sqlite://PATH`, `postgres://...`).
 /// See the module documentation for the rules.

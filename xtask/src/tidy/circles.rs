@@ -10,29 +10,6 @@ use super::modules::{Circle, Graph};
 /// disappear; a circle with any module not listed beside it fails. Delete an entry when its
 /// circle is gone; never add one.
 const KNOWN_CYCLES: &[(&str, &[&str])] = &[
-    // Shared helpers live in service.rs, which every family of operations imports back
-    // (authz, grants, identity, service, store); and the error, id and model types import each
-    // other through `store` (error -> store -> model -> ids -> error) and `authz`
-    // (model -> authz for `RequestFacts`).
-    (
-        "kinko-core",
-        &[
-            "algorithms",
-            "audit",
-            "authz",
-            "bootstrap",
-            "cache",
-            "error",
-            "grants",
-            "identity",
-            "ids",
-            "material",
-            "model",
-            "ops",
-            "service",
-            "store",
-        ],
-    ),
     // Helpers (new_uuid, iso8601, decode/encode) sit in the files that use them least.
     (
         "kinko-server",
@@ -71,10 +48,15 @@ const KNOWN_CYCLES: &[(&str, &[&str])] = &[
 
 /// The circles in `circles` that no [`KNOWN_CYCLES`] entry of `krate` covers.
 fn unexpected<'c>(krate: &str, circles: &'c [Circle]) -> Vec<&'c Circle> {
+    uncovered(KNOWN_CYCLES, krate, circles)
+}
+
+/// The circles in `circles` that no entry of `krate` in `known` covers.
+fn uncovered<'c>(known: &[(&str, &[&str])], krate: &str, circles: &'c [Circle]) -> Vec<&'c Circle> {
     circles
         .iter()
         .filter(|circle| {
-            !KNOWN_CYCLES.iter().any(|(k, members)| {
+            !known.iter().any(|(k, members)| {
                 let known: BTreeSet<&str> = members.iter().copied().collect();
                 *k == krate && circle.members.iter().all(|m| known.contains(m.as_str()))
             })
@@ -135,11 +117,17 @@ fn known_cycles_only_cover_their_own_crate() {
         members: members.iter().map(|m| (*m).to_owned()).collect(),
         edges: Vec::new(),
     };
+    // A fixture, not KNOWN_CYCLES: its entries go away as their circles do.
+    let known: &[(&str, &[&str])] = &[
+        ("kinko-core", &["authz", "cache", "service"]),
+        ("kinko-server", &["app", "audit"]),
+        ("kinko-server", &["audit_export", "audit_verify"]),
+    ];
     let shrunk = [circle(&["authz", "service"])];
-    assert!(unexpected("kinko-core", &shrunk).is_empty());
-    assert_eq!(unexpected("kinko-store", &shrunk).len(), 1);
+    assert!(uncovered(known, "kinko-core", &shrunk).is_empty());
+    assert_eq!(uncovered(known, "kinko-store", &shrunk).len(), 1);
     let grown = [circle(&["authz", "service", "crate"])];
-    assert_eq!(unexpected("kinko-core", &grown).len(), 1);
+    assert_eq!(uncovered(known, "kinko-core", &grown).len(), 1);
     let across = [circle(&["audit_export", "app"])];
-    assert_eq!(unexpected("kinko-server", &across).len(), 1);
+    assert_eq!(uncovered(known, "kinko-server", &across).len(), 1);
 }

@@ -12,8 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Postgres, Sqlite};
 
+use super::backend::StoreKind;
+use super::error::CopyError;
 use super::tables::{TABLES, Table, Value, read_value};
-use super::{CopyError, StoreKind};
 use crate::audit_codec;
 use crate::rows::Columns;
 use crate::sql::{Dialect, On, Stmt, unavailable};
