@@ -12,6 +12,7 @@ use std::fmt;
 
 use crate::PolicyError;
 use crate::condition::{Clause, OverlyPermissiveCheck};
+use crate::effect::Effect;
 use crate::json::Json;
 use crate::pattern::{Template, Tok, compile_plain};
 use crate::principal::{NamedPrincipal, PrincipalSet};
@@ -61,24 +62,6 @@ impl PolicyVersion {
             PolicyVersion::V2012_10_17 => "2012-10-17",
             PolicyVersion::V2008_10_17 => "2008-10-17",
         }
-    }
-}
-
-/// The effect of a statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Effect {
-    /// `"Effect": "Allow"`.
-    Allow,
-    /// `"Effect": "Deny"`.
-    Deny,
-}
-
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Effect::Allow => "Allow",
-            Effect::Deny => "Deny",
-        })
     }
 }
 

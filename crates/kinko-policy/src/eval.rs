@@ -10,7 +10,8 @@ use std::fmt;
 
 use crate::condition::ConditionFailure;
 use crate::context::RequestContext;
-use crate::document::{Effect, PatternList, Policy, PolicyKind, PrincipalClause, Statement};
+use crate::document::{PatternList, Policy, PolicyKind, PrincipalClause, Statement};
+use crate::effect::Effect;
 use crate::pattern::{Template, Tok, glob_match};
 use crate::principal::PrincipalMatch;
 

@@ -25,6 +25,7 @@
 mod condition;
 mod context;
 mod document;
+mod effect;
 mod error;
 mod eval;
 mod json;
@@ -36,7 +37,8 @@ pub use condition::ConditionFailure;
 pub use context::{
     ConditionKeys, ContextValue, ContextValues, PrincipalKind, RequestContext, RequestPrincipal,
 };
-pub use document::{Effect, MAX_POLICY_BYTES, Policy, PolicyKind, PolicyVersion};
+pub use document::{MAX_POLICY_BYTES, Policy, PolicyKind, PolicyVersion};
+pub use effect::Effect;
 pub use error::PolicyError;
 pub use eval::{Decision, Evaluation, Mismatch, Outcome, StatementRef, StatementResult};
 pub use principal::NamedPrincipal;

@@ -8,7 +8,7 @@
 //! ARN are refused; `"*"` alone means everyone.
 
 use crate::context::{ArnParts, PrincipalKind, RequestPrincipal};
-use crate::document::Effect;
+use crate::effect::Effect;
 use crate::json::Json;
 
 /// A principal named in a policy, for callers that check that every named principal exists

@@ -25,20 +25,6 @@ const KNOWN_CYCLES: &[(&str, &[&str])] = &[
     ),
     // Offline audit tooling, moving to its own crate.
     ("kinko-server", &["audit_export", "audit_verify"]),
-    // asymmetric/mod.rs defines the shared types its children import and dispatches into them.
-    (
-        "kinko-crypto",
-        &[
-            "asymmetric",
-            "asymmetric::ec",
-            "asymmetric::ed25519",
-            "asymmetric::mldsa",
-            "asymmetric::mlkem",
-            "asymmetric::rsa",
-        ],
-    ),
-    // `Effect` lives in document.rs, which imports the principal set back.
-    ("kinko-policy", &["document", "principal"]),
     // main.rs holds constants (`SERVICE`) the client imports, and drives every module.
     (
         "kinko-bench",

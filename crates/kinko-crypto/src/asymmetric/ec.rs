@@ -10,7 +10,7 @@ use aws_lc_rs::signature::{
 };
 
 use super::der;
-use super::{AsymmetricSpec, MessageKind};
+use super::spec::{AsymmetricSpec, MessageKind};
 use crate::random::system_random;
 use crate::{CryptoError, SecretBytes};
 

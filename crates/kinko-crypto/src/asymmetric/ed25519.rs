@@ -10,8 +10,9 @@
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 
+use super::der;
 use super::ffi::{self, Ed25519phKey};
-use super::{SigningAlgorithm, der};
+use super::spec::SigningAlgorithm;
 use crate::{CryptoError, SecretBytes};
 
 pub(super) fn generate() -> Result<SecretBytes, CryptoError> {

@@ -15,7 +15,8 @@
 use aws_lc_rs::encoding::{AsBigEndian, AsDer, AsRawBytes, EcPrivateKeyBin, Pkcs8V1Der};
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, PqdsaKeyPair};
 
-use super::{AsymmetricSpec, Family, PrivateKey, der, ec, ffi, mldsa, mlkem, rsa};
+use super::spec::{AsymmetricSpec, Family};
+use super::{PrivateKey, der, ec, ffi, mldsa, mlkem, rsa};
 use crate::{CryptoError, SecretBytes, constant_time_eq};
 
 const NOT_PKCS8: CryptoError =

@@ -17,7 +17,7 @@ use ml_dsa::{
 };
 
 use super::der;
-use super::{AsymmetricSpec, MessageKind};
+use super::spec::{AsymmetricSpec, MessageKind};
 use crate::random::fill_random;
 use crate::{CryptoError, SecretBytes};
 

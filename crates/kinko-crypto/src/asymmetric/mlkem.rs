@@ -10,9 +10,9 @@ use aws_lc_rs::kem::{
     ML_KEM_1024,
 };
 
-use super::AsymmetricSpec;
 use super::der;
 use super::ffi;
+use super::spec::AsymmetricSpec;
 use crate::random::fill_random;
 use crate::{CryptoError, SecretBytes};
 

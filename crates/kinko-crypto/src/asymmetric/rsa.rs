@@ -9,7 +9,7 @@ use aws_lc_rs::rsa::{
 };
 use aws_lc_rs::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
 
-use super::{AsymmetricSpec, MessageKind, OaepAlgorithm, SigningAlgorithm};
+use super::spec::{AsymmetricSpec, MessageKind, OaepAlgorithm, SigningAlgorithm};
 use crate::random::system_random;
 use crate::{CryptoError, SecretBytes};
 
