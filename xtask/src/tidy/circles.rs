@@ -62,11 +62,6 @@ const KNOWN_CYCLES: &[(&str, &[&str])] = &[
     ),
     // `Effect` lives in document.rs, which imports the principal set back.
     ("kinko-policy", &["document", "principal"]),
-    // main.rs holds constants (`SERVICE`) the client imports, and drives every module.
-    (
-        "kinko-bench",
-        &["baseline", "client", "crate", "procs", "report", "usage"],
-    ),
 ];
 
 /// The circles in `circles` that no [`KNOWN_CYCLES`] entry of `krate` covers.
