@@ -20,7 +20,8 @@ use kinko_sigv4::SigningKey;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::SERVICE;
+/// SigV4 service name of every KMS request.
+const SERVICE: &str = "kms";
 
 /// Content type of every KMS request and response.
 pub(crate) const AMZ_JSON: &str = "application/x-amz-json-1.1";

@@ -55,8 +55,6 @@ use crate::procs::{AuditSink, Root};
 use crate::raw::{Primitive, RawRate};
 use crate::report::{AuditCost, PerRequest, RawComparison, Report, Row};
 
-/// SigV4 service name of every KMS request.
-const SERVICE: &str = "kms";
 /// Bytes of the message every Sign and GenerateMac request carries (and the raw loop signs).
 const MESSAGE_SIZE: usize = 32;
 /// Quiet time before a raw measurement, so that requests still in flight when the previous load

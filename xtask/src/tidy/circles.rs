@@ -1,54 +1,7 @@
 //! The house rule "no module imports, directly or through others, a module that imports it
 //! back", checked on every crate's `src/` with the module graph of [`super::modules`].
 
-use std::collections::BTreeSet;
-
-use super::modules::{Circle, Graph};
-
-/// Circles that existed when this check was written (December 2026), most of them being taken
-/// apart by the redesign of issue 16: `(crate, members)`. A listed circle may shrink, split or
-/// disappear; a circle with any module not listed beside it fails. Delete an entry when its
-/// circle is gone; never add one.
-const KNOWN_CYCLES: &[(&str, &[&str])] = &[
-    // Helpers (new_uuid, iso8601, decode/encode) sit in the files that use them least.
-    (
-        "kinko-server",
-        &[
-            "app",
-            "audit",
-            "cloudtrail",
-            "iam",
-            "protocol",
-            "query",
-            "sts",
-        ],
-    ),
-    // Offline audit tooling, moving to its own crate.
-    ("kinko-server", &["audit_export", "audit_verify"]),
-    // main.rs holds constants (`SERVICE`) the client imports, and drives every module.
-    (
-        "kinko-bench",
-        &["baseline", "client", "crate", "procs", "report", "usage"],
-    ),
-];
-
-/// The circles in `circles` that no [`KNOWN_CYCLES`] entry of `krate` covers.
-fn unexpected<'c>(krate: &str, circles: &'c [Circle]) -> Vec<&'c Circle> {
-    uncovered(KNOWN_CYCLES, krate, circles)
-}
-
-/// The circles in `circles` that no entry of `krate` in `known` covers.
-fn uncovered<'c>(known: &[(&str, &[&str])], krate: &str, circles: &'c [Circle]) -> Vec<&'c Circle> {
-    circles
-        .iter()
-        .filter(|circle| {
-            !known.iter().any(|(k, members)| {
-                let known: BTreeSet<&str> = members.iter().copied().collect();
-                *k == krate && circle.members.iter().all(|m| known.contains(m.as_str()))
-            })
-        })
-        .collect()
-}
+use super::modules::Graph;
 
 /// `(path under src/ with '/' separators, text)` of every Rust file in `src`.
 fn sources(src: &std::path::Path) -> Vec<(String, String)> {
@@ -75,12 +28,7 @@ fn no_module_imports_a_module_that_imports_it_back() {
     let mut report = Vec::new();
     for (krate, dir) in super::crate_dirs() {
         let graph = Graph::new(&sources(&dir.join("src")));
-        let circles = graph.circles();
-        for circle in &circles {
-            let members: Vec<&str> = circle.members.iter().map(String::as_str).collect();
-            eprintln!("{krate}: circle {{{}}}", members.join(", "));
-        }
-        for circle in unexpected(&krate, &circles) {
+        for circle in graph.circles() {
             let members: Vec<&str> = circle.members.iter().map(String::as_str).collect();
             report.push(format!(
                 "{krate}: circle {{{}}}\n    {}",
@@ -95,25 +43,4 @@ fn no_module_imports_a_module_that_imports_it_back() {
          imports it back; move what both need into a module of its own):\n{}",
         report.join("\n")
     );
-}
-
-#[test]
-fn known_cycles_only_cover_their_own_crate() {
-    let circle = |members: &[&str]| Circle {
-        members: members.iter().map(|m| (*m).to_owned()).collect(),
-        edges: Vec::new(),
-    };
-    // A fixture, not KNOWN_CYCLES: its entries go away as their circles do.
-    let known: &[(&str, &[&str])] = &[
-        ("kinko-core", &["authz", "cache", "service"]),
-        ("kinko-server", &["app", "audit"]),
-        ("kinko-server", &["audit_export", "audit_verify"]),
-    ];
-    let shrunk = [circle(&["authz", "service"])];
-    assert!(uncovered(known, "kinko-core", &shrunk).is_empty());
-    assert_eq!(uncovered(known, "kinko-store", &shrunk).len(), 1);
-    let grown = [circle(&["authz", "service", "crate"])];
-    assert_eq!(uncovered(known, "kinko-core", &grown).len(), 1);
-    let across = [circle(&["audit_export", "app"])];
-    assert_eq!(uncovered(known, "kinko-server", &across).len(), 1);
 }
