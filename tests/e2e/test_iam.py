@@ -94,7 +94,20 @@ def test_user_and_access_key(kinko, iam, alice, account_id):
     kms.list_keys(Limit=1)
     me = _client(kinko, "sts", **_creds(key)).get_caller_identity()
     assert me["Arn"] == user["Arn"] and me["UserId"] == user["UserId"]
-    assert _client(kinko, "iam", **_creds(key)).get_user()["User"]["Arn"] == user["Arn"]
+    # GetUser on oneself needs iam:GetUser, as on AWS: alice has none.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        _client(kinko, "iam", **_creds(key)).get_user()
+    assert _code(e) == ("AccessDenied", 403)
+
+
+def test_get_user_on_oneself_with_permission(kinko, iam, account_id):
+    iam.create_user(UserName="e2e-self")
+    key = iam.create_access_key(UserName="e2e-self")["AccessKey"]
+    own = f"arn:aws:iam::{account_id}:user/e2e-self"
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": own}]}
+    iam.put_user_policy(UserName="e2e-self", PolicyName="get-self", PolicyDocument=json.dumps(policy))
+    me = _client(kinko, "iam", **_creds(key)).get_user()["User"]
+    assert me["Arn"] == own and me["UserName"] == "e2e-self"
 
 
 def test_errors(iam, alice):

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::errors::ApiError;
 
-/// The decoded parameters of a Query request (names are case-sensitive, last one wins).
+/// The decoded parameters of a Query request (names are case-sensitive, each at most once).
 #[derive(Debug, Default)]
 pub struct Params(BTreeMap<String, String>);
 
@@ -24,6 +24,17 @@ impl Params {
             let mut it = pair.splitn(2, |b| *b == b'=');
             let name = decode(it.next().unwrap_or_default())?;
             let value = decode(it.next().unwrap_or_default())?;
+            // A repeated parameter is ambiguous (which `Action` runs?): refused, never resolved
+            // by taking one of them.
+            if out.contains_key(&name) {
+                return Err(ApiError::new(
+                    ErrorCode::MalformedQueryString,
+                    format!(
+                        "The parameter '{}' appears more than once in the request.",
+                        name.chars().take(128).collect::<String>()
+                    ),
+                ));
+            }
             out.insert(name, value);
         }
         Ok(Params(out))

@@ -352,7 +352,11 @@ async fn serve(
                     kms.get_user(caller, name).await.map_err(core)?
                 }
                 None => match kms.calling_user(caller).await.map_err(core)? {
-                    Some(u) => u,
+                    // On oneself too, as AWS requires: `iam:GetUser` on one's own ARN.
+                    Some(u) => {
+                        authz(Action::IamGetUser, u.arn.clone()).await?;
+                        u
+                    }
                     None if caller.is_root() => {
                         let mut x = Xml::new();
                         x.element("User", |u| {

@@ -548,3 +548,89 @@ async fn sessions_are_bound_to_the_role_not_its_name() {
     assert_eq!(status, StatusCode::OK, "{json}");
     k.close().await;
 }
+
+/// A parameter given twice is refused, never resolved by taking one: `Action=ListUsers&…&
+/// Action=CreateUser` creates nobody.
+#[tokio::test]
+async fn repeated_query_parameters_are_refused() {
+    let k = Kinko::start().await;
+    let reply = query(
+        &k,
+        "iam",
+        "Action=ListUsers&Version=2010-05-08&Action=CreateUser&UserName=dup",
+        root(&k),
+    )
+    .await;
+    assert_error(&reply, 400, "Sender", "MalformedQueryString");
+    assert!(
+        reply
+            .1
+            .contains("The parameter &apos;Action&apos; appears more than once"),
+        "{}",
+        reply.1
+    );
+    let reply = query(&k, "iam", "Action=GetUser&UserName=dup", root(&k)).await;
+    assert_error(&reply, 404, "Sender", "NoSuchEntity");
+    k.close().await;
+}
+
+/// A control character from the request echoed in an error message (a policy's Sid) cannot make
+/// the XML body unparseable: XML 1.0 cannot carry U+0000, so it is replaced.
+#[tokio::test]
+async fn errors_never_echo_characters_xml_cannot_carry() {
+    let k = Kinko::start().await;
+    ok(&k, "iam", "Action=CreateUser&UserName=sid", root(&k)).await;
+    let document = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"a\\u0000b\\u0001c\",\"Effect\":\"Maybe\",\"Action\":\"kms:ListKeys\",\"Resource\":\"*\"}]}";
+    let encoded: String = document.bytes().map(|b| format!("%{b:02X}")).collect();
+    let (status, body) = query(
+        &k,
+        "iam",
+        &format!("Action=PutUserPolicy&UserName=sid&PolicyName=p&PolicyDocument={encoded}"),
+        root(&k),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+    assert!(
+        !body
+            .chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+        "no character XML 1.0 cannot carry: {body:?}"
+    );
+    assert!(
+        body.contains("<Code>MalformedPolicyDocument</Code>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("(Sid &quot;a\u{FFFD}b\u{FFFD}c&quot;)"),
+        "the Sid is echoed, its control characters replaced: {body}"
+    );
+    k.close().await;
+}
+
+/// GetUser on oneself needs `iam:GetUser` on one's own ARN, as on AWS.
+#[tokio::test]
+async fn get_user_on_oneself_needs_permission() {
+    let k = Kinko::start().await;
+    ok(&k, "iam", "Action=CreateUser&UserName=self", root(&k)).await;
+    let created = ok(&k, "iam", "Action=CreateAccessKey&UserName=self", root(&k)).await;
+    let id = element(&created, "AccessKeyId").to_owned();
+    let secret = element(&created, "SecretAccessKey").to_owned();
+    let me = Creds(&id, &secret, None);
+    let reply = query(&k, "iam", "Action=GetUser", me).await;
+    assert_error(&reply, 403, "Sender", "AccessDenied");
+    let own = format!("arn:aws:iam::{}:user/self", k.account);
+    let document = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:GetUser","Resource":"{own}"}}]}}"#
+    );
+    let encoded: String = document.bytes().map(|b| format!("%{b:02X}")).collect();
+    ok(
+        &k,
+        "iam",
+        &format!("Action=PutUserPolicy&UserName=self&PolicyName=p&PolicyDocument={encoded}"),
+        root(&k),
+    )
+    .await;
+    let got = ok(&k, "iam", "Action=GetUser", me).await;
+    assert_eq!(element(&got, "Arn"), own);
+    k.close().await;
+}
