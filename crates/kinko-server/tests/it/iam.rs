@@ -124,33 +124,7 @@ async fn allow_list_keys(k: &Kinko, owner: &str, name: &str) {
 }
 
 async fn list_keys(k: &Kinko, creds: Creds<'_>) -> crate::harness::Reply {
-    let (signer, token) = kms_signer(k, creds);
-    let body = b"{}";
-    let headers = [
-        ("host", HOST),
-        ("content-type", crate::harness::JSON_1_1),
-        ("x-amz-target", "TrentService.ListKeys"),
-    ];
-    let params = kinko_sigv4::SignParams {
-        access_key_id: signer.access_key_id,
-        secret_access_key: signer.secret,
-        session_token: token,
-        region: signer.region,
-        service: signer.service,
-        now_epoch_secs: signer.now_secs,
-    };
-    let mut builder = Request::builder().method("POST").uri("/");
-    for (name, value) in headers {
-        builder = builder.header(name, value);
-    }
-    for (name, value) in kinko_sigv4::sign("POST", "/", "", &headers, body, &params) {
-        builder = builder.header(name, value);
-    }
-    let request = builder
-        .header("content-length", body.len())
-        .body(Body::from(body.to_vec()))
-        .expect("a request");
-    k.send(request).await
+    kms_call(k, creds, "ListKeys", "{}").await
 }
 
 #[tokio::test]
