@@ -111,6 +111,12 @@ impl Action {
     }
 }
 
+/// The KMS operation a policy-language action names (`kms:Encrypt` → `Encrypt`), as grants
+/// list their operations; `None` for another service's action.
+pub(crate) fn kms_operation(action: &str) -> Option<&str> {
+    action.strip_prefix("kms:")
+}
+
 impl std::fmt::Display for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

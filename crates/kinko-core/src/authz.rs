@@ -13,8 +13,9 @@
 //!    identity policies too; or a grant.
 //! 4. Anything else is denied, and the message says which side was missing.
 //!
-//! IAM actions (`iam:CreateUser`, …) are checked here too ([`Kms::authorize_iam`]): the
-//! account's root, or an identity policy that allows the action on the user or role.
+//! IAM actions (`iam:CreateUser`, …) are checked here too (`Kms::authorize_iam`, called by every
+//! public IAM operation of the core itself): the account's root, or an identity policy that
+//! allows the action on the user or role.
 //!
 //! Evaluation is pure (`kinko-policy`); what it needs comes from caches: the compiled key policy
 //! (compiled once per policy text), the caller's identity and the key's grants. Resource tags and
@@ -33,7 +34,7 @@ use kinko_policy::{
 use crate::actions::Action;
 use crate::identity::Identity;
 use crate::rules::{MAX_ALIASES_PER_KEY, MAX_TAGS_PER_KEY};
-use crate::{Caller, EncryptionContext, Error, Grant, Key, KeyRef, Kms};
+use crate::{Caller, EncryptionContext, Error, Grant, Key, KeyRef, Kms, Principal};
 
 /// Which side of the decision refused, in AWS's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,16 +86,7 @@ impl<'a> Needs<'a> {
 
 /// The request principal as `kinko-policy` sees it, with the identity's tags.
 fn request_principal(caller: &Caller, identity: Option<&Identity>) -> RequestPrincipal {
-    let mut principal = RequestPrincipal::from_arn(&caller.principal_arn).unwrap_or_else(|| {
-        // Not an IAM/STS ARN (cannot happen for authenticated callers): matches nothing
-        // but `*`.
-        RequestPrincipal {
-            arn: caller.principal_arn.clone(),
-            account: caller.account.to_string(),
-            kind: PrincipalKind::User,
-            tags: Default::default(),
-        }
-    });
+    let mut principal = caller.principal.request_principal();
     if let Some(identity) = identity {
         principal.tags = identity.tags.clone();
     }
@@ -115,7 +107,7 @@ fn grant_allows(
     let grantee = grant.grantee_principal.as_str();
     let is_grantee = grantee == principal.arn
         || matches!(&principal.kind, PrincipalKind::AssumedRole { role_arn } if role_arn == grantee);
-    let operation = action.strip_prefix("kms:").unwrap_or(action);
+    let operation = crate::actions::kms_operation(action).unwrap_or(action);
     if !is_grantee || !grant.operations.iter().any(|o| o.as_str() == operation) {
         return false;
     }
@@ -179,8 +171,8 @@ impl Kms {
     /// Checks an IAM action (`iam:CreateUser`, …) on `resource`: the target user's or role's
     /// ARN, or a pattern of them for a listing. The account's root may; anyone else needs an
     /// identity policy that allows the action and none that denies it (evaluated without
-    /// request condition keys). Every IAM operation the server serves passes here first.
-    pub async fn authorize_iam(
+    /// request condition keys). Every public IAM operation of the core passes here first.
+    pub(crate) async fn authorize_iam(
         &self,
         caller: &Caller,
         action: Action,
@@ -191,7 +183,7 @@ impl Kms {
         }
         let action = action.as_str();
         let allowed = self
-            .principal_identity(&caller.principal_arn)
+            .principal_identity(&caller.principal.arn())
             .await?
             .is_some_and(|identity| identity.allows(action, resource));
         if allowed {
@@ -277,10 +269,10 @@ impl Kms {
     }
 
     async fn identity_of(&self, caller: &Caller) -> Result<Option<Arc<Identity>>, Error> {
-        if caller.principal_arn.ends_with(":root") {
+        if matches!(caller.principal, Principal::Root { .. }) {
             return Ok(None);
         }
-        self.principal_identity(&caller.principal_arn).await
+        self.principal_identity(&caller.principal.arn()).await
     }
 
     async fn decide(
@@ -448,7 +440,7 @@ impl Kms {
         if explain && is_root(&ctx.principal) {
             explanation.push(format!(
                 "{} is its account's root: allowed unless a policy denies",
-                caller.principal_arn
+                caller.principal
             ));
         }
         Ok(Verdict {
@@ -532,7 +524,7 @@ pub(crate) fn access_denied(
     resource: &str,
     reason: DenialReason,
 ) -> Error {
-    let who = &caller.principal_arn;
+    let who = &caller.principal;
     let why = match reason {
         DenialReason::ExplicitDenyInKeyPolicy => {
             "with an explicit deny in a resource-based policy".to_owned()

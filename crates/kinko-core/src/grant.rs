@@ -180,7 +180,8 @@ impl Grant {
     /// Whether `caller` may retire the grant: its retiring principal, its grantee if the grant
     /// includes RetireGrant, or the root of the key's account.
     pub fn retirable_by(&self, caller: &Caller) -> bool {
-        let who = caller.principal_arn.as_str();
+        let who = caller.principal.arn();
+        let who = who.as_str();
         self.retiring_principal.as_deref() == Some(who)
             || (self.grantee_principal == who
                 && self.operations.contains(&GrantOperation::RetireGrant))

@@ -323,7 +323,7 @@ impl Kms {
         if !grant.retirable_by(caller) {
             return Err(Error::AccessDenied(format!(
                 "User: {} is not authorized to retire grant {grant_id} of {}: only its retiring principal, its grantee (with the RetireGrant operation) or the key's account can.",
-                caller.principal_arn, key.arn
+                caller.principal, key.arn
             )));
         }
         self.delete_grant(&key, &grant_id, audit).await

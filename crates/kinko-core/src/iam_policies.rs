@@ -1,17 +1,47 @@
 //! The inline policy operations of users and roles: Put, Get, List and Delete of
 //! `UserPolicy` and `RolePolicy`. A document is stored only after it parsed as an identity
-//! policy.
+//! policy. Each operation checks its own `iam:` action (the user's or the role's) against the
+//! owner first.
 
 use kinko_policy::PolicyKind;
 
+use crate::actions::Action;
+use crate::iam_entity::Member;
 use crate::identity::{check_policy_name, parse_policy};
-use crate::{AuditDraft, Caller, Error, InlinePolicy, Kms, PolicyOwner, PolicyOwnerKind};
+use crate::{
+    AuditDraft, Caller, Error, IamRole, IamUser, InlinePolicy, Kms, PolicyOwner, PolicyOwnerKind,
+};
 
 impl Kms {
+    /// Checks `actions.0` (a user's policies) or `actions.1` (a role's) on `owner`.
+    async fn authorize_owner(
+        &self,
+        caller: &Caller,
+        owner: &PolicyOwner,
+        actions: (Action, Action),
+    ) -> Result<(), Error> {
+        match owner.kind {
+            PolicyOwnerKind::User => {
+                self.authorize_on::<IamUser>(caller, actions.0, &owner.name)
+                    .await
+            }
+            PolicyOwnerKind::Role => {
+                self.authorize_on::<IamRole>(caller, actions.1, &owner.name)
+                    .await
+            }
+        }
+    }
+
     async fn require_owner(&self, caller: &Caller, owner: &PolicyOwner) -> Result<(), Error> {
         match owner.kind {
-            PolicyOwnerKind::User => self.get_user(caller, &owner.name).await.map(|_| ()),
-            PolicyOwnerKind::Role => self.get_role(caller, &owner.name).await.map(|_| ()),
+            PolicyOwnerKind::User => self
+                .find::<IamUser>(&caller.account, &owner.name)
+                .await
+                .map(|_| ()),
+            PolicyOwnerKind::Role => self
+                .find::<IamRole>(&caller.account, &owner.name)
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -20,10 +50,13 @@ impl Kms {
         &self,
         caller: &Caller,
         owner: &PolicyOwner,
-        name: &str,
-        document: &str,
+        name: Member<&str>,
+        document: Member<&str>,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
+        let actions = (Action::IamPutUserPolicy, Action::IamPutRolePolicy);
+        self.authorize_owner(caller, owner, actions).await?;
+        let (name, document) = (name?, document?);
         check_policy_name(name)?;
         parse_policy(document, PolicyKind::Identity)?;
         self.require_owner(caller, owner).await?;
@@ -45,8 +78,11 @@ impl Kms {
         &self,
         caller: &Caller,
         owner: &PolicyOwner,
-        name: &str,
+        name: Member<&str>,
     ) -> Result<InlinePolicy, Error> {
+        let actions = (Action::IamGetUserPolicy, Action::IamGetRolePolicy);
+        self.authorize_owner(caller, owner, actions).await?;
+        let name = name?;
         check_policy_name(name)?;
         self.require_owner(caller, owner).await?;
         self.store()
@@ -69,6 +105,8 @@ impl Kms {
         caller: &Caller,
         owner: &PolicyOwner,
     ) -> Result<Vec<String>, Error> {
+        let actions = (Action::IamListUserPolicies, Action::IamListRolePolicies);
+        self.authorize_owner(caller, owner, actions).await?;
         self.require_owner(caller, owner).await?;
         Ok(self
             .store()
@@ -84,9 +122,12 @@ impl Kms {
         &self,
         caller: &Caller,
         owner: &PolicyOwner,
-        name: &str,
+        name: Member<&str>,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
+        let actions = (Action::IamDeleteUserPolicy, Action::IamDeleteRolePolicy);
+        self.authorize_owner(caller, owner, actions).await?;
+        let name = name?;
         check_policy_name(name)?;
         self.require_owner(caller, owner).await?;
         if !self

@@ -1,36 +1,53 @@
-//! The IAM role operations: CreateRole, GetRole, ListRoles, DeleteRole, TagRole.
+//! The IAM role operations: CreateRole, GetRole, ListRoles, DeleteRole, TagRole. Each checks
+//! its own `iam:` action against the role first (what roles share with users is in
+//! `iam_entity`).
 
 use std::collections::BTreeMap;
 
 use kinko_policy::PolicyKind;
 
-use crate::identity::{
-    check_path, check_role_name, merge_tags, no_such_role, parse_policy, unique_id,
-};
+use crate::actions::Action;
+use crate::iam_entity::Member;
+use crate::identity::{check_path, check_role_name, merge_tags, parse_policy, unique_id};
 use crate::{
-    AuditDraft, Caller, DEFAULT_SESSION_SECONDS, Error, IamRole, Kms, MAX_ROLE_SESSION_SECONDS,
-    PolicyOwner, PolicyOwnerKind, StoreError, Tag,
+    AuditDraft, Caller, DEFAULT_SESSION_SECONDS, Error, IamRole, Kms, MAX_ROLE_SESSION_SECONDS, Tag,
 };
 
+/// A CreateRole request: its members past the name, read once the caller is authorized.
+#[derive(Debug)]
+pub struct NewRole<'a> {
+    /// `Path` (`/` when none).
+    pub path: Option<&'a str>,
+    /// `AssumeRolePolicyDocument`: the trust policy.
+    pub trust_policy: Member<&'a str>,
+    /// `Tags`.
+    pub tags: Member<Vec<Tag>>,
+    /// `Description`.
+    pub description: Option<&'a str>,
+    /// `MaxSessionDuration`.
+    pub max_session_duration: Member<Option<u32>>,
+}
+
 impl Kms {
-    /// CreateRole.
-    #[allow(clippy::too_many_arguments)]
+    /// CreateRole: `iam:CreateRole` on the new role's ARN.
     pub async fn create_role(
         &self,
         caller: &Caller,
         name: &str,
-        path: Option<&str>,
-        trust_policy: &str,
-        description: Option<&str>,
-        max_session_duration: Option<u32>,
-        tags: Vec<Tag>,
+        request: NewRole<'_>,
         audit: &AuditDraft,
     ) -> Result<IamRole, Error> {
+        let path = request.path;
+        self.authorize_new::<IamRole>(caller, Action::IamCreateRole, path, name)
+            .await?;
+        let trust_policy = request.trust_policy?;
+        let tags = request.tags?;
+        let max_session_duration = request.max_session_duration?;
         check_role_name(name)?;
         let path = path.unwrap_or("/");
         check_path(path)?;
         parse_policy(trust_policy, PolicyKind::Trust)?;
-        let description = description.unwrap_or("");
+        let description = request.description.unwrap_or("");
         if description.chars().count() > 1000 {
             return Err(Error::Validation(
                 "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000".into(),
@@ -55,43 +72,24 @@ impl Kms {
             created_at: self.clock().now(),
             tags,
         };
-        match self
-            .store()
-            .create_iam_role(&role, self.append(audit))
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(Error::AlreadyExists(format!(
-                    "Role with name {name} already exists."
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        self.identity_changed();
-        Ok(role)
+        self.insert_entity(role, audit).await
     }
 
     /// GetRole.
     pub async fn get_role(&self, caller: &Caller, name: &str) -> Result<IamRole, Error> {
-        check_role_name(name)?;
-        self.store()
-            .get_iam_role(&caller.account, name)
-            .await?
-            .ok_or_else(|| no_such_role(name))
+        self.authorize_on::<IamRole>(caller, Action::IamGetRole, name)
+            .await?;
+        self.find(&caller.account, name).await
     }
 
-    /// ListRoles (filtered by path prefix), ordered by name.
+    /// ListRoles (filtered by path prefix), ordered by name: `iam:ListRoles` on `…:role/*`.
     pub async fn list_roles(
         &self,
         caller: &Caller,
         path_prefix: Option<&str>,
     ) -> Result<Vec<IamRole>, Error> {
-        let roles = self.store().list_iam_roles(&caller.account).await?;
-        Ok(roles
-            .into_iter()
-            .filter(|r| path_prefix.is_none_or(|p| r.path.starts_with(p)))
-            .collect())
+        self.list_entities(caller, Action::IamListRoles, path_prefix)
+            .await
     }
 
     /// DeleteRole: refused with DeleteConflict while the role has inline policies.
@@ -101,34 +99,17 @@ impl Kms {
         name: &str,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
-        let role = self.get_role(caller, name).await?;
-        let owner = PolicyOwner {
-            kind: PolicyOwnerKind::Role,
-            name: role.name.clone(),
-        };
-        if !self
-            .store()
-            .list_inline_policies(&caller.account, &owner)
-            .await?
-            .is_empty()
-        {
-            return Err(Error::DeleteConflict(
-                "Cannot delete entity, must delete policies first.".into(),
-            ));
-        }
-        if !self
-            .store()
-            .delete_iam_role(&caller.account, name, self.append(audit))
-            .await?
-        {
-            // A policy was added since the check above (or the role went).
-            self.get_role(caller, name).await?;
-            return Err(Error::DeleteConflict(
-                "Cannot delete entity, must delete policies first.".into(),
-            ));
-        }
-        self.identity_changed();
-        Ok(())
+        self.authorize_on::<IamRole>(caller, Action::IamDeleteRole, name)
+            .await?;
+        let role: IamRole = self.find(&caller.account, name).await?;
+        self.delete_entity(
+            caller,
+            &role,
+            name,
+            "Cannot delete entity, must delete policies first.",
+            audit,
+        )
+        .await
     }
 
     /// TagRole.
@@ -136,19 +117,11 @@ impl Kms {
         &self,
         caller: &Caller,
         name: &str,
-        tags: Vec<Tag>,
+        tags: Member<Vec<Tag>>,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
-        let mut role = self.get_role(caller, name).await?;
-        role.tags = merge_tags(&role.tags, tags)?;
-        if !self
-            .store()
-            .update_iam_role(&role, self.append(audit))
-            .await?
-        {
-            return Err(no_such_role(name));
-        }
-        self.identity_changed();
-        Ok(())
+        self.authorize_on::<IamRole>(caller, Action::IamTagRole, name)
+            .await?;
+        self.tag_entity::<IamRole>(caller, name, tags?, audit).await
     }
 }

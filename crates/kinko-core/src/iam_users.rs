@@ -1,28 +1,35 @@
 //! The IAM user operations: CreateUser, GetUser, ListUsers, DeleteUser, TagUser, and the
 //! user's access keys (CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey).
+//! Each checks its own `iam:` action against the user first (what users share with roles is
+//! in `iam_entity`).
 
 use std::collections::BTreeMap;
 
 use kinko_crypto::{random_array, random_secret};
 
 use crate::aad::access_key_aad;
+use crate::actions::Action;
 use crate::bootstrap::{self, NewAccessKey};
-use crate::identity::{check_path, check_user_name, merge_tags, no_such_user, unique_id};
+use crate::iam_entity::Member;
+use crate::identity::{check_path, check_user_name, merge_tags, unique_id};
 use crate::{
     AccessKey, AccessKeyId, AuditDraft, Caller, Error, IamUser, Kms, MAX_ACCESS_KEYS_PER_USER,
-    PolicyOwner, PolicyOwnerKind, StoreError, Tag,
+    Principal, Tag,
 };
 
 impl Kms {
-    /// CreateUser.
+    /// CreateUser: `iam:CreateUser` on the new user's ARN.
     pub async fn create_user(
         &self,
         caller: &Caller,
         name: &str,
         path: Option<&str>,
-        tags: Vec<Tag>,
+        tags: Member<Vec<Tag>>,
         audit: &AuditDraft,
     ) -> Result<IamUser, Error> {
+        self.authorize_new::<IamUser>(caller, Action::IamCreateUser, path, name)
+            .await?;
+        let tags = tags?;
         check_user_name(name)?;
         let path = path.unwrap_or("/");
         check_path(path)?;
@@ -36,59 +43,56 @@ impl Kms {
             created_at: self.clock().now(),
             tags,
         };
-        match self
-            .store()
-            .create_iam_user(&user, self.append(audit))
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(Error::AlreadyExists(format!(
-                    "User with name {name} already exists."
-                )));
-            }
-            Err(e) => return Err(e.into()),
+        self.insert_entity(user, audit).await
+    }
+
+    /// GetUser: the user `name`, or without a name the calling user (`None` for the account's
+    /// root, which is no user). `iam:GetUser` on the user, on oneself too, as on AWS.
+    pub async fn get_user(
+        &self,
+        caller: &Caller,
+        name: Option<&str>,
+    ) -> Result<Option<IamUser>, Error> {
+        if let Some(name) = name {
+            self.authorize_on::<IamUser>(caller, Action::IamGetUser, name)
+                .await?;
+            return self.find(&caller.account, name).await.map(Some);
         }
-        self.identity_changed();
-        Ok(user)
+        match self.calling_user(caller).await? {
+            Some(user) => {
+                self.authorize_iam(caller, Action::IamGetUser, &user.arn)
+                    .await?;
+                Ok(Some(user))
+            }
+            None if caller.is_root() => Ok(None),
+            None => Err(not_a_user()),
+        }
     }
 
-    /// GetUser.
-    pub async fn get_user(&self, caller: &Caller, name: &str) -> Result<IamUser, Error> {
-        check_user_name(name)?;
-        self.store()
-            .get_iam_user(&caller.account, name)
-            .await?
-            .ok_or_else(|| no_such_user(name))
-    }
-
-    /// The user making the request, for GetUser without a UserName; `None` for root.
-    pub async fn calling_user(&self, caller: &Caller) -> Result<Option<IamUser>, Error> {
-        let Some(rest) = caller
-            .principal_arn
-            .strip_prefix(&format!("arn:aws:iam::{}:user/", caller.account))
-        else {
+    /// The user making the request; `None` for any other principal.
+    pub(crate) async fn calling_user(&self, caller: &Caller) -> Result<Option<IamUser>, Error> {
+        let Principal::User { account, name, .. } = &caller.principal else {
             return Ok(None);
         };
-        let name = rest.rsplit('/').next().unwrap_or(rest);
+        if *account != caller.account {
+            return Ok(None);
+        }
+        let arn = caller.principal.arn();
         Ok(self
             .store()
             .get_iam_user(&caller.account, name)
             .await?
-            .filter(|u| u.arn == caller.principal_arn))
+            .filter(|u| u.arn == arn))
     }
 
-    /// ListUsers (filtered by path prefix), ordered by name.
+    /// ListUsers (filtered by path prefix), ordered by name: `iam:ListUsers` on `…:user/*`.
     pub async fn list_users(
         &self,
         caller: &Caller,
         path_prefix: Option<&str>,
     ) -> Result<Vec<IamUser>, Error> {
-        let users = self.store().list_iam_users(&caller.account).await?;
-        Ok(users
-            .into_iter()
-            .filter(|u| path_prefix.is_none_or(|p| u.path.starts_with(p)))
-            .collect())
+        self.list_entities(caller, Action::IamListUsers, path_prefix)
+            .await
     }
 
     /// DeleteUser: refused with DeleteConflict while the user has access keys or policies.
@@ -98,7 +102,9 @@ impl Kms {
         name: &str,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
-        let user = self.get_user(caller, name).await?;
+        self.authorize_on::<IamUser>(caller, Action::IamDeleteUser, name)
+            .await?;
+        let user: IamUser = self.find(&caller.account, name).await?;
         if !self
             .store()
             .list_principal_access_keys(&user.arn)
@@ -109,33 +115,14 @@ impl Kms {
                 "Cannot delete entity, must delete access keys first.".into(),
             ));
         }
-        let owner = PolicyOwner {
-            kind: PolicyOwnerKind::User,
-            name: user.name.clone(),
-        };
-        if !self
-            .store()
-            .list_inline_policies(&caller.account, &owner)
-            .await?
-            .is_empty()
-        {
-            return Err(Error::DeleteConflict(
-                "Cannot delete entity, must delete policies first.".into(),
-            ));
-        }
-        if !self
-            .store()
-            .delete_iam_user(&caller.account, name, self.append(audit))
-            .await?
-        {
-            // A key or policy was added since the checks above (or the user went).
-            self.get_user(caller, name).await?;
-            return Err(Error::DeleteConflict(
-                "Cannot delete entity, must delete access keys and policies first.".into(),
-            ));
-        }
-        self.identity_changed();
-        Ok(())
+        self.delete_entity(
+            caller,
+            &user,
+            name,
+            "Cannot delete entity, must delete access keys and policies first.",
+            audit,
+        )
+        .await
     }
 
     /// TagUser.
@@ -143,33 +130,40 @@ impl Kms {
         &self,
         caller: &Caller,
         name: &str,
-        tags: Vec<Tag>,
+        tags: Member<Vec<Tag>>,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
-        let mut user = self.get_user(caller, name).await?;
-        user.tags = merge_tags(&user.tags, tags)?;
-        if !self
-            .store()
-            .update_iam_user(&user, self.append(audit))
-            .await?
-        {
-            return Err(no_such_user(name));
+        self.authorize_on::<IamUser>(caller, Action::IamTagUser, name)
+            .await?;
+        self.tag_entity::<IamUser>(caller, name, tags?, audit).await
+    }
+
+    /// Checks `action` on the user whose access keys an IAM call manages: the named user, or
+    /// without a name the caller itself.
+    async fn authorize_key_owner(
+        &self,
+        caller: &Caller,
+        action: Action,
+        user_name: Option<&str>,
+    ) -> Result<(), Error> {
+        match user_name {
+            Some(name) => self.authorize_on::<IamUser>(caller, action, name).await,
+            None => {
+                self.authorize_iam(caller, action, &caller.principal.arn())
+                    .await
+            }
         }
-        self.identity_changed();
-        Ok(())
     }
 
     /// The principal whose access keys an IAM call manages: the named user, or without a name
     /// the caller itself (a user or the root).
     async fn key_owner(&self, caller: &Caller, user_name: Option<&str>) -> Result<String, Error> {
         match user_name {
-            Some(name) => Ok(self.get_user(caller, name).await?.arn),
-            None if caller.is_root() => Ok(caller.principal_arn.clone()),
+            Some(name) => Ok(self.find::<IamUser>(&caller.account, name).await?.arn),
+            None if caller.is_root() => Ok(caller.principal.arn()),
             None => match self.calling_user(caller).await? {
                 Some(user) => Ok(user.arn),
-                None => Err(Error::Validation(
-                    "Must specify userName when calling with non-User credentials".into(),
-                )),
+                None => Err(not_a_user()),
             },
         }
     }
@@ -181,6 +175,8 @@ impl Kms {
         user_name: Option<&str>,
         audit: &AuditDraft,
     ) -> Result<(AccessKey, NewAccessKey), Error> {
+        self.authorize_key_owner(caller, Action::IamCreateAccessKey, user_name)
+            .await?;
         let principal = self.key_owner(caller, user_name).await?;
         let existing = self.store().list_principal_access_keys(&principal).await?;
         if existing.len() >= MAX_ACCESS_KEYS_PER_USER {
@@ -220,10 +216,13 @@ impl Kms {
         caller: &Caller,
         user_name: Option<&str>,
     ) -> Result<Vec<AccessKey>, Error> {
+        self.authorize_key_owner(caller, Action::IamListAccessKeys, user_name)
+            .await?;
         let principal = self.key_owner(caller, user_name).await?;
         Ok(self.store().list_principal_access_keys(&principal).await?)
     }
 
+    /// The access key `id` of the principal an UpdateAccessKey or DeleteAccessKey manages.
     async fn owned_key(
         &self,
         caller: &Caller,
@@ -244,10 +243,13 @@ impl Kms {
         &self,
         caller: &Caller,
         user_name: Option<&str>,
-        id: &str,
-        active: bool,
+        id: Member<&str>,
+        active: Member<bool>,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
+        self.authorize_key_owner(caller, Action::IamUpdateAccessKey, user_name)
+            .await?;
+        let (id, active) = (id?, active?);
         let id = self.owned_key(caller, user_name, id).await?;
         self.store()
             .set_access_key_active(&id, active, self.append(audit))
@@ -260,13 +262,21 @@ impl Kms {
         &self,
         caller: &Caller,
         user_name: Option<&str>,
-        id: &str,
+        id: Member<&str>,
         audit: &AuditDraft,
     ) -> Result<(), Error> {
-        let id = self.owned_key(caller, user_name, id).await?;
+        self.authorize_key_owner(caller, Action::IamDeleteAccessKey, user_name)
+            .await?;
+        let id = self.owned_key(caller, user_name, id?).await?;
         self.store()
             .delete_access_key(&id, self.append(audit))
             .await?;
         Ok(())
     }
+}
+
+/// GetUser's and the access-key operations' answer to a caller that is neither a user nor
+/// its account's root, when the request names no user.
+fn not_a_user() -> Error {
+    Error::Validation("Must specify userName when calling with non-User credentials".into())
 }

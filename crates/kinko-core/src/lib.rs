@@ -26,6 +26,7 @@ mod crypto;
 mod error;
 mod grant;
 mod grants;
+mod iam_entity;
 mod iam_policies;
 mod iam_roles;
 mod iam_users;
@@ -40,6 +41,7 @@ mod material;
 mod model;
 mod ops;
 mod policy_cache;
+mod principal;
 mod principals;
 mod resolve;
 mod rewrap;
@@ -68,6 +70,8 @@ pub use grant::{
     grant_token, parse_grant_token,
 };
 pub use grants::{CreateGrantOutput, CreateGrantRequest, GrantAuditFn, RetireTarget};
+pub use iam_entity::Member;
+pub use iam_roles::NewRole;
 pub use identity::{
     DEFAULT_SESSION_SECONDS, IDENTITY_TTL_MS, IamRole, IamUser, Identity, IdentityKind,
     InlinePolicy, MAX_ACCESS_KEYS_PER_USER, MAX_IAM_TAGS, MAX_ROLE_SESSION_SECONDS,
@@ -88,6 +92,7 @@ pub use ops::{
     EncryptOutput, GenerateDataKeyOutput, MacOutput, Page, PublicKeyOutput, ReEncryptOutput,
     ScheduleDeletionOutput, SharedSecretOutput, SignOutput,
 };
+pub use principal::Principal;
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
 pub use store::{
     AccountStore, AliasStore, AuditAppend, AuditCursor, AuditStore, GrantStore, IdentityStore,

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use kinko_policy::ConditionKeys;
 
-use crate::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, MaterialId, Region, UnixMillis};
+use crate::{
+    AccessKeyId, AccountId, AliasName, KeyArn, KeyId, MaterialId, Principal, Region, UnixMillis,
+};
 
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
@@ -370,29 +372,26 @@ pub struct Caller {
     pub account: AccountId,
     /// The region of the request's credential scope.
     pub region: Region,
-    /// The principal ARN.
-    pub principal_arn: String,
+    /// Who it is.
+    pub principal: Principal,
     /// Source address, transport and request condition keys.
     pub facts: std::sync::Arc<RequestFacts>,
 }
 
 impl Caller {
     /// A caller with nothing known about the request beyond who makes it.
-    pub fn new(account: AccountId, region: Region, principal_arn: impl Into<String>) -> Caller {
+    pub fn new(account: AccountId, region: Region, principal: Principal) -> Caller {
         Caller {
             account,
             region,
-            principal_arn: principal_arn.into(),
+            principal,
             facts: Default::default(),
         }
     }
 
     /// Whether the caller is its account's root (`arn:aws:iam::<account>:root`).
     pub fn is_root(&self) -> bool {
-        self.principal_arn
-            .strip_prefix("arn:aws:iam::")
-            .and_then(|rest| rest.strip_suffix(":root"))
-            == Some(self.account.as_str())
+        matches!(&self.principal, Principal::Root { account } if *account == self.account)
     }
 
     /// The same caller with what the transport knows about this request.

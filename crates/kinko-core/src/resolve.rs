@@ -272,6 +272,6 @@ impl Kms {
 fn cross_account_denied(caller: &Caller, resource: &str) -> Error {
     Error::AccessDenied(format!(
         "User: {} is not authorized to access {resource}: this operation cannot use a key of another account",
-        caller.principal_arn
+        caller.principal
     ))
 }

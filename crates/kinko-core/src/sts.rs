@@ -1,5 +1,5 @@
-//! The STS operations: AssumeRole (the role's trust policy decides), and the check of
-//! temporary credentials that SigV4 verification makes.
+//! The STS operations: GetCallerIdentity (always allowed), AssumeRole (the role's trust policy
+//! decides), and the check of temporary credentials that SigV4 verification makes.
 
 use kinko_crypto::{constant_time_eq, random_array, random_secret, sha256};
 use kinko_policy::{Decision, PolicyKind, RequestContext};
@@ -9,11 +9,33 @@ use crate::actions::Action;
 use crate::bootstrap;
 use crate::identity::{is_name_char, parse_policy};
 use crate::{
-    AccessKeyId, AuditDraft, Caller, DEFAULT_SESSION_SECONDS, Error, Kms, MIN_SESSION_SECONDS,
-    NewSession, Session, SessionCheck, UnixMillis,
+    AccessKeyId, AuditDraft, Caller, DEFAULT_SESSION_SECONDS, Error, IamRole, Kms,
+    MIN_SESSION_SECONDS, NewSession, Principal, Session, SessionCheck, UnixMillis,
 };
 
 impl Kms {
+    /// GetCallerIdentity's `UserId`: the account for its root, `AIDA…` for a user,
+    /// `AROA…:<session>` for a role session. Anyone may ask who they are.
+    pub async fn caller_user_id(&self, caller: &Caller) -> Result<String, Error> {
+        if caller.is_root() {
+            return Ok(caller.account.as_str().to_owned());
+        }
+        if let Some(user) = self.calling_user(caller).await? {
+            return Ok(user.id);
+        }
+        if let Principal::AssumedRole {
+            account,
+            role,
+            session,
+        } = &caller.principal
+            && *account == caller.account
+            && let Ok(r) = self.find::<IamRole>(&caller.account, role).await
+        {
+            return Ok(format!("{}:{session}", r.id));
+        }
+        Ok(caller.account.as_str().to_owned())
+    }
+
     /// AssumeRole: the role's trust policy must allow `sts:AssumeRole` to the caller (directly,
     /// or by naming the caller's account, in which case the caller's identity policies must
     /// allow it too).
@@ -35,7 +57,7 @@ impl Kms {
         let denied = || {
             Error::AccessDenied(format!(
                 "User: {} is not authorized to perform: {} on resource: {role_arn}",
-                caller.principal_arn,
+                caller.principal,
                 Action::StsAssumeRole
             ))
         };
@@ -59,7 +81,7 @@ impl Kms {
             )));
         }
         let identity = self
-            .principal_identity(&caller.principal_arn)
+            .principal_identity(&caller.principal.arn())
             .await?
             .ok_or_else(denied)?;
         let trust = parse_policy(&role.trust_policy, PolicyKind::Trust)?;

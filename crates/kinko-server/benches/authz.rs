@@ -86,7 +86,9 @@ async fn run() {
     let secret = String::from_utf8(new_key.secret.expose().to_vec()).expect("text");
     let account = new_key.account.clone();
     let region = Region::parse("us-east-1").expect("a region");
-    let root = format!("arn:aws:iam::{account}:root");
+    let root = kinko_core::Principal::Root {
+        account: account.clone(),
+    };
     let caller = Caller::new(account.clone(), region, root);
     let kms = server.state.kms.clone();
     let router = kinko_server::router(server.state.clone());

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use kinko_api::ErrorCode;
 use kinko_audit::{EVENT_VERSION, canonical, iso8601};
-use kinko_core::{AuditDraft, Caller, ChainPosition, Key, KeyArn, Store, UnixMillis};
+use kinko_core::{AuditDraft, Caller, ChainPosition, Key, KeyArn, Principal, Store, UnixMillis};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
@@ -107,7 +107,7 @@ impl RequestInfo {
             event_name: self.operation.clone(),
             read_only: self.read_only,
             account,
-            principal_arn: self.caller.as_ref().map(|c| c.principal_arn.clone()),
+            principal_arn: self.caller.as_ref().map(|c| c.principal.arn()),
             access_key_id: self.access_key_id.clone(),
             key_id: outcome.key.map(|k| k.key_id),
             source_key_id: outcome.source_key.map(|k| k.key_id),
@@ -119,17 +119,15 @@ impl RequestInfo {
     fn user_identity(&self) -> Value {
         match &self.caller {
             Some(c) => {
-                let kind = if c.principal_arn.ends_with(":root") {
-                    "Root"
-                } else if c.principal_arn.contains(":assumed-role/") {
-                    "AssumedRole"
-                } else {
-                    "IAMUser"
+                let kind = match c.principal {
+                    Principal::Root { .. } => "Root",
+                    Principal::AssumedRole { .. } => "AssumedRole",
+                    Principal::User { .. } | Principal::Role { .. } => "IAMUser",
                 };
                 json!({
                     "type": kind,
                     "principalId": c.account.as_str(),
-                    "arn": c.principal_arn,
+                    "arn": c.principal.arn(),
                     "accountId": c.account.as_str(),
                     "accessKeyId": self.access_key_id,
                 })

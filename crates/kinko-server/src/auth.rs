@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use kinko_api::ErrorCode;
-use kinko_core::{AccessKeyId, AccountId, Caller, Kms, Region, SessionCheck, UnixMillis};
+use kinko_core::{
+    AccessKeyId, AccountId, Caller, Kms, Principal, Region, SessionCheck, UnixMillis,
+};
 use kinko_crypto::{constant_time_eq, sha256};
 use kinko_sigv4::SigningKey;
 
@@ -27,7 +29,8 @@ pub const RECHECK_MS: i64 = 5_000;
 struct Entry {
     key: SigningKey,
     account: AccountId,
-    principal_arn: String,
+    /// Parsed once, when the key is looked up.
+    principal: Principal,
     /// Temporary credentials: SHA-256 of the session token, the expiry, and the unique id of the
     /// role that issued them.
     session: Option<([u8; 32], UnixMillis, String)>,
@@ -47,6 +50,14 @@ fn expired_token() -> ApiError {
         ErrorCode::ExpiredTokenException,
         "The security token included in the request is expired",
     )
+}
+
+/// The principal a stored credential names, typed once here for everything after
+/// authentication; a credential whose principal is not one of its account's cannot sign.
+fn principal_of(account: &AccountId, arn: &str) -> Result<Principal, ApiError> {
+    Principal::parse(arn)
+        .filter(|p| p.account() == account)
+        .ok_or_else(invalid_token)
 }
 
 type CacheKey = (String, String, String, String);
@@ -164,8 +175,8 @@ impl Authenticator {
                                     parsed.region,
                                     parsed.service,
                                 ),
+                                principal: principal_of(&session.account, &session.principal_arn)?,
                                 account: session.account.clone(),
-                                principal_arn: session.principal_arn.clone(),
                                 session: Some((
                                     session.token_hash,
                                     session.expires_at,
@@ -188,8 +199,8 @@ impl Authenticator {
                                 parsed.region,
                                 parsed.service,
                             ),
+                            principal: principal_of(&record.account, &record.principal_arn)?,
                             account: record.account,
-                            principal_arn: record.principal_arn,
                             session: None,
                             checked_at: service_now,
                         }
@@ -209,7 +220,7 @@ impl Authenticator {
             // A session belongs to the role that issued it, by unique id: once that role is
             // deleted (even if another role takes its name), its sessions stop working.
             let current = kms
-                .session_role_is_current(&entry.principal_arn, role_id)
+                .session_role_is_current(&entry.principal.arn(), role_id)
                 .await
                 .map_err(|e| crate::errors::from_core(e, ""))?;
             if !current {
@@ -217,7 +228,7 @@ impl Authenticator {
                 return Err(invalid_token());
             }
         }
-        Ok(Caller::new(entry.account, region, entry.principal_arn))
+        Ok(Caller::new(entry.account, region, entry.principal))
     }
 
     /// Checks a cached entry against the request's token and the clock. `Ok(None)`: not

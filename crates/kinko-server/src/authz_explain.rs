@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use kinko_core::{
-    AccountId, Caller, EncryptionContext, KeyRef, Kms, Region, RequestFacts, SystemClock,
+    Caller, EncryptionContext, KeyRef, Kms, Principal, Region, RequestFacts, SystemClock,
 };
 use kinko_crypto::{CryptoError, RootKey, SecretBytes};
 
@@ -62,13 +62,9 @@ impl RootKey for NoRoot {
     }
 }
 
-/// The account a principal ARN belongs to.
-fn account_of(principal_arn: &str) -> anyhow::Result<AccountId> {
-    principal_arn
-        .split(':')
-        .nth(4)
-        .and_then(AccountId::parse)
-        .ok_or_else(|| {
+/// The principal an ARN names.
+fn principal_of(principal_arn: &str) -> anyhow::Result<Principal> {
+    Principal::parse(principal_arn).ok_or_else(|| {
             anyhow!(
                 "{principal_arn} is not an IAM or STS principal ARN (arn:aws:iam::<account>:root, :user/…, :role/…, arn:aws:sts::<account>:assumed-role/…)"
             )
@@ -80,7 +76,8 @@ pub async fn explain_installation(
     config: &Config,
     request: &ExplainRequest,
 ) -> anyhow::Result<Explanation> {
-    let account = account_of(&request.principal_arn)?;
+    let principal = principal_of(&request.principal_arn)?;
+    let account = principal.account().clone();
     let region = Region::parse(&request.region)
         .ok_or_else(|| anyhow!("{} is not a region name", request.region))?;
     let key = request
@@ -91,11 +88,10 @@ pub async fn explain_installation(
         .map_err(|e| anyhow!("--key: {e}"))?;
     let store = open_existing(config).await?;
     let kms = Kms::new(store.shared(), Arc::new(NoRoot), Arc::new(SystemClock));
-    let caller =
-        Caller::new(account, region, request.principal_arn.clone()).with_facts(RequestFacts {
-            source_ip: request.source_ip,
-            ..Default::default()
-        });
+    let caller = Caller::new(account, region, principal).with_facts(RequestFacts {
+        source_ip: request.source_ip,
+        ..Default::default()
+    });
     let context = EncryptionContext(request.context.clone());
     let result = kms
         .explain(&caller, &request.action, key.as_ref(), Some(&context))

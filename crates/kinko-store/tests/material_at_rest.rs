@@ -58,7 +58,7 @@ async fn no_material_or_data_key_in_any_file() -> Result<(), Box<dyn std::error:
     let caller = Caller::new(
         new_key.account.clone(),
         Region::parse("us-east-1").ok_or("region")?,
-        new_key.principal_arn.clone(),
+        kinko_core::Principal::parse(&new_key.principal_arn).ok_or("principal")?,
     );
     // The event each CreateKey commits with the key (the server builds the real CloudTrail
     // record; here it only has to name the key).

@@ -463,15 +463,17 @@ async fn a_scan_budget_gives_short_pages_that_still_cover_everything_once() {
                 .request_id,
         );
     }
+    let account = k
+        .server
+        .new_access_key
+        .as_ref()
+        .expect("a key")
+        .account
+        .clone();
     let caller = kinko_core::Caller::new(
-        k.server
-            .new_access_key
-            .as_ref()
-            .expect("a key")
-            .account
-            .clone(),
+        account.clone(),
         kinko_core::Region::parse("us-east-1").expect("a region"),
-        String::new(),
+        kinko_core::Principal::Root { account },
     );
     let filter = kinko_core::AuditFilter::default();
     let matching = super::request::Attribute::Username("root".into());

@@ -9,10 +9,11 @@ use super::response::*;
 use super::token::*;
 
 fn caller(account: &str) -> Caller {
+    let account = kinko_core::AccountId::parse(account).expect("an account id");
     Caller::new(
-        kinko_core::AccountId::parse(account).expect("an account id"),
+        account.clone(),
         kinko_core::Region::parse("us-east-1").expect("a region"),
-        format!("arn:aws:iam::{account}:root"),
+        kinko_core::Principal::Root { account },
     )
 }
 

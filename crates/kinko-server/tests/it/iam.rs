@@ -285,21 +285,7 @@ async fn inactive_keys_stop_at_once_here_and_within_seconds_elsewhere() {
 
     // Another node deactivates it (straight in the store): the cached signing key is rechecked
     // within a few seconds.
-    let draft = kinko_core::AuditDraft {
-        event_id: "other-node".into(),
-        request_id: None,
-        time: kinko_core::UnixMillis(0),
-        event_source: "iam.amazonaws.com".into(),
-        event_name: "UpdateAccessKey".into(),
-        read_only: false,
-        account: None,
-        principal_arn: None,
-        access_key_id: None,
-        key_id: None,
-        source_key_id: None,
-        error_code: None,
-        record: b"{}".to_vec(),
-    };
+    let draft = crate::iam_core::draft("UpdateAccessKey");
     let key_id = kinko_core::AccessKeyId::parse(&id).expect("an access key id");
     assert!(
         k.kms()

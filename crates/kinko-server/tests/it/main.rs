@@ -14,6 +14,7 @@ mod errors;
 mod grants;
 mod harness;
 mod iam;
+mod iam_core;
 mod key_specs;
 mod lifecycle;
 mod pagination;
