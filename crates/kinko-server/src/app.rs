@@ -97,6 +97,10 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "127.0.0.1".to_owned()),
+        secure_transport: request
+            .extensions()
+            .get::<crate::listener::SecureTransport>()
+            .is_some(),
         user_agent: request
             .headers()
             .get(header::USER_AGENT)

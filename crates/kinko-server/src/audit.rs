@@ -32,6 +32,8 @@ pub struct RequestInfo {
     pub time: UnixMillis,
     /// The peer's IP address.
     pub source_ip: String,
+    /// Whether it came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
     /// `User-Agent`, if sent.
     pub user_agent: Option<String>,
     /// `kms.amazonaws.com`, `cloudtrail.amazonaws.com`, `iam.amazonaws.com` or

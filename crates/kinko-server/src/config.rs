@@ -43,6 +43,8 @@ pub struct Config {
     /// End-to-end tests only: a clock that `POST /insecure/clock` moves forward. Refused unless
     /// the environment has `KINKO_INSECURE_TEST_MODE=1`; warns at start.
     pub insecure_test_clock: bool,
+    /// TLS and the listener's limits (the `[listener]` table).
+    pub listener: crate::listener::ListenerSettings,
 }
 
 /// The optional keys of a TOML config file; the same shape holds the flags and environment
@@ -66,6 +68,9 @@ pub struct FileConfig {
     pub audit_retention_days: Option<u32>,
     /// `jobs_interval_seconds = 10`.
     pub jobs_interval_seconds: Option<u64>,
+    /// `[listener]`: `tls_cert`, `tls_key`, `max_connections` and the `*_timeout_seconds`.
+    #[serde(default)]
+    pub listener: crate::listener::ListenerFileConfig,
 }
 
 impl FileConfig {
@@ -81,6 +86,8 @@ impl Config {
     /// Builds the config from `overrides` (flags or environment, already merged by the caller)
     /// over `file` over the defaults.
     pub fn merge(file: FileConfig, overrides: FileConfig) -> anyhow::Result<Config> {
+        let listener =
+            crate::listener::ListenerSettings::merge(&file.listener, &overrides.listener)?;
         let listen = overrides
             .listen
             .or(file.listen)
@@ -119,6 +126,7 @@ impl Config {
                 .unwrap_or(10)
                 .max(1),
             insecure_test_clock: false,
+            listener,
         })
     }
 

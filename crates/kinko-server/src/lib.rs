@@ -16,12 +16,14 @@ mod changes;
 mod cloudtrail;
 mod config;
 mod convert;
+pub mod dev_tls;
 mod errors;
 mod facts;
 mod installation;
 mod jobs;
 mod json;
 mod kms;
+pub mod listener;
 mod query;
 mod root;
 mod state;
@@ -63,6 +65,7 @@ pub struct Server {
     retention: Option<std::time::Duration>,
     jobs_every: std::time::Duration,
     test_clock: Option<Arc<TestClock>>,
+    listener: listener::ListenerSettings,
 }
 
 impl Server {
@@ -146,6 +149,7 @@ impl Server {
                 .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
             jobs_every: std::time::Duration::from_secs(config.jobs_interval_seconds),
             test_clock: None,
+            listener: config.listener.clone(),
         })
     }
 
@@ -192,13 +196,9 @@ impl Server {
                 }
             })
         };
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+        // Stops accepting, then drains: every answered request's audit record was durable
+        // before its response, so the writer holds nothing once this returns.
+        listener::serve(listener, app, &self.listener, MAX_BODY_BYTES, shutdown).await?;
         sealer.abort();
         scheduler.abort();
         if let Some(follower) = follower {

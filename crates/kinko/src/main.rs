@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
 use kinko_crypto::SecretBytes;
+use kinko_server::listener::ListenerFileConfig;
 use kinko_server::{Config, FileConfig, Provider, RootOptions, Server, with_installation};
 
 #[derive(Debug, Parser)]
@@ -71,6 +72,26 @@ enum Command {
     Authz {
         #[command(subcommand)]
         command: AuthzCommand,
+    },
+    /// HTTPS certificates for development.
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TlsCommand {
+    /// Make a local CA and a server certificate for localhost, 127.0.0.1 and ::1 in
+    /// <data-dir>/tls/ (ca.pem, server.pem, server-key.pem); refuses to overwrite them. The CA's
+    /// key is not kept. Prints the serve flags and the AWS_CA_BUNDLE line for clients.
+    Init {
+        /// Data directory [default: kinko-data].
+        #[arg(long, env = "KINKO_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Another DNS name or IP address for the server certificate (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
     },
 }
 
@@ -324,6 +345,29 @@ struct ServeArgs {
     /// KINKO_INSECURE_TEST_MODE=1 is set; warns at start.
     #[arg(long = "insecure-test-clock")]
     insecure_test_clock: bool,
+    /// PEM certificate chain: serve HTTPS (with --tls-key). SIGHUP reloads both files.
+    #[arg(long, env = "KINKO_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "KINKO_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Connections served at once; past it new ones are closed at once
+    /// [default: the open-file limit less 256, at most 16384].
+    #[arg(long, env = "KINKO_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers (and, on a kept-alive connection, to
+    /// start the next request) [default: 20].
+    #[arg(long, env = "KINKO_HEADER_TIMEOUT_SECONDS")]
+    header_timeout_seconds: Option<u64>,
+    /// Seconds a client has to send a request's body [default: 30].
+    #[arg(long, env = "KINKO_BODY_TIMEOUT_SECONDS")]
+    body_timeout_seconds: Option<u64>,
+    /// Seconds a connection with no request in flight may stay silent [default: 15].
+    #[arg(long, env = "KINKO_IDLE_TIMEOUT_SECONDS")]
+    idle_timeout_seconds: Option<u64>,
+    /// Seconds a shutdown waits for requests in flight [default: 20].
+    #[arg(long, env = "KINKO_SHUTDOWN_TIMEOUT_SECONDS")]
+    shutdown_timeout_seconds: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -471,6 +515,32 @@ fn main() -> anyhow::Result<()> {
                 let _ = out.flush();
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Tls {
+            command: TlsCommand::Init { data_dir, names },
+        } => {
+            let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(kinko_server::DEFAULT_DATA_DIR));
+            let made = kinko_server::dev_tls::init(&data_dir, &names)?;
+            let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "made a development CA and a server certificate for localhost, 127.0.0.1 and ::1 (valid {} days; the CA's key was not kept)",
+                kinko_server::dev_tls::VALID_DAYS
+            )?;
+            writeln!(
+                out,
+                "serve with:\n  kinko serve --data-dir {} --tls-cert {} --tls-key {}",
+                data_dir.display(),
+                absolute(&made.cert).display(),
+                absolute(&made.key).display()
+            )?;
+            writeln!(
+                out,
+                "clients trust it with:\n  export AWS_CA_BUNDLE={}",
+                absolute(&made.ca).display()
+            )?;
             Ok(())
         }
         Command::Audit { command } => {
@@ -665,6 +735,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         audit_digest_seconds: args.audit_digest_seconds,
         audit_retention_days: args.audit_retention_days,
         jobs_interval_seconds: args.jobs_interval_seconds,
+        listener: ListenerFileConfig {
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            max_connections: args.max_connections,
+            header_timeout_seconds: args.header_timeout_seconds,
+            body_timeout_seconds: args.body_timeout_seconds,
+            idle_timeout_seconds: args.idle_timeout_seconds,
+            shutdown_timeout_seconds: args.shutdown_timeout_seconds,
+        },
         ..FileConfig::default()
     };
     let mut config = config(&args.location, overrides)?;
@@ -682,10 +761,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let scheme = if config.listener.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(
         %addr,
         data_dir = %config.data_dir.display(),
-        "Kinko is listening; try: AWS_SHARED_CREDENTIALS_FILE={} aws --endpoint-url http://{addr} --region {} kms list-keys",
+        max_connections = config.listener.limits.max_connections,
+        "Kinko is listening; try: AWS_SHARED_CREDENTIALS_FILE={} aws --endpoint-url {scheme}://{addr} --region {} kms list-keys",
         credentials.display(),
         config.region
     );

@@ -172,7 +172,8 @@ where
         request.info.request_parameters =
             crate::audit::request_parameters(&typed, request.op.audit_defaults);
     }
-    let facts = crate::facts::kms_request(&typed.facts(), request.info.source_ip.parse().ok());
+    let mut facts = crate::facts::kms_request(&typed.facts(), request.info.source_ip.parse().ok());
+    facts.secure_transport = request.info.secure_transport;
     let info: &'a RequestInfo = request.info;
     let call = Call {
         kms: request.kms,

@@ -44,6 +44,9 @@ const KINKO_ENV: &[&str] = &[
     "KINKO_PKCS11_TOKEN",
     "KINKO_PKCS11_PIN",
     "KINKO_LOG",
+    "KINKO_TLS_CERT",
+    "KINKO_TLS_KEY",
+    "KINKO_MAX_CONNECTIONS",
     "SOFTHSM2_CONF",
 ];
 
