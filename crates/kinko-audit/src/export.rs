@@ -17,15 +17,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
-use kinko_core::{AuditDigest, AuditFilter, Store, UnixMillis, hex};
+use kinko_core::{AuditDigest, AuditFilter, BoxError, Store, UnixMillis, hex};
 use kinko_crypto::{RootKey, SigningKeyPair};
 use serde_json::{Map, Value, json};
 
 use crate::layout::{DIGEST_DIR, LOG_DIR, digest_to_json, gzip};
 use crate::record::{canonical, iso8601};
 use crate::select::matches;
-use crate::signing::load_signing_key_for_export;
+use crate::signing::{SigningKeyError, load_signing_key_for_export};
+use crate::trail_error::TrailError;
 
 /// Account directory of records without a known caller.
 const NO_ACCOUNT: &str = "000000000000";
@@ -36,6 +36,53 @@ const MAX_RECORDS_PER_FILE: usize = 5000;
 /// Log files cover five minutes (as CloudTrail delivers them), digest files an hour.
 const LOG_FILE_SECONDS: i64 = 300;
 const DIGEST_FILE_SECONDS: i64 = 3600;
+
+/// Why an export stopped. Whatever it wrote stays in the (new) export directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The directory holds an export already.
+    #[error("{} already holds an export; choose a new directory", .0.display())]
+    Exists(PathBuf),
+    /// Reading the store failed.
+    #[error(transparent)]
+    Trail(#[from] TrailError),
+    /// The audit signing key (or the root of trust that unwraps it) could not be loaded.
+    #[error(transparent)]
+    SigningKey(#[from] SigningKeyError),
+    /// A stored record is not JSON.
+    #[error("the record at {chain} seq {seq} is not JSON")]
+    NotJson {
+        /// The chain.
+        chain: String,
+        /// The record's sequence number.
+        seq: i64,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A file or directory could not be compressed, created or written.
+    #[error("{what} {}", path.display())]
+    Io {
+        /// The step: `creating`, `writing`, `compressing`.
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An event time beyond what a calendar date holds.
+    #[error("time {0} out of range")]
+    TimeOutOfRange(i64),
+}
+
+impl ExportError {
+    fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ExportError {
+        let path = path.to_owned();
+        move |source| ExportError::Io { what, path, source }
+    }
+}
 
 /// What an export wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,9 +134,9 @@ pub async fn export(
     signing_key: &SigningKeyPair,
     out_dir: &Path,
     filter: &AuditFilter,
-) -> anyhow::Result<ExportReport> {
+) -> Result<ExportReport, ExportError> {
     ensure_new_export_dir(out_dir)?;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir).map_err(ExportError::io("creating", out_dir))?;
     let filtered = filter != &AuditFilter::default();
     let mut written: Vec<Written> = Vec::new();
     let mut digests: BTreeMap<String, Vec<AuditDigest>> = BTreeMap::new();
@@ -97,7 +144,10 @@ pub async fn export(
         out_dir: out_dir.to_owned(),
         ..ExportReport::default()
     };
-    let chains = store.audit_chains().await.context("reading chain heads")?;
+    let chains = store
+        .audit_chains()
+        .await
+        .map_err(TrailError::store("reading chain heads"))?;
     for head in chains {
         let chain = head.chain;
         digests.insert(
@@ -105,7 +155,7 @@ pub async fn export(
             store
                 .list_digests(&chain)
                 .await
-                .context("reading digests")?,
+                .map_err(TrailError::store("reading digests"))?,
         );
         let mut pending: Option<Pending> = None;
         let mut after = 0;
@@ -113,12 +163,16 @@ pub async fn export(
             let page = store
                 .audit_events(&chain, after, PAGE)
                 .await
-                .context("reading events")?;
+                .map_err(TrailError::store("reading events"))?;
             let Some(tail) = page.last() else { break };
             after = tail.seq;
             for e in page.iter().filter(|e| matches(filter, e)) {
                 let mut record: Map<String, Value> = serde_json::from_slice(&e.draft.record)
-                    .with_context(|| format!("the record at {chain} seq {} is not JSON", e.seq))?;
+                    .map_err(|source| ExportError::NotJson {
+                        chain: chain.clone(),
+                        seq: e.seq,
+                        source,
+                    })?;
                 let account = e
                     .draft
                     .account
@@ -254,7 +308,8 @@ pub async fn export(
         if let Value::Object(m) = &mut body {
             m.insert("digestSignature".into(), json!(signature));
         }
-        let bytes = gzip(&canonical(&body)).context("compressing a digest file")?;
+        let bytes = gzip(&canonical(&body))
+            .map_err(ExportError::io("compressing", &out_dir.join(&relative)))?;
         write_file(out_dir, &relative, &bytes)?;
         previous.insert(
             group,
@@ -265,7 +320,7 @@ pub async fn export(
     Ok(report)
 }
 
-fn write_log_file(out_dir: &Path, p: Pending) -> anyhow::Result<Written> {
+fn write_log_file(out_dir: &Path, p: Pending) -> Result<Written, ExportError> {
     let start = utc(p.bucket)?;
     let relative = format!(
         "AWSLogs/{account}/{LOG_DIR}/{region}/{:04}/{:02}/{:02}/{account}_{LOG_DIR}_{region}_{}_{}-{}.json.gz",
@@ -280,7 +335,7 @@ fn write_log_file(out_dir: &Path, p: Pending) -> anyhow::Result<Written> {
     );
     let count = p.records.len();
     let body = canonical(&json!({ "Records": p.records }));
-    let bytes = gzip(&body).context("compressing a log file")?;
+    let bytes = gzip(&body).map_err(ExportError::io("compressing", &out_dir.join(&relative)))?;
     write_file(out_dir, &relative, &bytes)?;
     Ok(Written {
         path: relative,
@@ -297,13 +352,12 @@ fn write_log_file(out_dir: &Path, p: Pending) -> anyhow::Result<Written> {
     })
 }
 
-fn write_file(out_dir: &Path, relative: &str, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_file(out_dir: &Path, relative: &str, bytes: &[u8]) -> Result<(), ExportError> {
     let path = out_dir.join(relative);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(ExportError::io("creating", parent))?;
     }
-    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&path, bytes).map_err(ExportError::io("writing", &path))
 }
 
 /// A chain name as a file-name part: anything but `[A-Za-z0-9._-]` becomes `_`.
@@ -319,12 +373,12 @@ fn file_safe(name: &str) -> String {
         .collect()
 }
 
-fn utc(secs: i64) -> anyhow::Result<time::OffsetDateTime> {
-    time::OffsetDateTime::from_unix_timestamp(secs).map_err(|_| anyhow!("time {secs} out of range"))
+fn utc(secs: i64) -> Result<time::OffsetDateTime, ExportError> {
+    time::OffsetDateTime::from_unix_timestamp(secs).map_err(|_| ExportError::TimeOutOfRange(secs))
 }
 
 /// `YYYYMMDDTHHmmZ`.
-fn stamp(secs: i64) -> anyhow::Result<String> {
+fn stamp(secs: i64) -> Result<String, ExportError> {
     let t = utc(secs)?;
     Ok(format!(
         "{:04}{:02}{:02}T{:02}{:02}Z",
@@ -338,12 +392,9 @@ fn stamp(secs: i64) -> anyhow::Result<String> {
 
 /// Refuses a directory that already holds an export (checked before anything is opened, and
 /// again by [`export`]).
-pub fn ensure_new_export_dir(out_dir: &Path) -> anyhow::Result<()> {
+pub fn ensure_new_export_dir(out_dir: &Path) -> Result<(), ExportError> {
     if out_dir.join("AWSLogs").exists() {
-        bail!(
-            "{} already holds an export; choose a new directory",
-            out_dir.display()
-        );
+        return Err(ExportError::Exists(out_dir.to_owned()));
     }
     Ok(())
 }
@@ -351,12 +402,12 @@ pub fn ensure_new_export_dir(out_dir: &Path) -> anyhow::Result<()> {
 /// `kinko audit export` on an installation's store: unwraps its audit signing key with the root
 /// of trust `open_root` yields (awaited only once the store is known to hold a signing key) and
 /// exports the events matching `filter` to `out_dir` (which gets a copy of the public key).
-pub async fn export_installation(
+pub async fn export_installation<E: Into<BoxError>>(
     store: &dyn Store,
-    open_root: impl Future<Output = anyhow::Result<Arc<dyn RootKey>>>,
+    open_root: impl Future<Output = Result<Arc<dyn RootKey>, E>>,
     out_dir: &Path,
     filter: &AuditFilter,
-) -> anyhow::Result<ExportReport> {
+) -> Result<ExportReport, ExportError> {
     ensure_new_export_dir(out_dir)?;
     let key = load_signing_key_for_export(store, open_root, out_dir).await?;
     export(store, &key, out_dir, filter).await
@@ -365,7 +416,6 @@ pub async fn export_installation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hex::unhex32;
     use crate::layout::gunzip;
 
     #[test]
@@ -375,8 +425,6 @@ mod tests {
         let b = gzip(&data).unwrap_or_default();
         assert_eq!(a, b);
         assert_eq!(gunzip(&a).unwrap_or_default(), data);
-        assert_eq!(unhex32(&hex(&[7u8; 32])), Some([7u8; 32]));
-        assert_eq!(unhex32("zz"), None);
         assert_eq!(file_safe("node/1 a"), "node_1_a");
         assert_eq!(stamp(1_700_000_000).ok().as_deref(), Some("20231114T2213Z"));
     }

@@ -8,7 +8,7 @@ use std::path::{Component, Path};
 use kinko_core::{AuditDigest, UnixMillis, hex};
 use serde_json::Value;
 
-use crate::hex::{unhex, unhex32};
+use kinko_crypto::hex::{decode as unhex, decode_array as unhex32};
 
 /// Path component of log files.
 pub(crate) const LOG_DIR: &str = "CloudTrail";
@@ -64,8 +64,8 @@ pub(crate) fn digest_from_json(v: &Value) -> Option<AuditDigest> {
         last_seq: v.get("lastSeq")?.as_i64()?,
         last_hash: unhex32(v.get("lastHash")?.as_str()?)?,
         time: UnixMillis(v.get("time")?.as_i64()?),
-        prev_signature: unhex(v.get("prevSignature")?.as_str()?).ok()?,
+        prev_signature: unhex(v.get("prevSignature")?.as_str()?)?,
         prune_anchor: v.get("pruneAnchor")?.as_bool()?,
-        signature: unhex(v.get("signature")?.as_str()?).ok()?,
+        signature: unhex(v.get("signature")?.as_str()?)?,
     })
 }

@@ -14,21 +14,25 @@
 //!   re-derived.
 
 mod export;
-mod hex;
 mod layout;
 mod record;
 mod seal;
 mod select;
 mod signing;
 mod tail;
+mod trail_error;
 pub mod verify;
 
-pub use export::{ExportReport, ensure_new_export_dir, export, export_installation};
+pub use export::{ExportError, ExportReport, ensure_new_export_dir, export, export_installation};
 pub use record::{EVENT_VERSION, canonical, iso8601};
 pub use seal::{prune, seal};
-pub use select::AuditSelection;
-pub use signing::{PUBLIC_KEY_FILE, load_signing_key, public_key_from_pem, rewrap_signing_key};
+pub use select::{AuditSelection, SelectionError};
+pub use signing::{
+    PUBLIC_KEY_FILE, PublicKeyError, SigningKeyError, load_signing_key, public_key_from_pem,
+    rewrap_signing_key,
+};
 pub use tail::{query, tail};
+pub use trail_error::TrailError;
 pub use verify::{
     BreakKind, ChainReport, Verdict, VerifyBreak, VerifyError, VerifyReport, verify, verify_chains,
     verify_export, verify_export_dir, verify_installation,

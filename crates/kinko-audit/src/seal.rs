@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use kinko_core::{AuditDigest, Store, UnixMillis};
 use kinko_crypto::SigningKeyPair;
+
+use crate::trail_error::TrailError;
 
 /// Seals the chain: signs a digest of everything appended since the last digest.
 pub async fn seal(
@@ -14,15 +15,18 @@ pub async fn seal(
     key: &SigningKeyPair,
     chain: &str,
     now: UnixMillis,
-) -> anyhow::Result<Option<AuditDigest>> {
+) -> Result<Option<AuditDigest>, TrailError> {
     let head = store
         .audit_chains()
         .await
-        .context("reading chain heads")?
+        .map_err(TrailError::store("reading chain heads"))?
         .into_iter()
         .find(|h| h.chain == chain);
     let Some(head) = head else { return Ok(None) };
-    let digests = store.list_digests(chain).await.context("reading digests")?;
+    let digests = store
+        .list_digests(chain)
+        .await
+        .map_err(TrailError::store("reading digests"))?;
     let last = digests.last();
     let sealed_to = last.map_or(0, |d| d.last_seq);
     if head.last_seq <= sealed_to {
@@ -42,7 +46,7 @@ pub async fn seal(
     store
         .put_digest(&digest)
         .await
-        .context("storing the digest")?;
+        .map_err(TrailError::store("storing the digest"))?;
     Ok(Some(digest))
 }
 
@@ -54,10 +58,13 @@ pub async fn prune(
     chain: &str,
     now: UnixMillis,
     retention: Duration,
-) -> anyhow::Result<u64> {
+) -> Result<u64, TrailError> {
     let cutoff = now.0 - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     seal(store, key, chain, now).await?;
-    let digests = store.list_digests(chain).await.context("reading digests")?;
+    let digests = store
+        .list_digests(chain)
+        .await
+        .map_err(TrailError::store("reading digests"))?;
     let start = digests
         .iter()
         .filter(|d| d.prune_anchor)
@@ -71,7 +78,7 @@ pub async fn prune(
         let events = store
             .audit_events(chain, after, 1000)
             .await
-            .context("reading events")?;
+            .map_err(TrailError::store("reading events"))?;
         let Some(tail) = events.last() else { break };
         after = tail.seq;
         let mut stop = false;
@@ -104,5 +111,8 @@ pub async fn prune(
         signature: Vec::new(),
     };
     anchor.signature = key.sign(&anchor.message());
-    store.prune_audit(&anchor).await.context("pruning")
+    store
+        .prune_audit(&anchor)
+        .await
+        .map_err(TrailError::store("pruning"))
 }

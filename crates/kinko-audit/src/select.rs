@@ -2,8 +2,35 @@
 //! `--key`, ...) parsed into the store's [`AuditFilter`], and that filter applied in memory to
 //! events read by sequence number.
 
-use anyhow::{Context, anyhow};
 use kinko_core::{AuditEvent, AuditFilter, KeyId, UnixMillis};
+
+/// Why an operator's selection is malformed; names the flag and echoes what was typed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectionError {
+    /// `--key` is neither a key id nor a key ARN.
+    #[error("--key {0:?}: expected a key id or key ARN (aliases are not resolved)")]
+    Key(String),
+    /// A time beyond what a timestamp holds.
+    #[error("{flag}: {text} is out of range")]
+    OutOfRange {
+        /// `--from` or `--to`.
+        flag: &'static str,
+        /// What was typed.
+        text: String,
+    },
+    /// Neither RFC 3339 nor epoch seconds.
+    #[error("{flag}: {text:?} is neither RFC 3339 (2026-01-31T12:00:00Z) nor epoch seconds")]
+    NotATime {
+        /// `--from` or `--to`.
+        flag: &'static str,
+        /// What was typed.
+        text: String,
+        /// Why it is not RFC 3339.
+        #[source]
+        source: time::error::Parse,
+    },
+}
 
 /// Which events `query`, `tail` and `export` take, as the operator typed it.
 #[derive(Debug, Clone, Default)]
@@ -24,29 +51,25 @@ pub struct AuditSelection {
 
 impl AuditSelection {
     /// The store filter, or why an argument is malformed.
-    pub fn to_filter(&self) -> anyhow::Result<AuditFilter> {
+    pub fn to_filter(&self) -> Result<AuditFilter, SelectionError> {
         let key_id = match &self.key {
             None => None,
             Some(k) => {
                 let id = k.rsplit_once(":key/").map_or(k.as_str(), |(_, id)| id);
-                Some(KeyId::parse(id).ok_or_else(|| {
-                    anyhow!("--key {k:?}: expected a key id or key ARN (aliases are not resolved)")
-                })?)
+                Some(KeyId::parse(id).ok_or_else(|| SelectionError::Key(k.clone()))?)
             }
         };
         Ok(AuditFilter {
             from: self
                 .from
                 .as_deref()
-                .map(|t| parse_time(t, false))
-                .transpose()
-                .context("--from")?,
+                .map(|t| parse_time("--from", t, false))
+                .transpose()?,
             to: self
                 .to
                 .as_deref()
-                .map(|t| parse_time(t, true))
-                .transpose()
-                .context("--to")?,
+                .map(|t| parse_time("--to", t, true))
+                .transpose()?,
             key_id,
             principal_arn: self.principal.clone(),
             event_name: self.operation.clone(),
@@ -57,21 +80,26 @@ impl AuditSelection {
 }
 
 /// RFC 3339 or epoch seconds; `end` extends a whole-second time to the end of that second.
-fn parse_time(text: &str, end: bool) -> anyhow::Result<UnixMillis> {
+fn parse_time(flag: &'static str, text: &str, end: bool) -> Result<UnixMillis, SelectionError> {
     let extra = if end { 999 } else { 0 };
+    let out_of_range = || SelectionError::OutOfRange {
+        flag,
+        text: text.to_owned(),
+    };
     if let Ok(secs) = text.parse::<i64>() {
         return secs
             .checked_mul(1000)
             .and_then(|ms| ms.checked_add(extra))
             .map(UnixMillis)
-            .ok_or_else(|| anyhow!("{text} is out of range"));
+            .ok_or_else(out_of_range);
     }
     let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .with_context(|| {
-            format!("{text:?} is neither RFC 3339 (2026-01-31T12:00:00Z) nor epoch seconds")
+        .map_err(|source| SelectionError::NotATime {
+            flag,
+            text: text.to_owned(),
+            source,
         })?;
-    let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| anyhow!("{text} is out of range"))?;
+    let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| out_of_range())?;
     let whole_second = t.nanosecond() == 0;
     Ok(UnixMillis(if whole_second { ms + extra } else { ms }))
 }
@@ -109,7 +137,7 @@ mod tests {
 
     #[test]
     fn times_parse_as_rfc3339_or_epoch_seconds() {
-        let parsed = |t: &str, end: bool| parse_time(t, end).map(|m| m.0).ok();
+        let parsed = |t: &str, end: bool| parse_time("--from", t, end).map(|m| m.0).ok();
         assert_eq!(parsed("1700000000", false), Some(1_700_000_000_000));
         assert_eq!(parsed("1700000000", true), Some(1_700_000_000_999));
         assert_eq!(

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
 use kinko_core::{AuditEvent, AuditFilter, Store};
 
 use crate::select::matches;
+use crate::trail_error::TrailError;
 
 /// Events read per store call.
 const PAGE: usize = 1000;
@@ -27,7 +27,7 @@ pub async fn query(
     filter: &AuditFilter,
     limit: Option<usize>,
     out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> anyhow::Result<u64> {
+) -> Result<u64, TrailError> {
     let mut remaining = limit.unwrap_or(usize::MAX);
     let mut cursor = None;
     let mut written = 0u64;
@@ -35,14 +35,14 @@ pub async fn query(
         let page = store
             .query_audit(filter, cursor.as_ref(), remaining.min(PAGE))
             .await
-            .context("querying the audit trail")?;
+            .map_err(TrailError::store("querying the audit trail"))?;
         let Some(last) = page.last() else { break };
         cursor = Some((last.draft.time.0, last.chain.clone(), last.seq));
         for e in &page {
             match out(&e.draft.record) {
                 Ok(()) => written += 1,
                 Err(e) if is_broken_pipe(&e) => return Ok(written),
-                Err(e) => return Err(anyhow::Error::new(e).context("writing a record")),
+                Err(e) => return Err(TrailError::Write(e)),
             }
         }
         remaining = remaining.saturating_sub(page.len());
@@ -59,20 +59,20 @@ pub async fn tail(
     last: usize,
     follow: bool,
     out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
+) -> Result<(), TrailError> {
     // Heads first: what the query shows beyond them is left to the follow loop, so nothing is
     // printed twice and nothing is missed.
     let mut seen: BTreeMap<String, i64> = store
         .audit_chains()
         .await
-        .context("reading chain heads")?
+        .map_err(TrailError::store("reading chain heads"))?
         .into_iter()
         .map(|h| (h.chain, h.last_seq))
         .collect();
     let mut initial = store
         .query_audit(filter, None, last)
         .await
-        .context("querying the audit trail")?;
+        .map_err(TrailError::store("querying the audit trail"))?;
     initial.retain(|e| seen.get(&e.chain).is_some_and(|s| e.seq <= *s));
     initial.reverse();
     if !emit(&initial, out)? || !follow {
@@ -80,7 +80,10 @@ pub async fn tail(
     }
     loop {
         tokio::time::sleep(FOLLOW_INTERVAL).await;
-        let heads = store.audit_chains().await.context("reading chain heads")?;
+        let heads = store
+            .audit_chains()
+            .await
+            .map_err(TrailError::store("reading chain heads"))?;
         let mut fresh = Vec::new();
         for head in heads {
             let mut after = seen.get(&head.chain).copied().unwrap_or(0);
@@ -88,7 +91,7 @@ pub async fn tail(
                 let page = store
                     .audit_events(&head.chain, after, PAGE)
                     .await
-                    .context("reading new events")?;
+                    .map_err(TrailError::store("reading new events"))?;
                 let Some(tail) = page.last() else { break };
                 after = tail.seq;
                 fresh.extend(page.into_iter().filter(|e| matches(filter, e)));
@@ -106,12 +109,12 @@ pub async fn tail(
 fn emit(
     events: &[AuditEvent],
     out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
-) -> anyhow::Result<bool> {
+) -> Result<bool, TrailError> {
     for e in events {
         match out(&e.draft.record) {
             Ok(()) => {}
             Err(err) if is_broken_pipe(&err) => return Ok(false),
-            Err(err) => return Err(anyhow::Error::new(err).context("writing a record")),
+            Err(err) => return Err(TrailError::Write(err)),
         }
     }
     Ok(true)

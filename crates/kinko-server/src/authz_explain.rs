@@ -8,14 +8,42 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
 use kinko_core::{
     Caller, EncryptionContext, KeyRef, Kms, Principal, Region, RequestFacts, SystemClock,
 };
 use kinko_crypto::{CryptoError, RootKey, SecretBytes};
 
-use crate::Config;
 use crate::installation::open_existing;
+use crate::{Config, StoreOpenError};
+
+/// Why a request could not be explained (a denial is an explanation, not an error).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExplainError {
+    /// The principal is not an IAM or STS ARN.
+    #[error(
+        "{0} is not an IAM or STS principal ARN (arn:aws:iam::<account>:root, :user/…, :role/…, arn:aws:sts::<account>:assumed-role/…)"
+    )]
+    Principal(String),
+    /// The region is not a region name.
+    #[error("{0} is not a region name")]
+    Region(String),
+    /// `--key` names no key.
+    #[error("--key {key:?}")]
+    Key {
+        /// What was given.
+        key: String,
+        /// Why it is not a key reference.
+        #[source]
+        source: kinko_core::Error,
+    },
+    /// The installation's store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreOpenError),
+    /// The service failed to decide (a store error, a missing key).
+    #[error("explaining the request")]
+    Explain(#[source] kinko_core::Error),
+}
 
 /// A request to explain.
 #[derive(Debug, Clone)]
@@ -63,29 +91,29 @@ impl RootKey for NoRoot {
 }
 
 /// The principal an ARN names.
-fn principal_of(principal_arn: &str) -> anyhow::Result<Principal> {
-    Principal::parse(principal_arn).ok_or_else(|| {
-            anyhow!(
-                "{principal_arn} is not an IAM or STS principal ARN (arn:aws:iam::<account>:root, :user/…, :role/…, arn:aws:sts::<account>:assumed-role/…)"
-            )
-        })
+fn principal_of(principal_arn: &str) -> Result<Principal, ExplainError> {
+    Principal::parse(principal_arn).ok_or_else(|| ExplainError::Principal(principal_arn.to_owned()))
 }
 
 /// Explains `request` against the installation `config` names.
 pub async fn explain_installation(
     config: &Config,
     request: &ExplainRequest,
-) -> anyhow::Result<Explanation> {
+) -> Result<Explanation, ExplainError> {
     let principal = principal_of(&request.principal_arn)?;
     let account = principal.account().clone();
     let region = Region::parse(&request.region)
-        .ok_or_else(|| anyhow!("{} is not a region name", request.region))?;
+        .ok_or_else(|| ExplainError::Region(request.region.clone()))?;
     let key = request
         .key
         .as_deref()
-        .map(KeyRef::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--key: {e}"))?;
+        .map(|key| {
+            KeyRef::parse(key).map_err(|source| ExplainError::Key {
+                key: key.to_owned(),
+                source,
+            })
+        })
+        .transpose()?;
     let store = open_existing(config).await?;
     let kms = Kms::new(store.shared(), Arc::new(NoRoot), Arc::new(SystemClock));
     let caller = Caller::new(account, region, principal).with_facts(RequestFacts {
@@ -96,7 +124,7 @@ pub async fn explain_installation(
     let result = kms
         .explain(&caller, &request.action, key.as_ref(), Some(&context))
         .await
-        .context("explaining the request");
+        .map_err(ExplainError::Explain);
     store.close().await;
     let (verdict, denial) = result?;
     let mut lines = verdict.explanation;

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kinko_core::Kms;
+use kinko_core::{Kms, StoreError};
 use kinko_store::{Change, ChangeFeed, ChangeListener, PgStore};
 
 /// Longest wait between two polls of the change feed.
@@ -23,7 +23,10 @@ const KEEP_FOR: Duration = Duration::from_secs(600);
 
 /// Starts the task: reads the feed's current end first, so that this node forgets every change
 /// committed after it started (its caches are empty before that).
-pub async fn spawn(kms: Arc<Kms>, store: PgStore) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+pub async fn spawn(
+    kms: Arc<Kms>,
+    store: PgStore,
+) -> Result<tokio::task::JoinHandle<()>, StoreError> {
     let feed = store.change_feed().await?;
     tracing::info!(
         position = feed.position(),

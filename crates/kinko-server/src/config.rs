@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Deserialize;
 
 /// Default listen address.
@@ -16,6 +15,45 @@ pub const DEFAULT_DATA_DIR: &str = "kinko-data";
 pub const DEFAULT_NODE_ID: &str = "node-1";
 /// Default region.
 pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Why the configuration could not be read or is invalid; names the file or the setting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("reading config file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML of the expected shape.
+    #[error("parsing config file {}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error (line, column and key).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// `region` is not a region name.
+    #[error("invalid region {0:?}: expected something like us-east-1")]
+    Region(String),
+    /// `listen` is not an address and port.
+    #[error("invalid listen address {address:?}")]
+    Listen {
+        /// What was given.
+        address: String,
+        /// The parser's error.
+        #[source]
+        source: std::net::AddrParseError,
+    },
+    /// The listener's settings (TLS files, limits) are not usable.
+    #[error(transparent)]
+    Listener(#[from] crate::listener::ListenerError),
+}
 
 /// Everything `kinko serve` needs.
 #[derive(Debug, Clone)]
@@ -75,17 +113,22 @@ pub struct FileConfig {
 
 impl FileConfig {
     /// Reads a TOML config file.
-    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
     }
 }
 
 impl Config {
     /// Builds the config from `overrides` (flags or environment, already merged by the caller)
     /// over `file` over the defaults.
-    pub fn merge(file: FileConfig, overrides: FileConfig) -> anyhow::Result<Config> {
+    pub fn merge(file: FileConfig, overrides: FileConfig) -> Result<Config, ConfigError> {
         let listener =
             crate::listener::ListenerSettings::merge(&file.listener, &overrides.listener)?;
         let listen = overrides
@@ -97,16 +140,17 @@ impl Config {
             .or(file.region)
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
         if kinko_core::Region::parse(&region).is_none() {
-            anyhow::bail!("invalid region {region:?}: expected something like us-east-1");
+            return Err(ConfigError::Region(region));
         }
         Ok(Config {
             data_dir: overrides
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            listen: listen
-                .parse()
-                .with_context(|| format!("invalid listen address {listen:?}"))?,
+            listen: listen.parse().map_err(|source| ConfigError::Listen {
+                address: listen.clone(),
+                source,
+            })?,
             region,
             store: overrides.store.or(file.store),
             node_id: overrides
@@ -137,7 +181,7 @@ impl Config {
         listen: Option<String>,
         region: Option<String>,
         store: Option<String>,
-    ) -> anyhow::Result<Config> {
+    ) -> Result<Config, ConfigError> {
         let overrides = FileConfig {
             data_dir,
             listen,

@@ -5,27 +5,27 @@
 
 use std::sync::Arc;
 
-use anyhow::bail;
 use kinko_core::Store;
 use kinko_crypto::RootKey;
 
-use crate::root::RootOptions;
-use crate::{Config, DATABASE_FILE, OpenStore, open_store};
+use crate::root::{RootError, RootOptions};
+use crate::{Config, DATABASE_FILE, OpenStore, StoreOpenError, open_store};
 
 /// Opens the store of an existing installation (never creates one).
-pub(crate) async fn open_existing(config: &Config) -> anyhow::Result<OpenStore> {
+pub(crate) async fn open_existing(config: &Config) -> Result<OpenStore, StoreOpenError> {
     if config.store.is_none() && !config.data_dir.join(DATABASE_FILE).exists() {
-        bail!("{} holds no Kinko database", config.data_dir.display());
+        return Err(StoreOpenError::NoDatabase(config.data_dir.clone()));
     }
     open_store(config).await
 }
 
 /// Runs `command` on the store of the existing installation `config` names, then closes the
-/// store (whether or not the command succeeded).
-pub async fn with_installation<T>(
+/// store (whether or not the command succeeded). The command's error type `E` must hold a
+/// [`StoreOpenError`] too.
+pub async fn with_installation<T, E: From<StoreOpenError>>(
     config: &Config,
-    command: impl AsyncFnOnce(&dyn Store) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
+    command: impl AsyncFnOnce(&dyn Store) -> Result<T, E>,
+) -> Result<T, E> {
     let store = open_existing(config).await?;
     let result = command(&*store).await;
     store.close().await;
@@ -38,6 +38,6 @@ pub async fn open_current_root(
     config: &Config,
     store: &dyn Store,
     options: &RootOptions,
-) -> anyhow::Result<Arc<dyn RootKey>> {
+) -> Result<Arc<dyn RootKey>, RootError> {
     crate::root::open_current(&config.data_dir, store, options).await
 }

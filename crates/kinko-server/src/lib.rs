@@ -19,6 +19,7 @@ mod convert;
 pub mod dev_tls;
 mod errors;
 mod facts;
+mod files;
 mod installation;
 mod jobs;
 mod json;
@@ -26,25 +27,28 @@ mod kms;
 pub mod listener;
 mod query;
 mod root;
+mod server_error;
 mod state;
 mod util;
 
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
 use kinko_core::{Clock, Kms, NewAccessKey, Store, SystemClock};
 use kinko_store::{PgStore, SqliteStore};
 
-pub use admin::{backup, copy_store, create_account, migrate_root, restore};
+pub use admin::{AdminError, backup, copy_store, create_account, migrate_root, restore};
 pub use app::{MAX_BODY_BYTES, router};
 pub use auth::Authenticator;
-pub use authz_explain::{ExplainRequest, Explanation, explain_installation};
-pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig};
+pub use authz_explain::{ExplainError, ExplainRequest, Explanation, explain_installation};
+pub use config::{
+    Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig,
+};
 pub use errors::ApiError;
+pub use files::{CredentialsError, FileError};
 pub use installation::{open_current_root, with_installation};
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
-pub use root::{Provider, RootOptions};
+pub use root::{Provider, RootError, RootOptions};
+pub use server_error::{ServerError, StoreOpenError};
 pub use state::AppState;
 
 /// Name of the credentials file written on first start.
@@ -70,14 +74,12 @@ pub struct Server {
 
 impl Server {
     /// Opens everything in `config` with the system clock.
-    pub async fn open(config: &Config, root: &RootOptions) -> anyhow::Result<Server> {
+    pub async fn open(config: &Config, root: &RootOptions) -> Result<Server, ServerError> {
         if !config.insecure_test_clock {
             return Self::open_with_clock(config, root, Arc::new(SystemClock)).await;
         }
         if std::env::var(TEST_MODE_ENV).as_deref() != Ok("1") {
-            bail!(
-                "insecure_test_clock lets anyone on this host move Kinko's clock (rotating and deleting keys early); it is refused outside test mode ({TEST_MODE_ENV}=1)"
-            );
+            return Err(ServerError::TestClockRefused);
         }
         tracing::warn!(
             "insecure_test_clock: POST /insecure/clock moves time forward; end-to-end tests only"
@@ -94,7 +96,7 @@ impl Server {
         config: &Config,
         root: &RootOptions,
         clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Server> {
+    ) -> Result<Server, ServerError> {
         Self::open_with_clocks(config, root, clock.clone(), clock).await
     }
 
@@ -104,8 +106,8 @@ impl Server {
         root: &RootOptions,
         clock: Arc<dyn Clock>,
         signature_clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Server> {
-        create_private_dir(&config.data_dir)?;
+    ) -> Result<Server, ServerError> {
+        files::create_private_dir(&config.data_dir)?;
         let store = open_store(config).await?;
         let root = root::open_root(&config.data_dir, &*store, root).await?;
         tracing::info!(provider = root.provider(), root_id = %root.id(), "root of trust loaded");
@@ -118,9 +120,9 @@ impl Server {
         let new_access_key = kms
             .ensure_default_account()
             .await
-            .context("creating the default account")?;
+            .map_err(ServerError::DefaultAccount)?;
         if let Some(key) = &new_access_key {
-            write_credentials(&config.data_dir.join(CREDENTIALS_FILE), key)?;
+            files::write_credentials(&config.data_dir.join(CREDENTIALS_FILE), key)?;
         }
         let sink = if config.insecure_audit_memory_sink {
             tracing::warn!(
@@ -159,7 +161,7 @@ impl Server {
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ServerError> {
         let mut app = router(self.state.clone());
         if let Some(clock) = &self.test_clock {
             app = jobs::insecure_clock_routes(self.state.kms.clone(), clock.clone()).merge(app);
@@ -167,9 +169,11 @@ impl Server {
         let scheduler = jobs::spawn(self.state.kms.clone(), self.jobs_every);
         // Several nodes share a PostgreSQL database: follow what the others change.
         let follower = match &self.store {
-            OpenStore::Postgres(pg) => {
-                Some(changes::spawn(self.state.kms.clone(), pg.clone()).await?)
-            }
+            OpenStore::Postgres(pg) => Some(
+                changes::spawn(self.state.kms.clone(), pg.clone())
+                    .await
+                    .map_err(ServerError::ChangeFeed)?,
+            ),
             OpenStore::Sqlite(_) => None,
         };
         let sealer = {
@@ -198,7 +202,9 @@ impl Server {
         };
         // Stops accepting, then drains: every answered request's audit record was durable
         // before its response, so the writer holds nothing once this returns.
-        listener::serve(listener, app, &self.listener, MAX_BODY_BYTES, shutdown).await?;
+        listener::serve(listener, app, &self.listener, MAX_BODY_BYTES, shutdown)
+            .await
+            .map_err(ServerError::Listener)?;
         sealer.abort();
         scheduler.abort();
         if let Some(follower) = follower {
@@ -275,7 +281,7 @@ pub(crate) fn is_postgres_url(url: &str) -> bool {
 
 /// Opens the store `config` names: the embedded SQLite file by default, a `sqlite://` URL, or a
 /// `postgres://` / `postgresql://` URL.
-async fn open_store(config: &Config) -> anyhow::Result<OpenStore> {
+async fn open_store(config: &Config) -> Result<OpenStore, StoreOpenError> {
     match &config.store {
         None => SqliteStore::open(&config.data_dir.join(DATABASE_FILE))
             .await
@@ -285,41 +291,13 @@ async fn open_store(config: &Config) -> anyhow::Result<OpenStore> {
         }
         Some(url) if is_postgres_url(url) => PgStore::open(url).await.map(OpenStore::Postgres),
         // Only the scheme: the rest of a URL may hold a password.
-        Some(url) => bail!(
-            "unsupported store URL scheme {:?}: use sqlite://, postgres:// or postgresql://",
-            url.split_once(':').map_or("", |(scheme, _)| scheme)
-        ),
+        Some(url) => {
+            return Err(StoreOpenError::Scheme(
+                url.split_once(':')
+                    .map_or("", |(scheme, _)| scheme)
+                    .to_owned(),
+            ));
+        }
     }
-    .context("opening the store")
-}
-
-pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))
-}
-
-/// Writes the AWS shared-credentials file (profile `default`, mode 0600), replacing an old one.
-pub(crate) fn write_credentials(path: &Path, key: &NewAccessKey) -> anyhow::Result<()> {
-    let secret =
-        std::str::from_utf8(key.secret.expose()).context("secret access key is not text")?;
-    let text = kinko_crypto::SecretBytes::new(
-        format!(
-            "# Kinko credentials for {} (account {}).\n[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            key.principal_arn, key.account, key.id, secret
-        )
-        .into_bytes(),
-    );
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    root::write_private(&tmp, text.expose())?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    .map_err(StoreOpenError::Open)
 }

@@ -12,16 +12,17 @@
 //! migration is unfinished (`root.next` is set), the server refuses to start too.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
-use kinko_core::Store;
+use kinko_core::{Store, StoreError};
 use kinko_crypto::{
-    Argon2Params, RootKey, SecretBytes, SoftwareRootKey, constant_time_eq, derive_root_key, hex,
-    passphrase_verifier, random_array, random_secret,
+    Argon2Params, CryptoError, RootKey, SecretBytes, SoftwareRootKey, constant_time_eq,
+    derive_root_key, hex, passphrase_verifier, random_array, random_secret,
 };
+use kinko_pkcs11::Pkcs11Error;
+
+use crate::files::{FileError, write_private};
 
 /// Setting that holds the current root record.
 pub const ROOT_SETTING: &str = "root";
@@ -30,6 +31,164 @@ pub const NEXT_ROOT_SETTING: &str = "root.next";
 /// File name of the `file` provider's key on first start.
 pub const ROOT_KEY_FILE: &str = "root.key";
 const DEFAULT_PKCS11_KEY_LABEL: &str = kinko_pkcs11::DEFAULT_KEY_LABEL;
+
+/// Why a root of trust could not be opened, created or recorded. Messages name the provider,
+/// the file, the root's id or the flag to pass; never a key, a passphrase or a PIN.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootError {
+    /// The store failed; `what` names the step (`reading settings`, `recording the root`, ...).
+    #[error("{what}")]
+    Store {
+        /// The step.
+        what: &'static str,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// The stored root record cannot be read back.
+    #[error("malformed root record: {0}")]
+    MalformedRecord(String),
+    /// The stored root record lacks a field.
+    #[error("root record lacks `{0}`")]
+    RecordLacks(&'static str),
+    /// A numeric field of the root record is not a number.
+    #[error("root record {field}")]
+    RecordNumber {
+        /// The field (`m`, `t`, `p`).
+        field: &'static str,
+        /// The parser's error.
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    /// A hex field of the root record is not hex.
+    #[error("bad hex in the root record (`{0}`)")]
+    RecordHex(&'static str),
+    /// The record names a provider this build does not know.
+    #[error("unknown root provider `{0}` in the store")]
+    UnknownProvider(String),
+    /// A migration was interrupted: the server refuses to start until it is finished.
+    #[error(
+        "a migration of this installation's root of trust to `{0}` is unfinished; run `kinko root migrate` again with the same target to finish it"
+    )]
+    MigrationUnfinished(String),
+    /// `kinko serve --root X` on an installation recorded under another provider.
+    #[error(
+        "this data directory's keys are wrapped under the `{}` root of trust, but the server was started with `--root {}`; start it with `--root {}`",
+        recorded.as_str(), asked.as_str(), recorded.as_str()
+    )]
+    ServeProviderMismatch {
+        /// The installation's provider.
+        recorded: Provider,
+        /// The provider asked for.
+        asked: Provider,
+    },
+    /// An offline command's `--root X` on an installation recorded under another provider.
+    #[error(
+        "this installation's keys are wrapped under the `{}` root of trust, not `{}`; use `--root {}`",
+        recorded.as_str(), asked.as_str(), recorded.as_str()
+    )]
+    ProviderMismatch {
+        /// The installation's provider.
+        recorded: Provider,
+        /// The provider asked for.
+        asked: Provider,
+    },
+    /// `kinko root migrate --to X` while a migration to another provider is unfinished.
+    #[error(
+        "an unfinished migration targets `{}`, not `{}`; finish it first with `--to {}`",
+        unfinished.as_str(), asked.as_str(), unfinished.as_str()
+    )]
+    OtherMigrationUnfinished {
+        /// The recorded target's provider.
+        unfinished: Provider,
+        /// The provider asked for.
+        asked: Provider,
+    },
+    /// The `file` provider's key file is gone.
+    #[error(
+        "the root key file {} is missing: the keys of this installation are wrapped under it (root {root_id})",
+        path.display()
+    )]
+    KeyFileMissing {
+        /// The file.
+        path: PathBuf,
+        /// The recorded root id.
+        root_id: String,
+    },
+    /// The key file holds something else than a 32-byte key.
+    #[error("{} is not a Kinko root key (expected 32 bytes, found {len})", path.display())]
+    NotAKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Its length.
+        len: usize,
+    },
+    /// A file could not be read or written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The installation's root is a passphrase and none was given.
+    #[error(
+        "this installation's root of trust is a passphrase: set KINKO_ROOT_PASSPHRASE, pass --passphrase-file, or run on a terminal to be asked"
+    )]
+    PassphraseNeeded,
+    /// Creating a passphrase root without a passphrase.
+    #[error(
+        "the passphrase root of trust needs a passphrase: set KINKO_ROOT_PASSPHRASE, pass --passphrase-file, or run on a terminal to be asked"
+    )]
+    NewPassphraseNeeded,
+    /// A new passphrase is too short.
+    #[error("the passphrase must be at least 12 characters long")]
+    PassphraseTooShort,
+    /// The passphrase does not match the stored verifier.
+    #[error(
+        "wrong passphrase: it does not match this installation's root of trust (nothing was decrypted)"
+    )]
+    WrongPassphrase,
+    /// A PKCS#11 root needs a flag or variable that was not given.
+    #[error("the pkcs11 root of trust needs {0}")]
+    Pkcs11Needs(&'static str),
+    /// The token could not be opened or the key found or made.
+    #[error("PKCS#11")]
+    Pkcs11(#[source] Pkcs11Error),
+    /// A primitive failed; `what` names the step.
+    #[error("{what}")]
+    Crypto {
+        /// The step, such as `deriving the root key`.
+        what: &'static str,
+        /// The primitive's error.
+        #[source]
+        source: CryptoError,
+    },
+    /// The root at hand is not the one the installation's keys are wrapped under.
+    #[error(
+        "the {provider} root of trust available here ({found}) is not the one this installation's keys are wrapped under ({recorded})"
+    )]
+    NotThisRoot {
+        /// The provider.
+        provider: &'static str,
+        /// The id of the root at hand.
+        found: String,
+        /// The recorded id.
+        recorded: String,
+    },
+    /// An offline command on a data directory that was never served.
+    #[error("{} holds no Kinko installation (no root record)", .0.display())]
+    NoInstallation(PathBuf),
+    /// `promote_next` without a migration.
+    #[error("no migration in progress")]
+    NoMigration,
+}
+
+impl RootError {
+    fn store(what: &'static str) -> impl FnOnce(StoreError) -> RootError {
+        move |source| RootError::Store { what, source }
+    }
+
+    fn crypto(what: &'static str) -> impl FnOnce(CryptoError) -> RootError {
+        move |source| RootError::Crypto { what, source }
+    }
+}
 
 /// A root-of-trust provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +242,12 @@ pub struct RootOptions {
 struct Record(BTreeMap<String, String>);
 
 impl Record {
-    fn parse(s: &str) -> anyhow::Result<Record> {
+    fn parse(s: &str) -> Result<Record, RootError> {
         let mut map = BTreeMap::new();
         for part in s.split(';').filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| anyhow!("malformed root record: {s}"))?;
+                .ok_or_else(|| RootError::MalformedRecord(s.to_owned()))?;
             map.insert(k.to_owned(), v.to_owned());
         }
         Ok(Record(map))
@@ -102,24 +261,29 @@ impl Record {
             .join(";")
     }
 
-    fn get(&self, k: &str) -> anyhow::Result<&str> {
+    fn get(&self, k: &'static str) -> Result<&str, RootError> {
         self.0
             .get(k)
             .map(String::as_str)
-            .ok_or_else(|| anyhow!("root record lacks `{k}`"))
+            .ok_or(RootError::RecordLacks(k))
     }
 
-    fn provider(&self) -> anyhow::Result<Provider> {
+    fn provider(&self) -> Result<Provider, RootError> {
         let p = self.get("provider")?;
-        Provider::parse(p).ok_or_else(|| anyhow!("unknown root provider `{p}` in the store"))
+        Provider::parse(p).ok_or_else(|| RootError::UnknownProvider(p.to_owned()))
     }
-}
 
-fn unhex(s: &str) -> anyhow::Result<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        bail!("odd-length hex in the root record");
+    /// The bytes of a hex field.
+    fn bytes(&self, k: &'static str) -> Result<Vec<u8>, RootError> {
+        hex::decode(self.get(k)?).ok_or(RootError::RecordHex(k))
     }
-    hex::decode(s).ok_or_else(|| anyhow!("bad hex in the root record"))
+
+    /// A numeric field.
+    fn number(&self, k: &'static str) -> Result<u32, RootError> {
+        self.get(k)?
+            .parse()
+            .map_err(|source| RootError::RecordNumber { field: k, source })
+    }
 }
 
 /// Opens the installation's root for serving: checks the recorded provider and id, creates the
@@ -128,23 +292,22 @@ pub async fn open_root(
     data_dir: &Path,
     store: &dyn Store,
     options: &RootOptions,
-) -> anyhow::Result<Arc<dyn RootKey>> {
+) -> Result<Arc<dyn RootKey>, RootError> {
     finish_promotion(store).await?;
     if let Some(next) = store
         .get_setting(NEXT_ROOT_SETTING)
         .await
-        .context("reading settings")?
+        .map_err(RootError::store("reading settings"))?
     {
         let target = Record::parse(&next)?;
-        bail!(
-            "a migration of this installation's root of trust to `{}` is unfinished; run `kinko root migrate` again with the same target to finish it",
-            target.get("provider").unwrap_or("?")
-        );
+        return Err(RootError::MigrationUnfinished(
+            target.get("provider").unwrap_or("?").to_owned(),
+        ));
     }
     match store
         .get_setting(ROOT_SETTING)
         .await
-        .context("reading settings")?
+        .map_err(RootError::store("reading settings"))?
     {
         Some(recorded) => {
             let record = Record::parse(&recorded)?;
@@ -152,12 +315,10 @@ pub async fn open_root(
             if let Some(asked) = options.provider
                 && asked != provider
             {
-                bail!(
-                    "this data directory's keys are wrapped under the `{}` root of trust, but the server was started with `--root {}`; start it with `--root {}`",
-                    provider.as_str(),
-                    asked.as_str(),
-                    provider.as_str()
-                );
+                return Err(RootError::ServeProviderMismatch {
+                    recorded: provider,
+                    asked,
+                });
             }
             open_recorded(data_dir, &record, options)
         }
@@ -170,7 +331,7 @@ pub async fn open_root(
             let recorded = store
                 .put_setting_if_absent(ROOT_SETTING, &ours)
                 .await
-                .context("recording the root")?;
+                .map_err(RootError::store("recording the root"))?;
             if recorded == ours {
                 return Ok(root);
             }
@@ -193,36 +354,37 @@ fn open_recorded(
     data_dir: &Path,
     record: &Record,
     options: &RootOptions,
-) -> anyhow::Result<Arc<dyn RootKey>> {
+) -> Result<Arc<dyn RootKey>, RootError> {
     let root: Arc<dyn RootKey> = match record.provider()? {
         Provider::File => {
             let path = data_dir.join(record.get("file")?);
             if !path.exists() {
-                bail!(
-                    "the root key file {} is missing: the keys of this installation are wrapped under it (root {})",
-                    path.display(),
-                    record.get("id")?
-                );
+                return Err(RootError::KeyFileMissing {
+                    path,
+                    root_id: record.get("id")?.to_owned(),
+                });
             }
             Arc::new(load_file_root(&path)?)
         }
         Provider::Passphrase => {
-            let passphrase = options.passphrase.as_ref().ok_or_else(|| {
-                anyhow!("this installation's root of trust is a passphrase: set KINKO_ROOT_PASSPHRASE, pass --passphrase-file, or run on a terminal to be asked")
-            })?;
+            let passphrase = options
+                .passphrase
+                .as_ref()
+                .ok_or(RootError::PassphraseNeeded)?;
             let params = Argon2Params {
-                memory_kib: record.get("m")?.parse().context("root record m")?,
-                iterations: record.get("t")?.parse().context("root record t")?,
-                parallelism: record.get("p")?.parse().context("root record p")?,
+                memory_kib: record.number("m")?,
+                iterations: record.number("t")?,
+                parallelism: record.number("p")?,
             };
-            let key = derive_root_key(passphrase.expose(), &unhex(record.get("salt")?)?, params)
-                .map_err(|e| anyhow!("deriving the root key: {e}"))?;
-            if !constant_time_eq(&passphrase_verifier(&key), &unhex(record.get("verifier")?)?) {
-                bail!(
-                    "wrong passphrase: it does not match this installation's root of trust (nothing was decrypted)"
-                );
+            let key = derive_root_key(passphrase.expose(), &record.bytes("salt")?, params)
+                .map_err(RootError::crypto("deriving the root key"))?;
+            if !constant_time_eq(&passphrase_verifier(&key), &record.bytes("verifier")?) {
+                return Err(RootError::WrongPassphrase);
             }
-            Arc::new(SoftwareRootKey::new(&key, "passphrase").map_err(|e| anyhow!("{e}"))?)
+            Arc::new(
+                SoftwareRootKey::new(&key, "passphrase")
+                    .map_err(RootError::crypto("opening the passphrase root"))?,
+            )
         }
         Provider::Pkcs11 => Arc::new(open_pkcs11(
             options,
@@ -233,11 +395,11 @@ fn open_recorded(
     };
     let recorded_id = record.get("id")?;
     if root.id() != recorded_id {
-        bail!(
-            "the {} root of trust available here ({}) is not the one this installation's keys are wrapped under ({recorded_id})",
-            root.provider(),
-            root.id()
-        );
+        return Err(RootError::NotThisRoot {
+            provider: root.provider(),
+            found: root.id(),
+            recorded: recorded_id.to_owned(),
+        });
     }
     warn_if_file(root.as_ref());
     Ok(root)
@@ -248,7 +410,7 @@ fn create(
     data_dir: &Path,
     provider: Provider,
     options: &RootOptions,
-) -> anyhow::Result<(Arc<dyn RootKey>, Record)> {
+) -> Result<(Arc<dyn RootKey>, Record), RootError> {
     let mut record = BTreeMap::new();
     record.insert("provider".to_owned(), provider.as_str().to_owned());
     let root: Arc<dyn RootKey> = match provider {
@@ -257,27 +419,35 @@ fn create(
                 // A migration to a new file root must not reuse the current file.
                 format!(
                     "root-{}.key",
-                    hex::encode(&random_array::<6>().map_err(|e| anyhow!("{e}"))?)
+                    hex::encode(
+                        &random_array::<6>()
+                            .map_err(RootError::crypto("naming the new root key file"))?,
+                    )
                 )
             } else {
                 ROOT_KEY_FILE.to_owned()
             };
-            let key = random_secret(32).map_err(|e| anyhow!("generating the root key: {e}"))?;
+            let key = random_secret(32).map_err(RootError::crypto("generating the root key"))?;
             write_private(&data_dir.join(&name), key.expose())?;
             record.insert("file".to_owned(), name);
-            Arc::new(SoftwareRootKey::new(&key, "file").map_err(|e| anyhow!("{e}"))?)
+            Arc::new(
+                SoftwareRootKey::new(&key, "file")
+                    .map_err(RootError::crypto("opening the file root"))?,
+            )
         }
         Provider::Passphrase => {
-            let passphrase = options.passphrase.as_ref().ok_or_else(|| {
-                anyhow!("the passphrase root of trust needs a passphrase: set KINKO_ROOT_PASSPHRASE, pass --passphrase-file, or run on a terminal to be asked")
-            })?;
+            let passphrase = options
+                .passphrase
+                .as_ref()
+                .ok_or(RootError::NewPassphraseNeeded)?;
             if String::from_utf8_lossy(passphrase.expose()).chars().count() < 12 {
-                bail!("the passphrase must be at least 12 characters long");
+                return Err(RootError::PassphraseTooShort);
             }
-            let salt = random_array::<16>().map_err(|e| anyhow!("{e}"))?;
+            let salt = random_array::<16>()
+                .map_err(RootError::crypto("generating the root key's salt"))?;
             let params = Argon2Params::RECOMMENDED;
-            let key =
-                derive_root_key(passphrase.expose(), &salt, params).map_err(|e| anyhow!("{e}"))?;
+            let key = derive_root_key(passphrase.expose(), &salt, params)
+                .map_err(RootError::crypto("deriving the root key"))?;
             record.insert("salt".to_owned(), hex::encode(&salt));
             record.insert(
                 "verifier".to_owned(),
@@ -286,13 +456,16 @@ fn create(
             record.insert("m".to_owned(), params.memory_kib.to_string());
             record.insert("t".to_owned(), params.iterations.to_string());
             record.insert("p".to_owned(), params.parallelism.to_string());
-            Arc::new(SoftwareRootKey::new(&key, "passphrase").map_err(|e| anyhow!("{e}"))?)
+            Arc::new(
+                SoftwareRootKey::new(&key, "passphrase")
+                    .map_err(RootError::crypto("opening the passphrase root"))?,
+            )
         }
         Provider::Pkcs11 => {
             let token = options
                 .pkcs11_token
                 .clone()
-                .ok_or_else(|| anyhow!("the pkcs11 root of trust needs --pkcs11-token LABEL"))?;
+                .ok_or(RootError::Pkcs11Needs("--pkcs11-token LABEL"))?;
             record.insert("token".to_owned(), token.clone());
             record.insert("key".to_owned(), DEFAULT_PKCS11_KEY_LABEL.to_owned());
             Arc::new(open_pkcs11(
@@ -313,18 +486,16 @@ fn open_pkcs11(
     token: &str,
     key_label: &str,
     create_if_missing: bool,
-) -> anyhow::Result<kinko_pkcs11::Pkcs11RootKey> {
-    let module = options
-        .pkcs11_module
-        .clone()
-        .ok_or_else(|| anyhow!("the pkcs11 root of trust needs --pkcs11-module PATH (e.g. /usr/lib/softhsm/libsofthsm2.so)"))?;
-    let pin = options.pkcs11_pin.as_ref().ok_or_else(|| {
-        anyhow!("the pkcs11 root of trust needs the token's user PIN in KINKO_PKCS11_PIN")
-    })?;
+) -> Result<kinko_pkcs11::Pkcs11RootKey, RootError> {
+    let module = options.pkcs11_module.clone().ok_or(RootError::Pkcs11Needs(
+        "--pkcs11-module PATH (e.g. /usr/lib/softhsm/libsofthsm2.so)",
+    ))?;
+    let pin = options.pkcs11_pin.as_ref().ok_or(RootError::Pkcs11Needs(
+        "the token's user PIN in KINKO_PKCS11_PIN",
+    ))?;
     let mut config = kinko_pkcs11::Pkcs11Config::new(module, token, pin.duplicate());
     key_label.clone_into(&mut config.key_label);
-    kinko_pkcs11::Pkcs11RootKey::open(&config, create_if_missing)
-        .map_err(|e| anyhow!("PKCS#11: {e}"))
+    kinko_pkcs11::Pkcs11RootKey::open(&config, create_if_missing).map_err(RootError::Pkcs11)
 }
 
 fn warn_if_file(root: &dyn RootKey) {
@@ -335,18 +506,15 @@ fn warn_if_file(root: &dyn RootKey) {
     }
 }
 
-fn load_file_root(path: &Path) -> anyhow::Result<SoftwareRootKey> {
-    let bytes = SecretBytes::new(
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-    );
+fn load_file_root(path: &Path) -> Result<SoftwareRootKey, RootError> {
+    let bytes = SecretBytes::new(std::fs::read(path).map_err(FileError::at("reading", path))?);
     if bytes.len() != 32 {
-        bail!(
-            "{} is not a Kinko root key (expected 32 bytes, found {})",
-            path.display(),
-            bytes.len()
-        );
+        return Err(RootError::NotAKeyFile {
+            path: path.to_owned(),
+            len: bytes.len(),
+        });
     }
-    SoftwareRootKey::new(&bytes, "file").map_err(|e| anyhow!("{e}"))
+    SoftwareRootKey::new(&bytes, "file").map_err(RootError::crypto("opening the file root"))
 }
 
 /// The migration target of `options`: reuses the recorded target of an interrupted migration,
@@ -356,20 +524,19 @@ pub async fn open_or_create_next(
     store: &dyn Store,
     provider: Provider,
     options: &RootOptions,
-) -> anyhow::Result<Arc<dyn RootKey>> {
+) -> Result<Arc<dyn RootKey>, RootError> {
     if let Some(next) = store
         .get_setting(NEXT_ROOT_SETTING)
         .await
-        .context("reading settings")?
+        .map_err(RootError::store("reading settings"))?
     {
         let record = Record::parse(&next)?;
-        if record.provider()? != provider {
-            bail!(
-                "an unfinished migration targets `{}`, not `{}`; finish it first with `--to {}`",
-                record.get("provider")?,
-                provider.as_str(),
-                record.get("provider")?
-            );
+        let unfinished = record.provider()?;
+        if unfinished != provider {
+            return Err(RootError::OtherMigrationUnfinished {
+                unfinished,
+                asked: provider,
+            });
         }
         return open_recorded(data_dir, &record, options);
     }
@@ -377,7 +544,7 @@ pub async fn open_or_create_next(
     store
         .put_setting(NEXT_ROOT_SETTING, &record.render())
         .await
-        .context("recording the migration target")?;
+        .map_err(RootError::store("recording the migration target"))?;
     Ok(root)
 }
 
@@ -386,99 +553,73 @@ pub async fn open_current(
     data_dir: &Path,
     store: &dyn Store,
     options: &RootOptions,
-) -> anyhow::Result<Arc<dyn RootKey>> {
+) -> Result<Arc<dyn RootKey>, RootError> {
     finish_promotion(store).await?;
     let recorded = store
         .get_setting(ROOT_SETTING)
         .await
-        .context("reading settings")?
-        .ok_or_else(|| {
-            anyhow!(
-                "{} holds no Kinko installation (no root record)",
-                data_dir.display()
-            )
-        })?;
+        .map_err(RootError::store("reading settings"))?
+        .ok_or_else(|| RootError::NoInstallation(data_dir.to_owned()))?;
     let record = Record::parse(&recorded)?;
     let provider = record.provider()?;
     if let Some(asked) = options.provider
         && asked != provider
     {
-        bail!(
-            "this installation's keys are wrapped under the `{}` root of trust, not `{}`; use `--root {}`",
-            provider.as_str(),
-            asked.as_str(),
-            provider.as_str()
-        );
+        return Err(RootError::ProviderMismatch {
+            recorded: provider,
+            asked,
+        });
     }
     open_recorded(data_dir, &record, options)
 }
 
 /// A migration killed between promoting `root.next` and clearing it left `root == root.next`:
 /// it is finished; clear the marker.
-pub async fn finish_promotion(store: &dyn Store) -> anyhow::Result<()> {
+pub async fn finish_promotion(store: &dyn Store) -> Result<(), RootError> {
     let next = store
         .get_setting(NEXT_ROOT_SETTING)
         .await
-        .context("reading settings")?;
+        .map_err(RootError::store("reading settings"))?;
     let current = store
         .get_setting(ROOT_SETTING)
         .await
-        .context("reading settings")?;
+        .map_err(RootError::store("reading settings"))?;
     if next.is_some() && next == current {
         store
             .delete_setting(NEXT_ROOT_SETTING)
             .await
-            .context("clearing the migration marker")?;
+            .map_err(RootError::store("clearing the migration marker"))?;
     }
     Ok(())
 }
 
 /// Makes the migration target the installation's root (one setting write, then the marker goes;
 /// [`finish_promotion`] completes a promotion interrupted between the two).
-pub async fn promote_next(store: &dyn Store) -> anyhow::Result<()> {
+pub async fn promote_next(store: &dyn Store) -> Result<(), RootError> {
     let next = store
         .get_setting(NEXT_ROOT_SETTING)
         .await
-        .context("reading settings")?
-        .ok_or_else(|| anyhow!("no migration in progress"))?;
+        .map_err(RootError::store("reading settings"))?
+        .ok_or(RootError::NoMigration)?;
     store
         .put_setting(ROOT_SETTING, &next)
         .await
-        .context("recording the new root")?;
+        .map_err(RootError::store("recording the new root"))?;
     store
         .delete_setting(NEXT_ROOT_SETTING)
         .await
-        .context("clearing the migration marker")?;
+        .map_err(RootError::store("clearing the migration marker"))?;
     Ok(())
 }
 
 /// The provider recorded by the installation (for messages).
-pub async fn recorded_provider(store: &dyn Store) -> anyhow::Result<Option<Provider>> {
+pub async fn recorded_provider(store: &dyn Store) -> Result<Option<Provider>, RootError> {
     match store
         .get_setting(ROOT_SETTING)
         .await
-        .context("reading settings")?
+        .map_err(RootError::store("reading settings"))?
     {
         Some(r) => Ok(Some(Record::parse(&r)?.provider()?)),
         None => Ok(None),
     }
-}
-
-/// Creates `path` with mode 0600 and writes `bytes`; fails if the file exists.
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("syncing {}", path.display()))?;
-    Ok(())
 }

@@ -584,6 +584,7 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
                             public_key.as_deref(),
                         )
                         .await
+                        .map_err(anyhow::Error::from)
                     })
                     .await?
                 }
@@ -614,7 +615,9 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             let config = config(&location, FileConfig::default())?;
             let filter = filters.selection().to_filter()?;
             with_installation(&config, async |store| {
-                kinko_audit::query(store, &filter, limit, &mut print).await
+                kinko_audit::query(store, &filter, limit, &mut print)
+                    .await
+                    .map_err(anyhow::Error::from)
             })
             .await?;
             Ok(true)
@@ -628,7 +631,9 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             let config = config(&location, FileConfig::default())?;
             let filter = filters.selection().to_filter()?;
             with_installation(&config, async |store| {
-                kinko_audit::tail(store, &filter, limit, follow, &mut print).await
+                kinko_audit::tail(store, &filter, limit, follow, &mut print)
+                    .await
+                    .map_err(anyhow::Error::from)
             })
             .await?;
             Ok(true)
@@ -645,7 +650,9 @@ async fn audit(command: AuditCommand) -> anyhow::Result<bool> {
             kinko_audit::ensure_new_export_dir(&out)?;
             let report = with_installation(&config, async |store| {
                 let root = kinko_server::open_current_root(&config, store, &options);
-                kinko_audit::export_installation(store, root, &out, &filter).await
+                kinko_audit::export_installation(store, root, &out, &filter)
+                    .await
+                    .map_err(anyhow::Error::from)
             })
             .await?;
             drop(options);
@@ -675,7 +682,7 @@ fn config(location: &Location, overrides: FileConfig) -> anyhow::Result<Config> 
         store: location.store.clone(),
         ..overrides
     };
-    Config::merge(file, overrides)
+    Ok(Config::merge(file, overrides)?)
 }
 
 fn pin() -> anyhow::Result<Option<SecretBytes>> {

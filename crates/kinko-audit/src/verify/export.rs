@@ -13,10 +13,10 @@ use serde_json::Value;
 use super::report::{
     BreakKind, ChainReport, Verdict, VerifyBreak, VerifyError, VerifyReport, brk, digest_name,
 };
-use crate::hex::{unhex, unhex32};
 use crate::layout::{DIGEST_DIR, LOG_DIR, digest_from_json, gunzip, path_text};
 use crate::record::canonical;
 use crate::signing::read_pem_file;
+use kinko_crypto::hex::{decode as unhex, decode_array as unhex32};
 
 /// A record of an exported log file, as far as the chain is concerned.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ struct Listed {
 }
 
 fn io_err(what: String) -> impl FnOnce(std::io::Error) -> VerifyError {
-    move |e| VerifyError::Io(format!("{what}: {e}"))
+    move |source| VerifyError::Io { what, source }
 }
 
 /// Every regular file under `dir`, recursively, sorted.
@@ -74,10 +74,7 @@ fn file_break(listed: &Listed, kind: BreakKind, detail: String) -> VerifyBreak {
 pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<VerifyReport, VerifyError> {
     let root = dir.join("AWSLogs");
     if !root.is_dir() {
-        return Err(VerifyError::Io(format!(
-            "{} holds no AWSLogs directory: not an export",
-            dir.display()
-        )));
+        return Err(VerifyError::NotExport(dir.to_owned()));
     }
     let files = files_under(&root)?;
     let relative = |p: &Path| -> String {
@@ -301,7 +298,7 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<VerifyReport, Veri
                 )
                 .into());
             }
-            Err(e) => return Err(VerifyError::Io(format!("reading {}: {e}", item.path))),
+            Err(e) => return Err(io_err(format!("reading {}", item.path))(e)),
         };
         files_checked += 1;
         if hex(&kinko_crypto::sha256(&bytes)) != item.hash {
@@ -495,11 +492,11 @@ fn exported_record(r: &Value, file: &str) -> Result<(String, ExportedRecord), St
 }
 
 /// `kinko audit verify --export DIR --public-key FILE`.
-pub fn verify_export_dir(dir: &Path, public_key_file: &Path) -> anyhow::Result<Verdict> {
+pub fn verify_export_dir(dir: &Path, public_key_file: &Path) -> Result<Verdict, VerifyError> {
     let key = read_pem_file(public_key_file)?;
     match verify_export(dir, &key) {
         Ok(report) => Ok(Verdict::Intact(report)),
         Err(VerifyError::Broken(b)) => Ok(Verdict::Broken(b)),
-        Err(e) => Err(anyhow::Error::new(e)),
+        Err(e) => Err(e),
     }
 }

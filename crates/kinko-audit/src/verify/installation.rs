@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use anyhow::anyhow;
 use kinko_core::Store;
 
 use super::chain::verify_chains;
@@ -20,7 +19,7 @@ pub async fn verify_installation(
     data_dir: &Path,
     node_id: &str,
     public_key_file: Option<&Path>,
-) -> anyhow::Result<Verdict> {
+) -> Result<Verdict, VerifyError> {
     let recorded = recorded_public_key(store).await?;
     let public_key = match public_key_file {
         Some(path) => {
@@ -34,9 +33,7 @@ pub async fn verify_installation(
             trusted
         }
         None => {
-            let recorded = recorded.ok_or_else(|| {
-                anyhow!("the store records no audit public key; pass --public-key")
-            })?;
+            let recorded = recorded.ok_or(VerifyError::NoPublicKey)?;
             let published = data_dir.join(PUBLIC_KEY_FILE);
             if published.exists() {
                 let file_key = read_pem_file(&published)?;
@@ -53,6 +50,6 @@ pub async fn verify_installation(
     match verify_chains(store, &public_key, &[node_id]).await {
         Ok(report) => Ok(Verdict::Intact(report)),
         Err(VerifyError::Broken(b)) => Ok(Verdict::Broken(b)),
-        Err(e) => Err(anyhow::Error::new(e)),
+        Err(e) => Err(e),
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use kinko_core::{AuditDigest, StoreError};
 
 use crate::record::iso8601;
+use crate::signing::{PublicKeyError, SigningKeyError};
 
 /// What kind of tampering a break shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,11 +81,29 @@ pub enum VerifyError {
     #[error(transparent)]
     Broken(#[from] VerifyBreak),
     /// The store could not be read (not evidence of tampering).
-    #[error("reading the audit trail: {0}")]
+    #[error("reading the audit trail")]
     Store(#[from] StoreError),
     /// An exported file could not be read (not evidence of tampering).
-    #[error("{0}")]
-    Io(String),
+    #[error("{what}")]
+    Io {
+        /// What was being read, such as `listing <dir>`.
+        what: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory is not an export.
+    #[error("{} holds no AWSLogs directory: not an export", .0.display())]
+    NotExport(std::path::PathBuf),
+    /// The public key to verify with could not be read.
+    #[error(transparent)]
+    PublicKey(#[from] PublicKeyError),
+    /// The store's record of the audit public key could not be read.
+    #[error(transparent)]
+    RecordedKey(#[from] SigningKeyError),
+    /// Neither a key file nor the store names the key to trust.
+    #[error("the store records no audit public key; pass --public-key")]
+    NoPublicKey,
 }
 
 /// What was checked on one chain.
