@@ -59,7 +59,7 @@ pub enum ServerError {
     /// The change feed of a shared PostgreSQL database could not be read.
     #[error("following the change feed of other nodes")]
     ChangeFeed(#[source] StoreError),
-    /// The listener failed.
+    /// The listener could not start, or stopped with an error.
     #[error("serving")]
-    Serve(#[source] std::io::Error),
+    Listener(#[source] crate::listener::ListenerError),
 }
