@@ -43,6 +43,12 @@ pub struct Config {
     /// End-to-end tests only: a clock that `POST /insecure/clock` moves forward. Refused unless
     /// the environment has `KINKO_INSECURE_TEST_MODE=1`; warns at start.
     pub insecure_test_clock: bool,
+    /// AWS's request quotas with the configured overrides (`[quotas]`, `--quota NAME=RATE`).
+    pub quotas: crate::quota::QuotaSettings,
+    /// Most requests in progress at once; past it, requests are refused at once.
+    pub max_requests_in_flight: usize,
+    /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The optional keys of a TOML config file; the same shape holds the flags and environment
@@ -66,6 +72,14 @@ pub struct FileConfig {
     pub audit_retention_days: Option<u32>,
     /// `jobs_interval_seconds = 10`.
     pub jobs_interval_seconds: Option<u64>,
+    /// `[quotas]` with `NAME = RATE` (requests per second, or `"off"`); `all` sets every quota.
+    pub quotas: Option<std::collections::BTreeMap<String, crate::quota::QuotaRate>>,
+    /// `max_requests_in_flight = 1024`.
+    pub max_requests_in_flight: Option<usize>,
+    /// `metrics_listen = "127.0.0.1:9100"`.
+    pub metrics_listen: Option<String>,
+    /// `log_format = "json"` (or `"text"`); read by the binary.
+    pub log_format: Option<String>,
 }
 
 impl FileConfig {
@@ -89,6 +103,14 @@ impl Config {
             .region
             .or(file.region)
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let quotas = quota_entries(file.quotas.as_ref(), overrides.quotas.as_ref())?;
+        let metrics_listen = match overrides.metrics_listen.or(file.metrics_listen) {
+            Some(addr) => Some(
+                addr.parse()
+                    .with_context(|| format!("invalid metrics listen address {addr:?}"))?,
+            ),
+            None => None,
+        };
         if kinko_core::Region::parse(&region).is_none() {
             anyhow::bail!("invalid region {region:?}: expected something like us-east-1");
         }
@@ -119,6 +141,13 @@ impl Config {
                 .unwrap_or(10)
                 .max(1),
             insecure_test_clock: false,
+            quotas,
+            max_requests_in_flight: overrides
+                .max_requests_in_flight
+                .or(file.max_requests_in_flight)
+                .unwrap_or(crate::inflight::DEFAULT_MAX_IN_FLIGHT)
+                .max(1),
+            metrics_listen,
         })
     }
 
@@ -139,4 +168,19 @@ impl Config {
         };
         Config::merge(file, overrides)
     }
+}
+
+/// The quota settings of the file, then of the flags (`all` first within each, so that a name
+/// given beside it wins).
+fn quota_entries(
+    file: Option<&std::collections::BTreeMap<String, crate::quota::QuotaRate>>,
+    flags: Option<&std::collections::BTreeMap<String, crate::quota::QuotaRate>>,
+) -> Result<crate::quota::QuotaSettings, crate::quota::QuotaError> {
+    let mut entries = Vec::new();
+    for map in [file, flags].into_iter().flatten() {
+        let (all, named): (Vec<_>, Vec<_>) =
+            map.iter().partition(|(name, _)| *name == crate::quota::ALL);
+        entries.extend(all.into_iter().chain(named).map(|(n, r)| (n.as_str(), *r)));
+    }
+    crate::quota::QuotaSettings::from_entries(entries)
 }

@@ -18,11 +18,16 @@ mod config;
 mod convert;
 mod errors;
 mod facts;
+mod inflight;
 mod installation;
 mod jobs;
 mod json;
 mod kms;
+pub mod metrics;
+mod metrics_listener;
 mod query;
+pub mod quota;
+mod readiness;
 mod root;
 mod state;
 mod util;
@@ -42,6 +47,8 @@ pub use config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileC
 pub use errors::ApiError;
 pub use installation::{open_current_root, with_installation};
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
+pub use metrics::record_tls_handshake;
+pub use metrics_listener::{MetricsError, serve_metrics};
 pub use root::{Provider, RootOptions};
 pub use state::AppState;
 
@@ -134,6 +141,8 @@ impl Server {
             audit,
             default_region: config.region.clone(),
             signature_clock,
+            quotas: Arc::new(quota::Quotas::new(&config.quotas)),
+            in_flight: inflight::InFlight::new(config.max_requests_in_flight),
         });
         Ok(Server {
             state,
@@ -161,6 +170,7 @@ impl Server {
             app = jobs::insecure_clock_routes(self.state.kms.clone(), clock.clone()).merge(app);
         }
         let scheduler = jobs::spawn(self.state.kms.clone(), self.jobs_every);
+        let quota_upkeep = quota::spawn_upkeep(self.state.quotas.clone());
         // Several nodes share a PostgreSQL database: follow what the others change.
         let follower = match &self.store {
             OpenStore::Postgres(pg) => {
@@ -201,6 +211,7 @@ impl Server {
         .context("serving")?;
         sealer.abort();
         scheduler.abort();
+        quota_upkeep.abort();
         if let Some(follower) = follower {
             follower.abort();
         }
