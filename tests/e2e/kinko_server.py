@@ -92,18 +92,41 @@ def root_of_trust_args(data_dir: pathlib.Path, server_env: dict) -> list[str]:
 
 
 @contextlib.contextmanager
-def run_kinko(data_dir: pathlib.Path, log_file: pathlib.Path, config_file: pathlib.Path):
+def run_kinko(
+    data_dir: pathlib.Path,
+    log_file: pathlib.Path,
+    config_file: pathlib.Path,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict | None = None,
+):
     """Start `kinko serve` on a free loopback port, wait for /healthz, yield a KinkoServer,
-    terminate it on exit.  Usable several times on one data dir (restart tests)."""
+    terminate it on exit.  Usable several times on one data dir (restart tests).
+
+    AWS's request quotas are off (`--quota all=off`): the suites create keys faster than
+    CreateKey's 5 per second and their clients do not retry. `extra_args` come after, so a
+    `--quota NAME=RATE` there sets that quota (test_quotas_metrics.py); `extra_env` adds to the
+    server's environment."""
     binary = kinko_binary()
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     # KINKO_* variables (KINKO_CONFIG, KINKO_DATA_DIR, ...) would override or add to our flags.
     server_env = {k: v for k, v in os.environ.items() if not k.startswith("KINKO_")}
     root_args = root_of_trust_args(data_dir, server_env)
+    server_env.update(extra_env or {})
     log = open(log_file, "ab")
     proc = subprocess.Popen(
-        [str(binary), "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *root_args],
+        [
+            str(binary),
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--listen",
+            f"127.0.0.1:{port}",
+            *root_args,
+            "--quota",
+            "all=off",
+            *extra_args,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

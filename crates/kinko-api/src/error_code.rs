@@ -56,6 +56,7 @@ codes! {
     RequestEntityTooLargeException = 413,
     SerializationException = 400,
     TagException = 400,
+    ThrottlingException = 400,
     UnknownOperationException = 400,
     UnrecognizedClientException = 400,
     UnsupportedOperationException = 400,
@@ -76,6 +77,7 @@ codes! {
     NoSuchEntity = 404,
     ServiceFailure = 500,
     SignatureDoesNotMatch = 403,
+    Throttling = 400,
     ValidationError = 400,
 }
 

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::cache_stats::{HitCounter, HitsAndMisses};
 use crate::material::Prepared;
 use crate::{AccountId, AliasName, Grant, Key, KeyId, MaterialId, Region};
 
@@ -32,6 +33,10 @@ pub(crate) struct Caches {
     grants: RwLock<HashMap<KeyId, Arc<[Grant]>>>,
     /// Bumped by every invalidation; see the module documentation.
     generation: AtomicU64,
+    /// Lookups of `keys`.
+    key_lookups: HitCounter,
+    /// Lookups of `materials`.
+    material_lookups: HitCounter,
 }
 
 /// The cache generation a store read began in (see [`Caches::generation`]).
@@ -155,7 +160,18 @@ impl Caches {
     }
 
     pub(crate) fn key(&self, id: &KeyId) -> Option<Arc<Key>> {
-        self.keys.read().ok()?.get(id).cloned()
+        let found = self.keys.read().ok().and_then(|m| m.get(id).cloned());
+        self.key_lookups.count(found)
+    }
+
+    /// Lookups of key records since start.
+    pub(crate) fn key_lookups(&self) -> HitsAndMisses {
+        self.key_lookups.read()
+    }
+
+    /// Lookups of prepared material since start.
+    pub(crate) fn material_lookups(&self) -> HitsAndMisses {
+        self.material_lookups.read()
     }
 
     pub(crate) fn put_key(&self, key: Key) -> Arc<Key> {
@@ -202,7 +218,12 @@ impl Caches {
     }
 
     pub(crate) fn material(&self, key: &KeyId, id: &MaterialId) -> Option<Arc<Prepared>> {
-        self.materials.read().ok()?.get(&(*key, *id)).cloned()
+        let found = self
+            .materials
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(*key, *id)).cloned());
+        self.material_lookups.count(found)
     }
 
     pub(crate) fn put_material(

@@ -21,6 +21,7 @@ mod audit;
 mod authz;
 mod bootstrap;
 mod cache;
+mod cache_stats;
 mod clock;
 mod crypto;
 mod error;
@@ -39,6 +40,7 @@ mod kms;
 mod lifecycle;
 mod material;
 mod model;
+mod observe;
 mod ops;
 mod policy_cache;
 mod principal;
@@ -63,6 +65,7 @@ pub use audit::{
 };
 pub use authz::{DenialReason, Verdict};
 pub use bootstrap::NewAccessKey;
+pub use cache_stats::{CacheStats, HitsAndMisses};
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::{Error, InternalCause};
 pub use grant::{

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use kinko_policy::{Policy, PolicyKind};
 
+use crate::cache_stats::{HitCounter, HitsAndMisses};
 use crate::{Error, Key, KeyId};
 
 /// Upper bound on cached compiled key policies.
@@ -16,6 +17,8 @@ const MAX_POLICIES: usize = 100_000;
 #[derive(Debug, Default)]
 pub(crate) struct PolicyCache {
     by_key: RwLock<HashMap<KeyId, Arc<CompiledKeyPolicy>>>,
+    /// Lookups: a miss compiles the policy.
+    lookups: HitCounter,
 }
 
 /// One key's compiled policy and the record it was compiled from.
@@ -36,15 +39,15 @@ impl PolicyCache {
     /// The compiled policy of `key`, compiled now if the cached one is missing or stale.
     pub(crate) fn get(&self, key: &Key) -> Result<Arc<CompiledKeyPolicy>, Error> {
         let id = key.id();
-        if let Some(hit) = self
+        let cached = self
             .by_key
             .read()
             .ok()
             .and_then(|m| m.get(&id).cloned())
             // Every change of a key bumps its version; the length check costs nothing and
             // catches a record edited behind the service's back in the common case.
-            .filter(|c| c.version == key.version && c.text.len() == key.policy.len())
-        {
+            .filter(|c| c.version == key.version && c.text.len() == key.policy.len());
+        if let Some(hit) = self.lookups.count(cached) {
             return Ok(hit);
         }
         // A stored policy was validated when it was written; one that no longer parses (a
@@ -75,6 +78,11 @@ impl PolicyCache {
             m.insert(id, compiled.clone());
         }
         Ok(compiled)
+    }
+
+    /// Lookups since start.
+    pub(crate) fn lookups(&self) -> HitsAndMisses {
+        self.lookups.read()
     }
 
     /// Forgets the compiled policy of `key`.

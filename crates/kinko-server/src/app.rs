@@ -4,6 +4,9 @@
 //! `X-Amz-Target`, told apart by the SigV4 credential scope's service) answer in XML.
 
 use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Instrument;
 
 use axum::Router;
 use std::net::SocketAddr;
@@ -30,7 +33,12 @@ const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route(
+            "/readyz",
+            get(|State(state): State<Arc<AppState>>| async move {
+                crate::readiness::check(&state).await
+            }),
+        )
         .fallback(handle)
         .layer(axum::middleware::map_response(ensure_request_id))
         .with_state(state)
@@ -88,9 +96,69 @@ struct Served {
     recorded: bool,
 }
 
+/// Serves one AWS request inside a span carrying its request id, so that every log line of
+/// the request names it.
 async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = Instant::now();
+    let request_id = new_uuid();
+    let span = tracing::info_span!("request", request_id = %request_id);
+    handle_in_span(state, request, request_id, started)
+        .instrument(span)
+        .await
+}
+
+/// Refuses a request at once when [`crate::inflight`]'s bound is reached: nothing read,
+/// nothing recorded (nothing identifies a caller yet).
+fn refuse_overload(state: &AppState, request: &Request, request_id: &str) -> Response {
+    crate::metrics::in_flight_refused();
+    let message = format!(
+        "Rate exceeded: {} requests are in progress. Reduce the frequency of your calls.",
+        state.in_flight.limit()
+    );
+    let target = request.headers().contains_key("x-amz-target");
+    let query = !target && query_service(request.headers()).is_some();
+    let (service, response) = if query {
+        let error = ApiError::new(ErrorCode::Throttling, message);
+        ("query", crate::query::error_response(&error, request_id))
+    } else {
+        let error = ApiError::new(ErrorCode::ThrottlingException, message);
+        ("kms", error_response(&error, request_id))
+    };
+    tracing::debug!(service, "refused: too many requests in progress");
+    response
+}
+
+/// The `service` and `operation` labels of a request's metrics (bounded sets).
+fn metric_labels(info: &RequestInfo) -> (&'static str, &'static str) {
+    match info.event_source {
+        "iam.amazonaws.com" => ("iam", crate::metrics::action_label(&info.operation)),
+        "sts.amazonaws.com" => ("sts", crate::metrics::action_label(&info.operation)),
+        "cloudtrail.amazonaws.com" => (
+            "cloudtrail",
+            if info.operation == "LookupEvents" {
+                "LookupEvents"
+            } else {
+                "unknown"
+            },
+        ),
+        _ => (
+            "kms",
+            kms::lookup(&info.operation).map_or("unknown", |d| d.name),
+        ),
+    }
+}
+
+async fn handle_in_span(
+    state: Arc<AppState>,
+    request: Request,
+    request_id: String,
+    started: Instant,
+) -> Response {
+    let Some(_permit) = state.in_flight.try_enter() else {
+        return refuse_overload(&state, &request, &request_id);
+    };
     let mut info = RequestInfo {
-        request_id: new_uuid(),
+        request_id,
         time: state.kms.clock().now(),
         source_ip: request
             .extensions()
@@ -138,6 +206,9 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             }
         }
     }
+    let (service, operation) = metric_labels(&info);
+    let outcome = result.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+    crate::metrics::request(service, operation, outcome, started.elapsed().as_secs_f64());
     if is_query(&info) {
         return match result {
             Ok(body) => crate::query::ok_response(body, &request_id),
@@ -327,6 +398,7 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     let mut seen = crate::audit::Touched::default();
     let request = kms::Request {
         kms: &state.kms,
+        quotas: &state.quotas,
         caller,
         info,
         seen: &mut seen,

@@ -10,6 +10,7 @@
 //! record either.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use kinko_api::ErrorCode;
 use kinko_audit::{EVENT_VERSION, canonical, iso8601};
@@ -288,7 +289,45 @@ impl AuditSink {
 
 /// Sends records to the group-commit writer.
 #[derive(Debug, Clone)]
-pub struct AuditWriter(mpsc::Sender<JobHandle>);
+pub struct AuditWriter {
+    jobs: mpsc::Sender<JobHandle>,
+    health: Arc<WriterHealth>,
+}
+
+/// A group commit taking longer than this makes the writer unhealthy (not ready).
+const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What the writer task reports of itself, for readiness.
+#[derive(Debug, Default)]
+struct WriterHealth {
+    /// When the last group commit failed (as `busy_since`), or 0 when it succeeded.
+    failed_at: std::sync::atomic::AtomicU64,
+    /// When the group commit under way began (milliseconds after `epoch`), or 0 when idle.
+    busy_since: std::sync::atomic::AtomicU64,
+    epoch: std::sync::OnceLock<std::time::Instant>,
+}
+
+impl WriterHealth {
+    fn now_ms(&self) -> u64 {
+        let epoch = self.epoch.get_or_init(std::time::Instant::now);
+        // +1: 0 means idle.
+        epoch.elapsed().as_millis() as u64 + 1
+    }
+}
+
+/// Why the audit writer is not healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriterTrouble {
+    /// Its task ended.
+    #[error("the audit writer has stopped")]
+    Stopped,
+    /// Its last group commit failed, less than 10 s ago.
+    #[error("the audit writer's last write failed")]
+    Failing,
+    /// A group commit has been under way for longer than [`STUCK_AFTER`].
+    #[error("the audit writer has been writing one batch for more than 10 s")]
+    Stuck,
+}
 
 /// Opaque job handle (keeps `Job` private).
 pub struct JobHandle(Job);
@@ -310,6 +349,8 @@ impl AuditWriter {
     /// (a yield with nothing else ready returns immediately).
     pub fn spawn(sink: AuditSink, chain: String) -> AuditWriter {
         let (tx, mut rx) = mpsc::channel::<JobHandle>(4096);
+        let health = Arc::new(WriterHealth::default());
+        let reports = health.clone();
         tokio::spawn(async move {
             let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
             let mut memory_head: ChainPosition = (0, [0; 32]);
@@ -330,7 +371,14 @@ impl AuditWriter {
                 let (drafts, waiters): (Vec<AuditDraft>, Vec<_>) =
                     batch.drain(..).map(|j| (j.draft, j.done)).unzip();
                 let started = std::time::Instant::now();
+                reports
+                    .busy_since
+                    .store(reports.now_ms(), Ordering::Relaxed);
                 let result = sink.append(&chain, &drafts, &mut memory_head).await;
+                reports.busy_since.store(0, Ordering::Relaxed);
+                let failed_at = if result.is_err() { reports.now_ms() } else { 0 };
+                reports.failed_at.store(failed_at, Ordering::Relaxed);
+                crate::metrics::audit_flush(started.elapsed().as_secs_f64(), drafts.len());
                 tracing::trace!(
                     events = drafts.len(),
                     micros = started.elapsed().as_micros() as u64,
@@ -341,13 +389,38 @@ impl AuditWriter {
                 }
             }
         });
-        AuditWriter(tx)
+        AuditWriter { jobs: tx, health }
+    }
+
+    /// Records waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
+    /// Whether the writer is running, its last write succeeded and no write is stuck.
+    pub fn health(&self) -> Result<(), WriterTrouble> {
+        if self.jobs.is_closed() {
+            return Err(WriterTrouble::Stopped);
+        }
+        let now = self.health.now_ms();
+        let window = STUCK_AFTER.as_millis() as u64;
+        // A failure counts while it is recent: with no traffic, nothing would ever clear it
+        // (the readiness check tests the store itself as well).
+        let failed_at = self.health.failed_at.load(Ordering::Relaxed);
+        if failed_at != 0 && now.saturating_sub(failed_at) <= window {
+            return Err(WriterTrouble::Failing);
+        }
+        let since = self.health.busy_since.load(Ordering::Relaxed);
+        if since != 0 && now.saturating_sub(since) > window {
+            return Err(WriterTrouble::Stuck);
+        }
+        Ok(())
     }
 
     /// Appends one record and waits until the sink has it (for the store: until it is durable).
     pub async fn append(&self, draft: AuditDraft) -> Result<(), AuditUnavailable> {
         let (done, wait) = oneshot::channel();
-        self.0
+        self.jobs
             .send(JobHandle(Job { draft, done }))
             .await
             .map_err(|_| AuditUnavailable("the audit writer has stopped".into()))?;

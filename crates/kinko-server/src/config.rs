@@ -53,6 +53,18 @@ pub enum ConfigError {
     /// The listener's settings (TLS files, limits) are not usable.
     #[error(transparent)]
     Listener(#[from] crate::listener::ListenerError),
+    /// A quota name or rate is not valid.
+    #[error(transparent)]
+    Quota(#[from] crate::quota::QuotaError),
+    /// `metrics_listen` is not an address and port.
+    #[error("invalid metrics listen address {address:?}")]
+    MetricsListen {
+        /// What was given.
+        address: String,
+        /// The parser's error.
+        #[source]
+        source: std::net::AddrParseError,
+    },
 }
 
 /// Everything `kinko serve` needs.
@@ -83,6 +95,12 @@ pub struct Config {
     pub insecure_test_clock: bool,
     /// TLS and the listener's limits (the `[listener]` table).
     pub listener: crate::listener::ListenerSettings,
+    /// AWS's request quotas with the configured overrides (`[quotas]`, `--quota NAME=RATE`).
+    pub quotas: crate::quota::QuotaSettings,
+    /// Most requests in progress at once; past it, requests are refused at once.
+    pub max_requests_in_flight: usize,
+    /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The optional keys of a TOML config file; the same shape holds the flags and environment
@@ -109,6 +127,14 @@ pub struct FileConfig {
     /// `[listener]`: `tls_cert`, `tls_key`, `max_connections` and the `*_timeout_seconds`.
     #[serde(default)]
     pub listener: crate::listener::ListenerFileConfig,
+    /// `[quotas]` with `NAME = RATE` (requests per second, or `"off"`); `all` sets every quota.
+    pub quotas: Option<std::collections::BTreeMap<String, crate::quota::QuotaRate>>,
+    /// `max_requests_in_flight = 1024`.
+    pub max_requests_in_flight: Option<usize>,
+    /// `metrics_listen = "127.0.0.1:9100"`.
+    pub metrics_listen: Option<String>,
+    /// `log_format = "json"` (or `"text"`); read by the binary.
+    pub log_format: Option<String>,
 }
 
 impl FileConfig {
@@ -139,6 +165,17 @@ impl Config {
             .region
             .or(file.region)
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let quotas = quota_entries(file.quotas.as_ref(), overrides.quotas.as_ref())?;
+        let metrics_listen = match overrides.metrics_listen.or(file.metrics_listen) {
+            Some(addr) => Some(
+                addr.parse()
+                    .map_err(|source| ConfigError::MetricsListen {
+                        address: addr.clone(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
         if kinko_core::Region::parse(&region).is_none() {
             return Err(ConfigError::Region(region));
         }
@@ -171,6 +208,13 @@ impl Config {
                 .max(1),
             insecure_test_clock: false,
             listener,
+            quotas,
+            max_requests_in_flight: overrides
+                .max_requests_in_flight
+                .or(file.max_requests_in_flight)
+                .unwrap_or(crate::inflight::DEFAULT_MAX_IN_FLIGHT)
+                .max(1),
+            metrics_listen,
         })
     }
 
@@ -191,4 +235,19 @@ impl Config {
         };
         Config::merge(file, overrides)
     }
+}
+
+/// The quota settings of the file, then of the flags (`all` first within each, so that a name
+/// given beside it wins).
+fn quota_entries(
+    file: Option<&std::collections::BTreeMap<String, crate::quota::QuotaRate>>,
+    flags: Option<&std::collections::BTreeMap<String, crate::quota::QuotaRate>>,
+) -> Result<crate::quota::QuotaSettings, crate::quota::QuotaError> {
+    let mut entries = Vec::new();
+    for map in [file, flags].into_iter().flatten() {
+        let (all, named): (Vec<_>, Vec<_>) =
+            map.iter().partition(|(name, _)| *name == crate::quota::ALL);
+        entries.extend(all.into_iter().chain(named).map(|(n, r)| (n.as_str(), *r)));
+    }
+    crate::quota::QuotaSettings::from_entries(entries)
 }

@@ -20,12 +20,17 @@ pub mod dev_tls;
 mod errors;
 mod facts;
 mod files;
+mod inflight;
 mod installation;
 mod jobs;
 mod json;
 mod kms;
 pub mod listener;
+pub mod metrics;
+mod metrics_listener;
 mod query;
+pub mod quota;
+mod readiness;
 mod root;
 mod server_error;
 mod state;
@@ -47,6 +52,8 @@ pub use errors::ApiError;
 pub use files::{CredentialsError, FileError};
 pub use installation::{open_current_root, with_installation};
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
+pub use metrics::record_tls_handshake;
+pub use metrics_listener::{MetricsError, serve_metrics};
 pub use root::{Provider, RootError, RootOptions};
 pub use server_error::{ServerError, StoreOpenError};
 pub use state::AppState;
@@ -139,6 +146,8 @@ impl Server {
             audit,
             default_region: config.region.clone(),
             signature_clock,
+            quotas: Arc::new(quota::Quotas::new(&config.quotas)),
+            in_flight: inflight::InFlight::new(config.max_requests_in_flight),
         });
         Ok(Server {
             state,
@@ -167,6 +176,7 @@ impl Server {
             app = jobs::insecure_clock_routes(self.state.kms.clone(), clock.clone()).merge(app);
         }
         let scheduler = jobs::spawn(self.state.kms.clone(), self.jobs_every);
+        let quota_upkeep = quota::spawn_upkeep(self.state.quotas.clone());
         // Several nodes share a PostgreSQL database: follow what the others change.
         let follower = match &self.store {
             OpenStore::Postgres(pg) => Some(
@@ -207,6 +217,7 @@ impl Server {
             .map_err(ServerError::Listener)?;
         sealer.abort();
         scheduler.abort();
+        quota_upkeep.abort();
         if let Some(follower) = follower {
             follower.abort();
         }

@@ -22,4 +22,8 @@ pub struct AppState {
     /// The clock SigV4 timestamps are checked against: the service's own, except under
     /// `insecure_test_clock`, where clients keep signing with the host's real time.
     pub signature_clock: Arc<dyn kinko_core::Clock>,
+    /// AWS's request quotas, per account and region.
+    pub quotas: Arc<crate::quota::Quotas>,
+    /// The bound on requests in progress.
+    pub in_flight: crate::inflight::InFlight,
 }

@@ -5,6 +5,7 @@
 //! (`--config`), then defaults.
 
 mod hygiene;
+mod logging;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -368,18 +369,27 @@ struct ServeArgs {
     /// Seconds a shutdown waits for requests in flight [default: 20].
     #[arg(long, env = "KINKO_SHUTDOWN_TIMEOUT_SECONDS")]
     shutdown_timeout_seconds: Option<u64>,
+    /// A request quota, per account and region: NAME=RATE (requests per second, or `off`);
+    /// repeatable. `all=RATE` sets every quota. Names: README, "Quotas" [default: AWS's].
+    #[arg(long = "quota", value_name = "NAME=RATE")]
+    quotas: Vec<String>,
+    /// Most requests in progress at once; past it, requests are refused at once with
+    /// ThrottlingException [default: 1024].
+    #[arg(long, env = "KINKO_MAX_REQUESTS_IN_FLIGHT")]
+    max_requests_in_flight: Option<usize>,
+    /// Serve Prometheus metrics at GET /metrics on this address [default: off].
+    #[arg(long, env = "KINKO_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+    /// Log format: text or json [default: text]; json lines carry the request id as
+    /// `span.request_id`.
+    #[arg(long, value_enum, env = "KINKO_LOG_FORMAT")]
+    log_format: Option<logging::LogFormat>,
 }
 
 fn main() -> anyhow::Result<()> {
     hygiene::harden_process();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KINKO_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(&cli)?;
     hygiene::report();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -751,6 +761,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             idle_timeout_seconds: args.idle_timeout_seconds,
             shutdown_timeout_seconds: args.shutdown_timeout_seconds,
         },
+        quotas: quota_flags(&args.quotas)?,
+        max_requests_in_flight: args.max_requests_in_flight,
+        metrics_listen: args.metrics_listen,
         ..FileConfig::default()
     };
     let mut config = config(&args.location, overrides)?;
@@ -781,9 +794,47 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         credentials.display(),
         config.region
     );
+    let metrics = match config.metrics_listen {
+        Some(metrics_addr) => {
+            let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {metrics_addr}"))?;
+            let bound = metrics_listener
+                .local_addr()
+                .context("reading the metrics listener's address")?;
+            tracing::info!(addr = %bound, "serving Prometheus metrics at /metrics");
+            let state = server.state.clone();
+            Some(tokio::spawn(async move {
+                let serving =
+                    kinko_server::serve_metrics(metrics_listener, state, std::future::pending());
+                if let Err(e) = serving.await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     server.serve(listener, shutdown_signal()).await?;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The `--quota NAME=RATE` flags, later ones winning.
+fn quota_flags(
+    flags: &[String],
+) -> anyhow::Result<Option<std::collections::BTreeMap<String, kinko_server::quota::QuotaRate>>> {
+    if flags.is_empty() {
+        return Ok(None);
+    }
+    let mut map = std::collections::BTreeMap::new();
+    for flag in flags {
+        let (name, rate) = kinko_server::quota::parse_flag(flag)?;
+        map.insert(name, rate);
+    }
+    Ok(Some(map))
 }
 
 async fn shutdown_signal() {

@@ -55,6 +55,8 @@ impl KinkoProcess {
                 .arg(&data_dir)
                 .arg("--listen")
                 .arg(addr.to_string())
+                // The SDK tests create keys faster than AWS's CreateKey quota (5/s).
+                .args(["--quota", "all=off"])
                 .env("KINKO_LOG", "info")
                 .env_remove("KINKO_CONFIG")
                 .env_remove("KINKO_STORE")

@@ -114,6 +114,8 @@ pub(crate) trait KmsRequest: DeserializeOwned + Serialize + Send {
 pub(crate) struct Request<'a> {
     /// The service.
     pub kms: &'a Kms,
+    /// The request quotas the operation counts against, charged once the request is parsed.
+    pub quotas: &'a crate::quota::Quotas,
     /// The authenticated caller (the request's condition keys are added once it is parsed).
     pub caller: Caller,
     /// The request as the audit records it; [`serve`] fills in its parameters.
@@ -172,7 +174,13 @@ where
         request.info.request_parameters =
             crate::audit::request_parameters(&typed, request.op.audit_defaults);
     }
-    let mut facts = crate::facts::kms_request(&typed.facts(), request.info.source_ip.parse().ok());
+    let parameters = typed.facts();
+    // After authentication and parsing (the record shows the parameters), before any work:
+    // a throttled request changes nothing.
+    request
+        .quotas
+        .admit(request.op.name, &parameters, &request.caller)?;
+    let mut facts = crate::facts::kms_request(&parameters, request.info.source_ip.parse().ok());
     facts.secure_transport = request.info.secure_transport;
     let info: &'a RequestInfo = request.info;
     let call = Call {

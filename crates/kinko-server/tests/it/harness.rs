@@ -86,9 +86,15 @@ pub struct Kinko {
 impl Kinko {
     /// Opens a fresh server: new data directory, new root key, new account and access key.
     pub async fn start() -> Kinko {
+        Kinko::start_with(|_| {}).await
+    }
+
+    /// [`Kinko::start`] with the config changed by `configure` (every quota is off unless it
+    /// turns them on).
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Kinko {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let data_dir = dir.path().join("data");
-        let config = Config::resolve(
+        let mut config = Config::resolve(
             kinko_server::FileConfig::default(),
             Some(data_dir.clone()),
             Some("127.0.0.1:0".into()),
@@ -96,6 +102,9 @@ impl Kinko {
             None,
         )
         .expect("a config");
+        // Tests create keys faster than AWS's quotas allow; `quotas.rs` starts its own server.
+        config.quotas = kinko_server::quota::QuotaSettings::off();
+        configure(&mut config);
         let clock = Arc::new(TestClock(AtomicI64::new(T0_MILLIS)));
         let server = Server::open_with_clock(
             &config,

@@ -19,6 +19,7 @@ mod key_specs;
 mod lifecycle;
 mod pagination;
 mod protocol;
+mod quotas;
 mod secrets_debug;
 mod validation;
 mod wire;
