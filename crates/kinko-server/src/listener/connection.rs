@@ -65,7 +65,10 @@ pub(super) async fn serve(
         Some(tls) => {
             let handshake = tls.acceptor().accept(stream);
             match tokio::time::timeout(shared.limits.header_timeout, handshake).await {
-                Ok(Ok(stream)) => drive(stream, peer, true, &shared, activity).await,
+                Ok(Ok(stream)) => {
+                    crate::metrics::record_tls_handshake();
+                    drive(stream, peer, true, &shared, activity).await
+                }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
