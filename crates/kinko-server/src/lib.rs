@@ -18,6 +18,8 @@ mod config;
 mod convert;
 mod errors;
 mod facts;
+#[doc(hidden)]
+pub mod fuzzing;
 mod installation;
 mod jobs;
 mod json;
