@@ -658,3 +658,40 @@ pub fn grant_id(value: &str) -> Conv<String> {
     kinko_core::check_grant_id(value).map_err(|e| crate::errors::from_core(e, ""))?;
     Ok(value.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encryption_context_is_at_most_8192_bytes() {
+        let pairs = |n: usize| {
+            let mut m = BTreeMap::new();
+            m.insert("k".to_owned(), "v".repeat(n - 1));
+            m
+        };
+        assert!(
+            context(
+                Some(pairs(MAX_ENCRYPTION_CONTEXT_BYTES)),
+                "encryptionContext"
+            )
+            .is_ok()
+        );
+        let refused = context(
+            Some(pairs(MAX_ENCRYPTION_CONTEXT_BYTES + 1)),
+            "encryptionContext",
+        )
+        .err();
+        assert_eq!(
+            refused.as_ref().map(|e| e.code),
+            Some(ErrorCode::ValidationException)
+        );
+        // The context itself is not echoed.
+        assert!(refused.is_some_and(|e| !e.message.contains("vvvv")));
+        let constraints = wire::GrantConstraints {
+            encryption_context_subset: Some(pairs(MAX_ENCRYPTION_CONTEXT_BYTES + 1)),
+            ..wire::GrantConstraints::default()
+        };
+        assert!(grant_constraints(Some(constraints)).is_err());
+    }
+}
