@@ -7,9 +7,12 @@ use std::path::PathBuf;
 
 use kinko_server::fuzzing;
 
+/// A fuzz target's name and its entry point.
+type Target = (&'static str, fn(&[u8]));
+
 /// Every fuzz target and its entry point (the targets in `fuzz/fuzz_targets` are one line each
 /// over these).
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[Target] = &[
     ("sigv4_header", fuzzing::sigv4_header),
     ("sigv4_query", fuzzing::sigv4_query),
     ("kms_json", fuzzing::kms_json),
