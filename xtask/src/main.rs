@@ -8,7 +8,12 @@
 //! among the workspace tests against the binary built first. The storage contract suite runs on
 //! PostgreSQL too, at `KINKO_TEST_POSTGRES_URL` (default [`DEFAULT_POSTGRES_URL`]); when that
 //! server is unreachable it runs on SQLite alone (or fails, when `CI` is set), and `xtask` says so
-//! at the end.
+//! at the end. The fuzz smoke run is among the workspace tests: the committed corpus of every
+//! fuzz target replayed through its entry point (`kinko-server/tests/it/fuzz_corpus.rs`).
+//!
+//! `cargo xtask fuzz [SECONDS] [TARGET...]` runs the coverage-guided fuzzers themselves
+//! (cargo-fuzz and libFuzzer on the stable toolchain; it installs cargo-fuzz when missing), each
+//! target for SECONDS (default 60) over its corpus, and fails on the first crash.
 
 #[cfg(test)]
 mod tidy;
@@ -24,8 +29,11 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
         Some("bench") => bench(&root, &args[1..]),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | cargo xtask bench [kinko-bench run flags]");
+            eprintln!(
+                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...]"
+            );
             bail!("unknown or missing command")
         }
     }
@@ -219,6 +227,63 @@ fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
         .arg(root.join("target/release/kinko"))
         .args(args);
     run(&mut cmd)
+}
+
+/// The cargo-fuzz release the fuzz workspace is built with.
+const CARGO_FUZZ: &str = "cargo-fuzz@0.13.2";
+
+/// Runs every fuzz target (or the ones named) for `seconds` each, after installing cargo-fuzz
+/// when it is missing. libFuzzer needs nightly-only compiler flags; the stable toolchain accepts
+/// them under `RUSTC_BOOTSTRAP=1`, which is set for these commands only.
+fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let (seconds, targets) = match args.first().map(|a| a.parse::<u64>()) {
+        Some(Ok(n)) => (n, &args[1..]),
+        _ => (60, args),
+    };
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run(cargo().args(["install", CARGO_FUZZ, "--locked"]))?;
+    }
+    let dir = root.join("fuzz");
+    let targets: Vec<String> = if targets.is_empty() {
+        let out = cargo()
+            .current_dir(&dir)
+            .args(["fuzz", "list"])
+            .output()
+            .context("cargo fuzz list")?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    } else {
+        targets.to_vec()
+    };
+    for target in &targets {
+        // New inputs go to a scratch directory; the committed corpus is only read (it changes
+        // by `cargo fuzz cmin`, on purpose).
+        let scratch = dir.join("target").join("scratch-corpus").join(target);
+        std::fs::create_dir_all(&scratch).context("creating the scratch corpus")?;
+        run(cargo()
+            .current_dir(&dir)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", "--sanitizer", "none", "--debug-assertions"])
+            .arg(target)
+            .arg(&scratch)
+            .arg(dir.join("corpus").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-max_len=65536")
+            .arg("-rss_limit_mb=2048")
+            .arg("-timeout=10"))?;
+    }
+    eprintln!(
+        "xtask: {} fuzz targets ran {seconds} s each without a crash",
+        targets.len()
+    );
+    Ok(())
 }
 
 #[cfg(test)]

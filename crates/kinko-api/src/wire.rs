@@ -127,7 +127,8 @@ pub struct KeyMetadataResponse {
 }
 request!(/** DescribeKey input. */ DescribeKeyRequest { key_id: String, #[serde(skip_serializing)] grant_tokens: Vec<String> });
 request!(/** Input of operations that take only a KeyId. */ KeyIdRequest { key_id: String });
-request!(/** ListKeys input. */ ListKeysRequest { limit: i64, marker: String });
+request!(/** ListKeys input. `ResourceOwners` (a newer filter) is read only for its type: Kinko
+lists the caller's own keys. */ ListKeysRequest { limit: i64, marker: String, resource_owners: Vec<String> });
 /// A `KeyListEntry`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -27,7 +27,7 @@ use crate::util::new_uuid;
 /// Largest request body Kinko reads. KMS payloads are small (4 KiB plaintexts, 32 KB policies).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+const JSON_CONTENT_TYPE: &str = crate::json::CONTENT_TYPE;
 
 /// Builds the router.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -285,6 +285,16 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             ApiError::new(ErrorCode::UnknownOperationException, ""),
             false,
         );
+    }
+    if matches!(service, "kms" | "cloudtrail")
+        && let Err(e) = crate::json::check_content_type(
+            parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+        )
+    {
+        return fail(e, false);
     }
     let too_large = || {
         ApiError::new(

@@ -340,9 +340,33 @@ pub fn customer_master_key_spec(spec: KeySpec) -> Option<String> {
     legacy.then(|| spec.as_str().to_owned())
 }
 
-/// An encryption context.
-pub fn context(value: Option<BTreeMap<String, String>>) -> EncryptionContext {
-    EncryptionContext(value.unwrap_or_default())
+/// Most bytes an encryption context may hold: its keys and values together, in UTF-8. AWS
+/// documents no number; this is the size of the AAD that AWS's external key store API passes on
+/// (8 KiB), so that a context Kinko accepts is one AWS could carry.
+pub const MAX_ENCRYPTION_CONTEXT_BYTES: usize = 8192;
+
+/// An encryption context (member `field`), at most [`MAX_ENCRYPTION_CONTEXT_BYTES`].
+pub fn context(value: Option<BTreeMap<String, String>>, field: &str) -> Conv<EncryptionContext> {
+    let pairs = value.unwrap_or_default();
+    context_size(&pairs, field)?;
+    Ok(EncryptionContext(pairs))
+}
+
+/// Refuses an encryption context larger than [`MAX_ENCRYPTION_CONTEXT_BYTES`] (its content is
+/// not echoed: it may be large).
+pub fn context_size(pairs: &BTreeMap<String, String>, field: &str) -> Conv<()> {
+    let size = pairs.iter().fold(0usize, |n, (k, v)| {
+        n.saturating_add(k.len()).saturating_add(v.len())
+    });
+    if size > MAX_ENCRYPTION_CONTEXT_BYTES {
+        return Err(blob_violation(
+            field,
+            &format!(
+                "must have a total size (keys and values, UTF-8) less than or equal to {MAX_ENCRYPTION_CONTEXT_BYTES} bytes; it has {size}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Tags of CreateKey / TagResource.
@@ -596,6 +620,20 @@ pub fn grant_constraints(
             "The SourceArn grant constraint goes with grantee service principals, which Kinko does not support.",
         ));
     }
+    for (pairs, field) in [
+        (
+            &c.encryption_context_equals,
+            "constraints.encryptionContextEquals",
+        ),
+        (
+            &c.encryption_context_subset,
+            "constraints.encryptionContextSubset",
+        ),
+    ] {
+        if let Some(pairs) = pairs {
+            context_size(pairs, field)?;
+        }
+    }
     Ok(Some(kinko_core::GrantConstraints {
         encryption_context_equals: c.encryption_context_equals,
         encryption_context_subset: c.encryption_context_subset,
@@ -619,4 +657,41 @@ pub fn grant_id(value: &str) -> Conv<String> {
     string_len(value, "grantId", 1, 128)?;
     kinko_core::check_grant_id(value).map_err(|e| crate::errors::from_core(e, ""))?;
     Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encryption_context_is_at_most_8192_bytes() {
+        let pairs = |n: usize| {
+            let mut m = BTreeMap::new();
+            m.insert("k".to_owned(), "v".repeat(n - 1));
+            m
+        };
+        assert!(
+            context(
+                Some(pairs(MAX_ENCRYPTION_CONTEXT_BYTES)),
+                "encryptionContext"
+            )
+            .is_ok()
+        );
+        let refused = context(
+            Some(pairs(MAX_ENCRYPTION_CONTEXT_BYTES + 1)),
+            "encryptionContext",
+        )
+        .err();
+        assert_eq!(
+            refused.as_ref().map(|e| e.code),
+            Some(ErrorCode::ValidationException)
+        );
+        // The context itself is not echoed.
+        assert!(refused.is_some_and(|e| !e.message.contains("vvvv")));
+        let constraints = wire::GrantConstraints {
+            encryption_context_subset: Some(pairs(MAX_ENCRYPTION_CONTEXT_BYTES + 1)),
+            ..wire::GrantConstraints::default()
+        };
+        assert!(grant_constraints(Some(constraints)).is_err());
+    }
 }

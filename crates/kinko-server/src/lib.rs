@@ -20,6 +20,8 @@ pub mod dev_tls;
 mod errors;
 mod facts;
 mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inflight;
 mod installation;
 mod jobs;

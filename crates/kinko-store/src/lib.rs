@@ -8,6 +8,8 @@
 
 pub mod audit_codec;
 pub mod copy;
+#[doc(hidden)]
+pub mod fuzzing;
 mod migrate;
 mod postgres;
 mod postgres_audit;

@@ -53,11 +53,24 @@ impl Visibility<'_> {
     }
 }
 
-pub(super) async fn lookup_events(
-    kms: &Kms,
+/// A LookupEvents request, validated: everything [`lookup_events`] needs before it reads the
+/// trail.
+#[derive(Debug)]
+pub(crate) struct Validated {
+    attribute: Option<Attribute>,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: usize,
+    insight: bool,
+    fp: String,
+    cursor: Option<AuditCursor>,
+}
+
+/// Checks a LookupEvents request and decodes its NextToken (pure: no store, no clock).
+pub(crate) fn validate(
     caller: &Caller,
     r: wire::LookupEventsRequest,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Validated, ApiError> {
     let attribute = attribute(r.lookup_attributes)?;
     let (from, to) = time_bounds(r.start_time, r.end_time)?;
     let limit = match r.max_results {
@@ -89,6 +102,31 @@ pub(super) async fn lookup_events(
         .map(|t| decode_token(t, &fp))
         .transpose()?;
 
+    Ok(Validated {
+        attribute,
+        from,
+        to,
+        limit,
+        insight,
+        fp,
+        cursor,
+    })
+}
+
+pub(super) async fn lookup_events(
+    kms: &Kms,
+    caller: &Caller,
+    r: wire::LookupEventsRequest,
+) -> Result<Vec<u8>, ApiError> {
+    let Validated {
+        attribute,
+        from,
+        to,
+        limit,
+        insight,
+        fp,
+        cursor,
+    } = validate(caller, r)?;
     let mut filter = AuditFilter {
         from: from.map(kinko_core::UnixMillis),
         to: to.map(kinko_core::UnixMillis),

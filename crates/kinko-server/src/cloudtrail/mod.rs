@@ -19,6 +19,7 @@ use kinko_api::{self as wire, ErrorCode};
 use kinko_core::{Caller, Kms};
 
 use self::lookup::lookup_events;
+pub(crate) use self::lookup::validate;
 use crate::errors::ApiError;
 use crate::json::decode;
 

@@ -113,7 +113,7 @@ async fn generate_data_key_pair_or_generate_data_key_pair_without_plaintext(
             &cx.caller,
             &key_ref,
             pair_spec,
-            &c::context(r.encryption_context),
+            &c::context(r.encryption_context, "encryptionContext")?,
             with_plaintext,
         )
         .await

@@ -82,7 +82,7 @@ pub(super) async fn encrypt(cx: Call<'_>, r: wire::EncryptRequest) -> Reply {
             &cx.caller,
             &key_ref,
             plaintext.expose(),
-            &c::context(r.encryption_context),
+            &c::context(r.encryption_context, "encryptionContext")?,
             algorithm,
         )
         .await
@@ -109,7 +109,7 @@ pub(super) async fn decrypt(cx: Call<'_>, r: wire::DecryptRequest) -> Reply {
         .decrypt(
             &cx.caller,
             &blob.0,
-            &c::context(r.encryption_context),
+            &c::context(r.encryption_context, "encryptionContext")?,
             key_ref.as_ref(),
             algorithm,
         )
@@ -151,11 +151,14 @@ pub(super) async fn re_encrypt(cx: Call<'_>, r: wire::ReEncryptRequest) -> Reply
         .re_encrypt(
             &cx.caller,
             &blob.0,
-            &c::context(r.source_encryption_context),
+            &c::context(r.source_encryption_context, "sourceEncryptionContext")?,
             source.as_ref(),
             src_alg,
             &destination,
-            &c::context(r.destination_encryption_context),
+            &c::context(
+                r.destination_encryption_context,
+                "destinationEncryptionContext",
+            )?,
             dst_alg,
         )
         .await
@@ -212,7 +215,7 @@ async fn generate_data_key_or_generate_data_key_without_plaintext(
             &cx.caller,
             &key_ref,
             size,
-            &c::context(r.encryption_context),
+            &c::context(r.encryption_context, "encryptionContext")?,
             with_plaintext,
         )
         .await

@@ -27,7 +27,7 @@ mod unsupported;
 
 use kinko_api::ErrorCode;
 
-pub(crate) use self::op::{Descriptor, Reply, Request};
+pub(crate) use self::op::{Descriptor, KmsRequest, Reply, Request};
 use crate::errors::ApiError;
 
 /// The `X-Amz-Target` prefix of KMS.

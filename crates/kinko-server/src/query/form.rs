@@ -13,9 +13,27 @@ use crate::errors::ApiError;
 #[derive(Debug, Default)]
 pub struct Params(BTreeMap<String, String>);
 
+/// Most parameters a Query request may carry. The largest IAM and STS requests (50 tags, 10
+/// policy ARNs, a policy document) carry a few hundred; past this the body is refused before
+/// any parameter is decoded, so that a 1 MiB body of `a&a&a…` costs no memory.
+pub const MAX_PARAMETERS: usize = 1_000;
+
 impl Params {
-    /// Decodes an `application/x-www-form-urlencoded` body.
+    /// Decodes an `application/x-www-form-urlencoded` body of at most [`MAX_PARAMETERS`]
+    /// parameters.
     pub fn parse(body: &[u8]) -> Result<Params, ApiError> {
+        let count = body
+            .split(|b| *b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .count();
+        if count > MAX_PARAMETERS {
+            return Err(ApiError::new(
+                ErrorCode::MalformedQueryString,
+                format!(
+                    "The request has {count} parameters; at most {MAX_PARAMETERS} are allowed."
+                ),
+            ));
+        }
         let mut out = BTreeMap::new();
         for pair in body.split(|b| *b == b'&') {
             if pair.is_empty() {
@@ -202,5 +220,22 @@ mod tests {
         assert!(Params::parse(b"A=%zz").is_err());
         assert_eq!(url_encode("{\"a\": 1}"), "%7B%22a%22%3A%201%7D");
         assert_eq!(escape("<&>"), "&lt;&amp;&gt;");
+    }
+
+    #[test]
+    fn a_body_of_too_many_parameters_is_refused_before_decoding() {
+        let at_limit = (0..MAX_PARAMETERS)
+            .map(|i| format!("p{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert!(Params::parse(at_limit.as_bytes()).is_ok());
+        // 100,000 parameters in under 1 MiB, as in the report; empty pairs do not count.
+        let flood = "a&".repeat(100_000);
+        let refused = Params::parse(flood.as_bytes()).map(|_| ()).err();
+        assert_eq!(
+            refused.map(|e| e.code),
+            Some(ErrorCode::MalformedQueryString)
+        );
+        assert!(Params::parse("&".repeat(100_000).as_bytes()).is_ok());
     }
 }

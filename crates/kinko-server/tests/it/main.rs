@@ -11,6 +11,7 @@ mod audit_parameters;
 mod auth;
 mod authz;
 mod errors;
+mod fuzz_corpus;
 mod grants;
 mod harness;
 mod iam;
