@@ -58,7 +58,7 @@ pub(crate) async fn append_in_tx(
         return Ok((Vec::new(), head));
     }
     let (out, new_head) = chain_events(chain, head, drafts);
-    insert_batch(&mut **tx, chain, head, &out, new_head).await?;
+    insert_batch(tx, chain, head, &out, new_head).await?;
     Ok((out, new_head))
 }
 
