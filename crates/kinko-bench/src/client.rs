@@ -22,6 +22,8 @@ use tokio::time::Instant;
 
 /// SigV4 service name of every KMS request.
 const SERVICE: &str = "kms";
+/// SigV4 service name of CloudTrail's LookupEvents.
+const CLOUDTRAIL: &str = "cloudtrail";
 
 /// Content type of every KMS request and response.
 pub(crate) const AMZ_JSON: &str = "application/x-amz-json-1.1";
@@ -92,6 +94,8 @@ impl Endpoint {
 pub(crate) struct Call {
     target: &'static str,
     body: Bytes,
+    /// The SigV4 service it is signed for.
+    service: &'static str,
 }
 
 impl Call {
@@ -100,6 +104,15 @@ impl Call {
         Ok(Call {
             target,
             body: body.into(),
+            service: SERVICE,
+        })
+    }
+
+    /// A CloudTrail request (signed for the `cloudtrail` service).
+    pub(crate) fn cloudtrail(target: &'static str, body: serde_json::Value) -> Result<Call> {
+        Ok(Call {
+            service: CLOUDTRAIL,
+            ..Call::new(target, body)?
         })
     }
 }
@@ -111,8 +124,8 @@ struct Signer {
     /// The second the cached `amz_date` was made for.
     second: i64,
     amz_date: String,
-    /// Signing key and the `YYYYMMDD` it was derived for.
-    key: Option<(String, SigningKey)>,
+    /// Signing key and the `YYYYMMDD` and service it was derived for.
+    key: Option<(String, &'static str, SigningKey)>,
 }
 
 impl Signer {
@@ -135,15 +148,15 @@ impl Signer {
         }
         let date = self.amz_date.get(..8).unwrap_or_default();
         let key = match &mut self.key {
-            Some((d, key)) if d == date => key,
+            Some((d, service, key)) if d == date && *service == call.service => key,
             slot => {
                 let key = SigningKey::derive(
                     self.creds.secret_access_key.as_bytes(),
                     date,
                     &self.region,
-                    SERVICE,
+                    call.service,
                 );
-                &slot.insert((date.to_owned(), key)).1
+                &slot.insert((date.to_owned(), call.service, key)).2
             }
         };
         kinko_sigv4::sign_with_key(
@@ -159,7 +172,7 @@ impl Signer {
             &self.creds.access_key_id,
             key,
             &self.region,
-            SERVICE,
+            call.service,
             &self.amz_date,
             self.creds.session_token.as_deref(),
         )

@@ -37,6 +37,7 @@ mod pgdb;
 mod procs;
 mod raw;
 mod report;
+mod trail;
 mod usage;
 
 use std::net::SocketAddr;
@@ -75,6 +76,8 @@ struct Cli {
 enum Command {
     /// Measure the bare HTTP ceiling, then each KMS operation against Kinko, and print one table.
     Run(Box<RunArgs>),
+    /// Generate a long audit trail in each store and time LookupEvents over it (see `trail.rs`).
+    Trail(Box<trail::TrailArgs>),
     /// The bare HTTP server the ceiling is measured against (started by `run`; rarely useful by hand).
     BaselineServer {
         /// Address to listen on, e.g. 127.0.0.1:18080.
@@ -382,6 +385,7 @@ fn real_main() -> Result<()> {
     match cli.command {
         Command::BaselineServer { listen } => runtime.block_on(baseline::serve(listen)),
         Command::Run(args) => runtime.block_on(run(*args)),
+        Command::Trail(args) => runtime.block_on(trail::run(*args)),
     }
 }
 
@@ -838,15 +842,31 @@ async fn measure_store(
         for (name, call) in [("Encrypt", encrypt), ("CreateKey", create)] {
             let target = format!("{name} [{}]", store.name());
             eprintln!("kinko-bench: measuring {target} ...");
-            let result = client::run_load_on(
-                &endpoints,
-                Arc::clone(&creds),
-                &args.region,
-                Arc::new(call),
-                plan,
-            )
-            .await?;
-            rows.push(Row::from_load(&target, result, plan.duration, ceiling));
+            let pids: Vec<u32> = nodes.iter().map(procs::Kinko::pid).collect();
+            let (result, usage) = tokio::join!(
+                client::run_load_on(
+                    &endpoints,
+                    Arc::clone(&creds),
+                    &args.region,
+                    Arc::new(call),
+                    plan,
+                ),
+                usage::during_window_of(&pids, plan.warmup, plan.duration)
+            );
+            let row = Row::from_load(&target, result?, plan.duration, ceiling);
+            if let Some((usage, postgres_cpu_s)) = usage {
+                let requests = row.req_per_s * plan.duration.as_secs_f64();
+                if let Some(each) = usage.per_request(requests) {
+                    eprintln!(
+                        "kinko-bench: {target}: server CPU {:.1} us/request (all nodes), \
+                         postgres processes {:.1} us/request, machine idle {:.0}%",
+                        each.cpu_us,
+                        postgres_cpu_s * 1e6 / requests,
+                        usage.machine_idle * 100.0
+                    );
+                }
+            }
+            rows.push(row);
         }
         // The nodes stop here, before their database is dropped.
         drop(nodes);

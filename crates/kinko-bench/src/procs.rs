@@ -366,6 +366,11 @@ impl Kinko {
         &self.credentials
     }
 
+    /// Its data directory (the SQLite database is `kinko.db` there).
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The server's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.server.child.id()

@@ -48,6 +48,63 @@ pub(crate) async fn during_window(pid: u32, warmup: Duration, duration: Duration
     })
 }
 
+/// Use of several server processes (the nodes of a `--stores` setup) over one window, and the
+/// CPU seconds of the processes named `postgres` that lived through the whole window (the
+/// database's backends; on a shared machine they include other clients' work).
+pub(crate) async fn during_window_of(
+    pids: &[u32],
+    warmup: Duration,
+    duration: Duration,
+) -> Option<(Usage, f64)> {
+    tokio::time::sleep(warmup).await;
+    let postgres = processes_named("postgres");
+    let ticks = |pids: &[u32]| -> Vec<Option<u64>> {
+        pids.iter()
+            .map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                process_ticks(&stat)
+            })
+            .collect()
+    };
+    let machine = || machine_ticks(&std::fs::read_to_string("/proc/stat").ok()?);
+    let (servers0, pg0, machine0) = (ticks(pids), ticks(&postgres), machine()?);
+    tokio::time::sleep(duration).await;
+    let (servers1, pg1, machine1) = (ticks(pids), ticks(&postgres), machine()?);
+    let mut server = 0u64;
+    for (a, b) in servers0.iter().zip(&servers1) {
+        server += b.as_ref()?.checked_sub(*a.as_ref()?)?;
+    }
+    let pg: u64 = pg0
+        .iter()
+        .zip(&pg1)
+        .filter_map(|(a, b)| b.as_ref()?.checked_sub(*a.as_ref()?))
+        .sum();
+    let total = machine1.1.checked_sub(machine0.1)?;
+    let idle = machine1.0.checked_sub(machine0.0)?;
+    let usage = Usage {
+        server_cpu_s: server as f64 / TICKS_PER_SECOND,
+        machine_idle: if total == 0 {
+            0.0
+        } else {
+            idle as f64 / total as f64
+        },
+    };
+    Some((usage, pg as f64 / TICKS_PER_SECOND))
+}
+
+/// The processes whose command name is `name`.
+fn processes_named(name: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim_end() == name).then_some(pid)
+    })
+    .collect()
+}
+
 struct Snapshot {
     server: u64,
     machine_idle: u64,

@@ -169,6 +169,58 @@ pub struct AuditFilter {
     pub read_only: Option<bool>,
     /// Events of this account.
     pub account: Option<AccountId>,
+    /// Events from this service (`eventSource`, e.g. `kms.amazonaws.com`).
+    pub event_source: Option<String>,
+    /// Events whose principal has this user name (see [`user_name`]).
+    pub user_name: Option<String>,
+    /// Only events that name a key (CloudTrail's resource type `AWS::KMS::Key`).
+    pub names_a_key: bool,
+}
+
+impl AuditFilter {
+    /// True when `d` matches every field this filter sets (what the stores' indexes answer).
+    pub fn matches(&self, d: &AuditDraft) -> bool {
+        self.from.is_none_or(|f| d.time >= f)
+            && self.to.is_none_or(|t| d.time <= t)
+            && self
+                .key_id
+                .is_none_or(|k| d.key_id == Some(k) || d.source_key_id == Some(k))
+            && (!self.names_a_key || d.key_id.is_some() || d.source_key_id.is_some())
+            && self
+                .principal_arn
+                .as_ref()
+                .is_none_or(|p| d.principal_arn.as_ref() == Some(p))
+            && self
+                .user_name
+                .as_deref()
+                .is_none_or(|u| d.principal_arn.as_deref().map(user_name) == Some(u))
+            && self
+                .access_key_id
+                .as_ref()
+                .is_none_or(|a| d.access_key_id.as_ref() == Some(a))
+            && self.event_name.as_ref().is_none_or(|n| &d.event_name == n)
+            && self
+                .event_source
+                .as_ref()
+                .is_none_or(|s| &d.event_source == s)
+            && self.event_id.as_ref().is_none_or(|e| &d.event_id == e)
+            && self
+                .account
+                .as_ref()
+                .is_none_or(|a| d.account.as_ref() == Some(a))
+            && self.failed.is_none_or(|f| d.error_code.is_some() == f)
+            && self.read_only.is_none_or(|r| d.read_only == r)
+    }
+}
+
+/// CloudTrail's `Username` of a principal: the last segment of its ARN (`root` for the root
+/// user, the session name for an assumed role). The stores index it; PostgreSQL computes the
+/// same with `regexp_replace(principal_arn, '^.*[/:]', '')`.
+pub fn user_name(principal_arn: &str) -> &str {
+    principal_arn
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or(principal_arn)
 }
 
 /// The last successful cryptographic use of a key (GetKeyLastUsage).

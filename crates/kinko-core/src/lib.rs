@@ -61,7 +61,7 @@ pub use algorithms::{
 };
 pub use audit::{
     AuditDigest, AuditDraft, AuditEvent, AuditFilter, CRYPTOGRAPHIC_OPERATIONS, ChainHead,
-    ChainPosition, KeyLastUsage, chain_events, chain_hash, hex,
+    ChainPosition, KeyLastUsage, chain_events, chain_hash, hex, user_name,
 };
 pub use authz::{DenialReason, Verdict};
 pub use bootstrap::NewAccessKey;

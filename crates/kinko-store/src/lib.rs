@@ -7,6 +7,7 @@
 //! installation's data from one store to another (`kinko store copy`).
 
 pub mod audit_codec;
+mod audit_terms;
 pub mod copy;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -53,6 +53,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "session_role_id",
         sql: include_str!("../migrations/sqlite/0008_session_role_id.sql"),
     },
+    Migration {
+        version: 9,
+        name: "audit_index",
+        sql: include_str!("../migrations/sqlite/0009_audit_index.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -83,6 +88,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 8,
         name: "session_role_id",
         sql: include_str!("../migrations/postgres/0008_session_role_id.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "audit_index",
+        sql: include_str!("../migrations/postgres/0009_audit_index.sql"),
     },
 ];
 

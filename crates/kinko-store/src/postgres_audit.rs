@@ -266,39 +266,34 @@ pub(crate) async fn events(
     rows.iter().map(event_from_row).collect()
 }
 
-/// Newest first by (time, chain, seq), every filter in SQL.
-pub(crate) async fn query(
-    pool: &PgPool,
-    page: AuditPage<'_>,
-) -> Result<Vec<AuditEvent>, StoreError> {
-    let (filter, before, limit) = (page.filter, page.before, page.limit);
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM audit_events WHERE TRUE"
-    ));
+/// The conditions of `page` but its key, each answered by an index (migration 0009).
+fn push_conditions(q: &mut QueryBuilder<Postgres>, page: &AuditPage<'_>) {
+    let filter = page.filter;
     if let Some(from) = filter.from {
         q.push(" AND event_time >= ").push_bind(from.0);
     }
     if let Some(to) = filter.to {
         q.push(" AND event_time <= ").push_bind(to.0);
     }
-    if let Some(key) = filter.key_id {
-        let key = key.to_string();
-        q.push(" AND (key_id = ")
-            .push_bind(key.clone())
-            .push(" OR source_key_id = ")
-            .push_bind(key)
-            .push(")");
-    }
     if let Some(p) = &filter.principal_arn {
         q.push(" AND principal_arn = ").push_bind(p.clone());
+    }
+    if let Some(u) = &filter.user_name {
+        // The expression of the index audit_events_by_user: kinko_core::user_name.
+        q.push(
+            " AND principal_arn IS NOT NULL \
+             AND regexp_replace(principal_arn, '^.*[/:]', '') = ",
+        )
+        .push_bind(u.clone());
     }
     if let Some(a) = &filter.access_key_id {
         q.push(" AND access_key_id = ").push_bind(a.clone());
     }
     if let Some(n) = &filter.event_name {
         q.push(" AND event_name = ").push_bind(n.clone());
+    }
+    if let Some(s) = &filter.event_source {
+        q.push(" AND event_source = ").push_bind(s.clone());
     }
     if let Some(e) = &filter.event_id {
         q.push(" AND event_id = ").push_bind(e.clone());
@@ -318,7 +313,10 @@ pub(crate) async fn query(
     if let Some(r) = filter.read_only {
         q.push(" AND read_only = ").push_bind(r);
     }
-    if let Some((time, chain, seq)) = before {
+    if filter.names_a_key {
+        q.push(" AND (key_id IS NOT NULL OR source_key_id IS NOT NULL)");
+    }
+    if let Some((time, chain, seq)) = page.before {
         q.push(" AND (event_time, chain, seq) < (")
             .push_bind(*time)
             .push(", ")
@@ -327,8 +325,48 @@ pub(crate) async fn query(
             .push_bind(*seq)
             .push(")");
     }
+}
+
+/// The trail's order, newest first, and the page's length.
+fn push_order(q: &mut QueryBuilder<Postgres>, limit: usize) {
     q.push(" ORDER BY event_time DESC, chain DESC, seq DESC LIMIT ")
         .push_bind(limit_i64(limit));
+}
+
+/// Newest first by (time, chain, seq), every filter in SQL. A key filter is two index scans
+/// (the key as `key_id`, then as `source_key_id` alone), each stopping at the page's length,
+/// merged: one scan with `OR` would read every event of a busy key before the first page.
+pub(crate) async fn query(
+    pool: &PgPool,
+    page: AuditPage<'_>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
+    q.push(event_columns!());
+    match page.filter.key_id {
+        None => {
+            q.push(" FROM audit_events WHERE TRUE");
+            push_conditions(&mut q, &page);
+        }
+        Some(key) => {
+            let key = key.to_string();
+            q.push(" FROM ((SELECT ");
+            q.push(event_columns!());
+            q.push(" FROM audit_events WHERE key_id = ")
+                .push_bind(key.clone());
+            push_conditions(&mut q, &page);
+            push_order(&mut q, page.limit);
+            q.push(") UNION ALL (SELECT ");
+            q.push(event_columns!());
+            q.push(" FROM audit_events WHERE source_key_id = ")
+                .push_bind(key.clone())
+                .push(" AND key_id IS DISTINCT FROM ")
+                .push_bind(key);
+            push_conditions(&mut q, &page);
+            push_order(&mut q, page.limit);
+            q.push(")) AS e WHERE TRUE");
+        }
+    }
+    push_order(&mut q, page.limit);
     let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
     rows.iter().map(event_from_row).collect()
 }
@@ -349,4 +387,169 @@ pub(crate) async fn prune(
         .await
         .map_err(|e| write_error(e, "audit digest"))?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use kinko_core::{AuditFilter, UnixMillis};
+    use sqlx::Connection;
+    use sqlx::postgres::PgConnectOptions;
+
+    use super::*;
+    use crate::sql::AuditPage;
+
+    /// A trail written at schema v8 is found through the indexes schema v9 adds, by every
+    /// filter, and each filter's plan can use an index (sequential scans off): the user-name
+    /// expression is the one the index is built on.
+    #[tokio::test]
+    async fn a_trail_of_schema_v8_answers_every_filter_from_an_index_after_the_upgrade() {
+        let url = std::env::var("KINKO_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let Ok(options) = PgConnectOptions::from_str(&url) else {
+            panic!("bad KINKO_TEST_POSTGRES_URL {url}");
+        };
+        let mut admin = match PgConnection::connect_with(&options).await {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("PostgreSQL at {url} unreachable ({e}): this test did NOT run");
+                return;
+            }
+            Err(e) => panic!("PostgreSQL at {url} unreachable: {e}"),
+        };
+        let name = format!(
+            "kinko_perf_upgrade_{}",
+            kinko_core::hex(&kinko_crypto::random_array::<6>().expect("random"))
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let options = options.database(&name);
+        let result = async {
+            let mut conn = PgConnection::connect_with(&options).await.expect("connect");
+            let v8 = &crate::migrate::POSTGRES[..crate::migrate::POSTGRES.len() - 1];
+            assert_eq!(v8.last().map(|m| m.version), Some(8));
+            crate::migrate::run::<Postgres>(&mut conn, v8)
+                .await
+                .expect("schema v8");
+            let drafts: Vec<AuditDraft> = (0..30)
+                .map(|n| AuditDraft {
+                    event_id: format!("e{n}"),
+                    request_id: None,
+                    time: UnixMillis(1_700_000_000_000 + n),
+                    event_source: "kms.amazonaws.com".into(),
+                    event_name: if n % 3 == 0 { "CreateKey" } else { "Encrypt" }.into(),
+                    read_only: n % 3 != 0,
+                    account: None,
+                    principal_arn: Some(format!("arn:aws:iam::111122223333:user/team/u{}", n % 4)),
+                    access_key_id: Some(format!("AKIA{}", n % 4)),
+                    key_id: (n % 5 != 0)
+                        .then(|| KeyId::parse("1234abcd-12ab-34cd-56ef-1234567890ab"))
+                        .flatten(),
+                    source_key_id: None,
+                    error_code: (n % 7 == 0).then(|| "AccessDeniedException".to_owned()),
+                    record: format!("{{\"n\":{n}}}").into_bytes(),
+                })
+                .collect();
+            let mut tx = conn.begin().await.expect("begin");
+            let events = append_in_tx(&mut tx, "node-1", &drafts)
+                .await
+                .expect("append at v8");
+            tx.commit().await.expect("commit");
+            crate::migrate::run::<Postgres>(&mut conn, crate::migrate::POSTGRES)
+                .await
+                .expect("upgrade to v9");
+            conn.close().await.expect("close");
+
+            let pool = PgPool::connect_with(options.clone()).await.expect("pool");
+            let filters = [
+                AuditFilter {
+                    event_name: Some("CreateKey".into()),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    event_source: Some("kms.amazonaws.com".into()),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    user_name: Some("u1".into()),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    access_key_id: Some("AKIA2".into()),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    read_only: Some(false),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    failed: Some(true),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    names_a_key: true,
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    event_id: Some("e17".into()),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    key_id: KeyId::parse("1234abcd-12ab-34cd-56ef-1234567890ab"),
+                    ..AuditFilter::default()
+                },
+                AuditFilter {
+                    user_name: Some("nobody".into()),
+                    ..AuditFilter::default()
+                },
+            ];
+            for filter in &filters {
+                let mut expected: Vec<AuditEvent> = events
+                    .iter()
+                    .filter(|e| filter.matches(&e.draft))
+                    .cloned()
+                    .collect();
+                expected.reverse();
+                let page = AuditPage {
+                    filter,
+                    before: None,
+                    limit: 100,
+                };
+                let got = query(&pool, page).await.expect("query");
+                assert_eq!(got, expected, "{filter:?}");
+            }
+            // The user-name lookup can use its expression index.
+            let mut conn = pool.acquire().await.expect("acquire");
+            sqlx::raw_sql("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .expect("set");
+            let plan: Vec<String> = sqlx::query_scalar(
+                "EXPLAIN SELECT seq FROM audit_events WHERE principal_arn IS NOT NULL \
+                 AND regexp_replace(principal_arn, '^.*[/:]', '') = $1 \
+                 ORDER BY event_time DESC, chain DESC, seq DESC LIMIT 50",
+            )
+            .bind("u1")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("explain");
+            assert!(
+                plan.iter().any(|l| l.contains("audit_events_by_user")),
+                "{plan:#?}"
+            );
+            drop(conn);
+            pool.close().await;
+        }
+        .await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("drop database");
+        result
+    }
 }

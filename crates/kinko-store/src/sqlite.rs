@@ -100,6 +100,8 @@ impl SqliteStore {
         {
             let mut conn = migrator.acquire().await.map_err(unavailable)?;
             migrate::run::<Sqlite>(&mut conn, migrate::SQLITE).await?;
+            // A trail written before schema v9 becomes searchable from the index here, once.
+            crate::audit_terms::index_pending(&mut conn).await?;
         }
         migrator.close().await;
         let pool = SqlitePoolOptions::new()
@@ -243,9 +245,14 @@ impl Backend for SqliteBackend {
             }
             return Ok(events);
         }
-        // One autocommit statement: the batch row, and through its triggers the chain head and
-        // the usage counts, atomically, with one fsync.
-        match sqlite_audit::insert_batch(&self.pool, chain, head, &events, new_head).await {
+        // One transaction: the batch row with its search terms, and through the row's triggers
+        // the chain head and the usage counts.
+        let written = async {
+            let mut tx = self.write_tx().await?;
+            sqlite_audit::insert_batch(&mut tx, chain, head, &events, new_head).await?;
+            tx.commit().await.map_err(unavailable)
+        };
+        match written.await {
             Ok(()) => {
                 heads.insert(chain.to_owned(), new_head);
                 Ok(events)

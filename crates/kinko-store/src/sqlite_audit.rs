@@ -3,12 +3,12 @@
 //! and pruning. The tables laid out as on PostgreSQL (heads, digests, key usage) are read by the
 //! shared SQL in `sql/audit.rs`.
 
-use kinko_core::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, StoreError, chain_events};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use kinko_core::{AuditDigest, AuditDraft, AuditEvent, StoreError, chain_events};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use crate::audit_codec;
 use crate::sql::{AuditPage, Dialect, On, digest_insert, unavailable, usage, write_error};
+use crate::{audit_codec, audit_terms};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
@@ -58,21 +58,21 @@ pub(crate) async fn append_in_tx(
         return Ok((Vec::new(), head));
     }
     let (out, new_head) = chain_events(chain, head, drafts);
-    insert_batch(&mut **tx, chain, head, &out, new_head).await?;
+    insert_batch(tx, chain, head, &out, new_head).await?;
     Ok((out, new_head))
 }
 
-/// Inserts one batch row; the table's triggers advance the chain head and the usage counts in
-/// the same statement, so a group commit outside a transaction is one atomic round trip.
-pub(crate) async fn insert_batch<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    executor: E,
+/// Inserts one batch row and its search terms in the caller's transaction; the table's triggers
+/// advance the chain head and the usage counts.
+pub(crate) async fn insert_batch(
+    conn: &mut SqliteConnection,
     chain: &str,
     head: Head,
     events: &[AuditEvent],
     new_head: Head,
 ) -> Result<(), StoreError> {
     let row = BatchRow::new(head, events, new_head);
-    insert_row(executor, chain, &row, &audit_codec::encode(events)).await
+    insert_row(conn, chain, &row, &audit_codec::encode(events)).await
 }
 
 /// What an `audit_batches` row holds beside the chain and the encoded events.
@@ -85,6 +85,8 @@ pub(crate) struct BatchRow {
     min_time: i64,
     max_time: i64,
     usage: Option<String>,
+    /// The batch's search terms (`audit_terms`).
+    terms: String,
 }
 
 impl BatchRow {
@@ -96,20 +98,30 @@ impl BatchRow {
             min_time: events.iter().map(|e| e.draft.time.0).min().unwrap_or(0),
             max_time: events.iter().map(|e| e.draft.time.0).max().unwrap_or(0),
             usage: usage_json(events),
+            terms: audit_terms::batch_terms(events),
         }
     }
 }
 
-/// Inserts the row of a batch already encoded (`audit_codec`) as `encoded`.
-pub(crate) async fn insert_row<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    executor: E,
+/// Inserts the row of a batch already encoded (`audit_codec`) as `encoded`, with its search
+/// terms.
+pub(crate) async fn insert_row(
+    conn: &mut SqliteConnection,
     chain: &str,
     row: &BatchRow,
     encoded: &[u8],
 ) -> Result<(), StoreError> {
+    sqlx::query(audit_terms::INSERT_TERMS)
+        .bind(row.max_time)
+        .bind(chain)
+        .bind(row.new_head.0)
+        .bind(&row.terms)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
     sqlx::query(
-        "INSERT INTO audit_batches (chain, first_seq, last_seq, min_time, max_time, events, last_hash, key_usage) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_batches (chain, first_seq, last_seq, min_time, max_time, events, last_hash, key_usage, indexed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
     )
     .bind(chain)
     .bind(row.head.0 + 1)
@@ -119,7 +131,7 @@ pub(crate) async fn insert_row<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
     .bind(encoded)
     .bind(&row.new_head.1[..])
     .bind(row.usage.as_deref())
-    .execute(executor)
+    .execute(&mut *conn)
     .await
     .map_err(unavailable)?;
     Ok(())
@@ -188,69 +200,104 @@ pub(crate) async fn events(
     Ok(out)
 }
 
-fn matches(filter: &AuditFilter, d: &AuditDraft) -> bool {
-    filter.from.is_none_or(|f| d.time >= f)
-        && filter.to.is_none_or(|t| d.time <= t)
-        && filter
-            .key_id
-            .is_none_or(|k| d.key_id == Some(k) || d.source_key_id == Some(k))
-        && filter
-            .principal_arn
-            .as_ref()
-            .is_none_or(|p| d.principal_arn.as_ref() == Some(p))
-        && filter
-            .access_key_id
-            .as_ref()
-            .is_none_or(|a| d.access_key_id.as_ref() == Some(a))
-        && filter
-            .event_name
-            .as_ref()
-            .is_none_or(|n| &d.event_name == n)
-        && filter.event_id.as_ref().is_none_or(|e| &d.event_id == e)
-        && filter
-            .account
-            .as_ref()
-            .is_none_or(|a| d.account.as_ref() == Some(a))
-        && filter.failed.is_none_or(|f| d.error_code.is_some() == f)
-        && filter.read_only.is_none_or(|r| d.read_only == r)
+/// Batches read by a query's first round, and at most by any round: rounds grow fourfold, so
+/// that a first page costs a few batches and a long scan few statements.
+const FIRST_ROUND: i64 = 4;
+const LAST_ROUND: i64 = 64;
+
+/// The rows a query round reads: `chain`, `events`, `max_time`.
+fn round_sql(
+    page: &AuditPage<'_>,
+    terms: &[String],
+    offset: i64,
+    round: i64,
+) -> QueryBuilder<Sqlite> {
+    let (filter, before) = (page.filter, page.before);
+    let mut q: QueryBuilder<Sqlite>;
+    match terms.split_first() {
+        None => {
+            q = QueryBuilder::new(
+                "SELECT b.chain, b.events, b.max_time FROM audit_batches b WHERE 1 = 1",
+            );
+        }
+        // Driven by the first term's primary-key range, newest first; the other terms are
+        // point lookups of the same batch.
+        Some((first, rest)) => {
+            q = QueryBuilder::new(
+                "SELECT b.chain, b.events, b.max_time FROM audit_terms t \
+                 JOIN audit_batches b ON b.chain = t.chain AND b.last_seq = t.last_seq \
+                 WHERE b.indexed = 1 AND t.term = ",
+            );
+            q.push_bind(first.clone());
+            if let Some(from) = filter.from {
+                q.push(" AND t.max_time >= ").push_bind(from.0);
+            }
+            for term in rest {
+                q.push(" AND EXISTS (SELECT 1 FROM audit_terms x WHERE x.term = ")
+                    .push_bind(term.clone())
+                    .push(
+                        " AND x.max_time = t.max_time AND x.chain = t.chain \
+                     AND x.last_seq = t.last_seq)",
+                    );
+            }
+        }
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND b.max_time >= ").push_bind(from.0);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND b.min_time <= ").push_bind(to.0);
+    }
+    if let Some((time, _, _)) = before {
+        q.push(" AND b.min_time <= ").push_bind(*time);
+    }
+    if terms.is_empty() {
+        q.push(" ORDER BY b.max_time DESC, b.chain DESC, b.first_seq DESC LIMIT ");
+    } else {
+        q.push(" ORDER BY t.max_time DESC, t.chain DESC, t.last_seq DESC LIMIT ");
+    }
+    q.push_bind(round).push(" OFFSET ").push_bind(offset);
+    q
 }
 
-/// Newest first: batches are read by descending `max_time`, decoded and filtered; the scan stops
-/// once `limit` events are found and no unread batch can hold a newer one.
+/// Newest first. With a filter on anything but time, the batches holding every term of the
+/// filter are read from `audit_terms` (plus any batch not indexed yet); otherwise batches are
+/// read by descending `max_time`. Batches are decoded and their events checked against the whole
+/// filter; the scan stops once `limit` events are found and no unread batch can hold a newer one.
 pub(crate) async fn query(
     pool: &SqlitePool,
     page: AuditPage<'_>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let (filter, before, limit) = (page.filter, page.before, page.limit);
     let position = |e: &AuditEvent| (e.draft.time.0, e.chain.clone(), e.seq);
+    let wanted =
+        |e: &AuditEvent| filter.matches(&e.draft) && before.is_none_or(|b| position(e) < *b);
+    let terms = audit_terms::filter_terms(filter);
     let mut found: Vec<AuditEvent> = Vec::new();
-    let mut offset: i64 = 0;
+    if !terms.is_empty() {
+        // Batches stored without their terms (see `audit_terms`): normally none.
+        let rows = sqlx::query("SELECT chain, events FROM audit_batches WHERE indexed = 0")
+            .fetch_all(pool)
+            .await
+            .map_err(unavailable)?;
+        for row in &rows {
+            found.extend(batch_events(row)?.into_iter().filter(|e| wanted(e)));
+        }
+    }
+    let (mut offset, mut round) = (0, FIRST_ROUND);
     loop {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT chain, events, max_time FROM audit_batches WHERE 1 = 1");
-        if let Some(from) = filter.from {
-            q.push(" AND max_time >= ").push_bind(from.0);
-        }
-        if let Some(to) = filter.to {
-            q.push(" AND min_time <= ").push_bind(to.0);
-        }
-        if let Some((time, _, _)) = before {
-            q.push(" AND min_time <= ").push_bind(*time);
-        }
-        q.push(" ORDER BY max_time DESC, chain DESC, first_seq DESC LIMIT 64 OFFSET ")
-            .push_bind(offset);
-        let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
+        let rows = round_sql(&page, &terms, offset, round)
+            .build()
+            .fetch_all(pool)
+            .await
+            .map_err(unavailable)?;
         let mut oldest_batch_time = i64::MAX;
         for row in &rows {
             let max_time: i64 = row
                 .try_get("max_time")
                 .map_err(|_| corrupt("audit_batches.max_time"))?;
             oldest_batch_time = oldest_batch_time.min(max_time);
-            for e in batch_events(row)? {
-                if matches(filter, &e.draft) && before.is_none_or(|b| position(&e) < *b) {
-                    found.push(e);
-                }
-            }
+            found.extend(batch_events(row)?.into_iter().filter(|e| wanted(e)));
         }
         found.sort_by_key(|e| std::cmp::Reverse(position(e)));
         found.truncate(limit);
@@ -258,10 +305,11 @@ pub(crate) async fn query(
             && found
                 .last()
                 .is_some_and(|e| e.draft.time.0 > oldest_batch_time);
-        if rows.len() < 64 || complete {
+        if (rows.len() as i64) < round || complete {
             break;
         }
-        offset += 64;
+        offset += round;
+        round = (round * 4).min(LAST_ROUND);
     }
     Ok(found)
 }
@@ -304,6 +352,18 @@ pub(crate) async fn prune(
                 .map_err(unavailable)?;
         }
     }
+    // The terms of the batches deleted (those of a batch cut short stay: a term is only ever a
+    // necessary condition).
+    sqlx::query(
+        "DELETE FROM audit_terms WHERE chain = $1 AND last_seq <= $2 AND NOT EXISTS \
+         (SELECT 1 FROM audit_batches b WHERE b.chain = audit_terms.chain \
+          AND b.last_seq = audit_terms.last_seq)",
+    )
+    .bind(&anchor.chain)
+    .bind(anchor.last_seq)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
     Sqlite::execute(On::Conn(&mut **tx), digest_insert(anchor))
         .await
         .map_err(|e| write_error(e, "audit digest"))?;

@@ -413,7 +413,7 @@ impl Journal {
                 .await
                 .map_err(StoreError::unavailable)?;
             for r in &rows {
-                sqlite_audit::insert_row(&mut *tx, &r.chain, &r.row, &r.record[r.batch.clone()])
+                sqlite_audit::insert_row(&mut tx, &r.chain, &r.row, &r.record[r.batch.clone()])
                     .await?;
             }
             tx.commit().await.map_err(StoreError::unavailable)
@@ -481,7 +481,7 @@ async fn recover(pool: &SqlitePool, records: &mut [Record], db: &Path) -> Result
         }
         let last = events.last().map(|e| (e.seq, e.hash)).unwrap_or(head);
         let row = BatchRow::new(head, &events, last);
-        sqlite_audit::insert_row(&mut *tx, &r.chain, &row, &r.batch).await?;
+        sqlite_audit::insert_row(&mut tx, &r.chain, &row, &r.batch).await?;
         heads.insert(r.chain.clone(), last);
     }
     tx.commit().await.map_err(StoreError::unavailable)

@@ -185,7 +185,7 @@ pub(super) async fn scan(
             scanned += 1;
             let position: AuditCursor = (event.draft.time.0, event.chain.clone(), event.seq);
             let resources = resources(&event);
-            let wanted = attribute.is_none_or(|a| a.matches(&event, &resources))
+            let wanted = attribute.is_none_or(|a| a.matches(&resources))
                 && visibility.visible(&event).await?;
             if wanted {
                 if page.len() == limit {

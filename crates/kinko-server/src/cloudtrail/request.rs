@@ -2,9 +2,8 @@
 //! query or matches an event) and its time range.
 
 use kinko_api::{self as wire, ErrorCode};
-use kinko_core::{AuditEvent, AuditFilter, KeyId, KeyRef};
+use kinko_core::{AuditFilter, KeyId, KeyRef};
 
-use super::response::user_name;
 use crate::errors::ApiError;
 
 /// Longest `AttributeValue` (model).
@@ -103,33 +102,26 @@ impl Attribute {
             Attribute::EventName(v) => filter.event_name = Some(v.clone()),
             Attribute::ReadOnly(v) => filter.read_only = Some(*v),
             Attribute::AccessKeyId(v) => filter.access_key_id = Some(v.clone()),
-            Attribute::ResourceType(v) => return v == KEY_RESOURCE_TYPE,
+            Attribute::ResourceType(v) if v == KEY_RESOURCE_TYPE => filter.names_a_key = true,
+            Attribute::ResourceType(_) => return false,
             Attribute::ResourceName(v) => match resource_key_id(v) {
                 Some(id) => filter.key_id = Some(id),
                 None => return false,
             },
-            Attribute::Username(_) | Attribute::EventSource(_) => {}
+            Attribute::Username(v) => filter.user_name = Some(v.clone()),
+            Attribute::EventSource(v) => filter.event_source = Some(v.clone()),
         }
         true
     }
 
-    /// What the store filter could not check.
-    pub(super) fn matches(&self, event: &AuditEvent, resources: &[wire::TrailResource]) -> bool {
+    /// What the store filter could not check: a ResourceName given as an ARN names the key the
+    /// store matched by id, and must be the ARN the event shows.
+    pub(super) fn matches(&self, resources: &[wire::TrailResource]) -> bool {
         match self {
-            Attribute::Username(v) => {
-                event.draft.principal_arn.as_deref().map(user_name).as_ref() == Some(v)
-            }
-            Attribute::EventSource(v) => &event.draft.event_source == v,
-            Attribute::ResourceType(_) => event.draft.key_id.is_some(),
             Attribute::ResourceName(v) => {
-                event.draft.key_id.is_some()
-                    && (KeyId::parse(v).is_some()
-                        || resources.iter().any(|r| &r.resource_name == v))
+                KeyId::parse(v).is_some() || resources.iter().any(|r| &r.resource_name == v)
             }
-            Attribute::EventId(_)
-            | Attribute::EventName(_)
-            | Attribute::ReadOnly(_)
-            | Attribute::AccessKeyId(_) => true,
+            _ => true,
         }
     }
 }

@@ -5,11 +5,7 @@ use kinko_core::AuditEvent;
 
 /// CloudTrail's `Username`: the last segment of the principal ARN (`root` for the root user).
 pub(super) fn user_name(principal_arn: &str) -> String {
-    principal_arn
-        .rsplit(['/', ':'])
-        .next()
-        .unwrap_or(principal_arn)
-        .to_owned()
+    kinko_core::user_name(principal_arn).to_owned()
 }
 
 pub(super) fn resources(event: &AuditEvent) -> Vec<wire::TrailResource> {

@@ -136,8 +136,15 @@ fn resource_names_are_key_ids_or_key_arns() {
     let mut f = AuditFilter::default();
     assert!(!Attribute::ResourceName("alias/mine".into()).push_down(&mut f));
     assert!(!Attribute::ResourceType("AWS::S3::Bucket".into()).push_down(&mut f));
-    assert!(Attribute::ResourceType(KEY_RESOURCE_TYPE.into()).push_down(&mut f));
     assert_eq!(f, AuditFilter::default());
+    assert!(Attribute::ResourceType(KEY_RESOURCE_TYPE.into()).push_down(&mut f));
+    assert_eq!(
+        f,
+        AuditFilter {
+            names_a_key: true,
+            ..AuditFilter::default()
+        }
+    );
 }
 
 #[test]

@@ -772,10 +772,38 @@ fn cursor(e: &AuditEvent) -> AuditCursor {
     (e.draft.time.0, e.chain.clone(), e.seq)
 }
 
+/// Appends [`ROWS`] with every row of a chain in one batch (one group commit per chain), so that
+/// a batch holds events that match a filter and events that do not.
+async fn append_rows_batched(store: &dyn Store) -> BTreeMap<u32, AuditEvent> {
+    let mut out = BTreeMap::new();
+    for chain in [NODE_A, NODE_B] {
+        let drafts: Vec<AuditDraft> = ROWS
+            .iter()
+            .filter(|r| r.chain == chain)
+            .map(row_draft)
+            .collect();
+        let events = store.append_audit(chain, &drafts).await.expect("append");
+        for e in events {
+            out.insert(number(&e), e);
+        }
+    }
+    out
+}
+
 /// Every filter of query_audit, alone and combined; results newest first (time, then chain,
 /// then seq, all descending) and whole.
 pub async fn query_audit_filters_newest_first(store: &dyn Store) {
     let stored = append_rows(store).await;
+    check_filters(store, &stored).await;
+}
+
+/// The same, with the events of each chain appended in one batch.
+pub async fn query_audit_filters_inside_batches(store: &dyn Store) {
+    let stored = append_rows_batched(store).await;
+    check_filters(store, &stored).await;
+}
+
+async fn check_filters(store: &dyn Store, stored: &BTreeMap<u32, AuditEvent>) {
     let f = AuditFilter::default;
     let cases: Vec<(&str, AuditFilter, Vec<u32>)> = vec![
         ("no filter", f(), vec![10, 9, 8, 7, 6, 4, 5, 3, 2, 1]),
@@ -951,6 +979,64 @@ pub async fn query_audit_filters_newest_first(store: &dyn Store) {
                 ..f()
             },
             vec![7, 4],
+        ),
+        (
+            "event source",
+            AuditFilter {
+                event_source: Some("kms.amazonaws.com".to_owned()),
+                ..f()
+            },
+            vec![10, 9, 8, 7, 6, 4, 5, 3, 2, 1],
+        ),
+        (
+            "an unknown event source",
+            AuditFilter {
+                event_source: Some("iam.amazonaws.com".to_owned()),
+                ..f()
+            },
+            vec![],
+        ),
+        (
+            "user name",
+            AuditFilter {
+                user_name: Some("bob".to_owned()),
+                ..f()
+            },
+            vec![6, 2],
+        ),
+        (
+            "the root user's name",
+            AuditFilter {
+                user_name: Some("root".to_owned()),
+                ..f()
+            },
+            vec![4],
+        ),
+        (
+            "a user name that is only part of a principal",
+            AuditFilter {
+                user_name: Some("user".to_owned()),
+                ..f()
+            },
+            vec![],
+        ),
+        (
+            "events naming a key",
+            AuditFilter {
+                names_a_key: true,
+                ..f()
+            },
+            vec![10, 9, 8, 4, 5, 3, 2, 1],
+        ),
+        (
+            "user name, key and time together",
+            AuditFilter {
+                user_name: Some("alice".to_owned()),
+                key_id: Some(key_id(1)),
+                from: Some(at(2)),
+                ..f()
+            },
+            vec![10, 9, 8],
         ),
         (
             "principal, time range and read-only together",

@@ -103,6 +103,7 @@ contract! { store:
     successful_mutations_commit_exactly_their_event => audit::successful_mutations_commit_exactly_their_event;
     failed_mutations_leave_no_event => audit::failed_mutations_leave_no_event;
     query_audit_filters_newest_first => audit::query_audit_filters_newest_first;
+    query_audit_filters_inside_batches => audit::query_audit_filters_inside_batches;
     query_audit_pages_with_the_cursor => audit::query_audit_pages_with_the_cursor;
     digests_list_oldest_first_and_reject_duplicates => audit::digests_list_oldest_first_and_reject_duplicates;
     prune_audit_deletes_up_to_the_anchor_and_stores_it => audit::prune_audit_deletes_up_to_the_anchor_and_stores_it;
