@@ -30,6 +30,7 @@ codes! {
     ConflictException = 400,
     DependencyTimeoutException = 503,
     DisabledException = 400,
+    DryRunOperationException = 400,
     IncompleteSignatureException = 400,
     IncorrectKeyException = 400,
     InvalidAliasNameException = 400,

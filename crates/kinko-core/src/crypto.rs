@@ -10,7 +10,8 @@ use crate::ops::{
 };
 use crate::rules::{Need, check_encrypt_usage, check_state};
 use crate::{
-    Caller, EncryptionAlgorithmSpec, EncryptionContext, Error, KeyId, KeyRef, Kms, MaterialId,
+    Caller, EncryptionAlgorithmSpec, EncryptionContext, Error, KeyArn, KeyId, KeyRef, Kms,
+    MaterialId,
 };
 
 impl Kms {
@@ -36,6 +37,46 @@ impl Kms {
             key_arn: key.arn.clone(),
             material_id,
         })
+    }
+
+    /// A dry run of Decrypt, or of ReEncrypt's source half (`re_encrypt_from`), that leaves the
+    /// ciphertext unread (`IGNORE_CIPHERTEXT`): the named key is authorized and checked as if it
+    /// had made one. Its ARN.
+    pub async fn check_decrypt(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        context: &EncryptionContext,
+        algorithm: EncryptionAlgorithmSpec,
+        re_encrypt_from: bool,
+    ) -> Result<KeyArn, Error> {
+        let action = if re_encrypt_from {
+            Action::KmsReEncryptFrom
+        } else {
+            Action::KmsDecrypt
+        };
+        let key = self
+            .resolve_with(caller, key, action, Some(context))
+            .await?;
+        check_encrypt_usage(&key, algorithm)?;
+        check_state(&key, Need::Crypto)?;
+        Ok(key.arn.clone())
+    }
+
+    /// ReEncrypt's destination half, checked without encrypting (a dry run). Its ARN.
+    pub async fn check_encrypt(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        context: &EncryptionContext,
+        algorithm: EncryptionAlgorithmSpec,
+    ) -> Result<KeyArn, Error> {
+        let key = self
+            .resolve_with(caller, key, Action::KmsReEncryptTo, Some(context))
+            .await?;
+        check_state(&key, Need::Crypto)?;
+        check_encrypt_usage(&key, algorithm)?;
+        Ok(key.arn.clone())
     }
 
     /// Decrypt; `key` is optional for symmetric ciphertexts.

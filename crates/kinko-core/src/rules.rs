@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Tag};
+use crate::{Caller, EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Tag};
 
 /// Most aliases one key may have.
 pub(crate) const MAX_ALIASES_PER_KEY: usize = 50;
@@ -86,6 +86,15 @@ pub(crate) fn incompatible_algorithm(algorithm: &str, key: &Key) -> Error {
         "Algorithm {algorithm} is incompatible with key spec {}.",
         key.spec
     ))
+}
+
+/// Ends a dry run once its request has been validated and authorized, before it changes
+/// anything.
+pub(crate) fn stop_if_dry_run(caller: &Caller) -> Result<(), Error> {
+    if caller.facts.dry_run {
+        return Err(Error::DryRun);
+    }
+    Ok(())
 }
 
 /// Operations that take a key id or key ARN only: an alias is not a key they can find.
