@@ -80,6 +80,19 @@ codes! {
     ValidationError = 400,
 }
 
+impl ErrorCode {
+    /// The errors AWS answers with no `message` member at all: a ciphertext that does not
+    /// decrypt, a signature or MAC that does not verify. They deliberately say nothing.
+    pub fn says_nothing(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::InvalidCiphertextException
+                | ErrorCode::KMSInvalidSignatureException
+                | ErrorCode::KMSInvalidMacException
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,10 @@ pub struct ErrorBody<'a> {
     /// The error shape name.
     #[serde(rename = "__type")]
     pub kind: &'a str,
-    /// Human-readable message.
-    pub message: &'a str,
+    /// Human-readable message; `None` for the errors AWS answers without one
+    /// ([`ErrorCode::says_nothing`](crate::ErrorCode::says_nothing)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
 }
 
 /// A `Tag`.

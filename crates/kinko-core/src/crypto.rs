@@ -8,10 +8,10 @@ use crate::actions::Action;
 use crate::ops::{
     DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, ReEncryptOutput,
 };
-use crate::rules::{Need, check_encrypt_usage, check_state};
+use crate::rules::{Need, check_encrypt_usage, check_state, incorrect_key};
 use crate::{
-    Caller, EncryptionAlgorithmSpec, EncryptionContext, Error, KeyArn, KeyId, KeyRef, Kms,
-    MaterialId,
+    Caller, EncryptionAlgorithmSpec, EncryptionContext, Error, KeyArn, KeyId, KeyRef, KeyUsage,
+    Kms, MaterialId,
 };
 
 impl Kms {
@@ -28,7 +28,7 @@ impl Kms {
             .resolve_with(caller, key, Action::KmsEncrypt, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, algorithm)?;
+        check_encrypt_usage(&key, algorithm, Action::KmsEncrypt)?;
         let (material_id, ciphertext) = self
             .encrypt_with(&key, algorithm, context, plaintext)
             .await?;
@@ -58,7 +58,10 @@ impl Kms {
         let key = self
             .resolve_with(caller, key, action, Some(context))
             .await?;
-        check_encrypt_usage(&key, algorithm)?;
+        if key.usage != KeyUsage::EncryptDecrypt {
+            return Err(incorrect_key());
+        }
+        check_encrypt_usage(&key, algorithm, action)?;
         check_state(&key, Need::Crypto)?;
         Ok(key.arn.clone())
     }
@@ -75,7 +78,7 @@ impl Kms {
             .resolve_with(caller, key, Action::KmsReEncryptTo, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, algorithm)?;
+        check_encrypt_usage(&key, algorithm, Action::KmsReEncryptTo)?;
         Ok(key.arn.clone())
     }
 
@@ -114,7 +117,10 @@ impl Kms {
             None => None,
         };
         if let Some(k) = &named {
-            check_encrypt_usage(k, algorithm)?;
+            if k.usage != KeyUsage::EncryptDecrypt {
+                return Err(incorrect_key());
+            }
+            check_encrypt_usage(k, algorithm, action)?;
             if let Some(oaep) = algorithm.oaep() {
                 return self.decrypt_oaep(k, oaep, ciphertext, context).await;
             }
@@ -125,9 +131,7 @@ impl Kms {
             kinko_crypto::parse_header(ciphertext).map_err(|_| Error::InvalidCiphertext)?;
         let blob_key = KeyId::from_bytes(header.key_id);
         if named.as_ref().is_some_and(|k| k.id() != blob_key) {
-            return Err(Error::IncorrectKey(
-                "The key ID in the request does not identify a CMK that can perform this operation.".into(),
-            ));
+            return Err(incorrect_key());
         }
         let key = match named {
             Some(k) => k,
@@ -181,7 +185,7 @@ impl Kms {
             )
             .await?;
         check_state(&destination, Need::Crypto)?;
-        check_encrypt_usage(&destination, destination_algorithm)?;
+        check_encrypt_usage(&destination, destination_algorithm, Action::KmsReEncryptTo)?;
         let source = self
             .decrypt_as(
                 caller,
@@ -229,7 +233,7 @@ impl Kms {
             .resolve_with(caller, key, action, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault)?;
+        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault, action)?;
         let data_key = random_secret(size.byte_len())?;
         let (material_id, prepared) = self.current_material(&key).await?;
         let ciphertext = prepared.symmetric()?.seal(
