@@ -596,12 +596,16 @@ def test_rsa_encryption_errors(kms, keys, key):
             Plaintext=b"x",
             EncryptionAlgorithm="RSAES_OAEP_SHA_256",
         )
-    expect_error(
-        "InvalidKeyUsageException",
+    # Decrypt naming a key that cannot decrypt: AWS answers IncorrectKeyException (issue 21).
+    e = expect_error(
+        "IncorrectKeyException",
         kms.decrypt,
         CiphertextBlob=ct,
         KeyId=keys.get("RSA_2048", "SIGN_VERIFY")["KeyId"],
         EncryptionAlgorithm="RSAES_OAEP_SHA_256",
+    )
+    assert e.response["Error"]["Message"] == (
+        "The key ID in the request does not identify a CMK that can perform this operation."
     )
 
 

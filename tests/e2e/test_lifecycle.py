@@ -408,6 +408,11 @@ def test_rotation_status_period_and_validation(kms, kms_nov, clock_kinko):
     expect_error("DisabledException", kms.enable_key_rotation, KeyId=d["KeyId"], RotationPeriodInDays=100)
     expect_error("DisabledException", kms.disable_key_rotation, KeyId=d["KeyId"])
     expect_error("DisabledException", kms.rotate_key_on_demand, KeyId=d["KeyId"])
+    # State before spec: a disabled RSA key is DisabledException '<ARN> is disabled.' (issue 21).
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    kms.disable_key(KeyId=rsa["KeyId"])
+    e = expect_error("DisabledException", kms.rotate_key_on_demand, KeyId=rsa["KeyId"])
+    assert e.response["Error"]["Message"] == f"{rsa['Arn']} is disabled."
 
 
 def test_automatic_rotation_over_a_year_keeps_every_old_ciphertext(kms, clock_kinko):
@@ -506,7 +511,7 @@ def test_rotate_on_demand_limit_and_list_key_rotations_paging(kms, kms_nov, cloc
     made = []
     for i in range(25):
         out = kms.rotate_key_on_demand(KeyId=kid if i % 2 else arn)
-        assert out["KeyId"] in (kid, arn)  # "identifies the key" (the docs' example shows an ID)
+        assert out["KeyId"] == arn  # AWS answers with the key ARN (issue 21's table)
         current = describe(kms, kid)["CurrentKeyMaterialId"]
         assert current != original and current not in made, i
         made.append(current)
@@ -888,7 +893,10 @@ def test_reimport_same_material_only(kms, kind):
     assert gone["KeyId"] == arn
     if kind == "SYMMETRIC_DEFAULT":
         assert gone["KeyMaterialId"] == first["KeyMaterialId"]
-    assert describe(kms, kid)["KeyState"] == "PendingImport"
+    after = describe(kms, kid)
+    assert after["KeyState"] == "PendingImport"
+    # Without material DescribeKey has no ExpirationModel, as on AWS (issue 21's table).
+    assert "ExpirationModel" not in after
     expect_error("KMSInvalidStateException", use)
 
     # Different material is refused, and the key stays without material.
@@ -1055,6 +1063,9 @@ def test_new_key_material_rotates_an_imported_key(kms, clock_kinko):
     id_a = first["KeyMaterialId"]
     c1 = kms.encrypt(KeyId=kid, Plaintext=b"under A")["CiphertextBlob"]
     assert kms.list_key_rotations(KeyId=kid)["Rotations"] == []
+    # Nothing imported for rotation yet: AWS's KMSInvalidStateException (issue 21's table).
+    e = expect_error("KMSInvalidStateException", kms.rotate_key_on_demand, KeyId=kid)
+    assert e.response["Error"]["Message"] == f"No available key material pending rotation for the key: {arn}."
 
     second = import_material(
         kms, kid, b, "RSA_AES_KEY_WRAP_SHA_256", ImportType="NEW_KEY_MATERIAL", KeyMaterialDescription="material B"
@@ -1074,7 +1085,7 @@ def test_new_key_material_rotates_an_imported_key(kms, clock_kinko):
     assert kms.list_key_rotations(KeyId=kid)["Rotations"] == []  # ROTATIONS_ONLY: nothing rotated yet
 
     now = server_now(clock_kinko)
-    assert kms.rotate_key_on_demand(KeyId=kid)["KeyId"] in (kid, arn)
+    assert kms.rotate_key_on_demand(KeyId=kid)["KeyId"] == arn
     assert describe(kms, kid)["CurrentKeyMaterialId"] == id_b
     [rot] = kms.list_key_rotations(KeyId=kid)["Rotations"]
     assert rot["KeyMaterialId"] == id_b and rot["RotationType"] == "ON_DEMAND"

@@ -30,6 +30,7 @@ codes! {
     ConflictException = 400,
     DependencyTimeoutException = 503,
     DisabledException = 400,
+    DryRunOperationException = 400,
     IncompleteSignatureException = 400,
     IncorrectKeyException = 400,
     InvalidAliasNameException = 400,
@@ -79,6 +80,19 @@ codes! {
     SignatureDoesNotMatch = 403,
     Throttling = 400,
     ValidationError = 400,
+}
+
+impl ErrorCode {
+    /// The errors AWS answers with no `message` member at all: a ciphertext that does not
+    /// decrypt, a signature or MAC that does not verify. They deliberately say nothing.
+    pub fn says_nothing(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::InvalidCiphertextException
+                | ErrorCode::KMSInvalidSignatureException
+                | ErrorCode::KMSInvalidMacException
+        )
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@ pub struct ErrorBody<'a> {
     /// The error shape name.
     #[serde(rename = "__type")]
     pub kind: &'a str,
-    /// Human-readable message.
-    pub message: &'a str,
+    /// Human-readable message; `None` for the errors AWS answers without one
+    /// ([`ErrorCode::says_nothing`](crate::ErrorCode::says_nothing)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'a str>,
 }
 
 /// A `Tag`.
@@ -153,6 +155,7 @@ response!(/** Encrypt output. */ EncryptResponse { ciphertext_blob: Blob, key_id
 request!(/** Decrypt input. */ DecryptRequest {
     #[serde(skip_serializing)] ciphertext_blob: Blob, encryption_context: Context, #[serde(skip_serializing)] grant_tokens: Vec<String>, key_id: String,
     encryption_algorithm: String, #[serde(skip_serializing)] recipient: serde_json::Value, dry_run: bool,
+    dry_run_modifiers: Vec<String>,
 });
 response!(/** Decrypt output. */ DecryptResponse {
     key_id: String, plaintext: Blob, encryption_algorithm: String, key_material_id: String,
@@ -161,7 +164,7 @@ request!(/** ReEncrypt input. */ ReEncryptRequest {
     #[serde(skip_serializing)] ciphertext_blob: Blob, source_encryption_context: Context, source_key_id: String,
     destination_key_id: String, destination_encryption_context: Context,
     source_encryption_algorithm: String, destination_encryption_algorithm: String,
-    #[serde(skip_serializing)] grant_tokens: Vec<String>, dry_run: bool,
+    #[serde(skip_serializing)] grant_tokens: Vec<String>, dry_run: bool, dry_run_modifiers: Vec<String>,
 });
 response!(/** ReEncrypt output. */ ReEncryptResponse {
     ciphertext_blob: Blob, source_key_id: String, key_id: String,

@@ -109,6 +109,18 @@ impl Action {
     pub fn parse(name: &str) -> Option<Action> {
         Action::ALL.iter().copied().find(|a| a.as_str() == name)
     }
+
+    /// The operation an action is checked for, as AWS's messages name it: the name without its
+    /// service prefix, and `ReEncrypt` for both halves of a re-encryption.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Action::KmsReEncryptFrom | Action::KmsReEncryptTo => "ReEncrypt",
+            _ => {
+                let name = self.as_str();
+                name.split_once(':').map_or(name, |(_, op)| op)
+            }
+        }
+    }
 }
 
 /// The KMS operation a policy-language action names (`kms:Encrypt` → `Encrypt`), as grants

@@ -152,7 +152,7 @@ impl Kms {
             .resolve_with(caller, key, action, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault)?;
+        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault, action)?;
         let Some(spec) = pair_spec.key_spec().asymmetric() else {
             return Err(material::unsupported_spec(pair_spec.key_spec()));
         };
@@ -270,7 +270,7 @@ impl Kms {
     ) -> Result<std::sync::Arc<Key>, Error> {
         let key = self.resolve(caller, key, action).await?;
         check_state(&key, Need::Crypto)?;
-        check_usage(&key, usage)?;
+        check_usage(&key, usage, action)?;
         if !fits(&key) {
             return Err(incompatible_algorithm(algorithm, &key));
         }

@@ -8,9 +8,10 @@ use crate::actions::Action;
 use crate::ops::{
     DataKeySize, DecryptOutput, EncryptOutput, GenerateDataKeyOutput, ReEncryptOutput,
 };
-use crate::rules::{Need, check_encrypt_usage, check_state};
+use crate::rules::{Need, check_encrypt_usage, check_state, incorrect_key};
 use crate::{
-    Caller, EncryptionAlgorithmSpec, EncryptionContext, Error, KeyId, KeyRef, Kms, MaterialId,
+    Caller, EncryptionAlgorithmSpec, EncryptionContext, Error, KeyArn, KeyId, KeyRef, KeyUsage,
+    Kms, MaterialId,
 };
 
 impl Kms {
@@ -27,7 +28,7 @@ impl Kms {
             .resolve_with(caller, key, Action::KmsEncrypt, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, algorithm)?;
+        check_encrypt_usage(&key, algorithm, Action::KmsEncrypt)?;
         let (material_id, ciphertext) = self
             .encrypt_with(&key, algorithm, context, plaintext)
             .await?;
@@ -36,6 +37,49 @@ impl Kms {
             key_arn: key.arn.clone(),
             material_id,
         })
+    }
+
+    /// A dry run of Decrypt, or of ReEncrypt's source half (`re_encrypt_from`), that leaves the
+    /// ciphertext unread (`IGNORE_CIPHERTEXT`): the named key is authorized and checked as if it
+    /// had made one. Its ARN.
+    pub async fn check_decrypt(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        context: &EncryptionContext,
+        algorithm: EncryptionAlgorithmSpec,
+        re_encrypt_from: bool,
+    ) -> Result<KeyArn, Error> {
+        let action = if re_encrypt_from {
+            Action::KmsReEncryptFrom
+        } else {
+            Action::KmsDecrypt
+        };
+        let key = self
+            .resolve_with(caller, key, action, Some(context))
+            .await?;
+        if key.usage != KeyUsage::EncryptDecrypt {
+            return Err(incorrect_key());
+        }
+        check_encrypt_usage(&key, algorithm, action)?;
+        check_state(&key, Need::Crypto)?;
+        Ok(key.arn.clone())
+    }
+
+    /// ReEncrypt's destination half, checked without encrypting (a dry run). Its ARN.
+    pub async fn check_encrypt(
+        &self,
+        caller: &Caller,
+        key: &KeyRef,
+        context: &EncryptionContext,
+        algorithm: EncryptionAlgorithmSpec,
+    ) -> Result<KeyArn, Error> {
+        let key = self
+            .resolve_with(caller, key, Action::KmsReEncryptTo, Some(context))
+            .await?;
+        check_state(&key, Need::Crypto)?;
+        check_encrypt_usage(&key, algorithm, Action::KmsReEncryptTo)?;
+        Ok(key.arn.clone())
     }
 
     /// Decrypt; `key` is optional for symmetric ciphertexts.
@@ -73,7 +117,10 @@ impl Kms {
             None => None,
         };
         if let Some(k) = &named {
-            check_encrypt_usage(k, algorithm)?;
+            if k.usage != KeyUsage::EncryptDecrypt {
+                return Err(incorrect_key());
+            }
+            check_encrypt_usage(k, algorithm, action)?;
             if let Some(oaep) = algorithm.oaep() {
                 return self.decrypt_oaep(k, oaep, ciphertext, context).await;
             }
@@ -84,9 +131,7 @@ impl Kms {
             kinko_crypto::parse_header(ciphertext).map_err(|_| Error::InvalidCiphertext)?;
         let blob_key = KeyId::from_bytes(header.key_id);
         if named.as_ref().is_some_and(|k| k.id() != blob_key) {
-            return Err(Error::IncorrectKey(
-                "The key ID in the request does not identify a CMK that can perform this operation.".into(),
-            ));
+            return Err(incorrect_key());
         }
         let key = match named {
             Some(k) => k,
@@ -140,7 +185,7 @@ impl Kms {
             )
             .await?;
         check_state(&destination, Need::Crypto)?;
-        check_encrypt_usage(&destination, destination_algorithm)?;
+        check_encrypt_usage(&destination, destination_algorithm, Action::KmsReEncryptTo)?;
         let source = self
             .decrypt_as(
                 caller,
@@ -188,7 +233,7 @@ impl Kms {
             .resolve_with(caller, key, action, Some(context))
             .await?;
         check_state(&key, Need::Crypto)?;
-        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault)?;
+        check_encrypt_usage(&key, EncryptionAlgorithmSpec::SymmetricDefault, action)?;
         let data_key = random_secret(size.byte_len())?;
         let (material_id, prepared) = self.current_material(&key).await?;
         let ciphertext = prepared.symmetric()?.seal(

@@ -82,6 +82,9 @@ pub enum Error {
     /// A request value violates a constraint.
     #[error("{0}")]
     Validation(String),
+    /// The request would have succeeded, but it asked for a dry run (`DryRun: true`).
+    #[error("The request would have succeeded, but the DryRun option is set.")]
+    DryRun,
     /// The caller may not perform the action on the resource.
     #[error("{0}")]
     AccessDenied(String),

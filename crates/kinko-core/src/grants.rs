@@ -13,7 +13,7 @@ use kinko_crypto::random_array;
 use crate::actions::Action;
 use crate::grant::{check_constraint_map, check_grant_name, is_symmetric_encryption};
 use crate::ops::{AuditFn, Page};
-use crate::rules::{Need, check_state, decode_marker, page_marker, refuse_alias};
+use crate::rules::{Need, check_state, decode_marker, page_marker, refuse_alias, stop_if_dry_run};
 use crate::{
     AuditDraft, Caller, Error, Grant, GrantConstraints, GrantOperation, Key, KeyArn, KeyId, KeyRef,
     KeyState, Kms, MAX_GRANTS_PER_KEY, StoreError, check_grant_id, check_principal, grant_token,
@@ -175,6 +175,7 @@ impl Kms {
             created_at: self.clock().now(),
         };
         let existing = self.grants_for_key(&key.id()).await?;
+        stop_if_dry_run(caller)?;
         if grant.name.is_some()
             && let Some(same) = existing
                 .iter()
@@ -326,6 +327,7 @@ impl Kms {
                 caller.principal, key.arn
             )));
         }
+        stop_if_dry_run(caller)?;
         self.delete_grant(&key, &grant_id, audit).await
     }
 
@@ -341,6 +343,14 @@ impl Kms {
         let key = self
             .resolve_by_id(caller, key, Action::KmsRevokeGrant)
             .await?;
+        if caller.facts.dry_run {
+            // A dry run answers what the revocation would: NotFound for a grant the key lacks.
+            let grants = self.grants_for_key(&key.id()).await?;
+            if !grants.iter().any(|g| g.grant_id == grant_id) {
+                return Err(grant_not_found(grant_id, &key.arn));
+            }
+            stop_if_dry_run(caller)?;
+        }
         self.delete_grant(&key, grant_id, audit).await
     }
 

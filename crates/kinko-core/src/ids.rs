@@ -108,6 +108,9 @@ impl fmt::Display for KeyArn {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AliasName(String);
 
+/// AWS's answer to an alias name without the `alias/` prefix (a ValidationException).
+const ALIAS_PREFIX_MESSAGE: &str = "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
+
 impl AliasName {
     /// Validates an alias name for use (lookup or creation).
     pub fn parse(s: &str) -> Result<AliasName, Error> {
@@ -124,7 +127,10 @@ impl AliasName {
                 "1 validation error detected: Value '{s}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
             )));
         }
-        if !s.starts_with("alias/") || s.len() == "alias/".len() {
+        if !s.starts_with("alias/") {
+            return Err(Error::Validation(ALIAS_PREFIX_MESSAGE.to_owned()));
+        }
+        if s.len() == "alias/".len() {
             return Err(Error::InvalidAliasName(format!(
                 "Alias must start with the prefix \"alias/\" followed by a name: {s}"
             )));
@@ -330,7 +336,7 @@ mod tests {
         ));
         assert!(matches!(
             AliasName::parse("noprefix"),
-            Err(Error::InvalidAliasName(_))
+            Err(Error::Validation(m)) if m == ALIAS_PREFIX_MESSAGE
         ));
         assert!(matches!(
             AliasName::parse("alias/"),

@@ -267,6 +267,8 @@ impl Kms {
         material.valid_to = None;
         if id == key.current_material {
             key.valid_to = None;
+            // With no material, DescribeKey shows no ExpirationModel, as on AWS.
+            key.expiration_model = None;
             if key.state != KeyState::PendingDeletion {
                 key.state = KeyState::PendingImport;
             }
@@ -305,8 +307,8 @@ impl Kms {
             .into_iter()
             .find(|m| m.pending_rotation && m.is_imported())
             .ok_or_else(|| {
-                Error::UnsupportedOperation(format!(
-                    "{} has no key material waiting for rotation: import new material with ImportType NEW_KEY_MATERIAL first.",
+                Error::InvalidState(format!(
+                    "No available key material pending rotation for the key: {}.",
                     key.arn
                 ))
             })?;

@@ -10,7 +10,9 @@ use crate::aad::material_aad;
 use crate::actions::Action;
 use crate::material::{self, Prepared};
 use crate::ops::{AuditFn, CreateKeyRequest, Page, ScheduleDeletionOutput};
-use crate::rules::{MAX_TAGS_PER_KEY, Need, decode_marker, dedup_tags, page_marker, validate_tags};
+use crate::rules::{
+    MAX_TAGS_PER_KEY, Need, TOO_MANY_TAGS, decode_marker, dedup_tags, page_marker, validate_tags,
+};
 use crate::{
     Caller, Error, Key, KeyArn, KeyId, KeyLastUsage, KeyRef, KeySpec, KeyState, Kms, Material,
     MaterialId, Origin, default_key_policy,
@@ -57,9 +59,7 @@ impl Kms {
         }
         validate_tags(&req.tags)?;
         if req.tags.len() > MAX_TAGS_PER_KEY {
-            return Err(Error::LimitExceeded(format!(
-                "A key can have at most {MAX_TAGS_PER_KEY} tags."
-            )));
+            return Err(Error::Tag(TOO_MANY_TAGS.into()));
         }
         let now = self.clock().now();
         let arn = KeyArn {

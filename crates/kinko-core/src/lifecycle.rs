@@ -170,6 +170,8 @@ impl Kms {
         let resolved = self
             .resolve_for_management(caller, key, Action::KmsRotateKeyOnDemand)
             .await?;
+        // AWS checks the key's state before its spec: a disabled RSA key is DisabledException.
+        check_state(&resolved, Need::Crypto)?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
             return self.rotate_to_imported(&resolved, audit).await;

@@ -413,6 +413,8 @@ pub struct RequestFacts {
     pub secure_transport: bool,
     /// Condition keys taken from the request parameters.
     pub keys: ConditionKeys,
+    /// The request asked for a dry run: it is validated and authorized, and changes nothing.
+    pub dry_run: bool,
 }
 
 /// An encryption context: string pairs, compared as a set.

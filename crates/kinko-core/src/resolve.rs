@@ -53,6 +53,10 @@ impl Kms {
     ) -> Result<Arc<Key>, Error> {
         match key {
             KeyRef::Id(id) => self.require_key(caller, &caller.region, id).await,
+            KeyRef::Arn(arn) if arn.region != caller.region => Err(other_region(&arn.region)),
+            KeyRef::AliasArn { region, .. } if region != &caller.region => {
+                Err(other_region(region))
+            }
             KeyRef::Arn(arn) => {
                 if arn.account != caller.account {
                     let Some(action) = cross_account else {
@@ -274,4 +278,10 @@ fn cross_account_denied(caller: &Caller, resource: &str) -> Error {
         "User: {} is not authorized to access {resource}: this operation cannot use a key of another account",
         caller.principal
     ))
+}
+
+/// A key or alias ARN of a region other than the request's: AWS answers as if it named nothing,
+/// with the region in the message.
+fn other_region(region: &Region) -> Error {
+    Error::NotFound(format!("Invalid arn {region}"))
 }

@@ -4,12 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::{EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Tag};
+use crate::actions::Action;
+use crate::{Caller, EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Tag};
 
 /// Most aliases one key may have.
 pub(crate) const MAX_ALIASES_PER_KEY: usize = 50;
 /// Most tags one key may have.
 pub(crate) const MAX_TAGS_PER_KEY: usize = 50;
+
+/// AWS's answer (a TagException) when a key would have more than [`MAX_TAGS_PER_KEY`] tags.
+pub(crate) const TOO_MANY_TAGS: &str = "Too many tags";
 
 /// What an operation needs of the key's state.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,12 +57,13 @@ pub(crate) fn check_state(key: &Key, need: Need) -> Result<(), Error> {
     }
 }
 
-/// The key must be an encryption key whose spec offers `algorithm`.
+/// The key must be an encryption key whose spec offers `algorithm`, for `action`.
 pub(crate) fn check_encrypt_usage(
     key: &Key,
     algorithm: EncryptionAlgorithmSpec,
+    action: Action,
 ) -> Result<(), Error> {
-    check_usage(key, KeyUsage::EncryptDecrypt)?;
+    check_usage(key, KeyUsage::EncryptDecrypt, action)?;
     if !key
         .spec
         .encryption_algorithms(key.usage)
@@ -69,15 +74,25 @@ pub(crate) fn check_encrypt_usage(
     Ok(())
 }
 
-/// The key's usage must be `usage`.
-pub(crate) fn check_usage(key: &Key, usage: KeyUsage) -> Result<(), Error> {
+/// The key's usage must be `usage` for `action`; AWS's message names the operation.
+pub(crate) fn check_usage(key: &Key, usage: KeyUsage, action: Action) -> Result<(), Error> {
     if key.usage != usage {
         return Err(Error::InvalidKeyUsage(format!(
-            "{} key usage is {} which is not valid for this operation.",
-            key.arn, key.usage
+            "{} key usage is {} which is not valid for {}.",
+            key.arn,
+            key.usage,
+            action.operation()
         )));
     }
     Ok(())
+}
+
+/// Decrypt (or ReEncrypt's source) naming a key that cannot decrypt: AWS answers
+/// IncorrectKeyException, as for a key that did not make the ciphertext.
+pub(crate) fn incorrect_key() -> Error {
+    Error::IncorrectKey(
+        "The key ID in the request does not identify a CMK that can perform this operation.".into(),
+    )
 }
 
 /// `InvalidKeyUsageException` for an algorithm the key's spec does not offer.
@@ -86,6 +101,15 @@ pub(crate) fn incompatible_algorithm(algorithm: &str, key: &Key) -> Error {
         "Algorithm {algorithm} is incompatible with key spec {}.",
         key.spec
     ))
+}
+
+/// Ends a dry run once its request has been validated and authorized, before it changes
+/// anything.
+pub(crate) fn stop_if_dry_run(caller: &Caller) -> Result<(), Error> {
+    if caller.facts.dry_run {
+        return Err(Error::DryRun);
+    }
+    Ok(())
 }
 
 /// Operations that take a key id or key ARN only: an alias is not a key they can find.

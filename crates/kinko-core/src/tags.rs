@@ -3,7 +3,8 @@
 use crate::actions::Action;
 use crate::ops::{AuditFn, Page};
 use crate::rules::{
-    MAX_TAGS_PER_KEY, Need, check_state, decode_marker, dedup_tags, page_marker, validate_tags,
+    MAX_TAGS_PER_KEY, Need, TOO_MANY_TAGS, check_state, decode_marker, dedup_tags, page_marker,
+    validate_tags,
 };
 use crate::{Caller, Error, KeyRef, Kms, Tag};
 
@@ -31,11 +32,7 @@ impl Kms {
             .filter(|t| !existing.iter().any(|e| e.key == t.key))
             .count();
         if existing.len() + new_keys > MAX_TAGS_PER_KEY {
-            return Err(Error::LimitExceeded(format!(
-                "A key can have at most {MAX_TAGS_PER_KEY} tags; this request would give {} {}.",
-                key.arn,
-                existing.len() + new_keys
-            )));
+            return Err(Error::Tag(TOO_MANY_TAGS.into()));
         }
         self.store()
             .put_tags(&key.id(), &tags, self.append(&audit(&key)))

@@ -78,7 +78,7 @@ fn respond(
 fn error_response(error: &ApiError, request_id: &str) -> Response {
     let body = serde_json::to_vec(&ErrorBody {
         kind: error.code.as_str(),
-        message: &error.message,
+        message: (!error.code.says_nothing()).then_some(error.message.as_str()),
     })
     .unwrap_or_else(|_| b"{\"__type\":\"KMSInternalException\",\"message\":\"\"}".to_vec());
     let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -110,6 +110,22 @@ pub fn enum_value<T: Copy>(
     })
 }
 
+/// `DryRun` with `DryRunModifiers` (Decrypt, ReEncrypt): whether the dry run leaves the
+/// ciphertext unread (`IGNORE_CIPHERTEXT`, the model's one modifier). Modifiers without a dry
+/// run change nothing.
+pub fn ignores_ciphertext(dry_run: Option<bool>, modifiers: Option<&Vec<String>>) -> Conv<bool> {
+    let modifiers = modifiers.map(Vec::as_slice).unwrap_or_default();
+    for m in modifiers {
+        enum_value(
+            m,
+            "dryRunModifiers",
+            |v| (v == "IGNORE_CIPHERTEXT").then_some(()),
+            &["IGNORE_CIPHERTEXT"],
+        )?;
+    }
+    Ok(dry_run == Some(true) && !modifiers.is_empty())
+}
+
 /// A KeyId member: 1–2048 chars, then one of the four identifier forms.
 pub fn key_ref(value: &str, field: &str) -> Conv<KeyRef> {
     string_len(value, field, 1, 2048)?;
@@ -169,14 +185,8 @@ pub fn grant_tokens(value: Option<&Vec<String>>) -> Conv<()> {
     Ok(())
 }
 
-/// Refuses features Kinko does not offer yet, by name.
-pub fn unsupported_flags(dry_run: Option<bool>, recipient: Option<&serde_json::Value>) -> Conv<()> {
-    if dry_run == Some(true) {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedOperationException,
-            "DryRun is not supported by Kinko yet.",
-        ));
-    }
+/// Refuses `Recipient` (Nitro Enclaves attestation), which Kinko does not offer, by name.
+pub fn unsupported_recipient(recipient: Option<&serde_json::Value>) -> Conv<()> {
     if recipient.is_some_and(|r| !r.is_null()) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedOperationException,

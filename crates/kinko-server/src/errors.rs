@@ -57,6 +57,7 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::InvalidGrantId(m) => (C::InvalidGrantIdException, m),
         Error::InvalidGrantToken(m) => (C::InvalidGrantTokenException, m),
         Error::Validation(m) => (C::ValidationException, m),
+        Error::DryRun => (C::DryRunOperationException, Error::DryRun.to_string()),
         Error::AccessDenied(m) => (C::AccessDeniedException, m),
         Error::StoreUnavailable(source) => {
             tracing::error!(request_id, error = %source, "storage unavailable");

@@ -140,6 +140,7 @@ pub(crate) fn kms_request(p: &Parameters<'_>, source_ip: Option<IpAddr>) -> Requ
         source_ip,
         secure_transport: false,
         keys,
+        dry_run: false,
     }
 }
 

@@ -35,6 +35,10 @@ impl KmsRequest for wire::GetPublicKeyRequest {
 }
 
 impl KmsRequest for wire::GenerateDataKeyPairRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -45,6 +49,10 @@ impl KmsRequest for wire::GenerateDataKeyPairRequest {
 }
 
 impl KmsRequest for wire::DeriveSharedSecretRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -55,6 +63,10 @@ impl KmsRequest for wire::DeriveSharedSecretRequest {
 }
 
 impl KmsRequest for wire::EncapsulateRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -105,7 +117,7 @@ async fn generate_data_key_pair_or_generate_data_key_pair_without_plaintext(
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
     let pair_spec = c::key_pair_spec(r.key_pair_spec.as_deref())?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+    c::unsupported_recipient(r.recipient.as_ref())?;
     let with_plaintext = op == "GenerateDataKeyPair";
     let out = cx
         .kms
@@ -167,7 +179,7 @@ pub(super) async fn derive_shared_secret(
     let peer = c::required(r.public_key, "publicKey")?;
     c::blob_len(&peer, "publicKey", 1, 8192)?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+    c::unsupported_recipient(r.recipient.as_ref())?;
     let out = cx
         .kms
         .derive_shared_secret(&cx.caller, &key_ref, algorithm, &peer.0)
@@ -190,7 +202,6 @@ async fn encapsulate_or_decapsulate(cx: Call<'_>, r: wire::EncapsulateRequest, o
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
     let algorithm = c::encapsulation_algorithm(r.encapsulation_algorithm.as_deref())?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, None)?;
     let out = if op == "Encapsulate" {
         cx.kms
             .encapsulate(&cx.caller, &key_ref, algorithm)

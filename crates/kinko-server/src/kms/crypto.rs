@@ -25,6 +25,10 @@ pub(super) const OPERATIONS: &[Descriptor] = &[
 ];
 
 impl KmsRequest for wire::EncryptRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -35,6 +39,10 @@ impl KmsRequest for wire::EncryptRequest {
 }
 
 impl KmsRequest for wire::DecryptRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -45,6 +53,10 @@ impl KmsRequest for wire::DecryptRequest {
 }
 
 impl KmsRequest for wire::ReEncryptRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             source_key_id: self.source_key_id.as_deref(),
@@ -55,6 +67,10 @@ impl KmsRequest for wire::ReEncryptRequest {
 }
 
 impl KmsRequest for wire::GenerateDataKeyRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -74,7 +90,6 @@ pub(super) async fn encrypt(cx: Call<'_>, r: wire::EncryptRequest) -> Reply {
     c::grant_tokens(r.grant_tokens.as_ref())?;
     let algorithm =
         c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
-    c::unsupported_flags(r.dry_run, None)?;
     let plaintext = kinko_crypto::SecretBytes::new(plaintext.0);
     let out = cx
         .kms
@@ -97,22 +112,37 @@ pub(super) async fn encrypt(cx: Call<'_>, r: wire::EncryptRequest) -> Reply {
 
 /// `Decrypt`.
 pub(super) async fn decrypt(cx: Call<'_>, r: wire::DecryptRequest) -> Reply {
-    let blob = c::required(r.ciphertext_blob, "ciphertextBlob")?;
-    c::blob_len(&blob, "ciphertextBlob", 1, 6144)?;
+    let ignore_ciphertext = c::ignores_ciphertext(r.dry_run, r.dry_run_modifiers.as_ref())?;
+    let blob = match r.ciphertext_blob {
+        None if ignore_ciphertext => None,
+        blob => Some(c::required(blob, "ciphertextBlob")?),
+    };
+    if let Some(blob) = &blob {
+        c::blob_len(blob, "ciphertextBlob", 1, 6144)?;
+    }
     let key_ref = c::opt_key_ref(r.key_id.as_deref(), "keyId")?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
     let algorithm =
         c::encryption_algorithm(r.encryption_algorithm.as_deref(), "encryptionAlgorithm")?;
-    c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+    c::unsupported_recipient(r.recipient.as_ref())?;
+    let context = c::context(r.encryption_context, "encryptionContext")?;
+    let blob = match blob {
+        Some(blob) if !ignore_ciphertext => blob,
+        _ => {
+            // A dry run that ignores the ciphertext checks the key it names instead.
+            let key_ref = c::required(key_ref, "keyId")?;
+            let arn = cx
+                .kms
+                .check_decrypt(&cx.caller, &key_ref, &context, algorithm, false)
+                .await
+                .map_err(cx.core())?;
+            cx.seen.key = Some(arn);
+            return Err(cx.core()(kinko_core::Error::DryRun));
+        }
+    };
     let out = cx
         .kms
-        .decrypt(
-            &cx.caller,
-            &blob.0,
-            &c::context(r.encryption_context, "encryptionContext")?,
-            key_ref.as_ref(),
-            algorithm,
-        )
+        .decrypt(&cx.caller, &blob.0, &context, key_ref.as_ref(), algorithm)
         .await
         .map_err(cx.core())?;
     cx.seen.key = Some(out.key_arn.clone());
@@ -129,8 +159,14 @@ pub(super) async fn decrypt(cx: Call<'_>, r: wire::DecryptRequest) -> Reply {
 
 /// `ReEncrypt`.
 pub(super) async fn re_encrypt(cx: Call<'_>, r: wire::ReEncryptRequest) -> Reply {
-    let blob = c::required(r.ciphertext_blob, "ciphertextBlob")?;
-    c::blob_len(&blob, "ciphertextBlob", 1, 6144)?;
+    let ignore_ciphertext = c::ignores_ciphertext(r.dry_run, r.dry_run_modifiers.as_ref())?;
+    let blob = match r.ciphertext_blob {
+        None if ignore_ciphertext => None,
+        blob => Some(c::required(blob, "ciphertextBlob")?),
+    };
+    if let Some(blob) = &blob {
+        c::blob_len(blob, "ciphertextBlob", 1, 6144)?;
+    }
     let destination = c::key_ref(
         &c::required(r.destination_key_id, "destinationKeyId")?,
         "destinationKeyId",
@@ -145,20 +181,39 @@ pub(super) async fn re_encrypt(cx: Call<'_>, r: wire::ReEncryptRequest) -> Reply
         r.destination_encryption_algorithm.as_deref(),
         "destinationEncryptionAlgorithm",
     )?;
-    c::unsupported_flags(r.dry_run, None)?;
+    let source_context = c::context(r.source_encryption_context, "sourceEncryptionContext")?;
+    let destination_context =
+        c::context(r.destination_encryption_context, "destinationEncryptionContext")?;
+    let blob = match blob {
+        Some(blob) if !ignore_ciphertext => blob,
+        _ => {
+            // A dry run that ignores the ciphertext checks both keys: the source by its id.
+            let source = c::required(source, "sourceKeyId")?;
+            let destination_arn = cx
+                .kms
+                .check_encrypt(&cx.caller, &destination, &destination_context, dst_alg)
+                .await
+                .map_err(cx.core())?;
+            cx.seen.key = Some(destination_arn);
+            let source_arn = cx
+                .kms
+                .check_decrypt(&cx.caller, &source, &source_context, src_alg, true)
+                .await
+                .map_err(cx.core())?;
+            cx.seen.source_key = Some(source_arn);
+            return Err(cx.core()(kinko_core::Error::DryRun));
+        }
+    };
     let out = cx
         .kms
         .re_encrypt(
             &cx.caller,
             &blob.0,
-            &c::context(r.source_encryption_context, "sourceEncryptionContext")?,
+            &source_context,
             source.as_ref(),
             src_alg,
             &destination,
-            &c::context(
-                r.destination_encryption_context,
-                "destinationEncryptionContext",
-            )?,
+            &destination_context,
             dst_alg,
         )
         .await
@@ -184,7 +239,7 @@ async fn generate_data_key_or_generate_data_key_without_plaintext(
 ) -> Reply {
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, r.recipient.as_ref())?;
+    c::unsupported_recipient(r.recipient.as_ref())?;
     let size = match (r.key_spec.as_deref(), r.number_of_bytes) {
         (Some(_), Some(_)) => {
             return Err(ApiError::validation(
@@ -260,7 +315,7 @@ pub(super) async fn generate_random(cx: Call<'_>, r: wire::GenerateRandomRequest
             "Custom key stores are not supported by Kinko.",
         ));
     }
-    c::unsupported_flags(None, r.recipient.as_ref())?;
+    c::unsupported_recipient(r.recipient.as_ref())?;
     let bytes = cx
         .kms
         .generate_random(&cx.caller, usize::try_from(n).unwrap_or(1))

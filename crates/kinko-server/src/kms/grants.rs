@@ -18,6 +18,10 @@ pub(super) const OPERATIONS: &[Descriptor] = &[
 ];
 
 impl KmsRequest for wire::CreateGrantRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -50,6 +54,10 @@ impl KmsRequest for wire::ListRetirableGrantsRequest {
 }
 
 impl KmsRequest for wire::RetireGrantRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -59,6 +67,10 @@ impl KmsRequest for wire::RetireGrantRequest {
 }
 
 impl KmsRequest for wire::RevokeGrantRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -83,7 +95,6 @@ pub(super) async fn create_grant(cx: Call<'_>, r: wire::CreateGrantRequest) -> R
     let operations = c::grant_operations(c::required(r.operations, "operations")?)?;
     let constraints = c::grant_constraints(r.constraints)?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, None)?;
     let req = kinko_core::CreateGrantRequest {
         key: key_ref,
         grantee_principal: grantee,
@@ -169,7 +180,6 @@ pub(super) async fn list_retirable_grants(
 /// `RetireGrant`.
 pub(super) async fn retire_grant(cx: Call<'_>, r: wire::RetireGrantRequest) -> Reply {
     let audit = cx.audit();
-    c::unsupported_flags(r.dry_run, None)?;
     let target = match (r.grant_token, r.key_id, r.grant_id) {
         (Some(token), None, None) => {
             c::string_len(&token, "grantToken", 1, 8192)?;
@@ -195,7 +205,6 @@ pub(super) async fn retire_grant(cx: Call<'_>, r: wire::RetireGrantRequest) -> R
 /// `RevokeGrant`.
 pub(super) async fn revoke_grant(cx: Call<'_>, r: wire::RevokeGrantRequest) -> Reply {
     let audit = cx.audit();
-    c::unsupported_flags(r.dry_run, None)?;
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
     let grant_id = c::grant_id(&c::required(r.grant_id, "grantId")?)?;
     cx.kms

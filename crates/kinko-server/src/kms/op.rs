@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use kinko_api::Blob;
+use kinko_api::{Blob, ErrorCode};
 use kinko_core::{AuditDraft, Caller, Key, Kms};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,6 +108,12 @@ pub(crate) trait KmsRequest: DeserializeOwned + Serialize + Send {
     fn facts(&self) -> Parameters<'_> {
         Parameters::default()
     }
+
+    /// Whether the request asks for a dry run (`DryRun: true`, in the operations whose model
+    /// has it).
+    fn dry_run(&self) -> bool {
+        false
+    }
 }
 
 /// One request on its way to an operation's handler.
@@ -182,6 +188,8 @@ where
         .admit(request.op.name, &parameters, &request.caller)?;
     let mut facts = crate::facts::kms_request(&parameters, request.info.source_ip.parse().ok());
     facts.secure_transport = request.info.secure_transport;
+    let dry_run = typed.dry_run();
+    facts.dry_run = dry_run;
     let info: &'a RequestInfo = request.info;
     let call = Call {
         kms: request.kms,
@@ -190,7 +198,23 @@ where
         info,
         op: request.op,
     };
-    handler(call, typed).await
+    let reply = handler(call, typed).await;
+    if !dry_run {
+        return reply;
+    }
+    // A dry run that passed validation, authorization and the key's checks answers that it
+    // would have succeeded; operations that change state stop in the core before the change,
+    // and the cryptographic ones throw their result away here.
+    match reply {
+        Ok(body) => {
+            drop(kinko_crypto::SecretBytes::new(body));
+            Err(ApiError::new(
+                ErrorCode::DryRunOperationException,
+                kinko_core::Error::DryRun.to_string(),
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Overwrites a plaintext blob once it has been serialized.

@@ -99,8 +99,9 @@ pub(super) async fn rotate_key_on_demand(cx: Call<'_>, r: wire::KeyIdRequest) ->
         .await
         .map_err(cx.core())?;
     cx.seen.key = Some(arn.clone());
+    // AWS answers with the key ARN here, not the key id.
     encode(&wire::RotateKeyOnDemandResponse {
-        key_id: Some(arn.key_id.to_string()),
+        key_id: Some(arn.to_string()),
     })
 }
 

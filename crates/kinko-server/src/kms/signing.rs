@@ -16,6 +16,10 @@ pub(super) const OPERATIONS: &[Descriptor] = &[
 ];
 
 impl KmsRequest for wire::SignRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -27,6 +31,10 @@ impl KmsRequest for wire::SignRequest {
 }
 
 impl KmsRequest for wire::MacRequest {
+    fn dry_run(&self) -> bool {
+        self.dry_run == Some(true)
+    }
+
     fn facts(&self) -> Parameters<'_> {
         Parameters {
             key_id: self.key_id.as_deref(),
@@ -45,7 +53,6 @@ async fn sign_or_verify(cx: Call<'_>, r: wire::SignRequest, op: &str) -> Reply {
     let message_type = c::message_type(r.message_type.as_deref())?;
     let algorithm = c::signing_algorithm(r.signing_algorithm.as_deref())?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, None)?;
     if op == "Sign" {
         let out = cx
             .kms
@@ -105,7 +112,6 @@ async fn generate_mac_or_verify_mac(cx: Call<'_>, r: wire::MacRequest, op: &str)
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
     let algorithm = c::mac_algorithm(r.mac_algorithm.as_deref())?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
-    c::unsupported_flags(r.dry_run, None)?;
     if op == "GenerateMac" {
         let out = cx
             .kms

@@ -31,6 +31,7 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         | Error::IncorrectKeyMaterial(m)
         | Error::InvalidGrantId(m)
         | Error::InvalidGrantToken(m) => (C::ValidationError, m),
+        Error::DryRun => (C::ValidationError, Error::DryRun.to_string()),
         Error::InvalidCiphertext | Error::InvalidSignature | Error::InvalidMac => {
             (C::ValidationError, String::new())
         }

@@ -388,7 +388,7 @@ async fn retire_and_revoke() {
         .fails(
             "RevokeGrant",
             json!({"KeyId": key_id, "GrantId": revoked, "DryRun": true}),
-            "UnsupportedOperationException",
+            "NotFoundException",
         )
         .await;
 }
@@ -631,7 +631,7 @@ async fn create_grant_validation() {
     let mut body = base(&key_id, json!(["Encrypt"]));
     body["DryRun"] = json!(true);
     kinko
-        .fails("CreateGrant", body, "UnsupportedOperationException")
+        .fails("CreateGrant", body, "DryRunOperationException")
         .await;
     for missing in ["KeyId", "GranteePrincipal", "Operations"] {
         let mut body = base(&key_id, json!(["Encrypt"]));

@@ -10,6 +10,7 @@ mod at_rest;
 mod audit_parameters;
 mod auth;
 mod authz;
+mod dry_run;
 mod errors;
 mod fuzz_corpus;
 mod grants;
