@@ -167,13 +167,10 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
         let quotas = quota_entries(file.quotas.as_ref(), overrides.quotas.as_ref())?;
         let metrics_listen = match overrides.metrics_listen.or(file.metrics_listen) {
-            Some(addr) => Some(
-                addr.parse()
-                    .map_err(|source| ConfigError::MetricsListen {
-                        address: addr.clone(),
-                        source,
-                    })?,
-            ),
+            Some(addr) => Some(addr.parse().map_err(|source| ConfigError::MetricsListen {
+                address: addr.clone(),
+                source,
+            })?),
             None => None,
         };
         if kinko_core::Region::parse(&region).is_none() {

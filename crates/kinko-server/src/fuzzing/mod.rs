@@ -58,7 +58,8 @@ fn kms_body(op: &str, body: &[u8]) {
             if let Some(blob) = &r.ciphertext_blob {
                 let _ = kinko_crypto::parse_header(&blob.0);
             }
-            let _ = c::unsupported_flags(r.dry_run, r.recipient.as_ref());
+            let _ = c::unsupported_recipient(r.recipient.as_ref());
+            let _ = c::ignores_ciphertext(r.dry_run, r.dry_run_modifiers.as_ref());
             let _ = c::context(r.encryption_context, "encryptionContext");
         }),
         "ReEncrypt" => typed!(wire::ReEncryptRequest, |r| {
@@ -186,7 +187,10 @@ pub fn lookup_events(body: &[u8]) {
         return;
     };
     if let Ok(r) = crate::json::decode::<wire::LookupEventsRequest>(body) {
-        let caller = Caller::new(account, region, "arn:aws:iam::111122223333:root");
+        let principal = kinko_core::Principal::Root {
+            account: account.clone(),
+        };
+        let caller = Caller::new(account, region, principal);
         let _ = crate::cloudtrail::validate(&caller, r);
     }
 }

@@ -182,8 +182,10 @@ pub(super) async fn re_encrypt(cx: Call<'_>, r: wire::ReEncryptRequest) -> Reply
         "destinationEncryptionAlgorithm",
     )?;
     let source_context = c::context(r.source_encryption_context, "sourceEncryptionContext")?;
-    let destination_context =
-        c::context(r.destination_encryption_context, "destinationEncryptionContext")?;
+    let destination_context = c::context(
+        r.destination_encryption_context,
+        "destinationEncryptionContext",
+    )?;
     let blob = match blob {
         Some(blob) if !ignore_ciphertext => blob,
         _ => {

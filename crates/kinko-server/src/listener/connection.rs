@@ -323,7 +323,7 @@ fn body_timeout(limit: Duration) -> Response {
     );
     let body = serde_json::to_vec(&kinko_api::ErrorBody {
         kind: "RequestTimeoutException",
-        message: &message,
+        message: Some(&message),
     })
     .unwrap_or_default();
     let mut response = Response::new(Body::from(body));

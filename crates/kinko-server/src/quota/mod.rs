@@ -275,10 +275,11 @@ mod tests {
     use super::*;
 
     fn caller(region: &str) -> Caller {
+        let account = kinko_core::AccountId::parse("111122223333").expect("an account");
         Caller::new(
-            kinko_core::AccountId::parse("111122223333").expect("an account"),
+            account.clone(),
             kinko_core::Region::parse(region).expect("a region"),
-            "arn:aws:iam::111122223333:root",
+            kinko_core::Principal::Root { account },
         )
     }
 
@@ -303,10 +304,11 @@ mod tests {
                 .admit("CreateKey", &none, &caller("eu-west-1"))
                 .is_ok()
         );
+        let account = kinko_core::AccountId::parse("444455556666").expect("an account");
         let other = Caller::new(
-            kinko_core::AccountId::parse("444455556666").expect("an account"),
+            account.clone(),
             east.region.clone(),
-            "arn:aws:iam::444455556666:root",
+            kinko_core::Principal::Root { account },
         );
         assert!(quotas.admit("CreateKey", &none, &other).is_ok());
         // IAM and the like count against nothing.
