@@ -4,16 +4,7 @@
 
 use anyhow::bail;
 
-use crate::{Cli, Command};
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum LogFormat {
-    /// One human-readable line per event.
-    Text,
-    /// One JSON object per event.
-    Json,
-}
+use crate::cli::{Cli, Command, LogFormat};
 
 /// The log format of `kinko serve`: the flag, else the config file's `log_format`; text for
 /// every other command.
