@@ -107,7 +107,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .await
 }
 
-/// Refuses a request at once when [`crate::inflight`]'s bound is reached: nothing read,
+/// Refuses a request at once when [`crate::inflight`]'s bound is reached: nothing parsed,
 /// nothing recorded (nothing identifies a caller yet).
 fn refuse_overload(state: &AppState, request: &Request, request_id: &str) -> Response {
     crate::metrics::in_flight_refused();

@@ -1,6 +1,7 @@
 //! The bound on requests in progress. A request takes a permit when it arrives and gives it back
 //! when its response is ready; with none left, it is refused at once (`ThrottlingException`, which
-//! the SDKs retry with back-off) before its body is read, so overload never builds a queue.
+//! the SDKs retry with back-off) before any work on it, so overload never builds a queue. (The
+//! listener reads the body first, under its own body timeout and connection limit.)
 //! Health and readiness probes take no permit.
 
 use std::sync::Arc;
