@@ -9,7 +9,7 @@
 #[allow(dead_code, reason = "only the audit tests read the trail's storage")]
 pub mod audit_db;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -154,9 +154,18 @@ pub fn run(args: &[&str], env: &[(&str, &str)], log_dir: &Path) -> Outcome {
 }
 
 /// A free loopback port (bound and released; a start retries if someone takes it meanwhile).
+/// Never the same port twice in one test process: nodes started at once (multinode.rs) would
+/// otherwise race for a port the kernel hands out again as soon as it is released.
 pub fn free_loopback_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("read the bound address")
+    static HANDED_OUT: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let addr = listener.local_addr().expect("read the bound address");
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if handed_out.insert(addr.port()) {
+            return addr;
+        }
+    }
 }
 
 /// A plain HTTP/1.1 `GET /healthz`; true on a 200 status line.
@@ -172,6 +181,13 @@ pub fn healthz_ok(addr: SocketAddr) -> bool {
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     response.starts_with(b"HTTP/1.1 200")
+}
+
+/// Whether the log of a `kinko serve` holds its "Kinko is listening" line for `addr`.
+fn listens_on(log: &Path, addr: SocketAddr) -> bool {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .any(|l| l.contains("Kinko is listening") && l.contains(&format!("://{addr} ")))
 }
 
 /// How a `kinko serve` attempt ended.
@@ -229,7 +245,9 @@ impl Server {
                     }
                     return Start::Exited(Outcome { status, stderr });
                 }
-                if healthz_ok(addr) {
+                // Up only once this child says it listens on `addr`: another server that won
+                // the port would answer /healthz while this one fails to bind.
+                if healthz_ok(addr) && listens_on(&log, addr) {
                     return Start::Up(Server {
                         child,
                         addr,
