@@ -1,17 +1,15 @@
 //! End-to-end test: the real `kinko` binary driven by the official Rust SDK (`aws-sdk-kms`).
 //!
-//! One server process (fresh temporary data directory, free loopback port) is shared by the whole
-//! test, because starting the binary costs about a second. The SDK only works if the wire details
+//! One server process (`common::Server`: fresh temporary data directory, free loopback port) is
+//! shared by the whole test, because starting the binary costs about a second. The SDK only works if the wire details
 //! are right (SigV4 with the SDK's signed-header set, awsJson1_1 bodies, `__type` error codes,
 //! epoch-second timestamps, padded base64 blobs), so every call below also checks those.
 
+#[allow(dead_code, reason = "shared helpers; this binary uses part of them")]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
@@ -24,160 +22,8 @@ use aws_sdk_kms::types::{
     DataKeySpec, EncryptionAlgorithmSpec, KeyManagerType, KeyMetadata, KeySpec, KeyState,
     KeyUsageType, OriginType, Tag,
 };
-use tempfile::TempDir;
 
-/// How long the server may take to answer `GET /healthz` with 200.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A running `kinko serve`, killed when dropped.
-struct KinkoProcess {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-    // Dropped after the child is killed (fields drop in declaration order, after `Drop::drop`).
-    dir: TempDir,
-}
-
-impl KinkoProcess {
-    fn start() -> Self {
-        // The port is picked by binding port 0 and releasing it; another process could grab it in
-        // between, so retry a few times if the server does not come up.
-        let mut last_error = String::new();
-        for _attempt in 0..3 {
-            let dir = tempfile::tempdir().expect("creating a temporary directory");
-            let data_dir = dir.path().join("data");
-            let log = dir.path().join("kinko.log");
-            let addr = free_loopback_addr();
-            let log_file = File::create(&log).expect("creating the server log file");
-            let child = Command::new(env!("CARGO_BIN_EXE_kinko"))
-                .arg("serve")
-                .arg("--data-dir")
-                .arg(&data_dir)
-                .arg("--listen")
-                .arg(addr.to_string())
-                // The SDK tests create keys faster than AWS's CreateKey quota (5/s).
-                .args(["--quota", "all=off"])
-                .env("KINKO_LOG", "info")
-                .env_remove("KINKO_CONFIG")
-                .env_remove("KINKO_STORE")
-                .env_remove("KINKO_REGION")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(log_file))
-                .spawn()
-                .expect("spawning the kinko binary");
-            let mut process = KinkoProcess {
-                child,
-                addr,
-                log,
-                dir,
-            };
-            match process.wait_healthy() {
-                Ok(()) => return process,
-                Err(e) => last_error = format!("{e}\nserver log:\n{}", process.log_text()),
-            }
-        }
-        panic!("kinko did not start: {last_error}");
-    }
-
-    fn wait_healthy(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("kinko exited early with {status}"));
-            }
-            if healthz_ok(self.addr) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!("no 200 from GET /healthz within {START_TIMEOUT:?}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn credentials_path(&self) -> PathBuf {
-        self.dir.path().join("data").join("credentials")
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for KinkoProcess {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!("--- kinko server log ---\n{}", self.log_text());
-        }
-    }
-}
-
-fn free_loopback_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free port");
-    listener.local_addr().expect("reading the bound address")
-}
-
-/// A plain HTTP/1.1 `GET /healthz`; true on a 200 status line.
-fn healthz_ok(addr: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    response.starts_with(b"HTTP/1.1 200")
-}
-
-/// Reads `aws_access_key_id` / `aws_secret_access_key` from the `[default]` profile of an AWS
-/// shared-credentials file.
-fn read_credentials(path: &Path) -> (String, String) {
-    let text = std::fs::read_to_string(path).expect("reading the credentials file");
-    let mut section = String::new();
-    let mut values = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_owned();
-            continue;
-        }
-        if section == "default"
-            && let Some((key, value)) = line.split_once('=')
-        {
-            values.insert(key.trim().to_owned(), value.trim().to_owned());
-        }
-    }
-    let id = values
-        .get("aws_access_key_id")
-        .cloned()
-        .expect("aws_access_key_id in [default]");
-    let secret = values
-        .get("aws_secret_access_key")
-        .cloned()
-        .expect("aws_secret_access_key in [default]");
-    assert!(
-        !id.is_empty() && !secret.is_empty(),
-        "empty credentials in {text:?}"
-    );
-    (id, secret)
-}
+use common::{Server, read_credentials};
 
 fn client(endpoint: &str, region: &str, id: &str, secret: &str) -> Client {
     let conf = aws_sdk_kms::Config::builder()
@@ -329,9 +175,10 @@ fn owned_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_against_the_real_binary() {
-    let server = KinkoProcess::start();
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let server = Server::start(&dir.path().join("data"), &[], &[], dir.path());
     let endpoint = server.endpoint();
-    let (id, secret) = read_credentials(&server.credentials_path());
+    let (id, secret) = read_credentials(&server.data_dir.join("credentials"));
     let kms = client(&endpoint, "us-east-1", &id, &secret);
 
     // ---- CreateKey with description and tags -------------------------------------------------
