@@ -72,44 +72,27 @@ impl Kms {
         target: &KeyRef,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        if name.is_reserved() {
-            return Err(Error::InvalidAliasName(format!(
-                "Alias {name} is reserved for AWS managed keys."
-            )));
-        }
         let mut alias = self
-            .store()
-            .get_alias(&caller.account, &caller.region, name)
-            .await?
-            .ok_or_else(|| alias_not_found(caller, name))?;
-        self.authorize_in_account(
-            caller,
-            Action::KmsUpdateAlias,
-            &name.arn(&caller.region, &caller.account),
-        )
-        .await?;
+            .alias_to_change(caller, name, Action::KmsUpdateAlias)
+            .await?;
         let new_target = self
             .resolve_for_management(caller, target, Action::KmsUpdateAlias)
             .await?;
-        if let Some(old) = self
+        let old = self
             .key_in_account(&caller.account, &caller.region, &alias.target)
-            .await?
-        {
-            self.authorize(caller, Action::KmsUpdateAlias, &old, None)
+            .await?;
+        if let Some(old) = &old {
+            self.authorize(caller, Action::KmsUpdateAlias, old, None)
                 .await?;
         }
         check_state(&new_target, Need::NotPendingDeletion)?;
-        if let Some(old) = self
-            .key_in_account(&caller.account, &caller.region, &alias.target)
-            .await?
+        if let Some(old) = &old
             && (old.spec != new_target.spec || old.usage != new_target.usage)
         {
-            {
-                return Err(Error::Validation(format!(
-                    "Alias {name} points at a {} {} key; the new target {} is {} {}. The key spec and usage must match.",
-                    old.spec, old.usage, new_target.arn, new_target.spec, new_target.usage
-                )));
-            }
+            return Err(Error::Validation(format!(
+                "Alias {name} points at a {} {} key; the new target {} is {} {}. The key spec and usage must match.",
+                old.spec, old.usage, new_target.arn, new_target.spec, new_target.usage
+            )));
         }
         if self.store().count_aliases(&new_target.id()).await? >= MAX_ALIASES_PER_KEY
             && alias.target != new_target.id()
@@ -136,22 +119,9 @@ impl Kms {
         name: &AliasName,
         audit: AuditFn<'_>,
     ) -> Result<(), Error> {
-        if name.is_reserved() {
-            return Err(Error::InvalidAliasName(format!(
-                "Alias {name} is reserved for AWS managed keys."
-            )));
-        }
         let alias = self
-            .store()
-            .get_alias(&caller.account, &caller.region, name)
-            .await?
-            .ok_or_else(|| alias_not_found(caller, name))?;
-        self.authorize_in_account(
-            caller,
-            Action::KmsDeleteAlias,
-            &name.arn(&caller.region, &caller.account),
-        )
-        .await?;
+            .alias_to_change(caller, name, Action::KmsDeleteAlias)
+            .await?;
         let key = self
             .require_key(caller, &caller.region, &alias.target)
             .await?;
@@ -170,6 +140,29 @@ impl Kms {
         } else {
             Err(alias_not_found(caller, name))
         }
+    }
+
+    /// The caller's alias `name` for UpdateAlias or DeleteAlias (`action`): not a reserved name,
+    /// existing, and `action` allowed on the alias itself (its target key is checked after).
+    async fn alias_to_change(
+        &self,
+        caller: &Caller,
+        name: &AliasName,
+        action: Action,
+    ) -> Result<Alias, Error> {
+        if name.is_reserved() {
+            return Err(Error::InvalidAliasName(format!(
+                "Alias {name} is reserved for AWS managed keys."
+            )));
+        }
+        let alias = self
+            .store()
+            .get_alias(&caller.account, &caller.region, name)
+            .await?
+            .ok_or_else(|| alias_not_found(caller, name))?;
+        self.authorize_in_account(caller, action, &name.arn(&caller.region, &caller.account))
+            .await?;
+        Ok(alias)
     }
 
     /// ListAliases, optionally of one key.

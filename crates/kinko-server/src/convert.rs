@@ -110,10 +110,15 @@ pub fn enum_value<T: Copy>(
     })
 }
 
-/// `DryRun` with `DryRunModifiers` (Decrypt, ReEncrypt): whether the dry run leaves the
-/// ciphertext unread (`IGNORE_CIPHERTEXT`, the model's one modifier). Modifiers without a dry
-/// run change nothing.
-pub fn ignores_ciphertext(dry_run: Option<bool>, modifiers: Option<&Vec<String>>) -> Conv<bool> {
+/// The `CiphertextBlob` of Decrypt and ReEncrypt (1–6144 bytes), or `None` when a `DryRun` with
+/// `DryRunModifiers` leaves it unread (`IGNORE_CIPHERTEXT`, the model's one modifier): then it
+/// may be absent, and a present one is still checked. Modifiers without a dry run change
+/// nothing.
+pub fn ciphertext_blob(
+    blob: Option<Blob>,
+    dry_run: Option<bool>,
+    modifiers: Option<&Vec<String>>,
+) -> Conv<Option<Blob>> {
     let modifiers = modifiers.map(Vec::as_slice).unwrap_or_default();
     for m in modifiers {
         enum_value(
@@ -123,7 +128,13 @@ pub fn ignores_ciphertext(dry_run: Option<bool>, modifiers: Option<&Vec<String>>
             &["IGNORE_CIPHERTEXT"],
         )?;
     }
-    Ok(dry_run == Some(true) && !modifiers.is_empty())
+    let ignored = dry_run == Some(true) && !modifiers.is_empty();
+    let blob = match blob {
+        None if ignored => return Ok(None),
+        blob => required(blob, "ciphertextBlob")?,
+    };
+    blob_len(&blob, "ciphertextBlob", 1, 6144)?;
+    Ok((!ignored).then_some(blob))
 }
 
 /// A KeyId member: 1–2048 chars, then one of the four identifier forms.

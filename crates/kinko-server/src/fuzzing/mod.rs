@@ -59,8 +59,8 @@ fn kms_body(op: &str, body: &[u8]) {
                 let _ = kinko_crypto::parse_header(&blob.0);
             }
             let _ = c::unsupported_recipient(r.recipient.as_ref());
-            let _ = c::ignores_ciphertext(r.dry_run, r.dry_run_modifiers.as_ref());
             let _ = c::context(r.encryption_context, "encryptionContext");
+            let _ = c::ciphertext_blob(r.ciphertext_blob, r.dry_run, r.dry_run_modifiers.as_ref());
         }),
         "ReEncrypt" => typed!(wire::ReEncryptRequest, |r| {
             let _ = c::context(r.source_encryption_context, "sourceEncryptionContext");

@@ -112,14 +112,7 @@ pub(super) async fn encrypt(cx: Call<'_>, r: wire::EncryptRequest) -> Reply {
 
 /// `Decrypt`.
 pub(super) async fn decrypt(cx: Call<'_>, r: wire::DecryptRequest) -> Reply {
-    let ignore_ciphertext = c::ignores_ciphertext(r.dry_run, r.dry_run_modifiers.as_ref())?;
-    let blob = match r.ciphertext_blob {
-        None if ignore_ciphertext => None,
-        blob => Some(c::required(blob, "ciphertextBlob")?),
-    };
-    if let Some(blob) = &blob {
-        c::blob_len(blob, "ciphertextBlob", 1, 6144)?;
-    }
+    let blob = c::ciphertext_blob(r.ciphertext_blob, r.dry_run, r.dry_run_modifiers.as_ref())?;
     let key_ref = c::opt_key_ref(r.key_id.as_deref(), "keyId")?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
     let algorithm =
@@ -127,8 +120,8 @@ pub(super) async fn decrypt(cx: Call<'_>, r: wire::DecryptRequest) -> Reply {
     c::unsupported_recipient(r.recipient.as_ref())?;
     let context = c::context(r.encryption_context, "encryptionContext")?;
     let blob = match blob {
-        Some(blob) if !ignore_ciphertext => blob,
-        _ => {
+        Some(blob) => blob,
+        None => {
             // A dry run that ignores the ciphertext checks the key it names instead.
             let key_ref = c::required(key_ref, "keyId")?;
             let arn = cx
@@ -159,14 +152,7 @@ pub(super) async fn decrypt(cx: Call<'_>, r: wire::DecryptRequest) -> Reply {
 
 /// `ReEncrypt`.
 pub(super) async fn re_encrypt(cx: Call<'_>, r: wire::ReEncryptRequest) -> Reply {
-    let ignore_ciphertext = c::ignores_ciphertext(r.dry_run, r.dry_run_modifiers.as_ref())?;
-    let blob = match r.ciphertext_blob {
-        None if ignore_ciphertext => None,
-        blob => Some(c::required(blob, "ciphertextBlob")?),
-    };
-    if let Some(blob) = &blob {
-        c::blob_len(blob, "ciphertextBlob", 1, 6144)?;
-    }
+    let blob = c::ciphertext_blob(r.ciphertext_blob, r.dry_run, r.dry_run_modifiers.as_ref())?;
     let destination = c::key_ref(
         &c::required(r.destination_key_id, "destinationKeyId")?,
         "destinationKeyId",
@@ -187,8 +173,8 @@ pub(super) async fn re_encrypt(cx: Call<'_>, r: wire::ReEncryptRequest) -> Reply
         "destinationEncryptionContext",
     )?;
     let blob = match blob {
-        Some(blob) if !ignore_ciphertext => blob,
-        _ => {
+        Some(blob) => blob,
+        None => {
             // A dry run that ignores the ciphertext checks both keys: the source by its id.
             let source = c::required(source, "sourceKeyId")?;
             let destination_arn = cx
