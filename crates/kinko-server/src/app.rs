@@ -157,6 +157,10 @@ async fn handle_in_span(
     let Some(_permit) = state.in_flight.try_enter() else {
         return refuse_overload(&state, &request, &request_id);
     };
+    let secure = request
+        .extensions()
+        .get::<crate::listener::SecureTransport>()
+        .copied();
     let mut info = RequestInfo {
         request_id,
         time: state.kms.clock().now(),
@@ -165,10 +169,16 @@ async fn handle_in_span(
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "127.0.0.1".to_owned()),
-        secure_transport: request
-            .extensions()
-            .get::<crate::listener::SecureTransport>()
-            .is_some(),
+        secure_transport: secure.is_some(),
+        tls_details: secure.map(|s| crate::audit::TlsDetails {
+            tls_version: s.tls_version,
+            cipher_suite: s.cipher_suite,
+            client_provided_host_header: request
+                .headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }),
         user_agent: request
             .headers()
             .get(header::USER_AGENT)
@@ -353,6 +363,13 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             return fail(e, recorded);
         }
     };
+    // The transport's condition keys (`aws:SourceIp`, `aws:SecureTransport`) for every service;
+    // a KMS operation adds those of its parameters (`kms::op`).
+    let caller = caller.with_facts(kinko_core::RequestFacts {
+        source_ip: info.source_ip.parse().ok(),
+        secure_transport: info.secure_transport,
+        ..kinko_core::RequestFacts::default()
+    });
     info.access_key_id = Some(access_key_id);
     info.region = caller.region.to_string();
     info.caller = Some(caller.clone());
