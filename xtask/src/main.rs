@@ -3,7 +3,8 @@
 //! `cargo xtask test` installs what the tests need (a Python virtual environment with pinned
 //! boto3, AWS CLI v1 and aws-encryption-sdk) and runs every suite: the Rust workspace tests
 //! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
-//! the Python end-to-end suites against the real binary (once with the root key in a file, once
+//! the Python end-to-end suites (among them the JavaScript SDK's, for which it runs `npm ci` in
+//! `tests/js` when `node_modules` is missing or the lockfile changed since) against the real binary (once with the root key in a file, once
 //! inside SoftHSM2, which it installs from Debian's packages when missing); the load generator's smoke test runs
 //! among the workspace tests against the binary built first. The storage contract suite runs on
 //! PostgreSQL too, at `KINKO_TEST_POSTGRES_URL` (default [`DEFAULT_POSTGRES_URL`]); when that
@@ -99,6 +100,27 @@ fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
+/// Runs `npm ci` in `tests/js` (the AWS SDK for JavaScript v3, from the npm registry at the
+/// versions `package-lock.json` pins) when `node_modules` is missing or the lockfile changed since
+/// the last install (a copy kept in `node_modules` says what was installed).
+fn node_env(root: &Path) -> anyhow::Result<()> {
+    let dir = root.join("tests/js");
+    let lockfile = std::fs::read_to_string(dir.join("package-lock.json"))
+        .context("reading tests/js/package-lock.json")?;
+    let installed = dir.join("node_modules").join(".kinko-package-lock.json");
+    if std::fs::read_to_string(&installed).ok().as_deref() == Some(lockfile.as_str()) {
+        return Ok(());
+    }
+    run(Command::new("npm").current_dir(&dir).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+    ]))?;
+    std::fs::write(&installed, lockfile).context("recording the installed npm lockfile")?;
+    Ok(())
+}
+
 /// SoftHSM2 (Debian package `softhsm2`) backs the PKCS#11 root-of-trust tests.
 fn softhsm() -> anyhow::Result<()> {
     if Path::new(SOFTHSM_MODULE).is_file()
@@ -189,6 +211,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     }
     softhsm()?;
     let python = python_env(root)?;
+    node_env(root)?;
     run(cargo().current_dir(root).args([
         "build",
         "--package",
