@@ -211,6 +211,10 @@ def test_limited_user_sees_refusals_with_aws_reason(kinko, browser, limited_user
     assert f"User: {user['Arn']} is not authorized to perform: kms:DisableKey" in flash
     shot(page, "22-limited-refused")
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    # Deactivating the access key ends the console session at once.
+    _client(kinko, "iam").update_access_key(UserName=user["UserName"], AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    page.goto(f"{kinko.endpoint}/console/keys")
+    assert page.url.endswith("/console/signin")
     context.close()
 
 

@@ -34,7 +34,7 @@ fn time_arg(s: &str) -> Option<i64> {
 
 /// `GET /console/audit`.
 pub(crate) async fn show(State(c): State<Arc<Console>>, request: Request) -> Response {
-    let ctx = match page_ctx(&c, &request) {
+    let ctx = match page_ctx(&c, &request).await {
         Ok(x) => x,
         Err(r) => return *r,
     };

@@ -240,7 +240,7 @@ fn step(ctx: &super::Ctx, n: u8, title: &str, inner: &str) -> String {
 
 /// `GET /console/create`: step 1.
 pub(crate) async fn form(State(c): State<Arc<Console>>, request: Request) -> Response {
-    let ctx = match page_ctx(&c, &request) {
+    let ctx = match page_ctx(&c, &request).await {
         Ok(x) => x,
         Err(r) => return *r,
     };

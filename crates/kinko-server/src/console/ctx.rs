@@ -41,14 +41,32 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// The live session of `request`, if it has one.
-    pub(crate) fn new(c: &Console, request: &Request) -> Option<Ctx> {
-        let cookie = session_cookie(request.headers())?;
+    /// The live session of `request`, if it has one. A session signed in with a long-term
+    /// access key ends as soon as that key is deactivated or deleted.
+    pub(crate) fn new<'a>(
+        c: &'a Console,
+        request: &Request,
+    ) -> impl Future<Output = Option<Ctx>> + Send + 'a {
+        // Read from the request before anything waits: the request is not `Sync`.
+        let cookie = session_cookie(request.headers());
+        let conn = conn(request);
+        Self::open(c, cookie, conn)
+    }
+
+    async fn open(c: &Console, cookie: Option<String>, conn: Conn) -> Option<Ctx> {
+        let cookie = cookie?;
         let session = c.sessions.get(&cookie, c.app.kms.clock().now())?;
+        if session.expires.is_none() {
+            let id = kinko_core::AccessKeyId::parse(&session.access_key_id)?;
+            if !c.app.kms.access_key_active(&id).await.unwrap_or(false) {
+                c.sessions.end(&cookie);
+                return None;
+            }
+        }
         Some(Ctx {
             session,
             cookie,
-            conn: conn(request),
+            conn,
         })
     }
 }
@@ -98,8 +116,15 @@ pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
 }
 
 /// A signed-in page request: the context, or a redirect to sign in.
-pub(crate) fn page_ctx(c: &Console, request: &Request) -> Result<Ctx, Box<Response>> {
-    Ctx::new(c, request).ok_or_else(|| Box::new(html::redirect("/console/signin")))
+pub(crate) fn page_ctx<'a>(
+    c: &'a Console,
+    request: &Request,
+) -> impl Future<Output = Result<Ctx, Box<Response>>> + Send + 'a {
+    let ctx = Ctx::new(c, request);
+    async move {
+        ctx.await
+            .ok_or_else(|| Box::new(html::redirect("/console/signin")))
+    }
 }
 
 /// A signed-in change: the context and its form, once the request is shown to come from this
@@ -111,7 +136,7 @@ pub(crate) async fn change_ctx(
     if request.method() != Method::POST || cross_site(request.headers()) {
         return Err(Box::new(forbidden("Cross-site request refused.")));
     }
-    let Some(ctx) = Ctx::new(c, &request) else {
+    let Some(ctx) = Ctx::new(c, &request).await else {
         return Err(Box::new(html::redirect("/console/signin")));
     };
     let form = read_form(request).await?;

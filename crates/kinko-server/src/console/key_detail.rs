@@ -78,7 +78,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let ctx = match page_ctx(&c, &request) {
+    let ctx = match page_ctx(&c, &request).await {
         Ok(x) => x,
         Err(r) => return *r,
     };

@@ -213,7 +213,7 @@ const STATES: &[&str] = &[
 
 /// `GET /console/keys`.
 pub(crate) async fn list(State(c): State<Arc<Console>>, request: Request) -> Response {
-    let ctx = match page_ctx(&c, &request) {
+    let ctx = match page_ctx(&c, &request).await {
         Ok(x) => x,
         Err(r) => return *r,
     };

@@ -58,7 +58,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S>
 }
 
 async fn home(State(c): State<Arc<Console>>, request: Request) -> Response {
-    match Ctx::new(&c, &request) {
+    match Ctx::new(&c, &request).await {
         Some(_) => html::redirect("/console/keys"),
         None => html::redirect("/console/signin"),
     }
