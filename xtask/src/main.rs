@@ -132,18 +132,7 @@ fn softhsm() -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing softhsm2 (Debian package) for the PKCS#11 tests");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    if !install().is_ok_and(|s| s.success()) {
-        run(Command::new("apt-get").args(["update", "-q"]))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    }
+    apt_install("softhsm2")?;
     if !Path::new(SOFTHSM_MODULE).is_file() {
         bail!("softhsm2 is installed but {SOFTHSM_MODULE} is missing");
     }
@@ -151,6 +140,39 @@ fn softhsm() -> anyhow::Result<()> {
 }
 
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// Debian's chromium, which the console's browser tests drive through Playwright (never a
+/// browser download).
+fn chromium() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium (Debian package) for the console's browser tests");
+    apt_install("chromium")?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("chromium is installed but {CHROMIUM} is missing");
+    }
+    Ok(())
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs a Debian package, refreshing the package lists once if the first try fails.
+fn apt_install(package: &str) -> anyhow::Result<()> {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    if !install().is_ok_and(|s| s.success()) {
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(())
+}
 
 /// Where the storage contract suite finds PostgreSQL unless `KINKO_TEST_POSTGRES_URL` says.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -210,6 +232,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
         eprintln!("xtask: WARNING: {warning}");
     }
     softhsm()?;
+    chromium()?;
     let python = python_env(root)?;
     node_env(root)?;
     run(cargo().current_dir(root).args([
