@@ -15,6 +15,11 @@
 //! `cargo xtask fuzz [SECONDS] [TARGET...]` runs the coverage-guided fuzzers themselves
 //! (cargo-fuzz and libFuzzer on the stable toolchain; it installs cargo-fuzz when missing), each
 //! target for SECONDS (default 60) over its corpus, and fails on the first crash.
+//!
+//! `cargo xtask faults [ROUNDS]` runs the fault campaign's long version
+//! (`crates/kinko/tests/faults/`, `docs/faults.md`): ROUNDS kill -9s (default 50) per store,
+//! SQLite and PostgreSQL, besides the full-disk, unwritable-audit and database-restart cases,
+//! and prints their figures (the `faults:` lines).
 
 #[cfg(test)]
 mod tidy;
@@ -31,9 +36,10 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root),
         Some("bench") => bench(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("faults") => faults(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...]"
+                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...] | cargo xtask faults [ROUNDS]"
             );
             bail!("unknown or missing command")
         }
@@ -126,18 +132,7 @@ fn softhsm() -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing softhsm2 (Debian package) for the PKCS#11 tests");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    if !install().is_ok_and(|s| s.success()) {
-        run(Command::new("apt-get").args(["update", "-q"]))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    }
+    apt_install("softhsm2")?;
     if !Path::new(SOFTHSM_MODULE).is_file() {
         bail!("softhsm2 is installed but {SOFTHSM_MODULE} is missing");
     }
@@ -145,6 +140,39 @@ fn softhsm() -> anyhow::Result<()> {
 }
 
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// Debian's chromium, which the console's browser tests drive through Playwright (never a
+/// browser download).
+fn chromium() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium (Debian package) for the console's browser tests");
+    apt_install("chromium")?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("chromium is installed but {CHROMIUM} is missing");
+    }
+    Ok(())
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs a Debian package, refreshing the package lists once if the first try fails.
+fn apt_install(package: &str) -> anyhow::Result<()> {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    if !install().is_ok_and(|s| s.success()) {
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(())
+}
 
 /// Where the storage contract suite finds PostgreSQL unless `KINKO_TEST_POSTGRES_URL` says.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -204,6 +232,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
         eprintln!("xtask: WARNING: {warning}");
     }
     softhsm()?;
+    chromium()?;
     let python = python_env(root)?;
     node_env(root)?;
     run(cargo().current_dir(root).args([
@@ -250,6 +279,39 @@ fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
         .arg(root.join("target/release/kinko"))
         .args(args);
     run(&mut cmd)
+}
+
+/// Kills per store in the fault campaign's long run when no count is given.
+const FAULT_ROUNDS: u32 = 50;
+
+/// The fault campaign's long run: the `faults` test binary with `KINKO_FAULT_ROUNDS`, one test
+/// at a time, its figures on stderr.
+fn faults(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let rounds = match args.first() {
+        Some(n) => n
+            .parse::<u32>()
+            .with_context(|| format!("ROUNDS must be a number, not {n:?}"))?,
+        None => FAULT_ROUNDS,
+    };
+    let postgres_url = std::env::var("KINKO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    run(cargo()
+        .current_dir(root)
+        .args(["build", "--package", "kinko"]))?;
+    run(cargo()
+        .current_dir(root)
+        .env("KINKO_FAULT_ROUNDS", rounds.to_string())
+        .env("KINKO_TEST_POSTGRES_URL", &postgres_url)
+        .args([
+            "test",
+            "--package",
+            "kinko",
+            "--test",
+            "faults",
+            "--",
+            "--nocapture",
+            "--test-threads=1",
+        ]))
 }
 
 /// The cargo-fuzz release the fuzz workspace is built with.

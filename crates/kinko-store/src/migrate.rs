@@ -59,6 +59,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0009_audit_index.sql"),
     },
     Migration {
+        version: 11,
+        name: "multi_region",
+        sql: include_str!("../migrations/sqlite/0011_multi_region.sql"),
+    },
+    Migration {
         version: 12,
         name: "service_grants",
         sql: include_str!("../migrations/sqlite/0012_service_grants.sql"),
@@ -98,6 +103,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "audit_index",
         sql: include_str!("../migrations/postgres/0009_audit_index.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "multi_region",
+        sql: include_str!("../migrations/postgres/0011_multi_region.sql"),
     },
     Migration {
         version: 12,
