@@ -187,6 +187,26 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     page.get_by_role("button", name="Search").click()
     assert "kinko-console/" in page.locator("#events").inner_text()
     shot(page, "11-audit-console-change")
+
+    # Overview: counts, the hourly chart, failed requests (the refused Encrypt), version.
+    page.get_by_role("link", name="Overview").click()
+    rendered(page, "12-overview")
+    assert page.locator("#by-state tbody tr").count() >= 1
+    assert "Disabled" in page.locator("#by-state").inner_text()
+    assert "SYMMETRIC_DEFAULT" in page.locator("#by-spec").inner_text()
+    assert page.locator("#hours-chart rect").count() == 24
+    assert "DisabledException" in page.locator("#failed").inner_text()
+    assert page.locator("#version").inner_text().strip()
+
+    # Why? The root may ask about another principal of its account.
+    page.get_by_role("link", name="Why?").click()
+    page.get_by_label("Principal ARN").fill(user["Arn"])
+    page.get_by_label("Action").fill("kms:GetKeyRotationStatus")
+    page.get_by_label("Key (id, ARN or alias)").fill(key_id)
+    page.get_by_role("button", name="Explain").click()
+    rendered(page, "13-why")
+    assert page.locator("#verdict").inner_text() == "Allowed"
+    assert "console-edit" in page.locator("#explanation").inner_text()
     context.close()
 
 
@@ -210,6 +230,18 @@ def test_limited_user_sees_refusals_with_aws_reason(kinko, browser, limited_user
     assert "DisableKey was refused" in flash
     assert f"User: {user['Arn']} is not authorized to perform: kms:DisableKey" in flash
     shot(page, "22-limited-refused")
+    # Why? explains the refusal with the same code as `kinko authz explain`.
+    page.get_by_role("link", name="Why?").click()
+    page.get_by_label("Action").fill("kms:DisableKey")
+    page.get_by_label("Key (id, ARN or alias)").fill(key_id)
+    page.get_by_role("button", name="Explain").click()
+    rendered(page, "23-limited-why")
+    assert page.locator("#verdict").inner_text() == "Denied"
+    assert "DENIED" in page.locator("#explanation").inner_text()
+    # It may not ask about another principal.
+    page.get_by_label("Principal ARN").fill(f"arn:aws:iam::{user['Arn'].split(':')[4]}:root")
+    page.get_by_role("button", name="Explain").click()
+    assert "may explain only its own requests" in page.locator(".refused").inner_text()
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
     # Deactivating the access key ends the console session at once.
     _client(kinko, "iam").update_access_key(UserName=user["UserName"], AccessKeyId=key["AccessKeyId"], Status="Inactive")

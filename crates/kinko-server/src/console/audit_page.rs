@@ -63,7 +63,7 @@ pub(crate) async fn show(State(c): State<Arc<Console>>, request: Request) -> Res
         "<form method=\"get\" action=\"/console/audit\" class=\"filters\" role=\"search\">\
          <label for=\"start\">From (UTC)</label><input id=\"start\" name=\"start\" type=\"datetime-local\" value=\"{}\">\
          <label for=\"end\">To (UTC)</label><input id=\"end\" name=\"end\" type=\"datetime-local\" value=\"{}\">\
-         <label for=\"principal\">Principal (user name or ARN contains)</label><input id=\"principal\" name=\"principal\" value=\"{}\">\
+         <label for=\"f-principal\">Principal (user name or ARN contains)</label><input id=\"f-principal\" name=\"principal\" value=\"{}\">\
          <label for=\"event\">Event name</label><input id=\"event\" name=\"event\" value=\"{}\">\
          <label for=\"key\">Key (id or ARN)</label><input id=\"key\" name=\"key\" value=\"{}\">\
          <label for=\"result\">Result</label><select id=\"result\" name=\"result\">{options}</select>\

@@ -144,6 +144,31 @@ async fn json_call(
     Ok(value)
 }
 
+/// Records a read the console made through the core directly (the overview's counts, an
+/// authorization explanation), in the same shape as the handler's record of that call.
+pub(crate) async fn record_direct(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    source: &'static str,
+    operation: &str,
+    error: Option<&ApiError>,
+) {
+    let mut info = conn.info(app, source, operation, true);
+    info.caller = Some(session.caller.clone());
+    info.access_key_id = Some(session.access_key_id.clone());
+    info.region = session.caller.region.to_string();
+    let draft = info.draft(&crate::audit::Recorded {
+        key: None,
+        source_key: None,
+        response_elements: None,
+        error,
+    });
+    if let Err(e) = app.audit.append(draft).await {
+        tracing::warn!(error = %e.0, "console: audit record not written");
+    }
+}
+
 fn internal() -> Refusal {
     Refusal {
         code: ErrorCode::KMSInternalException.as_str().to_owned(),
