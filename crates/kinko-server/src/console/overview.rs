@@ -4,8 +4,8 @@
 //!
 //! Key counts come from the core's ListKeys (authorized as `kms:ListKeys`, one audit record per
 //! page read) and show only totals; the trail figures need `cloudtrail:LookupEvents` (one audit
-//! record) and read the store's audit index of the caller's account, at most [`HOUR_BUDGET`]
-//! events (beyond that the chart says so).
+//! record) and come from the store's audit indexes of the caller's account
+//! (`AuditStore::audit_hourly_counts`), without decoding the events they count.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,18 +13,13 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kinko_core::{Action, AuditCursor, AuditFilter, UnixMillis};
+use kinko_core::{Action, AuditFilter, UnixMillis};
 
 use super::call::record_direct;
 use super::ctx::{Console, Ctx, page_ctx};
 use super::html::{esc, html, page, refused, table};
 use super::key_detail::bar_chart;
 use crate::errors::{ApiError, from_core};
-
-/// The most events the hourly chart reads.
-const HOUR_BUDGET: usize = 200_000;
-/// Events read per store query.
-const BATCH: usize = 5_000;
 
 async fn key_counts(
     c: &Console,
@@ -156,40 +151,23 @@ async fn trail(c: &Console, ctx: &Ctx) -> String {
     .await;
     let store = c.app.kms.store();
     let now = c.app.kms.clock().now().0;
-    let from = now - 24 * 3_600_000;
-    let filter = AuditFilter {
-        account: Some(caller.account.clone()),
-        from: Some(UnixMillis(from)),
-        ..AuditFilter::default()
-    };
+    // 24 clock hours, the current one last.
+    let from = now - now.rem_euclid(3_600_000) - 23 * 3_600_000;
     let mut hours = [0u64; 24];
-    let mut cursor: Option<AuditCursor> = None;
-    let mut scanned = 0usize;
-    let mut complete = false;
-    while scanned < HOUR_BUDGET {
-        let Ok(batch) = store.query_audit(&filter, cursor.as_ref(), BATCH).await else {
-            break;
-        };
-        for e in &batch {
-            let h = ((e.draft.time.0 - from) / 3_600_000).clamp(0, 23) as usize;
-            hours[h] += 1;
-            cursor = Some((e.draft.time.0, e.chain.clone(), e.seq));
-        }
-        scanned += batch.len();
-        if batch.len() < BATCH {
-            complete = true;
-            break;
-        }
+    for (hour, n) in store
+        .audit_hourly_counts(&caller.account, UnixMillis(from))
+        .await
+        .unwrap_or_default()
+    {
+        let h = ((hour - from).max(0) / 3_600_000).min(23) as usize;
+        // The store answers whole hours from `from` on.
+        hours[h] += n;
     }
-    let mut s = format!(
-        "<section aria-labelledby=\"h-hours\" id=\"requests\"><h2 id=\"h-hours\">Requests per hour, last 24 hours</h2>{}{}</section>",
+    let s0 = format!(
+        "<section aria-labelledby=\"h-hours\" id=\"requests\"><h2 id=\"h-hours\">Requests per hour, last 24 hours</h2>{}</section>",
         bar_chart("hours-chart", "Requests per hour, oldest first", &hours),
-        if complete {
-            String::new()
-        } else {
-            format!("<p class=\"hint\">Counted the newest {scanned} events only.</p>")
-        }
     );
+    let mut s = s0;
     let failed = AuditFilter {
         account: Some(caller.account.clone()),
         failed: Some(true),
