@@ -250,6 +250,44 @@ def test_limited_user_sees_refusals_with_aws_reason(kinko, browser, limited_user
     context.close()
 
 
+def test_iam_user_access_key_shown_once_and_inline_policy(kinko, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, kinko, kinko.access_key, kinko.secret_key)
+    page.get_by_role("link", name="IAM").click()
+    rendered(page, "30-iam")
+    name = f"console-made-{uuid.uuid4().hex[:8]}"
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("button", name="Create user").click()
+    assert "CreateUser succeeded" in page.locator("#flash").inner_text()
+    page.get_by_role("button", name="Create access key").click()
+    rendered(page, "31-iam-new-access-key")
+    key_id = page.locator("#new-secret code").inner_text()
+    secret = page.get_by_label("Secret access key").input_value()
+    assert key_id.startswith("AKIA") and len(secret) == 40
+    assert page.locator("#access-keys tbody tr").count() == 1
+    # Shown once: the user's page never shows it again.
+    page.goto(f"{kinko.endpoint}/console/iam/users/{name}")
+    assert secret not in page.content()
+    page.get_by_label("Policy name").fill("list-keys")
+    page.get_by_label("Policy document (JSON)").fill(
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}]})
+    )
+    page.get_by_role("button", name="Save inline policy").click()
+    assert "PutUserPolicy succeeded" in page.locator("#flash").inner_text()
+    assert "list-keys" in page.locator("#policies").inner_text()
+    rendered(page, "32-iam-user")
+    # The new key signs in; ListAliases is not allowed, and the page says why.
+    other = browser.new_context().new_page()
+    sign_in(other, kinko, key_id, secret)
+    rendered(other, "33-new-user-keys")
+    assert f"is not authorized to perform: kms:ListAliases" in other.locator(".refused").first.inner_text()
+    # IAM pages refuse it too, with IAM's reason.
+    other.get_by_role("link", name="IAM").click()
+    assert "iam:ListUsers" in other.locator(".refused").first.inner_text()
+    context.close()
+
+
 def _post(url: str, data: dict, headers: dict) -> tuple[int, object, str]:
     body = urllib.parse.urlencode(data).encode()
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")

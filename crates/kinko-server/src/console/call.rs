@@ -144,6 +144,41 @@ async fn json_call(
     Ok(value)
 }
 
+/// Calls IAM action `action` with `params` as the session's principal; the answer is IAM's XML.
+pub(crate) async fn iam(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    action: &str,
+    params: &[(&str, &str)],
+) -> Result<String, Refusal> {
+    let mut form = format!("Action={}&Version=2010-05-08", super::html::url(action));
+    for (k, v) in params {
+        form.push_str(&format!("&{}={}", super::html::url(k), super::html::url(v)));
+    }
+    let mut info = conn.info(
+        app,
+        "iam.amazonaws.com",
+        action,
+        !crate::query::mutates("iam", action),
+    );
+    let parsed = crate::query::Params::parse(form.as_bytes());
+    let served = serve_authenticated(
+        app,
+        session.caller.clone(),
+        session.access_key_id.clone(),
+        "iam",
+        "",
+        None,
+        Some(parsed),
+        form.as_bytes(),
+        &mut info,
+    )
+    .await;
+    let out = record(app, served, &info).await?;
+    String::from_utf8(out).map_err(|_| internal())
+}
+
 /// Records a read the console made through the core directly (the overview's counts, an
 /// authorization explanation), in the same shape as the handler's record of that call.
 pub(crate) async fn record_direct(

@@ -12,6 +12,7 @@ mod call;
 mod create;
 mod ctx;
 mod html;
+mod iam;
 mod key_actions;
 mod key_detail;
 mod keys;
@@ -19,6 +20,7 @@ mod overview;
 mod session;
 mod signin;
 mod why;
+mod xml;
 
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S>
         .route("/console/create", get(create::form).post(create::submit))
         .route("/console/audit", get(audit_page::show))
         .route("/console/why", get(why::show))
+        .route("/console/iam", get(iam::show).post(iam::submit))
+        .route("/console/iam/users/{name}", get(iam::user))
         .route("/console/overview", get(overview::show))
         .fallback(not_found)
         .with_state(console)
