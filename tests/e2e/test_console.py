@@ -59,6 +59,18 @@ def rendered(page, name: str) -> None:
     heading = page.locator("h1").first.inner_text()
     assert heading not in ("Not found", "Refused"), f"{name}: error page {heading!r}"
     assert page.locator("header nav").count() == 1, f"{name}: no console navigation"
+    # A label on every control, and no id used twice (a label must name one control).
+    unlabeled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label'))
+            .map(c => c.outerHTML)"""
+    )
+    assert not unlabeled, f"{name}: controls without a label: {unlabeled}"
+    duplicates = page.evaluate(
+        """() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+                   return ids.filter((id, i) => ids.indexOf(id) !== i); }"""
+    )
+    assert not duplicates, f"{name}: ids used twice: {duplicates}"
 
 
 def sign_in(page, kinko, key_id: str, secret: str) -> None:
@@ -129,6 +141,11 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     assert {"TagKey": "team", "TagValue": "blue"} in kms.list_resource_tags(KeyId=key_id)["Tags"]
     assert alias in page.locator("#aliases").inner_text()
     assert page.locator("#tags tbody tr").count() == 1
+    page.get_by_label("Tag key").fill("env")
+    page.get_by_label("Tag value").fill("test")
+    page.get_by_role("button", name="Add tag").click()
+    assert "TagResource succeeded" in page.locator("#flash").inner_text()
+    assert page.locator("#tags tbody tr").count() == 2
 
     # Edit the policy: invalid JSON is caught in the page; a lockout is refused by the server;
     # a valid edit is saved.

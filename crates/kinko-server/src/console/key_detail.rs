@@ -19,10 +19,18 @@ use super::html::{csrf_field, esc, html, page, refused, table, url};
 /// Days of usage the chart shows.
 const USAGE_DAYS: i64 = 14;
 
+/// A change's form. Its button has the id `op-<op>`, but for changes made per row (an alias, a
+/// tag, a grant), which appear many times on one page.
 fn form(ctx: &Ctx, id: &str, op: &str, label: &str, extra: &str, class: &str) -> String {
+    let per_row = matches!(op, "delete-alias" | "untag" | "revoke-grant");
+    let button_id = if per_row {
+        String::new()
+    } else {
+        format!(" id=\"op-{op}\"")
+    };
     format!(
         "<form method=\"post\" action=\"/console/keys/{}\" class=\"inline {class}\">{}\
-         <input type=\"hidden\" name=\"op\" value=\"{op}\">{extra}<button type=\"submit\" id=\"op-{op}\">{label}</button></form>",
+         <input type=\"hidden\" name=\"op\" value=\"{op}\">{extra}<button type=\"submit\"{button_id}>{label}</button></form>",
         url(id),
         csrf_field(&ctx.session)
     )
