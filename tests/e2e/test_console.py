@@ -204,6 +204,9 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     page.get_by_role("button", name="Search").click()
     assert "kinko-console/" in page.locator("#events").inner_text()
     shot(page, "11-audit-console-change")
+    page.locator("#verify").click()
+    assert "Audit chains intact" in page.locator("#flash").inner_text()
+    shot(page, "11b-audit-verified")
 
     # Overview: counts, the hourly chart, failed requests (the refused Encrypt), version.
     page.get_by_role("link", name="Overview").click()
@@ -259,6 +262,9 @@ def test_limited_user_sees_refusals_with_aws_reason(kinko, browser, limited_user
     page.get_by_label("Principal ARN").fill(f"arn:aws:iam::{user['Arn'].split(':')[4]}:root")
     page.get_by_role("button", name="Explain").click()
     assert "may explain only its own requests" in page.locator(".refused").inner_text()
+    page.get_by_role("link", name="Audit").click()
+    page.locator("#verify").click()
+    assert "may not verify the audit chains" in page.locator("#flash").inner_text()
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
     # Deactivating the access key ends the console session at once.
     _client(kinko, "iam").update_access_key(UserName=user["UserName"], AccessKeyId=key["AccessKeyId"], Status="Inactive")

@@ -154,6 +154,7 @@ impl Server {
             signature_clock,
             quotas: Arc::new(quota::Quotas::new(&config.quotas)),
             in_flight: inflight::InFlight::new(config.max_requests_in_flight),
+            audit_public_key: signing_key.public_key(),
         });
         Ok(Server {
             state,

@@ -53,6 +53,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S>
         .route("/console/keys/{id}", post(key_actions::submit))
         .route("/console/create", get(create::form).post(create::submit))
         .route("/console/audit", get(audit_page::show))
+        .route("/console/audit/verify", post(audit_page::verify))
         .route("/console/why", get(why::show))
         .route("/console/iam", get(iam::show).post(iam::submit))
         .route("/console/iam/users/{name}", get(iam::user))
