@@ -358,3 +358,36 @@ def test_security_headers_cookie_csrf_and_failed_sign_in(kinko):
     assert any(r.get("responseElements") == {"ConsoleLogin": "Failure"} for r in records)
     assert any(r.get("responseElements") == {"ConsoleLogin": "Success"} for r in records)
     assert all(kinko.secret_key not in json.dumps(r) for r in records)
+
+
+def test_role_session_signs_in_with_its_session_token(kinko, browser):
+    iam = _client(kinko, "iam")
+    account = _client(kinko, "sts").get_caller_identity()["Account"]
+    name = f"console-role-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    creds = _client(kinko, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="console")["Credentials"]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{kinko.endpoint}/console/signin")
+    page.get_by_label("Access key ID").fill(creds["AccessKeyId"])
+    page.get_by_label("Secret access key").fill(creds["SecretAccessKey"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    # Without the session token, the temporary key does not sign in.
+    assert page.url.endswith("/console/signin")
+    assert "Sign-in failed" in page.locator("#signin-error").inner_text()
+    page.get_by_label("Access key ID").fill(creds["AccessKeyId"])
+    page.get_by_label("Secret access key").fill(creds["SecretAccessKey"])
+    page.get_by_label("Session token (role sessions only)").fill(creds["SessionToken"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/console/keys")
+    assert f"arn:aws:sts::{account}:assumed-role/{name}/console" in page.locator("#principal").inner_text()
+    rendered(page, "40-role-session-keys")
+    # The role has no permissions: AWS's reason names the assumed-role principal.
+    assert "assumed-role" in page.locator(".refused").first.inner_text()
+    context.close()
