@@ -19,12 +19,11 @@ import uuid
 
 import boto3
 import botocore.exceptions
+import playwright.sync_api as playwright_api
 import pytest
 
 import conftest
 from kinko_server import REPO, client_config, make_botocore_session
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = os.environ.get("KINKO_CHROMIUM", "/usr/bin/chromium")
 SHOTS = REPO / "target" / "console-screenshots"
