@@ -173,8 +173,10 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     stored = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     assert "console-edit" in [s.get("Sid") for s in stored["Statement"]]
 
-    # Rotate on demand; the rotation shows in the history.
+    # Rotate on demand; the rotation shows in the history. An Encrypt first: the last use.
+    kms.encrypt(KeyId=key_id, Plaintext=b"x")
     page.locator("#op-rotate-now").click()
+    assert "(Encrypt)" in page.locator("#last-use").inner_text()
     assert "RotateKeyOnDemand succeeded" in page.locator("#flash").inner_text()
     assert page.locator("#rotations tbody tr").count() >= 1
     assert "ON_DEMAND" in page.locator("#rotations").inner_text()
@@ -216,6 +218,7 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     assert page.locator("#hours-chart rect").count() == 24
     assert "DisabledException" in page.locator("#failed").inner_text()
     assert page.locator("#version").inner_text().strip()
+    assert page.locator("#root-kind").inner_text() in ("file", "pkcs11")
 
     # Why? The root may ask about another principal of its account.
     page.get_by_role("link", name="Why?").click()

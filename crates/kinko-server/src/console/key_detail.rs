@@ -471,7 +471,12 @@ async fn usage(c: &Console, ctx: &Ctx, key_id: &str) -> String {
             };
             let day = (t as i64 - start) / 86_400;
             *per_day.entry(day).or_insert(0) += 1;
-            if last.is_none() {
+            // Last use: the newest successful cryptographic operation.
+            let name = e["EventName"].as_str().unwrap_or("");
+            let failed = e["CloudTrailEvent"]
+                .as_str()
+                .is_some_and(|r| r.contains("\"errorCode\""));
+            if last.is_none() && !failed && kinko_core::CRYPTOGRAPHIC_OPERATIONS.contains(&name) {
                 last = Some((
                     date(&e["EventTime"]),
                     e["EventName"].as_str().unwrap_or("").to_owned(),
@@ -489,7 +494,9 @@ async fn usage(c: &Console, ctx: &Ctx, key_id: &str) -> String {
             esc(when),
             esc(what)
         ),
-        None => format!("<p id=\"last-use\">No use recorded in the last {USAGE_DAYS} days.</p>"),
+        None => format!(
+            "<p id=\"last-use\">No cryptographic use recorded in the last {USAGE_DAYS} days.</p>"
+        ),
     };
     s.push_str(&bar_chart(
         "usage-chart",

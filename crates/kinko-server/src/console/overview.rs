@@ -105,7 +105,7 @@ pub(crate) async fn show(State(c): State<Arc<Console>>, request: Request) -> Res
         .await
         .ok()
         .flatten()
-        .map(|r| r.split(':').next().unwrap_or("").to_owned())
+        .map(|r| r.split(['=', ':', ';']).next().unwrap_or("").to_owned())
         .unwrap_or_else(|| "file".to_owned());
     body.push_str(&format!(
         "<section aria-labelledby=\"h-about\"><h2 id=\"h-about\">Installation</h2><dl class=\"config\">\
