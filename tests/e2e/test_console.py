@@ -19,12 +19,11 @@ import uuid
 
 import boto3
 import botocore.exceptions
+import playwright.sync_api as playwright_api
 import pytest
 
 import conftest
 from kinko_server import REPO, client_config, make_botocore_session
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = os.environ.get("KINKO_CHROMIUM", "/usr/bin/chromium")
 SHOTS = REPO / "target" / "console-screenshots"
@@ -59,6 +58,18 @@ def rendered(page, name: str) -> None:
     heading = page.locator("h1").first.inner_text()
     assert heading not in ("Not found", "Refused"), f"{name}: error page {heading!r}"
     assert page.locator("header nav").count() == 1, f"{name}: no console navigation"
+    # A label on every control, and no id used twice (a label must name one control).
+    unlabeled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label'))
+            .map(c => c.outerHTML)"""
+    )
+    assert not unlabeled, f"{name}: controls without a label: {unlabeled}"
+    duplicates = page.evaluate(
+        """() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+                   return ids.filter((id, i) => ids.indexOf(id) !== i); }"""
+    )
+    assert not duplicates, f"{name}: ids used twice: {duplicates}"
 
 
 def sign_in(page, kinko, key_id: str, secret: str) -> None:
@@ -129,6 +140,11 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     assert {"TagKey": "team", "TagValue": "blue"} in kms.list_resource_tags(KeyId=key_id)["Tags"]
     assert alias in page.locator("#aliases").inner_text()
     assert page.locator("#tags tbody tr").count() == 1
+    page.get_by_label("Tag key").fill("env")
+    page.get_by_label("Tag value").fill("test")
+    page.get_by_role("button", name="Add tag").click()
+    assert "TagResource succeeded" in page.locator("#flash").inner_text()
+    assert page.locator("#tags tbody tr").count() == 2
 
     # Edit the policy: invalid JSON is caught in the page; a lockout is refused by the server;
     # a valid edit is saved.
@@ -157,8 +173,10 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     stored = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     assert "console-edit" in [s.get("Sid") for s in stored["Statement"]]
 
-    # Rotate on demand; the rotation shows in the history.
+    # Rotate on demand; the rotation shows in the history. An Encrypt first: the last use.
+    kms.encrypt(KeyId=key_id, Plaintext=b"x")
     page.locator("#op-rotate-now").click()
+    assert "(Encrypt)" in page.locator("#last-use").inner_text()
     assert "RotateKeyOnDemand succeeded" in page.locator("#flash").inner_text()
     assert page.locator("#rotations tbody tr").count() >= 1
     assert "ON_DEMAND" in page.locator("#rotations").inner_text()
@@ -187,6 +205,30 @@ def test_root_creates_edits_rotates_disables_and_audits_a_key(kinko, browser, li
     page.get_by_role("button", name="Search").click()
     assert "kinko-console/" in page.locator("#events").inner_text()
     shot(page, "11-audit-console-change")
+    page.locator("#verify").click()
+    assert "Audit chains intact" in page.locator("#flash").inner_text()
+    shot(page, "11b-audit-verified")
+
+    # Overview: counts, the hourly chart, failed requests (the refused Encrypt), version.
+    page.get_by_role("link", name="Overview").click()
+    rendered(page, "12-overview")
+    assert page.locator("#by-state tbody tr").count() >= 1
+    assert "Disabled" in page.locator("#by-state").inner_text()
+    assert "SYMMETRIC_DEFAULT" in page.locator("#by-spec").inner_text()
+    assert page.locator("#hours-chart rect").count() == 24
+    assert "DisabledException" in page.locator("#failed").inner_text()
+    assert page.locator("#version").inner_text().strip()
+    assert page.locator("#root-kind").inner_text() in ("file", "pkcs11")
+
+    # Why? The root may ask about another principal of its account.
+    page.get_by_role("link", name="Why?").click()
+    page.get_by_label("Principal ARN").fill(user["Arn"])
+    page.get_by_label("Action").fill("kms:GetKeyRotationStatus")
+    page.get_by_label("Key (id, ARN or alias)").fill(key_id)
+    page.get_by_role("button", name="Explain").click()
+    rendered(page, "13-why")
+    assert page.locator("#verdict").inner_text() == "Allowed"
+    assert "console-edit" in page.locator("#explanation").inner_text()
     context.close()
 
 
@@ -210,11 +252,64 @@ def test_limited_user_sees_refusals_with_aws_reason(kinko, browser, limited_user
     assert "DisableKey was refused" in flash
     assert f"User: {user['Arn']} is not authorized to perform: kms:DisableKey" in flash
     shot(page, "22-limited-refused")
+    # Why? explains the refusal with the same code as `kinko authz explain`.
+    page.get_by_role("link", name="Why?").click()
+    page.get_by_label("Action").fill("kms:DisableKey")
+    page.get_by_label("Key (id, ARN or alias)").fill(key_id)
+    page.get_by_role("button", name="Explain").click()
+    rendered(page, "23-limited-why")
+    assert page.locator("#verdict").inner_text() == "Denied"
+    assert "DENIED" in page.locator("#explanation").inner_text()
+    # It may not ask about another principal.
+    page.get_by_label("Principal ARN").fill(f"arn:aws:iam::{user['Arn'].split(':')[4]}:root")
+    page.get_by_role("button", name="Explain").click()
+    assert "may explain only its own requests" in page.locator(".refused").inner_text()
+    page.get_by_role("link", name="Audit").click()
+    page.locator("#verify").click()
+    assert "may not verify the audit chains" in page.locator("#flash").inner_text()
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
     # Deactivating the access key ends the console session at once.
     _client(kinko, "iam").update_access_key(UserName=user["UserName"], AccessKeyId=key["AccessKeyId"], Status="Inactive")
     page.goto(f"{kinko.endpoint}/console/keys")
     assert page.url.endswith("/console/signin")
+    context.close()
+
+
+def test_iam_user_access_key_shown_once_and_inline_policy(kinko, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, kinko, kinko.access_key, kinko.secret_key)
+    page.get_by_role("link", name="IAM").click()
+    rendered(page, "30-iam")
+    name = f"console-made-{uuid.uuid4().hex[:8]}"
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("button", name="Create user").click()
+    assert "CreateUser succeeded" in page.locator("#flash").inner_text()
+    page.get_by_role("button", name="Create access key").click()
+    rendered(page, "31-iam-new-access-key")
+    key_id = page.locator("#new-secret code").inner_text()
+    secret = page.get_by_label("Secret access key").input_value()
+    assert key_id.startswith("AKIA") and len(secret) == 40
+    assert page.locator("#access-keys tbody tr").count() == 1
+    # Shown once: the user's page never shows it again.
+    page.goto(f"{kinko.endpoint}/console/iam/users/{name}")
+    assert secret not in page.content()
+    page.get_by_label("Policy name").fill("list-keys")
+    page.get_by_label("Policy document (JSON)").fill(
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}]})
+    )
+    page.get_by_role("button", name="Save inline policy").click()
+    assert "PutUserPolicy succeeded" in page.locator("#flash").inner_text()
+    assert "list-keys" in page.locator("#policies").inner_text()
+    rendered(page, "32-iam-user")
+    # The new key signs in; ListAliases is not allowed, and the page says why.
+    other = browser.new_context().new_page()
+    sign_in(other, kinko, key_id, secret)
+    rendered(other, "33-new-user-keys")
+    assert f"is not authorized to perform: kms:ListAliases" in other.locator(".refused").first.inner_text()
+    # IAM pages refuse it too, with IAM's reason.
+    other.get_by_role("link", name="IAM").click()
+    assert "iam:ListUsers" in other.locator(".refused").first.inner_text()
     context.close()
 
 
@@ -265,3 +360,36 @@ def test_security_headers_cookie_csrf_and_failed_sign_in(kinko):
     assert any(r.get("responseElements") == {"ConsoleLogin": "Failure"} for r in records)
     assert any(r.get("responseElements") == {"ConsoleLogin": "Success"} for r in records)
     assert all(kinko.secret_key not in json.dumps(r) for r in records)
+
+
+def test_role_session_signs_in_with_its_session_token(kinko, browser):
+    iam = _client(kinko, "iam")
+    account = _client(kinko, "sts").get_caller_identity()["Account"]
+    name = f"console-role-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    creds = _client(kinko, "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="console")["Credentials"]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{kinko.endpoint}/console/signin")
+    page.get_by_label("Access key ID").fill(creds["AccessKeyId"])
+    page.get_by_label("Secret access key").fill(creds["SecretAccessKey"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    # Without the session token, the temporary key does not sign in.
+    assert page.url.endswith("/console/signin")
+    assert "Sign-in failed" in page.locator("#signin-error").inner_text()
+    page.get_by_label("Access key ID").fill(creds["AccessKeyId"])
+    page.get_by_label("Secret access key").fill(creds["SecretAccessKey"])
+    page.get_by_label("Session token (role sessions only)").fill(creds["SessionToken"])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/console/keys")
+    assert f"arn:aws:sts::{account}:assumed-role/{name}/console" in page.locator("#principal").inner_text()
+    rendered(page, "40-role-session-keys")
+    # The role has no permissions: AWS's reason names the assumed-role principal.
+    assert "assumed-role" in page.locator(".refused").first.inner_text()
+    context.close()

@@ -33,6 +33,7 @@
 
 mod baseline;
 mod client;
+mod console;
 mod pgdb;
 mod procs;
 mod raw;

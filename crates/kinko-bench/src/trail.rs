@@ -176,6 +176,21 @@ async fn measure(args: &TrailArgs, postgres: Option<&str>) -> Result<()> {
             ms(times[times.len() - 1])
         );
     }
+    // The console's overview reads the last 24 hours of the same trail.
+    let cookie = crate::console::sign_in(&endpoint, &creds).await?;
+    let mut times = Vec::with_capacity(args.repeats);
+    for _ in 0..args.repeats.max(1) {
+        let (took, _) = crate::console::timed_page(&endpoint, &cookie, "/console/overview").await?;
+        times.push(took);
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:<44} {:>9.1} {:>9.1}",
+        format!("console overview [{name}]"),
+        ms(times[(times.len() - 1) / 2]),
+        ms(times[times.len() - 1])
+    );
     drop(kinko);
     Ok(())
 }

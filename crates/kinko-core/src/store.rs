@@ -477,6 +477,15 @@ pub trait AuditStore: Send + Sync + std::fmt::Debug {
     async fn key_last_usage(&self, key: &KeyId) -> Result<Option<KeyLastUsage>, StoreError>;
     /// Successful uses of a key per operation.
     async fn key_usage_counts(&self, key: &KeyId) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Events per hour since `from`, as (start of the hour, events), for `account`: read from
+    /// the store's indexes without decoding an event. SQLite counts the group-commit batches
+    /// holding an event of the account (exact on a one-account installation; on several, a batch
+    /// shared with another account counts whole).
+    async fn audit_hourly_counts(
+        &self,
+        account: &AccountId,
+        from: UnixMillis,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
 }
 
 /// Settings of the installation and the lock of its scheduled jobs.

@@ -20,6 +20,7 @@ mod convert;
 pub mod dev_tls;
 mod dispatch;
 mod errors;
+mod explain;
 mod facts;
 mod files;
 #[doc(hidden)]
@@ -48,11 +49,12 @@ use kinko_store::{PgStore, SqliteStore};
 pub use admin::{AdminError, backup, copy_store, create_account, migrate_root, restore};
 pub use app::{MAX_BODY_BYTES, router};
 pub use auth::Authenticator;
-pub use authz_explain::{ExplainError, ExplainRequest, Explanation, explain_installation};
+pub use authz_explain::explain_installation;
 pub use config::{
     Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig,
 };
 pub use errors::ApiError;
+pub use explain::{ExplainError, ExplainRequest, Explanation, explain};
 pub use files::{CredentialsError, FileError};
 pub use installation::{open_current_root, with_installation};
 pub use jobs::{TEST_MODE_ENV, TestClock, run_once as run_scheduled_jobs, service_event};
@@ -152,6 +154,7 @@ impl Server {
             signature_clock,
             quotas: Arc::new(quota::Quotas::new(&config.quotas)),
             in_flight: inflight::InFlight::new(config.max_requests_in_flight),
+            audit_public_key: signing_key.public_key(),
         });
         Ok(Server {
             state,

@@ -26,4 +26,6 @@ pub struct AppState {
     pub quotas: Arc<crate::quota::Quotas>,
     /// The bound on requests in progress.
     pub in_flight: crate::inflight::InFlight,
+    /// The audit signing key's public half (32 raw bytes), for verifying the chains on demand.
+    pub audit_public_key: Vec<u8>,
 }

@@ -171,6 +171,14 @@ impl Backend for PgBackend {
         postgres_audit::query(&self.pool, page).await
     }
 
+    async fn audit_hourly_counts<'a>(
+        &'a self,
+        account: &'a kinko_core::AccountId,
+        from: kinko_core::UnixMillis,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        postgres_audit::hourly_counts(&self.pool, account, from).await
+    }
+
     async fn prune_audit<'a>(&'a self, anchor: &'a AuditDigest) -> Result<u64, StoreError> {
         let mut tx = begin(&self.pool, READ_COMMITTED).await?;
         let n = postgres_audit::prune(&mut tx, anchor).await?;

@@ -336,6 +336,28 @@ fn push_order(q: &mut QueryBuilder<Postgres>, limit: usize) {
 /// Newest first by (time, chain, seq), every filter in SQL. A key filter is two index scans
 /// (the key as `key_id`, then as `source_key_id` alone), each stopping at the page's length,
 /// merged: one scan with `OR` would read every event of a busy key before the first page.
+/// [`kinko_core::AuditStore::audit_hourly_counts`]: the account's events since `from`, counted
+/// per hour from the time index.
+pub(crate) async fn hourly_counts(
+    pool: &PgPool,
+    account: &kinko_core::AccountId,
+    from: kinko_core::UnixMillis,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT event_time - (event_time % 3600000) AS hour, count(*) FROM audit_events \
+         WHERE event_time >= $1 AND account = $2 GROUP BY hour ORDER BY hour",
+    )
+    .bind(from.0)
+    .bind(account.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(unavailable)?;
+    Ok(rows
+        .into_iter()
+        .map(|(h, n)| (h, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
 pub(crate) async fn query(
     pool: &PgPool,
     page: AuditPage<'_>,

@@ -277,6 +277,15 @@ impl Backend for SqliteBackend {
         sqlite_audit::query(&self.pool, page).await
     }
 
+    async fn audit_hourly_counts<'a>(
+        &'a self,
+        account: &'a kinko_core::AccountId,
+        from: kinko_core::UnixMillis,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.fold().await?;
+        sqlite_audit::hourly_counts(&self.pool, account, from).await
+    }
+
     async fn prune_audit<'a>(&'a self, anchor: &'a AuditDigest) -> Result<u64, StoreError> {
         self.fold().await?;
         let mut tx = self.write_tx().await?;

@@ -264,6 +264,35 @@ fn round_sql(
 /// filter are read from `audit_terms` (plus any batch not indexed yet); otherwise batches are
 /// read by descending `max_time`. Batches are decoded and their events checked against the whole
 /// filter; the scan stops once `limit` events are found and no unread batch can hold a newer one.
+/// [`kinko_core::AuditStore::audit_hourly_counts`]: the batches the account's term names (and
+/// any not yet indexed), each counted whole in the hour of its last event.
+pub(crate) async fn hourly_counts(
+    pool: &SqlitePool,
+    account: &kinko_core::AccountId,
+    from: kinko_core::UnixMillis,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT b.max_time, b.last_seq - b.first_seq + 1 FROM audit_terms t \
+         JOIN audit_batches b ON b.chain = t.chain AND b.last_seq = t.last_seq \
+         WHERE t.term = ?1 AND t.max_time >= ?2 \
+         UNION ALL SELECT max_time, last_seq - first_seq + 1 FROM audit_batches \
+         WHERE indexed = 0 AND max_time >= ?2",
+    )
+    .bind(format!("c:{}", account.as_str()))
+    .bind(from.0)
+    .fetch_all(pool)
+    .await
+    .map_err(unavailable)?;
+    let mut hours = std::collections::BTreeMap::<i64, u64>::new();
+    for row in &rows {
+        let time: i64 = row.try_get(0).map_err(unavailable)?;
+        let n: i64 = row.try_get(1).map_err(unavailable)?;
+        *hours.entry(time - time.rem_euclid(3_600_000)).or_insert(0) +=
+            u64::try_from(n).unwrap_or(0);
+    }
+    Ok(hours.into_iter().collect())
+}
+
 pub(crate) async fn query(
     pool: &SqlitePool,
     page: AuditPage<'_>,

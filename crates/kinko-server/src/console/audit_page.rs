@@ -10,9 +10,13 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::call;
-use super::ctx::{Console, page_ctx, query};
-use super::html::{esc, html, page, refused, table, url};
+use super::call::record_direct;
+use super::ctx::{Console, after_change, change_ctx, page_ctx, query};
+use super::html::{csrf_field, esc, html, page, refused, table, url};
 use super::key_detail::date;
+use crate::errors::ApiError;
+use kinko_api::ErrorCode;
+use kinko_core::Principal;
 
 /// Events looked at per page.
 const PAGE: usize = 50;
@@ -63,7 +67,7 @@ pub(crate) async fn show(State(c): State<Arc<Console>>, request: Request) -> Res
         "<form method=\"get\" action=\"/console/audit\" class=\"filters\" role=\"search\">\
          <label for=\"start\">From (UTC)</label><input id=\"start\" name=\"start\" type=\"datetime-local\" value=\"{}\">\
          <label for=\"end\">To (UTC)</label><input id=\"end\" name=\"end\" type=\"datetime-local\" value=\"{}\">\
-         <label for=\"principal\">Principal (user name or ARN contains)</label><input id=\"principal\" name=\"principal\" value=\"{}\">\
+         <label for=\"f-principal\">Principal (user name or ARN contains)</label><input id=\"f-principal\" name=\"principal\" value=\"{}\">\
          <label for=\"event\">Event name</label><input id=\"event\" name=\"event\" value=\"{}\">\
          <label for=\"key\">Key (id or ARN)</label><input id=\"key\" name=\"key\" value=\"{}\">\
          <label for=\"result\">Result</label><select id=\"result\" name=\"result\">{options}</select>\
@@ -165,5 +169,73 @@ pub(crate) async fn show(State(c): State<Arc<Console>>, request: Request) -> Res
         }
         Err(e) => body.push_str(&refused("LookupEvents was refused", &e.code, &e.message)),
     }
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/console/audit/verify\" class=\"inline\">{}\
+         <button type=\"submit\" id=\"verify\">Verify the audit chains now</button></form>\
+         <p class=\"hint\">Checks every event's hash and links and every sealed digest's signature \
+         (<code>kinko audit verify</code>); an account's root may run it.</p>",
+        csrf_field(&ctx.session)
+    ));
     html(StatusCode::OK, page(&ctx.session, "audit", "Audit", &body))
+}
+
+/// `POST /console/audit/verify`: verifies the installation's audit chains and digests now.
+pub(crate) async fn verify(State(c): State<Arc<Console>>, request: Request) -> Response {
+    let (ctx, _) = match change_ctx(&c, request).await {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let (session, conn) = (&ctx.session, &ctx.conn);
+    if !matches!(session.caller.principal, Principal::Root { .. }) {
+        let e = ApiError::new(
+            ErrorCode::AccessDeniedException,
+            format!(
+                "{} may not verify the audit chains: an account's root may.",
+                session.caller.principal.arn()
+            ),
+        );
+        record_direct(
+            &c.app,
+            session,
+            conn,
+            "cloudtrail.amazonaws.com",
+            "VerifyAuditChains",
+            Some(&e),
+        )
+        .await;
+        return after_change(
+            &c,
+            &ctx,
+            false,
+            format!("{}: {}", e.code.as_str(), e.message),
+            "/console/audit",
+        );
+    }
+    let store = c.app.kms.store();
+    let outcome = kinko_audit::verify(&**store, &c.app.audit_public_key).await;
+    record_direct(
+        &c.app,
+        session,
+        conn,
+        "cloudtrail.amazonaws.com",
+        "VerifyAuditChains",
+        None,
+    )
+    .await;
+    match outcome {
+        Ok(report) => after_change(
+            &c,
+            &ctx,
+            true,
+            format!("Audit chains intact. {}", report.summary_lines().join("; ")),
+            "/console/audit",
+        ),
+        Err(e) => after_change(
+            &c,
+            &ctx,
+            false,
+            format!("Audit trail NOT intact: {e}"),
+            "/console/audit",
+        ),
+    }
 }

@@ -145,6 +145,66 @@ async fn json_call(
     Ok(value)
 }
 
+/// Calls IAM action `action` with `params` as the session's principal; the answer is IAM's XML.
+pub(crate) async fn iam(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    action: &str,
+    params: &[(&str, &str)],
+) -> Result<String, Refusal> {
+    let mut form = format!("Action={}&Version=2010-05-08", super::html::url(action));
+    for (k, v) in params {
+        form.push_str(&format!("&{}={}", super::html::url(k), super::html::url(v)));
+    }
+    let mut info = conn.info(
+        app,
+        "iam.amazonaws.com",
+        action,
+        !crate::query::mutates("iam", action),
+    );
+    let parsed = crate::query::Params::parse(form.as_bytes());
+    let served = serve_authenticated(
+        app,
+        session.caller.clone(),
+        session.access_key_id.clone(),
+        "iam",
+        "",
+        None,
+        Some(parsed),
+        form.as_bytes(),
+        &mut info,
+    )
+    .await;
+    let out = record(app, served, &info).await?;
+    String::from_utf8(out).map_err(|_| internal())
+}
+
+/// Records a read the console made through the core directly (the overview's counts, an
+/// authorization explanation), in the same shape as the handler's record of that call.
+pub(crate) async fn record_direct(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    source: &'static str,
+    operation: &str,
+    error: Option<&ApiError>,
+) {
+    let mut info = conn.info(app, source, operation, true);
+    info.caller = Some(session.caller.clone());
+    info.access_key_id = Some(session.access_key_id.clone());
+    info.region = session.caller.region.to_string();
+    let draft = info.draft(&crate::audit::Recorded {
+        key: None,
+        source_key: None,
+        response_elements: None,
+        error,
+    });
+    if let Err(e) = app.audit.append(draft).await {
+        tracing::warn!(error = %e.0, "console: audit record not written");
+    }
+}
+
 fn internal() -> Refusal {
     Refusal {
         code: ErrorCode::KMSInternalException.as_str().to_owned(),

@@ -19,10 +19,18 @@ use super::html::{csrf_field, esc, html, page, refused, table, url};
 /// Days of usage the chart shows.
 const USAGE_DAYS: i64 = 14;
 
+/// A change's form. Its button has the id `op-<op>`, but for changes made per row (an alias, a
+/// tag, a grant), which appear many times on one page.
 fn form(ctx: &Ctx, id: &str, op: &str, label: &str, extra: &str, class: &str) -> String {
+    let per_row = matches!(op, "delete-alias" | "untag" | "revoke-grant");
+    let button_id = if per_row {
+        String::new()
+    } else {
+        format!(" id=\"op-{op}\"")
+    };
     format!(
         "<form method=\"post\" action=\"/console/keys/{}\" class=\"inline {class}\">{}\
-         <input type=\"hidden\" name=\"op\" value=\"{op}\">{extra}<button type=\"submit\" id=\"op-{op}\">{label}</button></form>",
+         <input type=\"hidden\" name=\"op\" value=\"{op}\">{extra}<button type=\"submit\"{button_id}>{label}</button></form>",
         url(id),
         csrf_field(&ctx.session)
     )
@@ -463,7 +471,12 @@ async fn usage(c: &Console, ctx: &Ctx, key_id: &str) -> String {
             };
             let day = (t as i64 - start) / 86_400;
             *per_day.entry(day).or_insert(0) += 1;
-            if last.is_none() {
+            // Last use: the newest successful cryptographic operation.
+            let name = e["EventName"].as_str().unwrap_or("");
+            let failed = e["CloudTrailEvent"]
+                .as_str()
+                .is_some_and(|r| r.contains("\"errorCode\""));
+            if last.is_none() && !failed && kinko_core::CRYPTOGRAPHIC_OPERATIONS.contains(&name) {
                 last = Some((
                     date(&e["EventTime"]),
                     e["EventName"].as_str().unwrap_or("").to_owned(),
@@ -481,7 +494,9 @@ async fn usage(c: &Console, ctx: &Ctx, key_id: &str) -> String {
             esc(when),
             esc(what)
         ),
-        None => format!("<p id=\"last-use\">No use recorded in the last {USAGE_DAYS} days.</p>"),
+        None => format!(
+            "<p id=\"last-use\">No cryptographic use recorded in the last {USAGE_DAYS} days.</p>"
+        ),
     };
     s.push_str(&bar_chart(
         "usage-chart",

@@ -12,11 +12,15 @@ mod call;
 mod create;
 mod ctx;
 mod html;
+mod iam;
 mod key_actions;
 mod key_detail;
 mod keys;
+mod overview;
 mod session;
 mod signin;
+mod why;
+mod xml;
 
 use std::sync::Arc;
 
@@ -49,17 +53,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S>
         .route("/console/keys/{id}", post(key_actions::submit))
         .route("/console/create", get(create::form).post(create::submit))
         .route("/console/audit", get(audit_page::show))
-        .route(
-            "/console/overview",
-            get(|| async { html::redirect("/console/keys") }),
-        )
+        .route("/console/audit/verify", post(audit_page::verify))
+        .route("/console/why", get(why::show))
+        .route("/console/iam", get(iam::show).post(iam::submit))
+        .route("/console/iam/users/{name}", get(iam::user))
+        .route("/console/overview", get(overview::show))
         .fallback(not_found)
         .with_state(console)
 }
 
 async fn home(State(c): State<Arc<Console>>, request: Request) -> Response {
     match Ctx::new(&c, &request).await {
-        Some(_) => html::redirect("/console/keys"),
+        Some(_) => html::redirect("/console/overview"),
         None => html::redirect("/console/signin"),
     }
 }

@@ -102,6 +102,14 @@ impl<B: Backend> AuditStore for SqlStore<B> {
             .await
     }
 
+    async fn audit_hourly_counts(
+        &self,
+        account: &kinko_core::AccountId,
+        from: UnixMillis,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.0.audit_hourly_counts(account, from).await
+    }
+
     async fn query_audit(
         &self,
         filter: &AuditFilter,

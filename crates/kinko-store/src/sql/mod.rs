@@ -78,6 +78,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug + 'static {
         page: AuditPage<'a>,
     ) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send + 'a;
 
+    /// [`kinko_core::AuditStore::audit_hourly_counts`].
+    fn audit_hourly_counts<'a>(
+        &'a self,
+        account: &'a kinko_core::AccountId,
+        from: kinko_core::UnixMillis,
+    ) -> impl Future<Output = Result<Vec<(i64, u64)>, StoreError>> + Send + 'a;
+
     /// [`kinko_core::AuditStore::prune_audit`].
     fn prune_audit<'a>(
         &'a self,

@@ -10,6 +10,7 @@ mod accounts;
 mod aliases;
 mod at_rest;
 mod audit;
+mod audit_hourly;
 mod backends;
 mod durability;
 mod fixtures;
@@ -112,6 +113,7 @@ contract! { store:
     prune_audit_deletes_up_to_the_anchor_and_stores_it => audit::prune_audit_deletes_up_to_the_anchor_and_stores_it;
     key_last_usage_is_the_newest_successful_cryptographic_event => audit::key_last_usage_is_the_newest_successful_cryptographic_event;
     key_usage_counts_count_successes_per_operation => audit::key_usage_counts_count_successes_per_operation;
+    hourly_counts_count_an_accounts_events_per_hour => audit_hourly::hourly_counts_count_an_accounts_events_per_hour;
     add_material_rotates_atomically => lifecycle::add_material_rotates_atomically;
     put_material_replaces_the_row_and_the_key => lifecycle::put_material_replaces_the_row_and_the_key;
     delete_key_removes_everything_once => lifecycle::delete_key_removes_everything_once;
