@@ -14,6 +14,7 @@ mod auth;
 mod authz_explain;
 mod changes;
 mod cloudtrail;
+mod compliance;
 mod config;
 mod console;
 mod convert;
@@ -50,6 +51,10 @@ pub use admin::{AdminError, backup, copy_store, create_account, migrate_root, re
 pub use app::{MAX_BODY_BYTES, router};
 pub use auth::Authenticator;
 pub use authz_explain::explain_installation;
+pub use compliance::{
+    ComplianceError, Report as ComplianceReport, compliance_installation,
+    to_html_document as compliance_html, to_json as compliance_json,
+};
 pub use config::{
     Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_REGION, FileConfig,
 };
@@ -155,6 +160,7 @@ impl Server {
             quotas: Arc::new(quota::Quotas::new(&config.quotas)),
             in_flight: inflight::InFlight::new(config.max_requests_in_flight),
             audit_public_key: signing_key.public_key(),
+            audit_retention_days: config.audit_retention_days,
         });
         Ok(Server {
             state,

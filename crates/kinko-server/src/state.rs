@@ -28,4 +28,6 @@ pub struct AppState {
     pub in_flight: crate::inflight::InFlight,
     /// The audit signing key's public half (32 raw bytes), for verifying the chains on demand.
     pub audit_public_key: Vec<u8>,
+    /// The configured audit retention in days (`None`: kept until removed by hand).
+    pub audit_retention_days: Option<u32>,
 }

@@ -64,6 +64,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AuthzCommand,
     },
+    /// Reports read from an installation's store.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// HTTPS certificates for development.
     Tls {
         #[command(subcommand)]
@@ -84,6 +89,30 @@ pub(crate) enum TlsCommand {
         #[arg(long = "name")]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Compliance findings (PCI DSS v4.0, ISO/IEC 27001:2022 A.8.24) of every account's keys, the
+    /// root of trust and the audit trail, as on the console's Compliance page. Reads the store
+    /// (the server may be running); opens no root of trust. Pass --config for the configured
+    /// audit retention.
+    Compliance {
+        #[command(flatten)]
+        location: Location,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+    },
+}
+
+/// A report's output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// One JSON document: generated, summary, findings.
+    Json,
+    /// One HTML document.
+    Html,
 }
 
 #[derive(Debug, Subcommand)]

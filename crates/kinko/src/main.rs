@@ -1,5 +1,6 @@
 //! The `kinko` binary. `kinko serve` runs the server; `kinko root migrate`, `kinko backup`,
-//! `kinko restore` and `kinko audit` (verify, query, tail, export) work on a data directory;
+//! `kinko restore`, `kinko audit` (verify, query, tail, export) and `kinko report compliance`
+//! work on a data directory;
 //! `kinko store copy` copies a stopped installation's store into another (SQLite → PostgreSQL).
 //! Configuration comes from flags, then `KINKO_*` environment variables, then a TOML file
 //! (`--config`), then defaults.
@@ -18,8 +19,8 @@ use kinko_server::listener::ListenerFileConfig;
 use kinko_server::{Config, FileConfig, Provider, RootOptions, Server, with_installation};
 
 use crate::cli::{
-    AccountCommand, AuditCommand, AuthzCommand, Cli, Command, Location, RootArgs, RootChoice,
-    RootCommand, ServeArgs, StoreCommand, TlsCommand,
+    AccountCommand, AuditCommand, AuthzCommand, Cli, Command, Location, ReportCommand,
+    ReportFormat, RootArgs, RootChoice, RootCommand, ServeArgs, StoreCommand, TlsCommand,
 };
 
 fn main() -> anyhow::Result<()> {
@@ -189,6 +190,19 @@ fn main() -> anyhow::Result<()> {
             )?;
             Ok(())
         }
+        Command::Report {
+            command: ReportCommand::Compliance { location, format },
+        } => runtime.block_on(async move {
+            let config = config(&location, FileConfig::default())?;
+            let report = kinko_server::compliance_installation(&config).await?;
+            let text = match format {
+                ReportFormat::Json => kinko_server::compliance_json(&report),
+                ReportFormat::Html => kinko_server::compliance_html(&report),
+            };
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{text}")?;
+            Ok(())
+        }),
         Command::Audit { command } => {
             let intact = runtime.block_on(audit(command))?;
             if !intact {

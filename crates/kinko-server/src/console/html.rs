@@ -49,6 +49,7 @@ const NAV: &[(&str, &str)] = &[
     ("iam", "IAM"),
     ("audit", "Audit"),
     ("why", "Why?"),
+    ("compliance", "Compliance"),
 ];
 
 /// Adds the console's security headers to a response.

@@ -9,6 +9,7 @@
 
 mod audit_page;
 mod call;
+mod compliance_page;
 mod create;
 mod ctx;
 mod html;
@@ -58,6 +59,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S>
         .route("/console/iam", get(iam::show).post(iam::submit))
         .route("/console/iam/users/{name}", get(iam::user))
         .route("/console/overview", get(overview::show))
+        .route("/console/compliance", get(compliance_page::show))
         .fallback(not_found)
         .with_state(console)
 }
