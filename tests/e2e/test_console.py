@@ -393,3 +393,45 @@ def test_role_session_signs_in_with_its_session_token(kinko, browser):
     # The role has no permissions: AWS's reason names the assumed-role principal.
     assert "assumed-role" in page.locator(".refused").first.inner_text()
     context.close()
+
+
+def test_compliance_page_names_a_key_without_rotation_and_refuses_non_root(kinko, browser):
+    kms = _client(kinko, "kms")
+    plain = kms.create_key(Description="compliance no rotation")["KeyMetadata"]
+    rotating = kms.create_key(Description="compliance rotating")["KeyMetadata"]
+    kms.enable_key_rotation(KeyId=rotating["KeyId"])
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, kinko, kinko.access_key, kinko.secret_key)
+    page.get_by_role("link", name="Compliance").click()
+    assert page.url.endswith("/console/compliance")
+    rendered(page, "30-compliance")
+    rows = page.locator("#findings tbody tr")
+    plain_rows = rows.filter(has_text=plain["Arn"]).filter(has_text="rotation")
+    assert plain_rows.count() == 1, page.locator("#findings").inner_text()
+    row = plain_rows.first.inner_text()
+    assert "finding" in row and "PCI DSS 3.7.4" in row and "automatic rotation is off" in row
+    rotating_row = rows.filter(has_text=rotating["Arn"]).filter(has_text="rotation").first.inner_text()
+    assert "pass" in rotating_row and "finding" not in rotating_row.split("\t")[0]
+    assert "PCI DSS 3.7.4" in page.locator("#summary").inner_text()
+    # The default file root of trust of this server is development only.
+    assert "finding" in rows.filter(has_text="root of trust").first.inner_text()
+    context.close()
+
+    # An IAM user, even one allowed everything, is not the account's root.
+    iam = _client(kinko, "iam")
+    name = f"console-compliance-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=json.dumps(allow_all))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, kinko, key["AccessKeyId"], key["SecretAccessKey"])
+    response = page.goto(f"{kinko.endpoint}/console/compliance")
+    assert response.status == 403
+    shot(page, "31-compliance-refused")
+    refusal = page.locator(".refused").inner_text()
+    assert "AccessDeniedException" in refusal and "an account's root may" in refusal
+    assert page.locator("#findings").count() == 0
+    context.close()
