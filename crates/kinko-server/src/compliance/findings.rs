@@ -346,7 +346,8 @@ async fn key_findings(
         && key.expiration_model == Some(ExpirationModel::KeyMaterialExpires)
         && let Some(valid_to) = key.valid_to
     {
-        let left = (valid_to.0 - i.now.0) / DAY;
+        // Whole days, a part-day counted: 24 days and 23 hours is "25 days left".
+        let left = ((valid_to.0 - i.now.0).max(0) + DAY - 1) / DAY;
         let soon = valid_to.0 - i.now.0 <= EXPIRY_DAYS * DAY;
         out.push(f(
             "import-expiry",
