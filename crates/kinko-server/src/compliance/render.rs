@@ -129,8 +129,9 @@ pub fn to_json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// The summary and findings tables (an HTML fragment, for the console page and the document).
-pub(crate) fn fragment(report: &Report) -> String {
+/// The summary and findings tables (an HTML fragment, for the console page and the document):
+/// every finding, then at most `max_passes` passes (all when `None`) and how many were left out.
+pub(crate) fn fragment(report: &Report, max_passes: Option<usize>) -> String {
     let summary_rows: Vec<Vec<String>> = report
         .summary
         .iter()
@@ -150,6 +151,9 @@ pub(crate) fn fragment(report: &Report) -> String {
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     // Findings first, the most severe first; passes after.
     findings.sort_by_key(|f| (f.status == Status::Pass, f.severity));
+    let passes = findings.iter().filter(|f| f.status == Status::Pass).count();
+    let left_out = max_passes.map_or(0, |m| passes.saturating_sub(m));
+    findings.truncate(findings.len() - left_out);
     let rows: Vec<Vec<String>> = findings
         .iter()
         .map(|f| {
@@ -176,7 +180,7 @@ pub(crate) fn fragment(report: &Report) -> String {
     format!(
         "<p id=\"generated\">Computed {}.</p>\
          <section aria-labelledby=\"h-summary\"><h2 id=\"h-summary\">Summary per requirement</h2>{}</section>\
-         <section aria-labelledby=\"h-findings\"><h2 id=\"h-findings\">Findings</h2>{}</section>",
+         <section aria-labelledby=\"h-findings\"><h2 id=\"h-findings\">Findings</h2>{}{}</section>",
         esc(&report.generated),
         table(
             "summary",
@@ -198,7 +202,14 @@ pub(crate) fn fragment(report: &Report) -> String {
             ],
             &rows,
             "Nothing to check.",
-        )
+        ),
+        if left_out > 0 {
+            format!(
+                "<p class=\"hint\" id=\"passes-left-out\">{left_out} more passes not listed here; every one is in <code>kinko report compliance</code>.</p>"
+            )
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -210,7 +221,7 @@ pub fn to_html_document(report: &Report) -> String {
          td,th{{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}}\
          .error{{color:#a00;font-weight:bold}}.ok{{color:#060}}</style></head>\
          <body><h1>Kinko compliance report</h1>{}</body></html>",
-        fragment(report)
+        fragment(report, None)
     )
 }
 
@@ -285,5 +296,10 @@ mod tests {
         let html = to_html_document(&r);
         assert!(html.contains("&lt;k&gt;") && html.contains("a &amp; b") && !html.contains("<k>"));
         assert!(to_json(&r).contains("\"status\": \"finding\""));
+        // The page may leave passes out, never findings, and says how many it left out.
+        let page = fragment(&r, Some(0));
+        assert!(page.contains("&lt;k&gt;") && !page.contains("k2"));
+        assert!(page.contains("1 more passes not listed"));
+        assert!(!fragment(&r, Some(1)).contains("passes-left-out"));
     }
 }
