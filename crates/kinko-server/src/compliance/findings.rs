@@ -200,6 +200,39 @@ pub async fn compute(i: &Inputs<'_>) -> Result<Vec<Finding>, ComplianceError> {
     Ok(out)
 }
 
+const ROTATION_REQ: &[&str] = &["PCI DSS 3.6.1", "PCI DSS 3.7.4", "ISO 27001 A.8.24"];
+
+/// A rotating key's finding: past its cryptoperiod when its newest material (`last`) is more
+/// whole days old than its rotation period (a day's slack for the scheduler's pass).
+fn rotation(arn: String, period: u32, last: UnixMillis, now: UnixMillis) -> Finding {
+    let age = (now.0 - last.0) / DAY;
+    if age > i64::from(period) {
+        f(
+            "rotation",
+            ROTATION_REQ,
+            Severity::High,
+            arn,
+            format!(
+                "rotation period {period} days, last rotated {} ({age} days ago): past its cryptoperiod",
+                day(last)
+            ),
+            Status::Finding,
+        )
+    } else {
+        f(
+            "rotation",
+            ROTATION_REQ,
+            Severity::Info,
+            arn,
+            format!(
+                "rotated automatically every {period} days; material from {} ({age} days old)",
+                day(last)
+            ),
+            Status::Pass,
+        )
+    }
+}
+
 async fn key_findings(
     i: &Inputs<'_>,
     key: &Key,
@@ -213,11 +246,10 @@ async fn key_findings(
         && key.state == KeyState::Enabled
         && key.origin == Origin::AwsKms
     {
-        const REQ: &[&str] = &["PCI DSS 3.6.1", "PCI DSS 3.7.4", "ISO 27001 A.8.24"];
         match key.rotation_period_days {
             None => out.push(f(
                 "rotation",
-                REQ,
+                ROTATION_REQ,
                 Severity::Medium,
                 arn.clone(),
                 "automatic rotation is off: the key has no cryptoperiod".into(),
@@ -233,26 +265,7 @@ async fn key_findings(
                     .map(|m| m.created_at)
                     .max()
                     .unwrap_or(key.created_at);
-                let age = (i.now.0 - last.0) / DAY;
-                if age > i64::from(period) {
-                    out.push(f(
-                        "rotation",
-                        REQ,
-                        Severity::High,
-                        arn.clone(),
-                        format!("rotation period {period} days, last rotated {} ({age} days ago): past its cryptoperiod", day(last)),
-                        Status::Finding,
-                    ));
-                } else {
-                    out.push(f(
-                        "rotation",
-                        REQ,
-                        Severity::Info,
-                        arn.clone(),
-                        format!("rotated automatically every {period} days; material from {} ({age} days old)", day(last)),
-                        Status::Pass,
-                    ));
-                }
+                out.push(rotation(arn.clone(), period, last, i.now));
             }
         }
     }
@@ -494,4 +507,25 @@ async fn audit_findings(i: &Inputs<'_>, out: &mut Vec<Finding>) -> Result<(), Co
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn material_older_than_the_rotation_period_is_past_its_cryptoperiod() {
+        let last = UnixMillis(1_700_000_000_000);
+        let at = |days: i64| UnixMillis(last.0 + days * DAY);
+        let on_time = rotation("k".into(), 90, last, at(90));
+        assert_eq!(on_time.status, Status::Pass);
+        let late = rotation("k".into(), 90, last, at(91));
+        assert_eq!(
+            (late.status, late.severity),
+            (Status::Finding, Severity::High)
+        );
+        assert!(
+            late.evidence.contains("91 days ago") && late.requirements.contains(&"PCI DSS 3.7.4")
+        );
+    }
 }
