@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyLastUsage};
 use crate::identity::{IamRole, IamUser, InlinePolicy, PolicyOwner, Session};
+pub use crate::secret_store::SecretStore;
 use crate::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Grant, ImportParameters, Key,
     KeyId, Material, MaterialId, Region, StoreError, Tag, UnixMillis,
@@ -54,6 +55,7 @@ pub trait Store:
     + IdentityStore
     + AuditStore
     + SettingsStore
+    + SecretStore
 {
 }
 
@@ -67,6 +69,7 @@ impl<T> Store for T where
         + IdentityStore
         + AuditStore
         + SettingsStore
+        + SecretStore
         + ?Sized
 {
 }

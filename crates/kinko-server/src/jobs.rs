@@ -21,6 +21,17 @@ pub const TEST_MODE_ENV: &str = "KINKO_INSECURE_TEST_MODE";
 
 /// The CloudTrail record of work Kinko did by itself on `key` (after the change).
 pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditDraft {
+    service_event_for(event, key, time, None)
+}
+
+/// [`service_event`] for work a request caused (an AWS managed key made on a service's first
+/// use): the record carries a `requestID` of its own.
+pub fn service_event_for(
+    event: ServiceEvent,
+    key: &Key,
+    time: UnixMillis,
+    request_id: Option<String>,
+) -> AuditDraft {
     let event_id = crate::util::new_uuid();
     let account = key.arn.account.as_str();
     let mut record = Map::new();
@@ -43,6 +54,9 @@ pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditD
             json!({ "keyMaterialId": key.current_material.to_string() }),
         );
     }
+    if let Some(id) = &request_id {
+        record.insert("requestID".into(), json!(id));
+    }
     record.insert("eventID".into(), json!(event_id));
     record.insert("readOnly".into(), json!(false));
     record.insert(
@@ -59,7 +73,7 @@ pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditD
     record.insert("eventCategory".into(), json!("Management"));
     AuditDraft {
         event_id,
-        request_id: None,
+        request_id,
         time,
         event_source: "kms.amazonaws.com".to_owned(),
         event_name: event.name().to_owned(),

@@ -248,7 +248,11 @@ mod tests {
             let mut conn = SqliteConnection::connect_with(&options)
                 .await
                 .expect("connect");
-            let v8 = &crate::migrate::SQLITE[..crate::migrate::SQLITE.len() - 1];
+            let v9 = crate::migrate::SQLITE
+                .iter()
+                .position(|m| m.version == 9)
+                .expect("schema v9");
+            let v8 = &crate::migrate::SQLITE[..v9];
             assert_eq!(v8.last().map(|m| m.version), Some(8));
             crate::migrate::run::<sqlx::Sqlite>(&mut conn, v8)
                 .await

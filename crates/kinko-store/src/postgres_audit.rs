@@ -429,7 +429,11 @@ mod tests {
         let options = options.database(&name);
         let result = async {
             let mut conn = PgConnection::connect_with(&options).await.expect("connect");
-            let v8 = &crate::migrate::POSTGRES[..crate::migrate::POSTGRES.len() - 1];
+            let v9 = crate::migrate::POSTGRES
+                .iter()
+                .position(|m| m.version == 9)
+                .expect("schema v9");
+            let v8 = &crate::migrate::POSTGRES[..v9];
             assert_eq!(v8.last().map(|m| m.version), Some(8));
             crate::migrate::run::<Postgres>(&mut conn, v8)
                 .await

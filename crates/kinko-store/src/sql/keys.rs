@@ -93,9 +93,9 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         let s = Stmt::new(
             "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, \
              state, deletion_date, pending_window_days, current_material, policy, version, \
-             rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19)",
+             rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model, \
+             key_manager) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20)",
         )
         .bind(key.id().to_string())
         .bind(key.arn.account.as_str())
@@ -115,7 +115,8 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         .bind(key.next_rotation.map(|d| d.0))
         .bind(i64::from(key.on_demand_rotations))
         .bind(key.valid_to.map(|d| d.0))
-        .bind(key.expiration_model.map(|e| e.as_str()));
+        .bind(key.expiration_model.map(|e| e.as_str()))
+        .bind(key.manager.as_str());
         w.insert(s, "key").await?;
         w.insert(insert_material(material), "key material").await?;
         insert_tags(&mut w, &key.id(), tags).await?;
