@@ -404,3 +404,35 @@ def test_aws_cli(kinko, tmp_path):
     assert rc == 0, err
     rc, out, err = cli("describe-secret", "--secret-id", name)
     assert rc != 0 and "ResourceNotFoundException" in err
+
+
+# --- the deletion job --------------------------------------------------------------------------
+
+
+def test_the_scheduler_deletes_a_secret_when_its_recovery_window_ends(tmp_path):
+    import boto3
+
+    from kinko_server import client_config, make_botocore_session
+    from test_lifecycle import advance, run_clock_kinko
+
+    config_file = tmp_path / "aws-config"
+    config_file.write_text("")
+    with run_clock_kinko(tmp_path / "data", tmp_path / "server.log", config_file) as server:
+        session = boto3.session.Session(botocore_session=make_botocore_session(server))
+        sm = session.client("secretsmanager", region_name=REGION, endpoint_url=server.endpoint, config=client_config())
+        kept, doomed = unique("kept"), unique("doomed")
+        sm.create_secret(Name=kept, SecretString="k")
+        sm.create_secret(Name=doomed, SecretString="d")
+        sm.delete_secret(SecretId=kept, RecoveryWindowInDays=7)
+        sm.delete_secret(SecretId=doomed, RecoveryWindowInDays=7)
+        sm.restore_secret(SecretId=kept)
+        advance(server, 6 * 86400)
+        assert "DeletedDate" in sm.describe_secret(SecretId=doomed)
+        advance(server, 2 * 86400)
+        assert error_of(sm.describe_secret, SecretId=doomed)[0] == "ResourceNotFoundException"
+        assert sm.get_secret_value(SecretId=kept)["SecretString"] == "k"
+        # The name is free again.
+        sm.create_secret(Name=doomed, SecretString="again")
+        trail = session.client("cloudtrail", region_name=REGION, endpoint_url=server.endpoint, config=client_config())
+        ends = events_named(trail, "EndSecretDeletion")
+        assert len(ends) == 1 and ends[0]["resources"][0]["ARN"].split(":secret:")[1].startswith(doomed + "-")

@@ -494,8 +494,21 @@ impl Kms {
     }
 
     /// Deletes the secrets whose recovery window has ended; each deletion recorded by
-    /// `record`. Returns their ARNs.
+    /// `record`. Runs only while this node holds the store's job lock (one node at a time).
+    /// Returns their ARNs.
     pub async fn delete_due_secrets(
+        &self,
+        record: &(dyn Fn(&Secret) -> AuditDraft + Send + Sync),
+    ) -> Result<Vec<String>, Error> {
+        let Some(lock) = self.store().try_job_lock().await? else {
+            return Ok(Vec::new());
+        };
+        let result = self.delete_due_secrets_locked(record).await;
+        lock.release().await;
+        result
+    }
+
+    async fn delete_due_secrets_locked(
         &self,
         record: &(dyn Fn(&Secret) -> AuditDraft + Send + Sync),
     ) -> Result<Vec<String>, Error> {
