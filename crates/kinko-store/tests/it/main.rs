@@ -19,6 +19,7 @@ mod installation;
 mod keys;
 mod lifecycle;
 mod rewrap;
+mod secrets;
 mod settings;
 mod tags;
 
@@ -65,6 +66,7 @@ macro_rules! contract {
 }
 
 contract! { store:
+    secrets_round_trip => secrets::secrets_round_trip;
     accounts_list_oldest_first_and_reject_duplicates => accounts::accounts_list_oldest_first_and_reject_duplicates;
     access_keys_round_trip => accounts::access_keys_round_trip;
     create_key_round_trips_key_material_and_tags => keys::create_key_round_trips_key_material_and_tags;
