@@ -436,3 +436,40 @@ def test_the_scheduler_deletes_a_secret_when_its_recovery_window_ends(tmp_path):
         trail = session.client("cloudtrail", region_name=REGION, endpoint_url=server.endpoint, config=client_config())
         ends = events_named(trail, "EndSecretDeletion")
         assert len(ends) == 1 and ends[0]["resources"][0]["ARN"].split(":secret:")[1].startswith(doomed + "-")
+        # The AWS managed key rotates by itself every year.
+        kms = session.client("kms", region_name=REGION, endpoint_url=server.endpoint, config=client_config())
+        managed = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]["KeyId"]
+        assert kms.list_key_rotations(KeyId=managed)["Rotations"] == []
+        advance(server, 366 * 86400)
+        rotations = kms.list_key_rotations(KeyId=managed)["Rotations"]
+        assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+        assert sm.get_secret_value(SecretId=kept)["SecretString"] == "k"
+
+
+def test_identity_policies_see_the_secret_condition_keys(world, sm):
+    """secretsmanager:ResourceTag/… and secretsmanager:SecretId reach identity policies."""
+    team_a, team_b = unique("team-a"), unique("team-b")
+    sm.create_secret(Name=team_a, SecretString="a", Tags=[{"Key": "team", "Value": "a"}])
+    sm.create_secret(Name=team_b, SecretString="b", Tags=[{"Key": "team", "Value": "b"}])
+    by_tag = world.user(
+        policy(identity_statement("Allow", "secretsmanager:GetSecretValue", condition={"StringEquals": {"secretsmanager:ResourceTag/team": "a"}})),
+        prefix="tag",
+    ).client("secretsmanager")
+    assert by_tag.get_secret_value(SecretId=team_a)["SecretString"] == "a"
+    assert error_of(by_tag.get_secret_value, SecretId=team_b)[0] == "AccessDeniedException"
+    arn_b = sm.describe_secret(SecretId=team_b)["ARN"]
+    by_id = world.user(
+        policy(identity_statement("Allow", "secretsmanager:GetSecretValue", condition={"StringEquals": {"secretsmanager:SecretId": arn_b}})),
+        prefix="id",
+    ).client("secretsmanager")
+    assert by_id.get_secret_value(SecretId=team_b)["SecretString"] == "b"
+    assert error_of(by_id.get_secret_value, SecretId=team_a)[0] == "AccessDeniedException"
+    # A resource ARN pattern in the policy's Resource works too; a missing secret the caller may
+    # not read is AccessDenied, not NotFound.
+    by_resource = world.user(
+        policy(identity_statement("Allow", "secretsmanager:GetSecretValue", resource=arn_b.rsplit("-", 1)[0] + "-??????")),
+        prefix="res",
+    ).client("secretsmanager")
+    assert by_resource.get_secret_value(SecretId=team_b)["SecretString"] == "b"
+    assert error_of(by_resource.get_secret_value, SecretId=team_a)[0] == "AccessDeniedException"
+    assert error_of(by_resource.get_secret_value, SecretId=unique("nothing"))[0] == "AccessDeniedException"

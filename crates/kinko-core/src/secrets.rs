@@ -676,3 +676,91 @@ pub(crate) fn secret_conflict(e: StoreError) -> Error {
 pub(crate) fn deletion_date(now: UnixMillis, days: u32) -> UnixMillis {
     now.plus_days(days)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(id: &str, stages: &[&str]) -> SecretVersion {
+        SecretVersion {
+            secret_arn: "arn".into(),
+            version_id: id.into(),
+            created_at: UnixMillis(0),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            key_arn: String::new(),
+            wrapped_key: Vec::new(),
+            sealed: Vec::new(),
+            is_binary: false,
+        }
+    }
+
+    fn stages(versions: &[SecretVersion]) -> Vec<(String, Vec<String>)> {
+        versions
+            .iter()
+            .map(|v| (v.version_id.clone(), v.stages.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn moving_awscurrent_gives_its_old_holder_awsprevious() {
+        let mut vs = vec![
+            version("a", &["AWSPREVIOUS"]),
+            version("b", &["AWSCURRENT", "mine"]),
+            version("c", &["AWSPENDING"]),
+        ];
+        move_label(&mut vs, AWSCURRENT, "c");
+        assert_eq!(
+            stages(&vs),
+            vec![
+                ("a".into(), vec![]),
+                ("b".into(), vec!["mine".into(), "AWSPREVIOUS".into()]),
+                ("c".into(), vec!["AWSPENDING".into(), "AWSCURRENT".into()]),
+            ]
+        );
+        // Moving another label moves only that label.
+        move_label(&mut vs, "mine", "a");
+        assert_eq!(vs[0].stages, vec!["mine".to_owned()]);
+        assert_eq!(vs[1].stages, vec!["AWSPREVIOUS".to_owned()]);
+        // Moving AWSCURRENT onto the version that has it changes nothing.
+        let before = stages(&vs);
+        move_label(&mut vs, AWSCURRENT, "c");
+        assert_eq!(stages(&vs), before);
+    }
+
+    #[test]
+    fn names_tokens_and_suffixes() {
+        assert!(check_name("prod/db/password_1+=.@-").is_ok());
+        for bad in ["", "has space", "semi;colon", &"x".repeat(513)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_token(&"t".repeat(32)).is_ok());
+        assert!(check_token(&"t".repeat(31)).is_err());
+        assert!(check_token(&"t".repeat(65)).is_err());
+        let a = arn_suffix().expect("random");
+        assert_eq!(a.len(), 6);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        let id = new_version_id().expect("random");
+        assert_eq!(id.len(), 36);
+        assert_ne!(id, new_version_id().expect("random"));
+    }
+
+    #[test]
+    fn values_over_64_kib_and_reserved_tags_are_refused() {
+        let big = SecretValue::String(kinko_crypto::SecretBytes::new(vec![b'x'; 65_537]));
+        assert!(matches!(check_value(&big), Err(Error::Validation(_))));
+        let max = SecretValue::Binary(kinko_crypto::SecretBytes::new(vec![0; 65_536]));
+        assert!(check_value(&max).is_ok());
+        let reserved = [Tag {
+            key: "AWS:x".into(),
+            value: String::new(),
+        }];
+        assert!(check_tags(&reserved).is_err());
+        let many: Vec<Tag> = (0..51)
+            .map(|i| Tag {
+                key: format!("k{i}"),
+                value: String::new(),
+            })
+            .collect();
+        assert!(matches!(check_tags(&many), Err(Error::LimitExceeded(_))));
+    }
+}

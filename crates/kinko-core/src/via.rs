@@ -151,3 +151,49 @@ impl Kms {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountId, Principal, Region};
+
+    #[test]
+    fn a_call_through_the_service_carries_kms_via_service_and_nothing_else() {
+        let account = AccountId::parse("111122223333").expect("account");
+        let region = Region::parse("eu-west-1").expect("region");
+        let mut facts = RequestFacts::default();
+        facts.keys.insert("secretsmanager:Name", "db");
+        let caller = Caller::new(
+            account.clone(),
+            region,
+            Principal::Root {
+                account: account.clone(),
+            },
+        )
+        .with_facts(facts);
+        let via = caller.via(ViaService::SecretsManager);
+        assert_eq!(via.principal, caller.principal);
+        assert_eq!(via.account, account);
+        assert_eq!(
+            via.facts.keys.get("kms:ViaService"),
+            Some(&"secretsmanager.eu-west-1.amazonaws.com".into())
+        );
+        assert!(via.facts.keys.get("secretsmanager:Name").is_none());
+        assert_eq!(via.facts.keys.len(), 1);
+    }
+
+    #[test]
+    fn the_managed_key_policy_parses_and_names_the_service() {
+        let account = AccountId::parse("111122223333").expect("account");
+        let region = Region::parse("us-east-1").expect("region");
+        let doc = crate::managed_key_policy(ViaService::SecretsManager, &account, &region);
+        let parsed = kinko_policy::Policy::parse(&doc, kinko_policy::PolicyKind::Key);
+        assert!(parsed.is_ok(), "{parsed:?}");
+        assert!(doc.contains("\"kms:ViaService\" : \"secretsmanager.us-east-1.amazonaws.com\""));
+        assert!(doc.contains("\"kms:CallerAccount\" : \"111122223333\""));
+        assert_eq!(
+            crate::managed_alias(ViaService::SecretsManager).as_str(),
+            "alias/aws/secretsmanager"
+        );
+    }
+}
