@@ -170,8 +170,9 @@ impl Kms {
 
     /// Checks an IAM action (`iam:CreateUser`, …) on `resource`: the target user's or role's
     /// ARN, or a pattern of them for a listing. The account's root may; anyone else needs an
-    /// identity policy that allows the action and none that denies it (evaluated without
-    /// request condition keys). Every public IAM operation of the core passes here first.
+    /// identity policy that allows the action and none that denies it (evaluated with the
+    /// transport's condition keys, `aws:SecureTransport` and `aws:SourceIp`). Every public IAM
+    /// operation of the core passes here first.
     pub(crate) async fn authorize_iam(
         &self,
         caller: &Caller,
@@ -185,7 +186,7 @@ impl Kms {
         let allowed = self
             .principal_identity(&caller.principal.arn())
             .await?
-            .is_some_and(|identity| identity.allows(action, resource));
+            .is_some_and(|identity| identity.allows_request(action, resource, &caller.facts));
         if allowed {
             Ok(())
         } else {
@@ -310,6 +311,18 @@ impl Kms {
         }
         if needs.wants("kms:keyorigin") {
             ctx.keys.insert("kms:KeyOrigin", key.origin.as_str());
+        }
+        if needs.wants("kms:multiregion") {
+            ctx.keys
+                .insert("kms:MultiRegion", key.primary_region.is_some());
+        }
+        if needs.wants("kms:multiregionkeytype") && key.primary_region.is_some() {
+            let kind = if key.is_replica() {
+                "REPLICA"
+            } else {
+                "PRIMARY"
+            };
+            ctx.keys.insert("kms:MultiRegionKeyType", kind);
         }
         if needs.wants_prefix("aws:resourcetag/") {
             for tag in self

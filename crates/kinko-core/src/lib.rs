@@ -41,6 +41,7 @@ mod lifecycle;
 mod managed;
 mod material;
 mod model;
+mod multi_region;
 mod observe;
 mod ops;
 mod policy_cache;
@@ -50,7 +51,6 @@ mod resolve;
 mod rewrap;
 mod rules;
 mod secret_model;
-mod secret_store;
 mod secrets;
 mod secrets_admin;
 mod secrets_seal;
@@ -98,6 +98,7 @@ pub use model::{
     KeyUsage, MAX_ON_DEMAND_ROTATIONS, MAX_ROTATION_PERIOD_DAYS, MIN_ROTATION_PERIOD_DAYS,
     Material, Origin, RequestFacts, RotationType, Tag, default_key_policy,
 };
+pub use multi_region::{ReplicateKeyOutput, ReplicateKeyRequest};
 pub use ops::{
     AuditFn, CreateKeyRequest, DataKeyPairOutput, DataKeySize, DecryptOutput, EncapsulateOutput,
     EncryptOutput, GenerateDataKeyOutput, MacOutput, Page, PublicKeyOutput, ReEncryptOutput,

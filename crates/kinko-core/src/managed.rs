@@ -132,6 +132,7 @@ impl Kms {
             valid_to: None,
             expiration_model: None,
             manager: KeyManager::Aws,
+            primary_region: None,
         };
         let material = Material::generated(
             arn.key_id,

@@ -63,6 +63,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "secrets",
         sql: include_str!("../migrations/sqlite/0010_secrets.sql"),
     },
+    Migration {
+        version: 11,
+        name: "multi_region",
+        sql: include_str!("../migrations/sqlite/0011_multi_region.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -103,6 +108,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "secrets",
         sql: include_str!("../migrations/postgres/0010_secrets.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "multi_region",
+        sql: include_str!("../migrations/postgres/0011_multi_region.sql"),
     },
 ];
 

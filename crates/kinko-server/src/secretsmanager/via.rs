@@ -55,6 +55,8 @@ pub(crate) fn record(info: &RequestInfo, call: &ViaCall<'_>) -> AuditDraft {
         time: info.time,
         source_ip: service.to_owned(),
         secure_transport: true,
+        // The service's own connection to KMS, not the client's.
+        tls_details: None,
         user_agent: Some(service.to_owned()),
         event_source: "kms.amazonaws.com",
         operation: call.operation.to_owned(),

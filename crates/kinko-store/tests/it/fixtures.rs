@@ -72,6 +72,7 @@ pub fn key(account: &AccountId, region: &Region, n: u8) -> Key {
         valid_to: None,
         expiration_model: None,
         manager: kinko_core::KeyManager::Customer,
+        primary_region: None,
     }
 }
 
