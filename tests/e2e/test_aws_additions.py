@@ -172,10 +172,8 @@ def _at(response: dict, path: str) -> list:
     return values
 
 
-# Members the model has that Kinko does not answer, with the reason.
-NOT_SERVED = {
-    "ReplicateKey.ReplicaKeyMetadata.CurrentKeyMaterialId": "multi-Region keys are not implemented (ReplicateKey is UnsupportedOperationException)",
-}
+# Members the model has that Kinko does not answer, with the reason (none today).
+NOT_SERVED: dict[str, str] = {}
 
 
 def test_key_material_id_wherever_the_model_returns_it(kms):
@@ -191,6 +189,9 @@ def test_key_material_id_wherever_the_model_returns_it(kms):
     kms.rotate_key_on_demand(KeyId=other["KeyId"])
     other_current = kms.describe_key(KeyId=other["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
     ct = kms.encrypt(KeyId=kid, Plaintext=b"which material")["CiphertextBlob"]
+
+    primary = kms.create_key(MultiRegion=True, Description="additions: replicated material id")["KeyMetadata"]
+    replicated = kms.replicate_key(KeyId=primary["KeyId"], ReplicaRegion="us-west-2")
 
     external = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]
     imported = import_material(kms, external["KeyId"], os.urandom(32))
@@ -209,6 +210,8 @@ def test_key_material_id_wherever_the_model_returns_it(kms):
         "ReEncrypt": (kms.re_encrypt(CiphertextBlob=ct, DestinationKeyId=other["KeyId"]), {current, other_current}),
         "ListKeyRotations": (kms.list_key_rotations(KeyId=other["KeyId"]), {other_current}),
         "ImportKeyMaterial": (imported, {imported["KeyMaterialId"]}),
+        # Replicas share the primary's material.
+        "ReplicateKey": (replicated, {primary["CurrentKeyMaterialId"]}),
     }
     # Last: it removes the imported material.
     responses["DeleteImportedKeyMaterial"] = (
@@ -230,3 +233,136 @@ def test_key_material_id_wherever_the_model_returns_it(kms):
     assert checked == paths - set(NOT_SERVED)
     re_enc = responses["ReEncrypt"][0]
     assert re_enc["SourceKeyMaterialId"] == current and re_enc["DestinationKeyMaterialId"] == other_current
+
+
+# --------------------------------------------------------------------------- service principals
+
+SERVICE = "logs.us-east-1.amazonaws.com"
+
+
+def source_arn(account_id: str, name: str = "group") -> str:
+    return f"arn:aws:logs:us-east-1:{account_id}:log-group:{name}"
+
+
+@pytest.fixture(scope="module")
+def world(kinko, kms, account_id):
+    from authz_helpers import World
+
+    return World(kinko, kms, account_id)
+
+
+def test_grant_to_a_service_principal_is_listed_and_filtered(kms, account_id):
+    md = kms.create_key(Description="additions: service grant")["KeyMetadata"]
+    root = f"arn:aws:iam::{account_id}:root"
+    made = kms.create_grant(
+        KeyId=md["KeyId"],
+        GranteeServicePrincipal=SERVICE,
+        RetiringServicePrincipal="logs.amazonaws.com",
+        Operations=["Encrypt", "Decrypt", "GenerateDataKey"],
+        Constraints={"SourceArn": source_arn(account_id)},
+    )
+    person = kms.create_grant(
+        KeyId=md["KeyId"], GranteePrincipal=root, RetiringPrincipal=root, Operations=["DescribeKey"]
+    )
+
+    by_id = {g["GrantId"]: g for g in kms.list_grants(KeyId=md["KeyId"])["Grants"]}
+    entry = by_id[made["GrantId"]]
+    assert entry["GranteeServicePrincipal"] == SERVICE
+    assert entry["RetiringServicePrincipal"] == "logs.amazonaws.com"
+    assert "GranteePrincipal" not in entry and "RetiringPrincipal" not in entry
+    assert entry["Constraints"] == {"SourceArn": source_arn(account_id)}
+    assert entry["Operations"] == ["Encrypt", "Decrypt", "GenerateDataKey"]
+    assert by_id[person["GrantId"]]["GranteePrincipal"] == root
+    assert "GranteeServicePrincipal" not in by_id[person["GrantId"]]
+
+    only = kms.list_grants(KeyId=md["KeyId"], GranteeServicePrincipal=SERVICE)["Grants"]
+    assert [g["GrantId"] for g in only] == [made["GrantId"]]
+    assert kms.list_grants(KeyId=md["KeyId"], GranteeServicePrincipal="s3.us-east-1.amazonaws.com")["Grants"] == []
+    assert [g["GrantId"] for g in kms.list_grants(KeyId=md["KeyId"], GranteePrincipal=root)["Grants"]] == [person["GrantId"]]
+    expect_error(
+        "ValidationException", kms.list_grants, KeyId=md["KeyId"], GranteePrincipal=root, GranteeServicePrincipal=SERVICE
+    )
+
+    retirable = kms.list_retirable_grants(RetiringServicePrincipal="logs.amazonaws.com")["Grants"]
+    assert made["GrantId"] in [g["GrantId"] for g in retirable]
+    assert person["GrantId"] not in [g["GrantId"] for g in retirable]
+    assert made["GrantId"] not in [g["GrantId"] for g in kms.list_retirable_grants(RetiringPrincipal=root)["Grants"]]
+    expect_error(
+        "ValidationException",
+        kms.list_retirable_grants,
+        RetiringPrincipal=root,
+        RetiringServicePrincipal="logs.amazonaws.com",
+    )
+
+    # The key's account retires it; a grant to a service is no different there.
+    kms.retire_grant(KeyId=md["Arn"], GrantId=made["GrantId"])
+    assert made["GrantId"] not in [g["GrantId"] for g in kms.list_grants(KeyId=md["KeyId"])["Grants"]]
+
+
+def test_service_grant_validation(kms, kms_nov, account_id):
+    md = kms.create_key()["KeyMetadata"]
+    root = f"arn:aws:iam::{account_id}:root"
+    good = dict(
+        KeyId=md["KeyId"],
+        GranteeServicePrincipal=SERVICE,
+        RetiringPrincipal=root,
+        Operations=["Encrypt"],
+        Constraints={"SourceArn": source_arn(account_id)},
+    )
+    kms.create_grant(**good)
+    cases = [
+        ({"Constraints": None}, "SourceArn"),
+        ({"Constraints": {"EncryptionContextSubset": {"a": "b"}}}, "SourceArn"),
+        ({"RetiringPrincipal": None}, "RetiringPrincipal or a RetiringServicePrincipal"),
+        ({"GranteePrincipal": root}, "either GranteePrincipal or GranteeServicePrincipal, but not both"),
+        ({"GranteeServicePrincipal": None}, "either GranteePrincipal or GranteeServicePrincipal"),
+        ({"RetiringServicePrincipal": "logs.amazonaws.com"}, "either RetiringPrincipal or RetiringServicePrincipal, but not both"),
+        ({"GranteeServicePrincipal": "amazonaws.com"}, "at 'granteeServicePrincipal' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+        ({"GranteeServicePrincipal": "logs.amazon_aws.com"}, "at 'granteeServicePrincipal'"),
+        ({"Constraints": {"SourceArn": "arn:aws:logs:us-east-1:1234:log-group:x"}}, "at 'constraints.sourceArn'"),
+        ({"Constraints": {"SourceArn": "arn:aws:x"}}, "Member must have length between 20 and 512"),
+    ]
+    before = len(kms.list_grants(KeyId=md["KeyId"])["Grants"])
+    for change, text in cases:
+        request = {k: v for k, v in {**good, **change}.items() if v is not None}
+        e = expect_error("ValidationException", kms_nov.create_grant, **request)
+        assert text in e.response["Error"]["Message"], (change, e.response["Error"]["Message"])
+    assert len(kms.list_grants(KeyId=md["KeyId"])["Grants"]) == before, "a refused CreateGrant changed nothing"
+
+
+def test_a_service_grant_allows_no_direct_caller_anything(kms, world, account_id):
+    """Services do not call Kinko, and no request is made on behalf of a resource: grants to a
+    service principal, or with a SourceArn constraint, never allow a direct caller."""
+    user = world.user()  # no policy of its own: only grants could let it in
+    md = kms.create_key(Description="additions: service grant authz")["KeyMetadata"]
+
+    def encrypt():
+        return user.kms.encrypt(KeyId=md["Arn"], Plaintext=b"x")
+
+    expect_error("AccessDeniedException", encrypt)
+    kms.create_grant(
+        KeyId=md["KeyId"],
+        GranteeServicePrincipal=SERVICE,
+        RetiringPrincipal=user.arn,
+        Operations=["Encrypt", "DescribeKey"],
+        Constraints={"SourceArn": source_arn(account_id)},
+    )
+    expect_error("AccessDeniedException", encrypt)
+    # A grant to the user itself, but constrained to a SourceArn: still nothing.
+    sourced = kms.create_grant(
+        KeyId=md["KeyId"],
+        GranteePrincipal=user.arn,
+        Operations=["Encrypt"],
+        Constraints={"SourceArn": source_arn(account_id, "other")},
+    )
+    expect_error("AccessDeniedException", encrypt)
+    expect_error(
+        "AccessDeniedException",
+        user.kms.encrypt,
+        KeyId=md["Arn"],
+        Plaintext=b"x",
+        GrantTokens=[sourced["GrantToken"]],
+    )
+    # The control: the same grant without the constraint lets the user in.
+    kms.create_grant(KeyId=md["KeyId"], GranteePrincipal=user.arn, Operations=["Encrypt"])
+    assert encrypt()["KeyId"] == md["Arn"]

@@ -375,6 +375,37 @@ fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
 mod tests {
     use super::tcp_address;
 
+    /// `tests/js/package.json` pins the AWS SDK for JavaScript to one exact version, and the
+    /// lockfile `npm ci` installs from records that version.
+    #[test]
+    fn the_javascript_sdk_is_pinned_and_locked() {
+        let dir = super::project_root().join("tests/js");
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+        let manifest = read("package.json");
+        let lock = read("package-lock.json");
+        let needle = "\"@aws-sdk/client-kms\": \"";
+        let at = manifest
+            .find(needle)
+            .expect("package.json names @aws-sdk/client-kms")
+            + needle.len();
+        let version = &manifest[at..at + manifest[at..].find('"').expect("closing quote")];
+        assert!(
+            !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.'),
+            "@aws-sdk/client-kms is not pinned to an exact version: {version:?}"
+        );
+        let entry = lock
+            .find("\"node_modules/@aws-sdk/client-kms\": {")
+            .expect("the lockfile has @aws-sdk/client-kms");
+        let field = "\"version\": \"";
+        let rest = &lock[entry..];
+        let at = rest.find(field).expect("its version") + field.len();
+        let locked = &rest[at..at + rest[at..].find('"').expect("closing quote")];
+        assert_eq!(
+            locked, version,
+            "package-lock.json locks another @aws-sdk/client-kms: run npm install in tests/js"
+        );
+    }
+
     #[test]
     fn tcp_address_of_postgres_urls() {
         assert_eq!(

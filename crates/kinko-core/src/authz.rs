@@ -104,7 +104,10 @@ fn grant_allows(
     action: &str,
     context: Option<&EncryptionContext>,
 ) -> bool {
-    let grantee = grant.grantee_principal.as_str();
+    // A grant to a service principal never allows a direct caller anything.
+    let Some(grantee) = grant.grantee.aws() else {
+        return false;
+    };
     let is_grantee = grantee == principal.arn
         || matches!(&principal.kind, PrincipalKind::AssumedRole { role_arn } if role_arn == grantee);
     let operation = crate::actions::kms_operation(action).unwrap_or(action);
@@ -403,7 +406,7 @@ impl Kms {
                 let _ = write!(
                     line,
                     " for {}: {}",
-                    grant.grantee_principal,
+                    grant.grantee.as_str(),
                     if allows { "allows" } else { "does not apply" }
                 );
                 explanation.push(line);
