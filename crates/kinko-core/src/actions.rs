@@ -104,6 +104,20 @@ actions! {
     IamUpdateAccessKey = "iam:UpdateAccessKey",
     StsAssumeRole = "sts:AssumeRole",
     CloudTrailLookupEvents = "cloudtrail:LookupEvents",
+    SmBatchGetSecretValue = "secretsmanager:BatchGetSecretValue",
+    SmCreateSecret = "secretsmanager:CreateSecret",
+    SmDeleteSecret = "secretsmanager:DeleteSecret",
+    SmDescribeSecret = "secretsmanager:DescribeSecret",
+    SmGetRandomPassword = "secretsmanager:GetRandomPassword",
+    SmGetSecretValue = "secretsmanager:GetSecretValue",
+    SmListSecretVersionIds = "secretsmanager:ListSecretVersionIds",
+    SmListSecrets = "secretsmanager:ListSecrets",
+    SmPutSecretValue = "secretsmanager:PutSecretValue",
+    SmRestoreSecret = "secretsmanager:RestoreSecret",
+    SmTagResource = "secretsmanager:TagResource",
+    SmUntagResource = "secretsmanager:UntagResource",
+    SmUpdateSecret = "secretsmanager:UpdateSecret",
+    SmUpdateSecretVersionStage = "secretsmanager:UpdateSecretVersionStage",
 }
 
 impl Action {

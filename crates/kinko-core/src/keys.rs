@@ -14,8 +14,8 @@ use crate::rules::{
     MAX_TAGS_PER_KEY, Need, TOO_MANY_TAGS, decode_marker, dedup_tags, page_marker, validate_tags,
 };
 use crate::{
-    Caller, Error, Key, KeyArn, KeyId, KeyLastUsage, KeyRef, KeySpec, KeyState, Kms, Material,
-    MaterialId, Origin, default_key_policy,
+    Caller, Error, Key, KeyArn, KeyId, KeyLastUsage, KeyManager, KeyRef, KeySpec, KeyState, Kms,
+    Material, MaterialId, Origin, default_key_policy,
 };
 
 impl Kms {
@@ -110,6 +110,7 @@ impl Kms {
             on_demand_rotations: 0,
             valid_to: None,
             expiration_model: None,
+            manager: KeyManager::Customer,
             primary_region: req.multi_region.then(|| caller.region.clone()),
         };
         if check_lockout {

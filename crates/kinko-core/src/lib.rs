@@ -38,6 +38,7 @@ mod key_policy;
 mod keys;
 mod kms;
 mod lifecycle;
+mod managed;
 mod material;
 mod model;
 mod multi_region;
@@ -49,10 +50,15 @@ mod principals;
 mod resolve;
 mod rewrap;
 mod rules;
+mod secret_model;
+mod secrets;
+mod secrets_admin;
+mod secrets_seal;
 mod store;
 mod store_error;
 mod sts;
 mod tags;
+mod via;
 
 pub use actions::Action;
 pub use algorithms::{
@@ -85,6 +91,7 @@ pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, Material
 pub use import::{ImportParametersOutput, ImportRequest};
 pub use kms::Kms;
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};
+pub use managed::{managed_alias, managed_key_description, managed_key_policy};
 pub use model::{
     AccessKey, Account, Alias, Caller, DEFAULT_POLICY_NAME, DEFAULT_ROTATION_PERIOD_DAYS,
     EncryptionContext, ExpirationModel, ImportParameters, Key, KeyManager, KeySpec, KeyState,
@@ -99,8 +106,15 @@ pub use ops::{
 };
 pub use principal::Principal;
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
+pub use secret_model::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Secret, SecretValue, SecretVersion};
+pub use secrets::{
+    CreateSecretRequest, MAX_SECRET_TAGS, MAX_SECRET_VALUE_BYTES, SecretRead, SecretWrite,
+};
+pub use secrets_admin::{BatchItem, PasswordRules, SecretFilter, SecretPage};
+pub use secrets_seal::SecretsAudit;
 pub use store::{
     AccountStore, AliasStore, AuditAppend, AuditCursor, AuditStore, GrantStore, IdentityStore,
-    JobLock, KeyStore, LocalJobLock, SettingsStore, Store, TagStore,
+    JobLock, KeyStore, LocalJobLock, SecretStore, SettingsStore, Store, TagStore,
 };
 pub use store_error::{BoxError, StoreError};
+pub use via::{ViaCall, ViaLog, ViaService};

@@ -48,6 +48,10 @@ pub enum ServiceEvent {
     DeleteKey,
     /// Imported material past its `ValidTo` (`DeleteExpiredKeyMaterial`).
     DeleteExpiredKeyMaterial,
+    /// A service's first use made its AWS managed key (`CreateKey`).
+    CreateManagedKey,
+    /// ... and its alias `alias/aws/<service>` (`CreateAlias`).
+    CreateManagedAlias,
 }
 
 impl ServiceEvent {
@@ -57,6 +61,8 @@ impl ServiceEvent {
             ServiceEvent::RotateKey => "RotateKey",
             ServiceEvent::DeleteKey => "DeleteKey",
             ServiceEvent::DeleteExpiredKeyMaterial => "DeleteExpiredKeyMaterial",
+            ServiceEvent::CreateManagedKey => "CreateKey",
+            ServiceEvent::CreateManagedAlias => "CreateAlias",
         }
     }
 }

@@ -516,7 +516,7 @@ pub fn key_metadata(key: &Key) -> wire::KeyMetadata {
             .flatten(),
         pending_deletion_window_in_days: None,
         origin: key.origin.as_str().to_owned(),
-        key_manager: kinko_core::KeyManager::Customer.as_str().to_owned(),
+        key_manager: key.manager.as_str().to_owned(),
         customer_master_key_spec: customer_master_key_spec(spec),
         key_spec: spec.as_str().to_owned(),
         encryption_algorithms: names(

@@ -58,6 +58,10 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::InvalidGrantToken(m) => (C::InvalidGrantTokenException, m),
         Error::Validation(m) => (C::ValidationException, m),
         Error::DryRun => (C::DryRunOperationException, Error::DryRun.to_string()),
+        // Secrets Manager's; no KMS operation fails with them.
+        Error::EncryptionFailure(m) | Error::DecryptionFailure(m) => {
+            (C::KMSInvalidStateException, m)
+        }
         Error::AccessDenied(m) => (C::AccessDeniedException, m),
         Error::StoreUnavailable(source) => {
             tracing::error!(request_id, error = %source, "storage unavailable");

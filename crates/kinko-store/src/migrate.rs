@@ -59,6 +59,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0009_audit_index.sql"),
     },
     Migration {
+        version: 10,
+        name: "secrets",
+        sql: include_str!("../migrations/sqlite/0010_secrets.sql"),
+    },
+    Migration {
         version: 11,
         name: "multi_region",
         sql: include_str!("../migrations/sqlite/0011_multi_region.sql"),
@@ -103,6 +108,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "audit_index",
         sql: include_str!("../migrations/postgres/0009_audit_index.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "secrets",
+        sql: include_str!("../migrations/postgres/0010_secrets.sql"),
     },
     Migration {
         version: 11,

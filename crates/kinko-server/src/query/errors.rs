@@ -30,7 +30,9 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         | Error::ExpiredImportToken(m)
         | Error::IncorrectKeyMaterial(m)
         | Error::InvalidGrantId(m)
-        | Error::InvalidGrantToken(m) => (C::ValidationError, m),
+        | Error::InvalidGrantToken(m)
+        | Error::EncryptionFailure(m)
+        | Error::DecryptionFailure(m) => (C::ValidationError, m),
         Error::DryRun => (C::ValidationError, Error::DryRun.to_string()),
         Error::InvalidCiphertext | Error::InvalidSignature | Error::InvalidMac => {
             (C::ValidationError, String::new())

@@ -1,0 +1,16 @@
+//! Operations of the Secrets Manager model Kinko does not serve: replication, rotation and
+//! resource policies. Each answers with an error that names it as unsupported.
+
+use super::op::Descriptor;
+
+pub(super) const OPERATIONS: &[Descriptor] = &[
+    Descriptor::unsupported("ReplicateSecretToRegions", true),
+    Descriptor::unsupported("RemoveRegionsFromReplication", true),
+    Descriptor::unsupported("StopReplicationToReplica", true),
+    Descriptor::unsupported("RotateSecret", true),
+    Descriptor::unsupported("CancelRotateSecret", true),
+    Descriptor::unsupported("PutResourcePolicy", true),
+    Descriptor::unsupported("GetResourcePolicy", false),
+    Descriptor::unsupported("DeleteResourcePolicy", true),
+    Descriptor::unsupported("ValidateResourcePolicy", false),
+];
