@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import re
 
+import boto3
 import pytest
 
 from kinko_helpers import expect_error, unique_alias
+from kinko_server import client_config, make_botocore_session
+from test_lifecycle import DAY, advance, clear_aws_env, run_clock_kinko
 
 EAST = "us-east-1"
 WEST = "us-west-2"
@@ -178,8 +181,14 @@ def test_update_primary_region(kms, west):
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before the swap"
     # Now the east is the replica: it refuses rotation, the west accepts it.
     expect_error("UnsupportedOperationException", kms.enable_key_rotation, KeyId=key_id)
-    west.enable_key_rotation(KeyId=key_id)
-    assert west.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    west.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=120)
+    # Automatic rotation is shared: the replica reports the primary's setting.
+    for client in (west, kms):
+        status = client.get_key_rotation_status(KeyId=key_id)
+        assert status["KeyRotationEnabled"] is True
+        assert status["RotationPeriodInDays"] == 120
+    west.disable_key_rotation(KeyId=key_id)
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is False
 
 
 def test_rotation_from_the_primary_reaches_every_replica(kms, west):
@@ -206,3 +215,37 @@ def test_rotation_from_the_primary_reaches_every_replica(kms, west):
     # Old ciphertexts still open in both regions.
     assert west.decrypt(CiphertextBlob=old)["Plaintext"] == b"old material"
     assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"old material"
+
+
+def test_automatic_rotation_of_the_primary_reaches_every_replica(tmp_path):
+    """The scheduler rotates the primary when its automatic rotation is due; the replica gets the
+    same new material in the same pass (a server of its own, with the test clock)."""
+    clear_aws_env()
+    config_file = tmp_path / "aws-config"
+    config_file.write_text("")
+    with run_clock_kinko(tmp_path / "data", tmp_path / "server.log", config_file) as server:
+
+        def client(region):
+            session = boto3.session.Session(botocore_session=make_botocore_session(server))
+            return session.client(
+                "kms", region_name=region, endpoint_url=server.endpoint, config=client_config()
+            )
+
+        east, west = client(EAST), client(WEST)
+        md = mrk(east)
+        key_id = md["KeyId"]
+        east.replicate_key(KeyId=key_id, ReplicaRegion=WEST)
+        east.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+        old = west.encrypt(KeyId=key_id, Plaintext=b"before")["CiphertextBlob"]
+        report = advance(server, 91 * DAY)
+        assert report["Rotated"] == [md["Arn"]], report
+        east_current = east.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+        west_current = west.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+        assert east_current == west_current != md["CurrentKeyMaterialId"]
+        rotations = west.list_key_rotations(KeyId=key_id)["Rotations"]
+        assert [(r["KeyMaterialId"], r["RotationType"]) for r in rotations] == [
+            (east_current, "AUTOMATIC")
+        ]
+        assert east.decrypt(CiphertextBlob=old)["Plaintext"] == b"before"
+        new = east.encrypt(KeyId=key_id, Plaintext=b"after")["CiphertextBlob"]
+        assert west.decrypt(CiphertextBlob=new)["KeyMaterialId"] == east_current

@@ -153,12 +153,17 @@ impl Kms {
             )));
         }
         let pending_deletion = key.state == KeyState::PendingDeletion;
-        let enabled = key.rotation_period_days.is_some() && !pending_deletion;
+        // Automatic rotation is a shared property of a multi-Region key, kept by its primary.
+        let (period, next) = match self.primary_of(&key).await? {
+            Some(primary) => (primary.rotation_period_days, primary.next_rotation),
+            None => (key.rotation_period_days, key.next_rotation),
+        };
+        let enabled = period.is_some() && !pending_deletion;
         Ok(RotationStatus {
             key_arn: key.arn.clone(),
             enabled,
-            period_days: key.rotation_period_days.filter(|_| enabled),
-            next_rotation: key.next_rotation.filter(|_| enabled),
+            period_days: period.filter(|_| enabled),
+            next_rotation: next.filter(|_| enabled),
         })
     }
 

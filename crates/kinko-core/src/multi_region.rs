@@ -82,6 +82,18 @@ impl Kms {
             .await?)
     }
 
+    /// The primary key of a multi-Region replica (`None` for a primary or a single-Region key,
+    /// or if the primary is gone).
+    pub(crate) async fn primary_of(&self, key: &Key) -> Result<Option<Arc<Key>>, Error> {
+        match &key.primary_region {
+            Some(region) if key.is_replica() => {
+                self.key_in_account(&key.arn.account, region, &key.id())
+                    .await
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// ReplicateKey: a replica of a multi-Region primary key in another region of this
     /// installation, with the same id and key material.
     pub async fn replicate_key(
