@@ -138,18 +138,31 @@ def test_replication_rules(kms, west, central):
     # Rotation is managed on the primary: a replica refuses it.
     expect_error("UnsupportedOperationException", west.enable_key_rotation, KeyId=key_id)
     expect_error("UnsupportedOperationException", west.rotate_key_on_demand, KeyId=key_id)
-    # A primary with replicas cannot be scheduled for deletion; the replica can.
+    # A primary with replicas waits for them: PendingReplicaDeletion, with no deletion date yet.
+    out = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=9)
+    assert out["KeyState"] == "PendingReplicaDeletion"
+    assert out["PendingWindowInDays"] == 9
+    assert "DeletionDate" not in out
+    primary_md = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert primary_md["KeyState"] == "PendingReplicaDeletion"
+    assert primary_md["PendingDeletionWindowInDays"] == 9
+    assert "DeletionDate" not in primary_md
+    expect_error("KMSInvalidStateException", kms.encrypt, KeyId=key_id, Plaintext=b"x")
     expect_error(
-        "UnsupportedOperationException",
-        kms.schedule_key_deletion,
-        KeyId=key_id,
-        PendingWindowInDays=7,
+        "KMSInvalidStateException", kms.schedule_key_deletion, KeyId=key_id, PendingWindowInDays=7
     )
-    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    # The replica is still usable, and the primary can be cancelled (it comes back Disabled).
+    west.encrypt(KeyId=key_id, Plaintext=b"x")
+    kms.cancel_key_deletion(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+    kms.enable_key(KeyId=key_id)
     west.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
     assert west.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     # While it waits, the region still has a replica.
     expect_error("AlreadyExistsException", kms.replicate_key, KeyId=key_id, ReplicaRegion=WEST)
+    # A primary pending deletion is not replicated.
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    expect_error("KMSInvalidStateException", kms.replicate_key, KeyId=key_id, ReplicaRegion=CENTRAL)
     # EXTERNAL multi-Region keys are refused (a documented difference).
     expect_error(
         "UnsupportedOperationException", kms.create_key, MultiRegion=True, Origin="EXTERNAL"
@@ -249,3 +262,39 @@ def test_automatic_rotation_of_the_primary_reaches_every_replica(tmp_path):
         assert east.decrypt(CiphertextBlob=old)["Plaintext"] == b"before"
         new = east.encrypt(KeyId=key_id, Plaintext=b"after")["CiphertextBlob"]
         assert west.decrypt(CiphertextBlob=new)["KeyMaterialId"] == east_current
+
+
+def test_a_primary_waits_for_its_replicas_deletion(tmp_path):
+    """ScheduleKeyDeletion of a primary with a replica: PendingReplicaDeletion until the replica is
+    deleted; then the primary's own waiting period begins, and the primary is deleted after it."""
+    clear_aws_env()
+    config_file = tmp_path / "aws-config"
+    config_file.write_text("")
+    with run_clock_kinko(tmp_path / "data", tmp_path / "server.log", config_file) as server:
+
+        def client(region):
+            session = boto3.session.Session(botocore_session=make_botocore_session(server))
+            return session.client(
+                "kms", region_name=region, endpoint_url=server.endpoint, config=client_config()
+            )
+
+        east, west = client(EAST), client(WEST)
+        md = mrk(east)
+        key_id = md["KeyId"]
+        replica_arn = east.replicate_key(KeyId=key_id, ReplicaRegion=WEST)["ReplicaKeyMetadata"][
+            "Arn"
+        ]
+        east.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=10)
+        west.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+        report = advance(server, 8 * DAY)
+        assert report["Deleted"] == [replica_arn], report
+        expect_error("NotFoundException", west.describe_key, KeyId=key_id)
+        primary = east.describe_key(KeyId=key_id)["KeyMetadata"]
+        assert primary["KeyState"] == "PendingDeletion"
+        assert primary["MultiRegionConfiguration"]["ReplicaKeys"] == []
+        # Its own ten days count from the replica's deletion.
+        waited = primary["DeletionDate"].timestamp() - report["Now"]
+        assert abs(waited - 10 * DAY) < 120, waited
+        assert advance(server, 9 * DAY)["Deleted"] == []
+        assert advance(server, 2 * DAY)["Deleted"] == [md["Arn"]]
+        expect_error("NotFoundException", east.describe_key, KeyId=key_id)

@@ -48,6 +48,9 @@ pub enum ServiceEvent {
     DeleteKey,
     /// Imported material past its `ValidTo` (`DeleteExpiredKeyMaterial`).
     DeleteExpiredKeyMaterial,
+    /// The last replica of a multi-Region primary in PendingReplicaDeletion is gone: the
+    /// primary's waiting period begins (recorded as `ScheduleKeyDeletion`).
+    PrimaryDeletionScheduled,
 }
 
 impl ServiceEvent {
@@ -57,6 +60,7 @@ impl ServiceEvent {
             ServiceEvent::RotateKey => "RotateKey",
             ServiceEvent::DeleteKey => "DeleteKey",
             ServiceEvent::DeleteExpiredKeyMaterial => "DeleteExpiredKeyMaterial",
+            ServiceEvent::PrimaryDeletionScheduled => "ScheduleKeyDeletion",
         }
     }
 }
@@ -393,6 +397,9 @@ impl Kms {
             .await
             .map_err(conflict_as_retryable)?;
         self.caches().forget_key(&key.id());
+        if key.is_replica() {
+            self.replica_deleted(key, now, events).await?;
+        }
         Ok(true)
     }
 

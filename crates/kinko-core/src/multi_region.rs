@@ -10,12 +10,16 @@ use std::sync::Arc;
 
 use crate::aad::material_aad;
 use crate::actions::Action;
+use crate::lifecycle::{ServiceAuditFn, ServiceEvent};
 use crate::ops::AuditFn;
 use crate::rules::{MAX_TAGS_PER_KEY, TOO_MANY_TAGS, dedup_tags, validate_tags};
 use crate::{
     Caller, Error, Key, KeyArn, KeyRef, KeyState, Kms, Material, Region, StoreError, Tag,
-    default_key_policy,
+    UnixMillis, default_key_policy,
 };
+
+/// ScheduleKeyDeletion's default waiting period, for a primary whose window was not kept.
+const DEFAULT_PENDING_WINDOW_DAYS: u32 = 30;
 
 /// ReplicateKey, validated.
 #[derive(Debug, Clone)]
@@ -94,6 +98,47 @@ impl Kms {
         }
     }
 
+    /// After the deletion of `replica`: if its primary waits for its replicas' deletion
+    /// (PendingReplicaDeletion) and this was the last, the primary's waiting period begins now.
+    pub(crate) async fn replica_deleted(
+        &self,
+        replica: &Key,
+        now: UnixMillis,
+        events: ServiceAuditFn<'_>,
+    ) -> Result<(), Error> {
+        let Some(region) = &replica.primary_region else {
+            return Ok(());
+        };
+        let Some(mut primary) = self
+            .store()
+            .get_key(&replica.arn.account, region, &replica.id())
+            .await?
+        else {
+            return Ok(());
+        };
+        let others = self.multi_region_keys(&primary).await?;
+        if primary.state != KeyState::PendingReplicaDeletion
+            || others.iter().any(|k| k.arn.region != primary.arn.region)
+        {
+            return Ok(());
+        }
+        primary.state = KeyState::PendingDeletion;
+        primary.deletion_date = Some(
+            now.plus_days(
+                primary
+                    .pending_window_days
+                    .unwrap_or(DEFAULT_PENDING_WINDOW_DAYS),
+            ),
+        );
+        primary.version += 1;
+        let draft = events(ServiceEvent::PrimaryDeletionScheduled, &primary);
+        self.store()
+            .update_key(&primary, self.append(&draft))
+            .await?;
+        self.caches().put_key(primary);
+        Ok(())
+    }
+
     /// ReplicateKey: a replica of a multi-Region primary key in another region of this
     /// installation, with the same id and key material.
     pub async fn replicate_key(
@@ -107,19 +152,20 @@ impl Kms {
             .resolve_for_management(caller, key_ref, Action::KmsReplicateKey)
             .await?;
         require_primary(&primary)?;
-        if matches!(
-            primary.state,
-            KeyState::PendingDeletion | KeyState::PendingImport
-        ) {
-            return Err(Error::InvalidState(format!(
-                "{} is {}.",
-                primary.arn,
-                if primary.state == KeyState::PendingDeletion {
-                    "pending deletion"
-                } else {
-                    "pending import"
-                }
-            )));
+        match primary.state {
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => {
+                return Err(Error::InvalidState(format!(
+                    "{} is pending deletion.",
+                    primary.arn
+                )));
+            }
+            KeyState::PendingImport => {
+                return Err(Error::InvalidState(format!(
+                    "{} is pending import.",
+                    primary.arn
+                )));
+            }
+            _ => {}
         }
         let region = req.replica_region;
         if region == primary.arn.region {
@@ -261,7 +307,10 @@ impl Kms {
             .resolve_for_management(caller, key_ref, Action::KmsUpdatePrimaryRegion)
             .await?;
         require_primary(&primary)?;
-        if primary.state == KeyState::PendingDeletion {
+        if matches!(
+            primary.state,
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+        ) {
             return Err(Error::InvalidState(format!(
                 "{} is pending deletion.",
                 primary.arn
