@@ -220,24 +220,50 @@ impl Kms {
             self.check_lockout(caller, &replica, &replica.policy)
                 .await?;
         }
-        let mut materials = Vec::new();
-        for m in self.store().list_materials(&primary.id()).await? {
-            materials.push(self.material_for(&primary, &arn, m)?);
+        // The primary is written too (version bumped): a rotation racing this copy conflicts.
+        let mut attempts = 0;
+        loop {
+            let mut primary = self
+                .store()
+                .get_key(&primary.arn.account, &primary.arn.region, &primary.id())
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("Key '{}' does not exist", primary.arn)))?;
+            let mut replica = replica.clone();
+            replica.current_material = primary.current_material;
+            replica.on_demand_rotations = primary.on_demand_rotations;
+            let mut materials = Vec::new();
+            for m in self.store().list_materials(&primary.id()).await? {
+                materials.push(self.material_for(&primary, &arn, m)?);
+            }
+            primary.version += 1;
+            let draft = audit(&replica);
+            match self
+                .store()
+                .create_replica(&primary, &replica, &materials, &tags, self.append(&draft))
+                .await
+            {
+                Ok(()) => {
+                    self.caches().put_key(primary);
+                    return Ok(ReplicateKeyOutput {
+                        replica: self.caches().put_key(replica),
+                        tags,
+                    });
+                }
+                Err(StoreError::Conflict(_)) if attempts < 3 => {
+                    // Either the region has the key now, or the primary changed: look again.
+                    if self
+                        .store()
+                        .get_key(&primary.arn.account, &region, &replica_id)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(already());
+                    }
+                    attempts += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        let draft = audit(&replica);
-        match self
-            .store()
-            .create_replica(&replica, &materials, &tags, self.append(&draft))
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(already()),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(ReplicateKeyOutput {
-            replica: self.caches().put_key(replica),
-            tags,
-        })
     }
 
     /// A material version of `from`, wrapped anew for the key `to` (a root-key wrapping is
