@@ -298,3 +298,48 @@ def test_a_primary_waits_for_its_replicas_deletion(tmp_path):
         assert advance(server, 9 * DAY)["Deleted"] == []
         assert advance(server, 2 * DAY)["Deleted"] == [md["Arn"]]
         expect_error("NotFoundException", east.describe_key, KeyId=key_id)
+
+
+def test_condition_keys_of_multi_region_keys(kms, west, central, account_id):
+    """kms:ReplicaRegion (ReplicateKey), kms:PrimaryRegion (UpdatePrimaryRegion) and
+    kms:MultiRegionKeyType reach the key policy's conditions."""
+    key_id = mrk(kms)["KeyId"]
+    root = f"arn:aws:iam::{account_id}:root"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": root},
+                "Action": "kms:ReplicateKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ReplicaRegion": CENTRAL}},
+            },
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": root},
+                "Action": "kms:UpdatePrimaryRegion",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:PrimaryRegion": CENTRAL}},
+            },
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": root},
+                "Action": "kms:DisableKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:MultiRegionKeyType": "PRIMARY"}},
+            },
+        ],
+    }
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+    expect_error("AccessDeniedException", kms.replicate_key, KeyId=key_id, ReplicaRegion=CENTRAL)
+    expect_error("NotFoundException", central.describe_key, KeyId=key_id)
+    kms.replicate_key(KeyId=key_id, ReplicaRegion=WEST, Policy=json.dumps(policy))
+    expect_error(
+        "AccessDeniedException", kms.update_primary_region, KeyId=key_id, PrimaryRegion=CENTRAL
+    )
+    # The primary may not be disabled under this policy; the replica (same policy) may.
+    expect_error("AccessDeniedException", kms.disable_key, KeyId=key_id)
+    west.disable_key(KeyId=key_id)
+    assert west.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
