@@ -343,3 +343,19 @@ def test_condition_keys_of_multi_region_keys(kms, west, central, account_id):
     expect_error("AccessDeniedException", kms.disable_key, KeyId=key_id)
     west.disable_key(KeyId=key_id)
     assert west.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_grants_belong_to_one_regions_key(kms, west, account_id):
+    """A grant on the replica is the replica's: listed and retired in its region only."""
+    key_id = mrk(kms)["KeyId"]
+    kms.replicate_key(KeyId=key_id, ReplicaRegion=WEST)
+    grantee = f"arn:aws:iam::{account_id}:root"
+    grant = west.create_grant(KeyId=key_id, GranteePrincipal=grantee, Operations=["Encrypt"])
+    assert [g["GrantId"] for g in west.list_grants(KeyId=key_id)["Grants"]] == [grant["GrantId"]]
+    assert kms.list_grants(KeyId=key_id)["Grants"] == []
+    west.encrypt(KeyId=key_id, Plaintext=b"x", GrantTokens=[grant["GrantToken"]])
+    expect_error(
+        "NotFoundException", kms.revoke_grant, KeyId=key_id, GrantId=grant["GrantId"]
+    )
+    west.retire_grant(GrantToken=grant["GrantToken"])
+    assert west.list_grants(KeyId=key_id)["Grants"] == []
