@@ -359,3 +359,30 @@ def test_grants_belong_to_one_regions_key(kms, west, account_id):
     )
     west.retire_grant(GrantToken=grant["GrantToken"])
     assert west.list_grants(KeyId=key_id)["Grants"] == []
+
+
+def test_asymmetric_and_hmac_multi_region_keys(kms, west):
+    """Signing and MAC keys share their material too: sign or MAC in one region, verify in the
+    other, and the public key is the same on both sides."""
+    sign_id = mrk(kms, KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyId"]
+    kms.replicate_key(KeyId=sign_id, ReplicaRegion=WEST)
+    assert (
+        kms.get_public_key(KeyId=sign_id)["PublicKey"]
+        == west.get_public_key(KeyId=sign_id)["PublicKey"]
+    )
+    signature = kms.sign(
+        KeyId=sign_id, Message=b"signed in the east", SigningAlgorithm="ECDSA_SHA_256"
+    )["Signature"]
+    assert west.verify(
+        KeyId=sign_id,
+        Message=b"signed in the east",
+        Signature=signature,
+        SigningAlgorithm="ECDSA_SHA_256",
+    )["SignatureValid"]
+
+    mac_id = mrk(kms, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyId"]
+    kms.replicate_key(KeyId=mac_id, ReplicaRegion=WEST)
+    mac = west.generate_mac(KeyId=mac_id, Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert kms.verify_mac(KeyId=mac_id, Message=b"m", Mac=mac, MacAlgorithm="HMAC_SHA_256")[
+        "MacValid"
+    ]
