@@ -386,3 +386,32 @@ def test_asymmetric_and_hmac_multi_region_keys(kms, west):
     assert kms.verify_mac(KeyId=mac_id, Message=b"m", Mac=mac, MacAlgorithm="HMAC_SHA_256")[
         "MacValid"
     ]
+
+
+def test_replicate_key_needs_create_key_permission(kinko, kms, account_id):
+    """ReplicateKey needs kms:ReplicateKey on the primary and kms:CreateKey (an identity policy),
+    as on AWS; kms:MultiRegion in a CreateKey condition tells the two kinds of key apart."""
+    from authz_helpers import World, identity_statement, policy
+
+    world = World(kinko, kms, account_id)
+    only_replicate = world.user(
+        policy(identity_statement("Allow", ["kms:ReplicateKey", "kms:DescribeKey"]))
+    )
+    both = world.user(
+        policy(identity_statement("Allow", ["kms:ReplicateKey", "kms:DescribeKey", "kms:CreateKey"]))
+    )
+    key_id = mrk(kms)["KeyId"]
+    expect_error(
+        "AccessDeniedException", only_replicate.kms.replicate_key, KeyId=key_id, ReplicaRegion=WEST
+    )
+    both.kms.replicate_key(KeyId=key_id, ReplicaRegion=WEST)
+    # A user allowed to create multi-Region keys only.
+    mrk_only = world.user(
+        policy(
+            identity_statement(
+                "Allow", "kms:CreateKey", condition={"Bool": {"kms:MultiRegion": "true"}}
+            )
+        )
+    )
+    assert mrk_only.kms.create_key(MultiRegion=True)["KeyMetadata"]["MultiRegion"] is True
+    expect_error("AccessDeniedException", mrk_only.kms.create_key)

@@ -152,6 +152,14 @@ impl Kms {
             .resolve_for_management(caller, key_ref, Action::KmsReplicateKey)
             .await?;
         require_primary(&primary)?;
+        // AWS also requires kms:CreateKey in the replica's region (an identity policy: the key
+        // does not exist yet).
+        let in_replica_region = Caller {
+            region: req.replica_region.clone(),
+            ..caller.clone()
+        };
+        self.authorize_in_account(&in_replica_region, Action::KmsCreateKey, "*")
+            .await?;
         match primary.state {
             KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => {
                 return Err(Error::InvalidState(format!(
