@@ -46,7 +46,7 @@ class Served:
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
 
-    def client(self, **overrides):
+    def client(self, service: str = "kms", **overrides):
         s = botocore.session.Session()
         s.set_config_variable("credentials_file", str(self.credentials_file))
         empty = self.data_dir.parent / "aws-config"
@@ -54,7 +54,7 @@ class Served:
         s.set_config_variable("config_file", str(empty))
         session = boto3.session.Session(botocore_session=s)
         return session.client(
-            "kms",
+            service,
             region_name="us-east-1",
             endpoint_url=self.endpoint,
             verify=str(self.ca_file) if self.ca_file else None,

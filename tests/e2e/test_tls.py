@@ -239,3 +239,89 @@ def test_sighup_swaps_the_certificate_and_keeps_open_connections(tmp_path):
         _wait_until(lambda: "reloading the TLS certificate failed" in server.log(), "the failed-reload log line")
         _handshake(server, server.ssl_context(two / "ca.pem"))
         assert server.proc.poll() is None
+
+
+def _lookup_record(server, request_id: str) -> dict:
+    from audit_helpers import find_by_request_id, record
+
+    return record(find_by_request_id(server.client("cloudtrail"), request_id))
+
+
+def test_records_of_tls_requests_carry_tls_details(tls_server, tmp_path):
+    server, _ = tls_server
+    kms = server.client()
+    created = kms.create_key(Description="tlsDetails")
+    details = _lookup_record(server, created["ResponseMetadata"]["RequestId"])["tlsDetails"]
+    assert details["tlsVersion"] in ("TLSv1.2", "TLSv1.3"), details
+    assert details["clientProvidedHostHeader"] == f"{server.host}:{server.port}", details
+    # The suite the connection negotiated, in CloudTrail's spelling.
+    context = server.ssl_context()
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
+    _, cipher = _handshake(server, context)
+    if details["tlsVersion"] == "TLSv1.3":
+        assert details["cipherSuite"] in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
+    assert details["cipherSuite"] != "unknown"
+    # An IAM request over TLS is recorded with them too.
+    iam = server.client("iam")
+    listed = iam.list_users()
+    iam_record = _lookup_record(server, listed["ResponseMetadata"]["RequestId"])
+    assert iam_record["eventSource"] == "iam.amazonaws.com"
+    assert iam_record["tlsDetails"]["tlsVersion"] in ("TLSv1.2", "TLSv1.3")
+    # Over plain HTTP there are none.
+    with serve(tmp_path / "plain") as plain:
+        made = plain.client().create_key()
+        assert "tlsDetails" not in _lookup_record(plain, made["ResponseMetadata"]["RequestId"])
+
+
+def _user_client(server, service: str, user: str, key: dict):
+    import boto3
+
+    from kinko_server import client_config
+
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=server.endpoint,
+        verify=str(server.ca_file),
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+        config=client_config(),
+    )
+
+
+def test_iam_and_sts_requests_see_secure_transport_and_source_ip(tls_server):
+    server, _ = tls_server
+    iam = server.client("iam")
+    user = f"transport-{os.getpid()}-{time.monotonic_ns()}"
+    iam.create_user(UserName=user)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["iam:*", "sts:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+            {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}},
+            {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+            # Conditions that do not hold over TLS from loopback deny nothing.
+            {"Effect": "Deny", "Action": "iam:GetUser", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Effect": "Deny", "Action": "iam:ListUserPolicies", "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+        ],
+    }
+    iam.put_user_policy(UserName=user, PolicyName="transport", PolicyDocument=json.dumps(policy))
+    account = server.client("sts").get_caller_identity()["Account"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    role_arn = iam.create_role(RoleName=user, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    as_user = _user_client(server, "iam", user, key)
+    sts = _user_client(server, "sts", user, key)
+    import botocore.exceptions
+
+    calls = (as_user.list_users, as_user.list_roles, lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="session"))
+    for call in calls:
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            call()
+        assert denied.value.response["Error"]["Code"] == "AccessDenied", call
+    assert as_user.get_user(UserName=user)["User"]["UserName"] == user
+    assert as_user.list_user_policies(UserName=user)["PolicyNames"] == ["transport"]

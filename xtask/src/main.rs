@@ -3,7 +3,8 @@
 //! `cargo xtask test` installs what the tests need (a Python virtual environment with pinned
 //! boto3, AWS CLI v1 and aws-encryption-sdk) and runs every suite: the Rust workspace tests
 //! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
-//! the Python end-to-end suites against the real binary (once with the root key in a file, once
+//! the Python end-to-end suites (among them the JavaScript SDK's, for which it runs `npm ci` in
+//! `tests/js` when `node_modules` is missing or the lockfile changed since) against the real binary (once with the root key in a file, once
 //! inside SoftHSM2, which it installs from Debian's packages when missing); the load generator's smoke test runs
 //! among the workspace tests against the binary built first. The storage contract suite runs on
 //! PostgreSQL too, at `KINKO_TEST_POSTGRES_URL` (default [`DEFAULT_POSTGRES_URL`]); when that
@@ -14,6 +15,11 @@
 //! `cargo xtask fuzz [SECONDS] [TARGET...]` runs the coverage-guided fuzzers themselves
 //! (cargo-fuzz and libFuzzer on the stable toolchain; it installs cargo-fuzz when missing), each
 //! target for SECONDS (default 60) over its corpus, and fails on the first crash.
+//!
+//! `cargo xtask faults [ROUNDS]` runs the fault campaign's long version
+//! (`crates/kinko/tests/faults/`, `docs/faults.md`): ROUNDS kill -9s (default 50) per store,
+//! SQLite and PostgreSQL, besides the full-disk, unwritable-audit and database-restart cases,
+//! and prints their figures (the `faults:` lines).
 
 #[cfg(test)]
 mod tidy;
@@ -30,9 +36,10 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root),
         Some("bench") => bench(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("faults") => faults(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...]"
+                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...] | cargo xtask faults [ROUNDS]"
             );
             bail!("unknown or missing command")
         }
@@ -93,6 +100,27 @@ fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
+/// Runs `npm ci` in `tests/js` (the AWS SDK for JavaScript v3, from the npm registry at the
+/// versions `package-lock.json` pins) when `node_modules` is missing or the lockfile changed since
+/// the last install (a copy kept in `node_modules` says what was installed).
+fn node_env(root: &Path) -> anyhow::Result<()> {
+    let dir = root.join("tests/js");
+    let lockfile = std::fs::read_to_string(dir.join("package-lock.json"))
+        .context("reading tests/js/package-lock.json")?;
+    let installed = dir.join("node_modules").join(".kinko-package-lock.json");
+    if std::fs::read_to_string(&installed).ok().as_deref() == Some(lockfile.as_str()) {
+        return Ok(());
+    }
+    run(Command::new("npm").current_dir(&dir).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+    ]))?;
+    std::fs::write(&installed, lockfile).context("recording the installed npm lockfile")?;
+    Ok(())
+}
+
 /// SoftHSM2 (Debian package `softhsm2`) backs the PKCS#11 root-of-trust tests.
 fn softhsm() -> anyhow::Result<()> {
     if Path::new(SOFTHSM_MODULE).is_file()
@@ -104,18 +132,7 @@ fn softhsm() -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing softhsm2 (Debian package) for the PKCS#11 tests");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    if !install().is_ok_and(|s| s.success()) {
-        run(Command::new("apt-get").args(["update", "-q"]))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    }
+    apt_install("softhsm2")?;
     if !Path::new(SOFTHSM_MODULE).is_file() {
         bail!("softhsm2 is installed but {SOFTHSM_MODULE} is missing");
     }
@@ -123,6 +140,39 @@ fn softhsm() -> anyhow::Result<()> {
 }
 
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// Debian's chromium, which the console's browser tests drive through Playwright (never a
+/// browser download).
+fn chromium() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium (Debian package) for the console's browser tests");
+    apt_install("chromium")?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("chromium is installed but {CHROMIUM} is missing");
+    }
+    Ok(())
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs a Debian package, refreshing the package lists once if the first try fails.
+fn apt_install(package: &str) -> anyhow::Result<()> {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    if !install().is_ok_and(|s| s.success()) {
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(())
+}
 
 /// Where the storage contract suite finds PostgreSQL unless `KINKO_TEST_POSTGRES_URL` says.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -182,7 +232,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
         eprintln!("xtask: WARNING: {warning}");
     }
     softhsm()?;
+    chromium()?;
     let python = python_env(root)?;
+    node_env(root)?;
     run(cargo().current_dir(root).args([
         "build",
         "--package",
@@ -227,6 +279,39 @@ fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
         .arg(root.join("target/release/kinko"))
         .args(args);
     run(&mut cmd)
+}
+
+/// Kills per store in the fault campaign's long run when no count is given.
+const FAULT_ROUNDS: u32 = 50;
+
+/// The fault campaign's long run: the `faults` test binary with `KINKO_FAULT_ROUNDS`, one test
+/// at a time, its figures on stderr.
+fn faults(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let rounds = match args.first() {
+        Some(n) => n
+            .parse::<u32>()
+            .with_context(|| format!("ROUNDS must be a number, not {n:?}"))?,
+        None => FAULT_ROUNDS,
+    };
+    let postgres_url = std::env::var("KINKO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    run(cargo()
+        .current_dir(root)
+        .args(["build", "--package", "kinko"]))?;
+    run(cargo()
+        .current_dir(root)
+        .env("KINKO_FAULT_ROUNDS", rounds.to_string())
+        .env("KINKO_TEST_POSTGRES_URL", &postgres_url)
+        .args([
+            "test",
+            "--package",
+            "kinko",
+            "--test",
+            "faults",
+            "--",
+            "--nocapture",
+            "--test-threads=1",
+        ]))
 }
 
 /// The cargo-fuzz release the fuzz workspace is built with.
@@ -289,6 +374,37 @@ fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::tcp_address;
+
+    /// `tests/js/package.json` pins the AWS SDK for JavaScript to one exact version, and the
+    /// lockfile `npm ci` installs from records that version.
+    #[test]
+    fn the_javascript_sdk_is_pinned_and_locked() {
+        let dir = super::project_root().join("tests/js");
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+        let manifest = read("package.json");
+        let lock = read("package-lock.json");
+        let needle = "\"@aws-sdk/client-kms\": \"";
+        let at = manifest
+            .find(needle)
+            .expect("package.json names @aws-sdk/client-kms")
+            + needle.len();
+        let version = &manifest[at..at + manifest[at..].find('"').expect("closing quote")];
+        assert!(
+            !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.'),
+            "@aws-sdk/client-kms is not pinned to an exact version: {version:?}"
+        );
+        let entry = lock
+            .find("\"node_modules/@aws-sdk/client-kms\": {")
+            .expect("the lockfile has @aws-sdk/client-kms");
+        let field = "\"version\": \"";
+        let rest = &lock[entry..];
+        let at = rest.find(field).expect("its version") + field.len();
+        let locked = &rest[at..at + rest[at..].find('"').expect("closing quote")];
+        assert_eq!(
+            locked, version,
+            "package-lock.json locks another @aws-sdk/client-kms: run npm install in tests/js"
+        );
+    }
 
     #[test]
     fn tcp_address_of_postgres_urls() {

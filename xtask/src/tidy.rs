@@ -20,7 +20,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        if name == "target" || name == ".venv" || name == ".git" {
+        if name == "target" || name == ".venv" || name == ".git" || name == "node_modules" {
             continue;
         }
         if path.is_dir() {

@@ -334,7 +334,6 @@ pub struct GrantConstraints {
     pub encryption_context_subset: Option<Context>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_context_equals: Option<Context>,
-    /// Only with a grantee service principal, which Kinko does not offer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
 }
@@ -361,9 +360,14 @@ pub struct GrantListEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub creation_date: f64,
-    pub grantee_principal: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grantee_principal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retiring_principal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grantee_service_principal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retiring_service_principal: Option<String>,
     pub issuing_account: String,
     pub operations: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

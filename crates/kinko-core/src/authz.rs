@@ -104,7 +104,10 @@ fn grant_allows(
     action: &str,
     context: Option<&EncryptionContext>,
 ) -> bool {
-    let grantee = grant.grantee_principal.as_str();
+    // A grant to a service principal never allows a direct caller anything.
+    let Some(grantee) = grant.grantee.aws() else {
+        return false;
+    };
     let is_grantee = grantee == principal.arn
         || matches!(&principal.kind, PrincipalKind::AssumedRole { role_arn } if role_arn == grantee);
     let operation = crate::actions::kms_operation(action).unwrap_or(action);
@@ -170,8 +173,9 @@ impl Kms {
 
     /// Checks an IAM action (`iam:CreateUser`, …) on `resource`: the target user's or role's
     /// ARN, or a pattern of them for a listing. The account's root may; anyone else needs an
-    /// identity policy that allows the action and none that denies it (evaluated without
-    /// request condition keys). Every public IAM operation of the core passes here first.
+    /// identity policy that allows the action and none that denies it (evaluated with the
+    /// transport's condition keys, `aws:SecureTransport` and `aws:SourceIp`). Every public IAM
+    /// operation of the core passes here first.
     pub(crate) async fn authorize_iam(
         &self,
         caller: &Caller,
@@ -185,7 +189,7 @@ impl Kms {
         let allowed = self
             .principal_identity(&caller.principal.arn())
             .await?
-            .is_some_and(|identity| identity.allows(action, resource));
+            .is_some_and(|identity| identity.allows_request(action, resource, &caller.facts));
         if allowed {
             Ok(())
         } else {
@@ -402,7 +406,7 @@ impl Kms {
                 let _ = write!(
                     line,
                     " for {}: {}",
-                    grant.grantee_principal,
+                    grant.grantee.as_str(),
                     if allows { "allows" } else { "does not apply" }
                 );
                 explanation.push(line);

@@ -127,14 +127,22 @@ pub struct GrantConstraints {
     pub encryption_context_equals: Option<BTreeMap<String, String>>,
     /// The request's context must include these pairs.
     pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    /// `SourceArn`: the request must be made on behalf of this AWS resource (`aws:SourceArn`).
+    /// No request reaches Kinko on behalf of a resource, so a grant with it allows no direct
+    /// caller anything.
+    pub source_arn: Option<String>,
 }
 
 impl GrantConstraints {
     /// Whether a request's encryption context satisfies the constraints, as AWS compares them:
     /// constraint keys match the context's keys case-insensitively, values case-sensitively.
     /// `EncryptionContextEquals`: the context has exactly those pairs; `EncryptionContextSubset`:
-    /// it has at least those. (For the authorization that evaluates grants; nothing here calls it.)
+    /// it has at least those. A `SourceArn` constraint is never met: Kinko's callers call
+    /// directly, never on behalf of a resource. (For the authorization that evaluates grants.)
     pub fn matches(&self, context: &EncryptionContext) -> bool {
+        if self.source_arn.is_some() {
+            return false;
+        }
         let has = |k: &str, v: &str| {
             context
                 .0
@@ -153,6 +161,92 @@ impl GrantConstraints {
     }
 }
 
+/// Who a grant names as its grantee or retiring principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantPrincipal {
+    /// `GranteePrincipal` / `RetiringPrincipal`: the ARN of an IAM or STS principal.
+    Aws(String),
+    /// `GranteeServicePrincipal` / `RetiringServicePrincipal`: an AWS service principal such
+    /// as `logs.amazonaws.com`. Services do not call Kinko, so such a grantee is never a
+    /// direct caller, and nothing it is granted is allowed to anyone else.
+    Service(String),
+}
+
+impl GrantPrincipal {
+    /// The principal ARN, for an AWS principal.
+    pub fn aws(&self) -> Option<&str> {
+        match self {
+            Self::Aws(arn) => Some(arn),
+            Self::Service(_) => None,
+        }
+    }
+
+    /// The service principal, for a service.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            Self::Service(name) => Some(name),
+            Self::Aws(_) => None,
+        }
+    }
+
+    /// The ARN or service name, as stored and listed.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Aws(v) | Self::Service(v) => v,
+        }
+    }
+}
+
+/// A service principal (`GranteeServicePrincipal`, `RetiringServicePrincipal`): 1–128
+/// characters matching the model's `^([A-Za-z0-9\-]+)\.([A-Za-z0-9\-]+)(\.[A-Za-z0-9\-]+)+$`
+/// (at least three dot-separated labels).
+pub fn check_service_principal(value: &str, field: &str) -> Result<(), Error> {
+    let chars = value.chars().count();
+    if !(1..=128).contains(&chars) {
+        return Err(Error::Validation(format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have length between 1 and 128"
+        )));
+    }
+    let labels: Vec<&str> = value.split('.').collect();
+    let label_ok =
+        |l: &&str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if labels.len() < 3 || !labels.iter().all(label_ok) {
+        return Err(Error::Validation(format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$"
+        )));
+    }
+    Ok(())
+}
+
+/// A `SourceArn` grant constraint: 20–512 characters matching the model's
+/// `^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$`.
+pub fn check_source_arn(value: &str) -> Result<(), Error> {
+    let chars = value.chars().count();
+    if !(20..=512).contains(&chars) {
+        return Err(Error::Validation(format!(
+            "1 validation error detected: Value '{value}' at 'constraints.sourceArn' failed to satisfy constraint: Member must have length between 20 and 512"
+        )));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let lower = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let ok = matches!(parts.as_slice(), [arn, partition, service, region, account, resource]
+        if *arn == "arn"
+            && partition.strip_prefix("aws").is_some_and(lower)
+            && !service.is_empty() && lower(service)
+            && lower(region)
+            && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+            && !resource.is_empty());
+    if !ok {
+        return Err(Error::Validation(format!(
+            "1 validation error detected: Value '{value}' at 'constraints.sourceArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{{12}}:.+$"
+        )));
+    }
+    Ok(())
+}
+
 /// A grant on a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -162,10 +256,10 @@ pub struct Grant {
     pub key_arn: KeyArn,
     /// The name given at creation (for idempotent retries).
     pub name: Option<String>,
-    /// Who the grant is for (a principal ARN).
-    pub grantee_principal: String,
+    /// Who the grant is for.
+    pub grantee: GrantPrincipal,
     /// Who may retire the grant besides the grantee (with RetireGrant) and the key's account.
-    pub retiring_principal: Option<String>,
+    pub retiring: Option<GrantPrincipal>,
     /// What the grant allows, in the order given, without duplicates.
     pub operations: Vec<GrantOperation>,
     /// Encryption-context constraints.
@@ -182,8 +276,8 @@ impl Grant {
     pub fn retirable_by(&self, caller: &Caller) -> bool {
         let who = caller.principal.arn();
         let who = who.as_str();
-        self.retiring_principal.as_deref() == Some(who)
-            || (self.grantee_principal == who
+        self.retiring.as_ref().and_then(GrantPrincipal::aws) == Some(who)
+            || (self.grantee.aws() == Some(who)
                 && self.operations.contains(&GrantOperation::RetireGrant))
             || who == account_root(&self.key_arn)
     }
@@ -195,8 +289,8 @@ impl Grant {
         let mut b = other.operations.clone();
         a.sort_by_key(|o| o.as_str());
         b.sort_by_key(|o| o.as_str());
-        self.grantee_principal == other.grantee_principal
-            && self.retiring_principal == other.retiring_principal
+        self.grantee == other.grantee
+            && self.retiring == other.retiring
             && a == b
             && self.constraints == other.constraints
     }
@@ -410,7 +504,7 @@ mod tests {
         };
         let equals = GrantConstraints {
             encryption_context_equals: Some(map(&[("Dept", "IT")])),
-            encryption_context_subset: None,
+            ..GrantConstraints::default()
         };
         assert!(equals.matches(&ctx(&[("Dept", "IT")])));
         assert!(equals.matches(&ctx(&[("dept", "IT")])));
@@ -418,12 +512,59 @@ mod tests {
         assert!(!equals.matches(&ctx(&[("Dept", "IT"), ("x", "y")])));
         assert!(!equals.matches(&ctx(&[])));
         let subset = GrantConstraints {
-            encryption_context_equals: None,
             encryption_context_subset: Some(map(&[("Dept", "IT")])),
+            ..GrantConstraints::default()
         };
         assert!(subset.matches(&ctx(&[("DEPT", "IT"), ("x", "y")])));
         assert!(!subset.matches(&ctx(&[("x", "y")])));
         assert!(GrantConstraints::default().matches(&ctx(&[("any", "thing")])));
+        // No request is made on behalf of a resource: a SourceArn constraint is never met.
+        let source = GrantConstraints {
+            source_arn: Some("arn:aws:s3:us-east-1:111122223333:bucket".into()),
+            ..GrantConstraints::default()
+        };
+        assert!(!source.matches(&ctx(&[])));
+    }
+
+    #[test]
+    fn service_principals_and_source_arns_as_the_model_allows() {
+        for ok in [
+            "logs.amazonaws.com",
+            "a.b.c",
+            "rds-x.us-east-1.amazonaws.com",
+        ] {
+            assert!(
+                check_service_principal(ok, "granteeServicePrincipal").is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "",
+            "amazonaws.com",
+            "logs..amazonaws.com",
+            "logs.amazon_aws.com",
+            &"a.".repeat(70),
+        ] {
+            assert!(
+                matches!(
+                    check_service_principal(bad, "granteeServicePrincipal"),
+                    Err(Error::Validation(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(check_source_arn("arn:aws:logs:us-east-1:111122223333:log-group:x").is_ok());
+        assert!(check_source_arn("arn:aws:s3:::111122223333:bucket").is_err());
+        for bad in [
+            "arn:aws:s3:::bucket-name-long",
+            "arn:aws:s3:us-east-1:1111:bucket/xyz",
+            "short",
+        ] {
+            assert!(
+                matches!(check_source_arn(bad), Err(Error::Validation(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -436,8 +577,8 @@ mod tests {
                 key_id: KeyId::from_bytes([7; 16]),
             },
             name: None,
-            grantee_principal: "arn:aws:iam::111122223333:root".into(),
-            retiring_principal: None,
+            grantee: GrantPrincipal::Aws("arn:aws:iam::111122223333:root".into()),
+            retiring: None,
             operations: vec![GrantOperation::Encrypt],
             constraints: None,
             issuing_account: "arn:aws:iam::111122223333:root".into(),

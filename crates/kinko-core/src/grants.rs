@@ -15,9 +15,9 @@ use crate::grant::{check_constraint_map, check_grant_name, is_symmetric_encrypti
 use crate::ops::{AuditFn, Page};
 use crate::rules::{Need, check_state, decode_marker, page_marker, refuse_alias, stop_if_dry_run};
 use crate::{
-    AuditDraft, Caller, Error, Grant, GrantConstraints, GrantOperation, Key, KeyArn, KeyId, KeyRef,
-    KeyState, Kms, MAX_GRANTS_PER_KEY, StoreError, check_grant_id, check_principal, grant_token,
-    parse_grant_token,
+    AuditDraft, Caller, Error, Grant, GrantConstraints, GrantOperation, GrantPrincipal, Key,
+    KeyArn, KeyId, KeyRef, KeyState, Kms, MAX_GRANTS_PER_KEY, StoreError, check_grant_id,
+    check_principal, check_service_principal, check_source_arn, grant_token, parse_grant_token,
 };
 
 /// CreateGrant's request, as validated wire values.
@@ -25,13 +25,13 @@ use crate::{
 pub struct CreateGrantRequest {
     /// The key (key id or key ARN).
     pub key: KeyRef,
-    /// Who the grant is for.
-    pub grantee_principal: String,
-    /// Who may retire it.
-    pub retiring_principal: Option<String>,
+    /// Who the grant is for (`GranteePrincipal` or `GranteeServicePrincipal`).
+    pub grantee: GrantPrincipal,
+    /// Who may retire it (`RetiringPrincipal` or `RetiringServicePrincipal`).
+    pub retiring: Option<GrantPrincipal>,
     /// What it allows.
     pub operations: Vec<GrantOperation>,
-    /// Encryption-context constraints (`None` also for an empty `Constraints` object).
+    /// Constraints (`None` also for an empty `Constraints` object).
     pub constraints: Option<GrantConstraints>,
     /// Name, for idempotent retries.
     pub name: Option<String>,
@@ -83,9 +83,16 @@ impl Kms {
         req: CreateGrantRequest,
         audit: GrantAuditFn<'_>,
     ) -> Result<CreateGrantOutput, Error> {
-        check_principal(&req.grantee_principal, "granteePrincipal")?;
-        if let Some(p) = &req.retiring_principal {
-            check_principal(p, "retiringPrincipal")?;
+        match &req.grantee {
+            GrantPrincipal::Aws(p) => check_principal(p, "granteePrincipal")?,
+            GrantPrincipal::Service(p) => check_service_principal(p, "granteeServicePrincipal")?,
+        }
+        match &req.retiring {
+            Some(GrantPrincipal::Aws(p)) => check_principal(p, "retiringPrincipal")?,
+            Some(GrantPrincipal::Service(p)) => {
+                check_service_principal(p, "retiringServicePrincipal")?
+            }
+            None => {}
         }
         if let Some(n) = &req.name {
             check_grant_name(n)?;
@@ -102,6 +109,27 @@ impl Kms {
             }
         }
         let constraints = req.constraints.filter(|c| {
+            c.encryption_context_equals.is_some()
+                || c.encryption_context_subset.is_some()
+                || c.source_arn.is_some()
+        });
+        if let Some(arn) = constraints.as_ref().and_then(|c| c.source_arn.as_deref()) {
+            check_source_arn(arn)?;
+        }
+        if let GrantPrincipal::Service(service) = &req.grantee {
+            // The model: a service grantee needs a SourceArn constraint and a retiring principal.
+            if constraints.as_ref().is_none_or(|c| c.source_arn.is_none()) {
+                return Err(Error::Validation(format!(
+                    "A grant to the service principal {service} must have a SourceArn grant constraint."
+                )));
+            }
+            if req.retiring.is_none() {
+                return Err(Error::Validation(format!(
+                    "A grant to the service principal {service} must have a RetiringPrincipal or a RetiringServicePrincipal."
+                )));
+            }
+        }
+        let context_constraints = constraints.as_ref().is_some_and(|c| {
             c.encryption_context_equals.is_some() || c.encryption_context_subset.is_some()
         });
         if let Some(c) = &constraints {
@@ -134,7 +162,7 @@ impl Kms {
                 key.usage
             )));
         }
-        if constraints.is_some() {
+        if context_constraints {
             let unconstrainable: Vec<&str> = operations
                 .iter()
                 .filter(|op| {
@@ -167,8 +195,8 @@ impl Kms {
             grant_id: String::new(),
             key_arn: key.arn.clone(),
             name: req.name,
-            grantee_principal: req.grantee_principal,
-            retiring_principal: req.retiring_principal,
+            grantee: req.grantee,
+            retiring: req.retiring,
             operations,
             constraints,
             issuing_account: format!("arn:aws:iam::{}:root", caller.account),
@@ -220,7 +248,7 @@ impl Kms {
         caller: &Caller,
         key: &KeyRef,
         grant_id: Option<&str>,
-        grantee: Option<&str>,
+        grantee: Option<&GrantPrincipal>,
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Grant>, Error> {
@@ -243,7 +271,7 @@ impl Kms {
             .iter()
             .filter(|g| after.as_deref().is_none_or(|a| g.grant_id.as_str() > a))
             .filter(|g| grant_id.is_none_or(|id| g.grant_id == id))
-            .filter(|g| grantee.is_none_or(|p| g.grantee_principal == p))
+            .filter(|g| grantee.is_none_or(|p| g.grantee == *p))
             .take(limit.saturating_add(1))
             .cloned()
             .collect();
@@ -256,13 +284,16 @@ impl Kms {
     pub async fn list_retirable_grants(
         &self,
         caller: &Caller,
-        retiring_principal: &str,
+        retiring_principal: &GrantPrincipal,
         limit: usize,
         marker: Option<&str>,
     ) -> Result<Page<Grant>, Error> {
         self.authorize_in_account(caller, Action::KmsListRetirableGrants, "*")
             .await?;
-        check_principal(retiring_principal, "retiringPrincipal")?;
+        match retiring_principal {
+            GrantPrincipal::Aws(p) => check_principal(p, "retiringPrincipal")?,
+            GrantPrincipal::Service(p) => check_service_principal(p, "retiringServicePrincipal")?,
+        }
         let after = match marker {
             Some(m) => Some(
                 decode_marker(m)

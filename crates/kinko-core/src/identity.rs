@@ -19,7 +19,7 @@ use kinko_crypto::{SecretBytes, random_array};
 use kinko_policy::{Decision, Policy, PolicyError, PolicyKind, RequestContext, RequestPrincipal};
 
 use crate::bootstrap;
-use crate::{AccessKeyId, AccountId, Error, Tag, UnixMillis};
+use crate::{AccessKeyId, AccountId, Error, RequestFacts, Tag, UnixMillis};
 
 /// How long a cached [`Identity`] is used before it is read again (milliseconds).
 pub const IDENTITY_TTL_MS: i64 = 5_000;
@@ -233,13 +233,26 @@ impl Identity {
         }
     }
 
-    /// Whether this principal's identity policies allow `action` on `resource` (root: always).
-    /// An explicit deny in any policy wins over every allow.
+    /// Whether this principal's identity policies allow `action` on `resource` (root: always),
+    /// with no request condition keys. An explicit deny in any policy wins over every allow.
     pub fn allows(&self, action: &str, resource: &str) -> bool {
+        self.evaluate(action, resource, None)
+    }
+
+    /// [`Identity::allows`] for a request, with the transport's condition keys
+    /// (`aws:SecureTransport`, `aws:SourceIp`) from `facts`.
+    pub fn allows_request(&self, action: &str, resource: &str, facts: &RequestFacts) -> bool {
+        self.evaluate(action, resource, Some(facts))
+    }
+
+    fn evaluate(&self, action: &str, resource: &str, facts: Option<&RequestFacts>) -> bool {
         if self.kind == IdentityKind::Root {
             return true;
         }
-        let ctx = RequestContext::new(self.request_principal(), action, resource);
+        let mut ctx = RequestContext::new(self.request_principal(), action, resource);
+        if let Some(facts) = facts {
+            transport_keys(&mut ctx, facts);
+        }
         let mut allowed = false;
         for (_, policy) in &self.policies {
             match policy.evaluate(&ctx).decision {
@@ -249,6 +262,16 @@ impl Identity {
             }
         }
         allowed
+    }
+}
+
+/// Adds the condition keys the transport knows of a request (`aws:SecureTransport`,
+/// `aws:SourceIp`) to `ctx`.
+pub(crate) fn transport_keys(ctx: &mut RequestContext, facts: &RequestFacts) {
+    ctx.keys
+        .insert("aws:SecureTransport", facts.secure_transport);
+    if let Some(ip) = facts.source_ip {
+        ctx.keys.insert("aws:SourceIp", ip);
     }
 }
 

@@ -70,8 +70,8 @@ pub use cache_stats::{CacheStats, HitsAndMisses};
 pub use clock::{Clock, SystemClock, UnixMillis};
 pub use error::{Error, InternalCause};
 pub use grant::{
-    Grant, GrantConstraints, GrantOperation, MAX_GRANTS_PER_KEY, check_grant_id, check_principal,
-    grant_token, parse_grant_token,
+    Grant, GrantConstraints, GrantOperation, GrantPrincipal, MAX_GRANTS_PER_KEY, check_grant_id,
+    check_principal, check_service_principal, check_source_arn, grant_token, parse_grant_token,
 };
 pub use grants::{CreateGrantOutput, CreateGrantRequest, GrantAuditFn, RetireTarget};
 pub use iam_entity::Member;

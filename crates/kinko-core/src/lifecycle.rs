@@ -149,7 +149,16 @@ impl Kms {
         let key = self
             .resolve_for_management(caller, key, Action::KmsGetKeyRotationStatus)
             .await?;
-        check_rotation_kind(&key)?;
+        // AWS answered UnsupportedOperationException here until 2025; it now answers
+        // `KeyRotationEnabled: false` for asymmetric and HMAC keys, which never rotate.
+        if key.spec != KeySpec::SymmetricDefault {
+            return Ok(RotationStatus {
+                key_arn: key.arn.clone(),
+                enabled: false,
+                period_days: None,
+                next_rotation: None,
+            });
+        }
         if key.state == KeyState::PendingImport {
             return Err(Error::UnsupportedOperation(format!(
                 "{} is pending import; its rotation status is not available.",

@@ -310,13 +310,14 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug {
     async fn create_grant(&self, grant: &Grant, audit: AuditAppend<'_>) -> Result<(), StoreError>;
     /// Every grant of a key, ordered by grant id.
     async fn list_grants(&self, key: &KeyId) -> Result<Vec<Grant>, StoreError>;
-    /// Grants on keys of `account` in `region` whose retiring principal is `retiring_principal`,
-    /// ordered by grant id, strictly after `after`, at most `limit`.
+    /// Grants on keys of `account` in `region` whose retiring principal (of the same kind: an
+    /// AWS principal or a service) is `retiring_principal`, ordered by grant id, strictly after
+    /// `after`, at most `limit`.
     async fn list_retirable_grants(
         &self,
         account: &AccountId,
         region: &Region,
-        retiring_principal: &str,
+        retiring_principal: &crate::GrantPrincipal,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Grant>, StoreError>;

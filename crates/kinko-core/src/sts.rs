@@ -85,18 +85,23 @@ impl Kms {
             .await?
             .ok_or_else(denied)?;
         let trust = parse_policy(&role.trust_policy, PolicyKind::Trust)?;
-        let ctx = RequestContext::new(
+        let mut ctx = RequestContext::new(
             identity.request_principal(),
             Action::StsAssumeRole.as_str(),
             &role.arn,
         );
+        crate::identity::transport_keys(&mut ctx, &caller.facts);
         let evaluation = trust.evaluate(&ctx);
         let allowed = match evaluation.decision {
             Decision::ExplicitDeny => false,
             Decision::Allow => true,
             Decision::NotApplicable => {
                 evaluation.account_delegation.is_some()
-                    && identity.allows(Action::StsAssumeRole.as_str(), &role.arn)
+                    && identity.allows_request(
+                        Action::StsAssumeRole.as_str(),
+                        &role.arn,
+                        &caller.facts,
+                    )
             }
         };
         if !allowed {

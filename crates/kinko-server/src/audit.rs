@@ -35,6 +35,8 @@ pub struct RequestInfo {
     pub source_ip: String,
     /// Whether it came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// CloudTrail's `tlsDetails` of a request that came over TLS.
+    pub tls_details: Option<TlsDetails>,
     /// `User-Agent`, if sent.
     pub user_agent: Option<String>,
     /// `kms.amazonaws.com`, `cloudtrail.amazonaws.com`, `iam.amazonaws.com` or
@@ -52,6 +54,46 @@ pub struct RequestInfo {
     pub caller: Option<Caller>,
     /// The request parameters as recorded (redacted, lowerCamelCase), if the body parsed.
     pub request_parameters: Option<Value>,
+}
+
+/// CloudTrail's `tlsDetails`: what the request's TLS connection negotiated, and the `Host`
+/// header the client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsDetails {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub tls_version: &'static str,
+    /// The cipher suite, as CloudTrail spells it.
+    pub cipher_suite: &'static str,
+    /// The `Host` header, if sent.
+    pub client_provided_host_header: Option<String>,
+}
+
+impl TlsDetails {
+    /// The TLS details of `request`, if it came over TLS.
+    pub(crate) fn of(request: &axum::extract::Request) -> Option<TlsDetails> {
+        let secure = request
+            .extensions()
+            .get::<crate::listener::SecureTransport>()?;
+        Some(TlsDetails {
+            tls_version: secure.tls_version,
+            cipher_suite: secure.cipher_suite,
+            client_provided_host_header: request
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut details = Map::new();
+        details.insert("tlsVersion".into(), json!(self.tls_version));
+        details.insert("cipherSuite".into(), json!(self.cipher_suite));
+        if let Some(host) = &self.client_provided_host_header {
+            details.insert("clientProvidedHostHeader".into(), json!(host));
+        }
+        Value::Object(details)
+    }
 }
 
 impl RequestInfo {
@@ -95,6 +137,9 @@ impl RequestInfo {
         record.insert("eventCategory".into(), json!("Management"));
         if let Some(a) = &account {
             record.insert("recipientAccountId".into(), json!(a.as_str()));
+        }
+        if let Some(tls) = &self.tls_details {
+            record.insert("tlsDetails".into(), tls.to_json());
         }
         if let Some(e) = outcome.error {
             record.insert("errorCode".into(), json!(e.code.as_str()));

@@ -641,8 +641,18 @@ pub fn grant_entry(grant: &kinko_core::Grant) -> wire::GrantListEntry {
         grant_id: grant.grant_id.clone(),
         name: grant.name.clone(),
         creation_date: timestamp(grant.created_at),
-        grantee_principal: grant.grantee_principal.clone(),
-        retiring_principal: grant.retiring_principal.clone(),
+        grantee_principal: grant.grantee.aws().map(str::to_owned),
+        retiring_principal: grant
+            .retiring
+            .as_ref()
+            .and_then(|p| p.aws())
+            .map(str::to_owned),
+        grantee_service_principal: grant.grantee.service().map(str::to_owned),
+        retiring_service_principal: grant
+            .retiring
+            .as_ref()
+            .and_then(|p| p.service())
+            .map(str::to_owned),
         issuing_account: grant.issuing_account.clone(),
         operations: grant
             .operations
@@ -652,7 +662,7 @@ pub fn grant_entry(grant: &kinko_core::Grant) -> wire::GrantListEntry {
         constraints: grant.constraints.as_ref().map(|c| wire::GrantConstraints {
             encryption_context_subset: c.encryption_context_subset.clone(),
             encryption_context_equals: c.encryption_context_equals.clone(),
-            source_arn: None,
+            source_arn: c.source_arn.clone(),
         }),
     }
 }
@@ -675,20 +685,13 @@ pub fn grant_operations(values: Vec<String>) -> Conv<Vec<kinko_core::GrantOperat
         .collect()
 }
 
-/// `Constraints` of CreateGrant. `SourceArn` goes only with service principals, which Kinko
-/// does not offer.
+/// `Constraints` of CreateGrant (the core checks `SourceArn`'s form).
 pub fn grant_constraints(
     value: Option<wire::GrantConstraints>,
 ) -> Conv<Option<kinko_core::GrantConstraints>> {
     let Some(c) = value else {
         return Ok(None);
     };
-    if c.source_arn.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedOperationException,
-            "The SourceArn grant constraint goes with grantee service principals, which Kinko does not support.",
-        ));
-    }
     for (pairs, field) in [
         (
             &c.encryption_context_equals,
@@ -706,19 +709,28 @@ pub fn grant_constraints(
     Ok(Some(kinko_core::GrantConstraints {
         encryption_context_equals: c.encryption_context_equals,
         encryption_context_subset: c.encryption_context_subset,
+        source_arn: c.source_arn,
     }))
 }
 
-/// `GranteeServicePrincipal` / `RetiringServicePrincipal`: AWS service principals, which Kinko
-/// does not offer.
-pub fn no_service_principal(value: Option<&String>, field: &str) -> Conv<()> {
-    if value.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedOperationException,
-            format!("{field} is not supported by Kinko: AWS service principals do not exist here."),
-        ));
+/// A grant's grantee or retiring principal from its pair of members (`GranteePrincipal` /
+/// `GranteeServicePrincipal`, ...): at most one of the two, as the model says; `None` if
+/// neither (the caller decides whether one is required).
+pub fn grant_principal(
+    aws: Option<String>,
+    service: Option<String>,
+    members: (&str, &str),
+) -> Conv<Option<kinko_core::GrantPrincipal>> {
+    use kinko_core::GrantPrincipal;
+    match (aws, service) {
+        (Some(_), Some(_)) => Err(ApiError::validation(format!(
+            "You can specify either {} or {}, but not both.",
+            members.0, members.1
+        ))),
+        (Some(arn), None) => Ok(Some(GrantPrincipal::Aws(arn))),
+        (None, Some(name)) => Ok(Some(GrantPrincipal::Service(name))),
+        (None, None) => Ok(None),
     }
-    Ok(())
 }
 
 /// A `GrantId` member: 1–128 characters (the model), then the grant id form.

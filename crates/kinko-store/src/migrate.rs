@@ -63,6 +63,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "multi_region",
         sql: include_str!("../migrations/sqlite/0011_multi_region.sql"),
     },
+    Migration {
+        version: 12,
+        name: "service_grants",
+        sql: include_str!("../migrations/sqlite/0012_service_grants.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -103,6 +108,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "multi_region",
         sql: include_str!("../migrations/postgres/0011_multi_region.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "service_grants",
+        sql: include_str!("../migrations/postgres/0012_service_grants.sql"),
     },
 ];
 

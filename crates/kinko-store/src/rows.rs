@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use kinko_core::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditDigest, ExpirationModel,
-    Grant, GrantConstraints, GrantOperation, ImportParameters, Key, KeyArn, KeyId, KeySpec,
-    KeyState, KeyUsage, Material, MaterialId, Origin, Region, RotationType, StoreError, Tag,
-    UnixMillis,
+    Grant, GrantConstraints, GrantOperation, GrantPrincipal, ImportParameters, Key, KeyArn, KeyId,
+    KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin, Region, RotationType, StoreError,
+    Tag, UnixMillis,
 };
 use sqlx::Row;
 
@@ -214,8 +214,8 @@ pub(crate) fn grant_values(grant: &Grant) -> Result<[Option<String>; 11], StoreE
         Some(grant.key_arn.account.as_str().to_owned()),
         Some(grant.key_arn.region.as_str().to_owned()),
         grant.name.clone(),
-        Some(grant.grantee_principal.clone()),
-        grant.retiring_principal.clone(),
+        Some(grant.grantee.as_str().to_owned()),
+        grant.retiring.as_ref().map(|p| p.as_str().to_owned()),
         Some(
             grant
                 .operations
@@ -228,6 +228,14 @@ pub(crate) fn grant_values(grant: &Grant) -> Result<[Option<String>; 11], StoreE
         context_json(constraints.and_then(|c| c.encryption_context_subset.as_ref()))?,
         Some(grant.issuing_account.clone()),
     ])
+}
+
+/// The stored kind of a grant's grantee or retiring principal (`aws` when there is none).
+pub(crate) fn principal_kind(principal: Option<&GrantPrincipal>) -> &'static str {
+    match principal {
+        Some(GrantPrincipal::Service(_)) => "service",
+        Some(GrantPrincipal::Aws(_)) | None => "aws",
+    }
 }
 
 fn context_json(map: Option<&BTreeMap<String, String>>) -> Result<Option<String>, StoreError> {
@@ -255,10 +263,21 @@ pub(crate) fn grant(row: &impl Columns) -> Result<Grant, StoreError> {
         .collect::<Result<Vec<_>, _>>()?;
     let equals = context_map(row, "encryption_context_equals")?;
     let subset = context_map(row, "encryption_context_subset")?;
-    let constraints = (equals.is_some() || subset.is_some()).then_some(GrantConstraints {
-        encryption_context_equals: equals,
-        encryption_context_subset: subset,
-    });
+    let source_arn = row.opt_text(T, "source_arn")?;
+    let constraints = (equals.is_some() || subset.is_some() || source_arn.is_some()).then_some(
+        GrantConstraints {
+            encryption_context_equals: equals,
+            encryption_context_subset: subset,
+            source_arn,
+        },
+    );
+    let principal = |value: String, kind_column: &str| -> Result<GrantPrincipal, StoreError> {
+        match row.text(T, kind_column)?.as_str() {
+            "aws" => Ok(GrantPrincipal::Aws(value)),
+            "service" => Ok(GrantPrincipal::Service(value)),
+            _ => Err(corrupt(T, kind_column)),
+        }
+    };
     Ok(Grant {
         grant_id: row.text(T, "grant_id")?,
         key_arn: KeyArn {
@@ -267,8 +286,11 @@ pub(crate) fn grant(row: &impl Columns) -> Result<Grant, StoreError> {
             key_id: row.parsed(T, "key_id", KeyId::parse_storage)?,
         },
         name: row.opt_text(T, "name")?,
-        grantee_principal: row.text(T, "grantee_principal")?,
-        retiring_principal: row.opt_text(T, "retiring_principal")?,
+        grantee: principal(row.text(T, "grantee_principal")?, "grantee_kind")?,
+        retiring: row
+            .opt_text(T, "retiring_principal")?
+            .map(|p| principal(p, "retiring_kind"))
+            .transpose()?,
         operations,
         constraints,
         issuing_account: row.text(T, "issuing_account")?,

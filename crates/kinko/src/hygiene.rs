@@ -1,8 +1,10 @@
 //! Process hardening for a program that holds key material in memory: no core dumps (they would
 //! write unwrapped keys to disk), not dumpable by other processes of the same user, and all
-//! memory locked against swapping where the OS allows it.
+//! memory locked against swapping where the OS allows it; and SIGXFSZ ignored, so that a file
+//! size limit (`ulimit -f`, a full quota) makes a write fail with `EFBIG`, answered as an
+//! internal error, instead of killing the server.
 //!
-//! This is the one module of Kinko with `unsafe`: three libc calls, each with its contract below.
+//! This is the one module of Kinko with `unsafe`: a few libc calls, each with its contract below.
 #![allow(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -28,6 +30,9 @@ fn apply() -> Outcome {
         rlim_cur: 0,
         rlim_max: 0,
     };
+    // SAFETY: SIG_IGN is a valid disposition for SIGXFSZ; no handler code runs. Called first
+    // thing in `main`, before other threads exist.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     // SAFETY: setrlimit reads a valid, initialised rlimit struct that outlives the call.
     let core_dumps_off = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } == 0;
     // SAFETY: PR_SET_DUMPABLE takes one integer argument; the rest are ignored and passed as 0.

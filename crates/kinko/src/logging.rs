@@ -1,6 +1,7 @@
 //! Log setup: text (the default) or JSON lines on stderr, filtered by `KINKO_LOG` (default
 //! `info`). The server wraps each request in a span carrying its request id, so every line a
 //! request logs names it: `request{request_id=…}:` in text, `"span":{"request_id":…}` in JSON.
+//! A line that cannot be written is dropped: logging never fails a request.
 
 use anyhow::bail;
 
@@ -34,7 +35,11 @@ pub(crate) fn init(cli: &Cli) -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log line that cannot be written (a full disk, a file-size limit, a closed pipe) is
+        // dropped. The default reports the failure with `eprintln!`, which panics when stderr
+        // itself is the file that cannot be written, and takes the request down with it.
+        .log_internal_errors(false);
     match format(cli)? {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs

@@ -82,23 +82,27 @@ impl KmsRequest for wire::RevokeGrantRequest {
 /// `CreateGrant`.
 pub(super) async fn create_grant(cx: Call<'_>, r: wire::CreateGrantRequest) -> Reply {
     let audit = cx.audit();
-    c::no_service_principal(
-        r.grantee_service_principal.as_ref(),
-        "GranteeServicePrincipal",
-    )?;
-    c::no_service_principal(
-        r.retiring_service_principal.as_ref(),
-        "RetiringServicePrincipal",
-    )?;
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
-    let grantee = c::required(r.grantee_principal, "granteePrincipal")?;
+    let grantee = c::grant_principal(
+        r.grantee_principal,
+        r.grantee_service_principal,
+        ("GranteePrincipal", "GranteeServicePrincipal"),
+    )?
+    .ok_or_else(|| {
+        ApiError::validation("You must specify either GranteePrincipal or GranteeServicePrincipal.")
+    })?;
+    let retiring = c::grant_principal(
+        r.retiring_principal,
+        r.retiring_service_principal,
+        ("RetiringPrincipal", "RetiringServicePrincipal"),
+    )?;
     let operations = c::grant_operations(c::required(r.operations, "operations")?)?;
     let constraints = c::grant_constraints(r.constraints)?;
     c::grant_tokens(r.grant_tokens.as_ref())?;
     let req = kinko_core::CreateGrantRequest {
         key: key_ref,
-        grantee_principal: grantee,
-        retiring_principal: r.retiring_principal,
+        grantee,
+        retiring,
         operations,
         constraints,
         name: r.name,
@@ -120,23 +124,28 @@ pub(super) async fn create_grant(cx: Call<'_>, r: wire::CreateGrantRequest) -> R
 
 /// `ListGrants`.
 pub(super) async fn list_grants(cx: Call<'_>, r: wire::ListGrantsRequest) -> Reply {
-    c::no_service_principal(
-        r.grantee_service_principal.as_ref(),
-        "GranteeServicePrincipal",
-    )?;
     let key_ref = c::key_ref(&c::required(r.key_id, "keyId")?, "keyId")?;
     let limit = c::limit(r.limit, 100, 50)?;
     let grant_id = r.grant_id.as_deref().map(c::grant_id).transpose()?;
     if let Some(p) = &r.grantee_principal {
         c::string_len(p, "granteePrincipal", 1, 256)?;
     }
+    if let Some(p) = &r.grantee_service_principal {
+        kinko_core::check_service_principal(p, "granteeServicePrincipal")
+            .map_err(|e| crate::errors::from_core(e, ""))?;
+    }
+    let grantee = c::grant_principal(
+        r.grantee_principal,
+        r.grantee_service_principal,
+        ("GranteePrincipal", "GranteeServicePrincipal"),
+    )?;
     let page = cx
         .kms
         .list_grants(
             &cx.caller,
             &key_ref,
             grant_id.as_deref(),
-            r.grantee_principal.as_deref(),
+            grantee.as_ref(),
             limit,
             c::marker(r.marker.as_deref())?,
         )
@@ -154,11 +163,15 @@ pub(super) async fn list_retirable_grants(
     cx: Call<'_>,
     r: wire::ListRetirableGrantsRequest,
 ) -> Reply {
-    c::no_service_principal(
-        r.retiring_service_principal.as_ref(),
-        "RetiringServicePrincipal",
-    )?;
-    let retiring = c::required(r.retiring_principal, "retiringPrincipal")?;
+    let retiring = match c::grant_principal(
+        r.retiring_principal,
+        r.retiring_service_principal,
+        ("RetiringPrincipal", "RetiringServicePrincipal"),
+    )? {
+        Some(p) => p,
+        // As before the model made RetiringPrincipal optional: its "must not be null" form.
+        None => kinko_core::GrantPrincipal::Aws(c::required(None, "retiringPrincipal")?),
+    };
     let limit = c::limit(r.limit, 100, 50)?;
     let page = cx
         .kms

@@ -105,6 +105,6 @@ mod tests {
             assert!(position.is_some_and(|p| p < 6), "{name}");
             assert!(lookup(name).is_some_and(|d| !d.mutates && d.run.is_some()));
         }
-        assert!(lookup("ReplicateKey").is_some_and(|d| d.mutates && d.run.is_none()));
+        assert!(lookup("CreateCustomKeyStore").is_some_and(|d| d.run.is_none()));
     }
 }

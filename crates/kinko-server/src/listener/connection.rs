@@ -30,9 +30,55 @@ use tower::ServiceExt;
 use super::limits::Limits;
 use super::tls::TlsServer;
 
-/// Marks a request that arrived over TLS (`aws:SecureTransport`).
+/// Marks a request that arrived over TLS (`aws:SecureTransport`), with what its connection
+/// negotiated (the audit record's `tlsDetails`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecureTransport;
+pub struct SecureTransport {
+    /// `TLSv1.2` or `TLSv1.3`, as CloudTrail writes it.
+    pub tls_version: &'static str,
+    /// The cipher suite, in CloudTrail's spelling (OpenSSL's names for TLS 1.2, IANA's for 1.3).
+    pub cipher_suite: &'static str,
+}
+
+impl SecureTransport {
+    /// What `connection` negotiated.
+    fn of(connection: &rustls::ServerConnection) -> SecureTransport {
+        use rustls::{CipherSuite, ProtocolVersion};
+        let tls_version = match connection.protocol_version() {
+            Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
+            Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
+            _ => "unknown",
+        };
+        let cipher_suite = match connection.negotiated_cipher_suite().map(|s| s.suite()) {
+            Some(CipherSuite::TLS13_AES_128_GCM_SHA256) => "TLS_AES_128_GCM_SHA256",
+            Some(CipherSuite::TLS13_AES_256_GCM_SHA384) => "TLS_AES_256_GCM_SHA384",
+            Some(CipherSuite::TLS13_CHACHA20_POLY1305_SHA256) => "TLS_CHACHA20_POLY1305_SHA256",
+            Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) => {
+                "ECDHE-RSA-AES128-GCM-SHA256"
+            }
+            Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) => {
+                "ECDHE-RSA-AES256-GCM-SHA384"
+            }
+            Some(CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256) => {
+                "ECDHE-RSA-CHACHA20-POLY1305"
+            }
+            Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) => {
+                "ECDHE-ECDSA-AES128-GCM-SHA256"
+            }
+            Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384) => {
+                "ECDHE-ECDSA-AES256-GCM-SHA384"
+            }
+            Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256) => {
+                "ECDHE-ECDSA-CHACHA20-POLY1305"
+            }
+            _ => "unknown",
+        };
+        SecureTransport {
+            tls_version,
+            cipher_suite,
+        }
+    }
+}
 
 /// What every connection shares.
 #[derive(Debug)]
@@ -61,13 +107,14 @@ pub(super) async fn serve(
         activity: activity.clone(),
     };
     match &shared.tls {
-        None => drive(stream, peer, false, &shared, activity).await,
+        None => drive(stream, peer, None, &shared, activity).await,
         Some(tls) => {
             let handshake = tls.acceptor().accept(stream);
             match tokio::time::timeout(shared.limits.header_timeout, handshake).await {
                 Ok(Ok(stream)) => {
                     crate::metrics::record_tls_handshake();
-                    drive(stream, peer, true, &shared, activity).await
+                    let secure = SecureTransport::of(stream.get_ref().1);
+                    drive(stream, peer, Some(secure), &shared, activity).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -76,8 +123,13 @@ pub(super) async fn serve(
     }
 }
 
-async fn drive<I>(io: I, peer: SocketAddr, secure: bool, shared: &Shared, activity: Arc<Activity>)
-where
+async fn drive<I>(
+    io: I,
+    peer: SocketAddr,
+    secure: Option<SecureTransport>,
+    shared: &Shared,
+    activity: Arc<Activity>,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let handler = Handler {
@@ -243,7 +295,7 @@ impl AsyncWrite for Tracked {
 struct Handler {
     app: Router,
     peer: SocketAddr,
-    secure: bool,
+    secure: Option<SecureTransport>,
     activity: Arc<Activity>,
     body_timeout: Duration,
     max_body_bytes: usize,
@@ -265,8 +317,8 @@ impl Handler {
         let _busy = Busy::new(&self.activity);
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(ConnectInfo(self.peer));
-        if self.secure {
-            parts.extensions.insert(SecureTransport);
+        if let Some(secure) = self.secure {
+            parts.extensions.insert(secure);
         }
         let declared = parts
             .headers

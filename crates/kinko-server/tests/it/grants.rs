@@ -571,8 +571,9 @@ async fn create_grant_validation() {
     kinko
         .fails(
             "CreateGrant",
+            // Shorter than the model's 20 characters, and no account.
             constrained(json!(["Encrypt"]), json!({"SourceArn": "arn:aws:s3:::b"})),
-            "UnsupportedOperationException",
+            "ValidationException",
         )
         .await;
     let reply = kinko
@@ -612,9 +613,10 @@ async fn create_grant_validation() {
         .fails("CreateGrant", body, "ValidationException")
         .await;
     let mut body = base(&key_id, json!(["Encrypt"]));
+    // GranteePrincipal and GranteeServicePrincipal together: one of them, not both.
     body["GranteeServicePrincipal"] = json!("s3.amazonaws.com");
     kinko
-        .fails("CreateGrant", body, "UnsupportedOperationException")
+        .fails("CreateGrant", body, "ValidationException")
         .await;
     for name in ["", "bad name", &"n".repeat(257)] {
         let mut body = base(&key_id, json!(["Encrypt"]));

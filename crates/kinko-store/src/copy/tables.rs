@@ -180,6 +180,9 @@ pub(super) const TABLES: &[Table] = &[
             ("encryption_context_subset", OptText),
             ("issuing_account", Text),
             ("created_at", Int),
+            ("grantee_kind", Text),
+            ("retiring_kind", Text),
+            ("source_arn", OptText),
         ],
     },
     Table {

@@ -41,7 +41,7 @@ macro_rules! grant_columns {
     () => {
         "grant_id, key_id, account, region, name, grantee_principal, retiring_principal, \
          operations, encryption_context_equals, encryption_context_subset, issuing_account, \
-         created_at"
+         created_at, grantee_kind, retiring_kind, source_arn"
     };
 }
 

@@ -1,7 +1,9 @@
 //! Grants on keys, on every backend.
 
 use async_trait::async_trait;
-use kinko_core::{AccountId, AuditAppend, Grant, GrantStore, KeyId, Region, StoreError};
+use kinko_core::{
+    AccountId, AuditAppend, Grant, GrantPrincipal, GrantStore, KeyId, Region, StoreError,
+};
 
 use super::columns::grant_columns;
 use super::{Backend, Run, SqlStore, Stmt, limit_i64};
@@ -15,12 +17,22 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         let mut s = Stmt::new(concat!(
             "INSERT INTO grants (",
             grant_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ));
         for v in values {
             s = s.bind(v);
         }
-        w.insert(s.bind(grant.created_at.0), "grant").await?;
+        let s = s
+            .bind(grant.created_at.0)
+            .bind(rows::principal_kind(Some(&grant.grantee)))
+            .bind(rows::principal_kind(grant.retiring.as_ref()))
+            .bind(
+                grant
+                    .constraints
+                    .as_ref()
+                    .and_then(|c| c.source_arn.clone()),
+            );
+        w.insert(s, "grant").await?;
         w.commit(audit).await
     }
 
@@ -38,7 +50,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
         &self,
         account: &AccountId,
         region: &Region,
-        retiring_principal: &str,
+        retiring_principal: &GrantPrincipal,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Grant>, StoreError> {
@@ -46,13 +58,14 @@ impl<B: Backend> GrantStore for SqlStore<B> {
             "SELECT ",
             grant_columns!(),
             " FROM grants WHERE account = $1 AND region = $2 AND retiring_principal = $3 \
-             AND grant_id > $4 ORDER BY grant_id LIMIT $5"
+             AND retiring_kind = $6 AND grant_id > $4 ORDER BY grant_id LIMIT $5"
         ))
         .bind(account.as_str())
         .bind(region.as_str())
-        .bind(retiring_principal)
+        .bind(retiring_principal.as_str())
         .bind(after.unwrap_or_default())
-        .bind(limit_i64(limit));
+        .bind(limit_i64(limit))
+        .bind(rows::principal_kind(Some(retiring_principal)));
         self.0.read_all(s, rows::grant).await
     }
 

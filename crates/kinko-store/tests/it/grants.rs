@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use kinko_core::{
-    AccountId, Grant, GrantConstraints, GrantOperation, Key, KeyState, Store, StoreError,
-    UnixMillis,
+    AccountId, Grant, GrantConstraints, GrantOperation, GrantPrincipal, Key, KeyState, Store,
+    StoreError, UnixMillis,
 };
 
 use crate::fixtures::{audit, create_account, create_key, eu_west_1, us_east_1};
@@ -16,8 +16,8 @@ fn grant(key: &Key, n: u8, retiring: Option<&str>) -> Grant {
         grant_id: format!("{n:02x}").repeat(32),
         key_arn: key.arn.clone(),
         name: None,
-        grantee_principal: format!("arn:aws:iam::{}:user/grantee-{n}", key.arn.account),
-        retiring_principal: retiring.map(str::to_owned),
+        grantee: GrantPrincipal::Aws(format!("arn:aws:iam::{}:user/grantee-{n}", key.arn.account)),
+        retiring: retiring.map(|r| GrantPrincipal::Aws(r.to_owned())),
         operations: vec![GrantOperation::Encrypt, GrantOperation::Decrypt],
         constraints: None,
         issuing_account: format!("arn:aws:iam::{}:root", key.arn.account),
@@ -49,17 +49,52 @@ pub async fn grants_round_trip_and_list_by_id(store: &dyn Store) {
             "ünïcode \"quoted\"".to_owned(),
         )])),
         encryption_context_subset: Some(BTreeMap::new()),
+        source_arn: None,
     });
     let plain = grant(&k, 0x10, None);
+    // A grant to a service principal, retired by one, with a SourceArn constraint.
+    let mut service = grant(&k, 0x40, None);
+    service.grantee = GrantPrincipal::Service("logs.us-east-1.amazonaws.com".to_owned());
+    service.retiring = Some(GrantPrincipal::Service("logs.amazonaws.com".to_owned()));
+    service.constraints = Some(GrantConstraints {
+        source_arn: Some("arn:aws:logs:us-east-1:111111111111:log-group:g".to_owned()),
+        ..GrantConstraints::default()
+    });
     store.create_grant(&full, audit()).await.expect("create");
     store.create_grant(&plain, audit()).await.expect("create");
+    store.create_grant(&service, audit()).await.expect("create");
     store
         .create_grant(&grant(&other, 0x30, None), audit())
         .await
         .expect("create on another key");
 
     let listed = store.list_grants(&k.id()).await.expect("list");
-    assert_eq!(listed, vec![plain.clone(), full.clone()]);
+    assert_eq!(listed, vec![plain.clone(), full.clone(), service.clone()]);
+    let by_service = store
+        .list_retirable_grants(
+            &acct,
+            &us_east_1(),
+            &GrantPrincipal::Service("logs.amazonaws.com".to_owned()),
+            None,
+            10,
+        )
+        .await
+        .expect("list");
+    assert_eq!(by_service, vec![service.clone()]);
+    // The same text as an AWS principal is another retiring principal.
+    assert!(
+        store
+            .list_retirable_grants(
+                &acct,
+                &us_east_1(),
+                &GrantPrincipal::Aws("logs.amazonaws.com".to_owned()),
+                None,
+                10,
+            )
+            .await
+            .expect("list")
+            .is_empty()
+    );
 
     let mut dup = grant(&other, 0x10, None);
     dup.name = Some("dup".to_owned());
@@ -84,6 +119,7 @@ pub async fn retirable_grants_are_scoped_and_paged(store: &dyn Store) {
     let acct = create_account(store, 1).await;
     let acct2 = create_account(store, 2).await;
     let retirer = "arn:aws:iam::111111111111:user/retirer";
+    let retiring = GrantPrincipal::Aws(retirer.to_owned());
     let k = create_key(store, &acct, &us_east_1(), 1, &[]).await;
     let k2 = create_key(store, &acct, &us_east_1(), 2, &[]).await;
     let eu = create_key(store, &acct, &eu_west_1(), 3, &[]).await;
@@ -107,10 +143,17 @@ pub async fn retirable_grants_are_scoped_and_paged(store: &dyn Store) {
             .expect("create");
     }
     let acct_ref = &acct;
+    let retiring_ref = &retiring;
     let page = |after: Option<&'static str>, limit| async move {
         let after = after.map(|a| a.repeat(32));
         ids(&store
-            .list_retirable_grants(acct_ref, &us_east_1(), retirer, after.as_deref(), limit)
+            .list_retirable_grants(
+                acct_ref,
+                &us_east_1(),
+                retiring_ref,
+                after.as_deref(),
+                limit,
+            )
             .await
             .expect("list"))
     };
@@ -121,7 +164,7 @@ pub async fn retirable_grants_are_scoped_and_paged(store: &dyn Store) {
     let other_account: AccountId = acct2.clone();
     assert_eq!(
         ids(&store
-            .list_retirable_grants(&other_account, &us_east_1(), retirer, None, 10)
+            .list_retirable_grants(&other_account, &us_east_1(), &retiring, None, 10)
             .await
             .expect("list")),
         vec!["07"]
@@ -195,7 +238,7 @@ pub async fn grants_go_with_their_key(store: &dyn Store) {
             .list_retirable_grants(
                 &acct,
                 &us_east_1(),
-                "arn:aws:iam::111111111111:root",
+                &GrantPrincipal::Aws("arn:aws:iam::111111111111:root".to_owned()),
                 None,
                 10
             )

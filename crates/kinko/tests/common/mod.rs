@@ -297,6 +297,24 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    #[allow(
+        dead_code,
+        reason = "the fault campaign's; not every test binary uses it"
+    )]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the process exited, if it has.
+    #[allow(
+        dead_code,
+        reason = "the fault campaign's; not every test binary uses it"
+    )]
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// The server's output so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
