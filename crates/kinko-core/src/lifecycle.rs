@@ -98,7 +98,7 @@ impl Kms {
             Action::KmsEnableKeyRotation,
             Need::Any,
             |k| {
-                crate::multi_region::refuse_replica(k, "automatic rotation")?;
+                crate::rules::refuse_replica(k, "automatic rotation")?;
                 check_automatic_rotation(k)?;
                 // A changed period counts from the last rotation (or creation), as AWS does.
                 k.next_rotation = Some(match (k.rotation_period_days, k.next_rotation) {
@@ -129,7 +129,7 @@ impl Kms {
             Action::KmsDisableKeyRotation,
             Need::Any,
             |k| {
-                crate::multi_region::refuse_replica(k, "automatic rotation")?;
+                crate::rules::refuse_replica(k, "automatic rotation")?;
                 check_automatic_rotation(k)?;
                 k.rotation_period_days = None;
                 k.next_rotation = None;
@@ -192,7 +192,7 @@ impl Kms {
             .await?;
         // AWS checks the key's state before its spec: a disabled RSA key is DisabledException.
         check_state(&resolved, Need::Crypto)?;
-        crate::multi_region::refuse_replica(&resolved, "rotation")?;
+        crate::rules::refuse_replica(&resolved, "rotation")?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
             return self.rotate_to_imported(&resolved, audit).await;

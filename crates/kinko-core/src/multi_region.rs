@@ -45,18 +45,6 @@ pub struct ReplicateKeyOutput {
     pub tags: Vec<Tag>,
 }
 
-/// UnsupportedOperationException for an operation a replica key refuses.
-pub(crate) fn refuse_replica(key: &Key, what: &str) -> Result<(), Error> {
-    if key.is_replica() {
-        return Err(Error::UnsupportedOperation(format!(
-            "{} is a multi-Region replica key: {what} is managed on its primary key in {}.",
-            key.arn,
-            key.primary_region.as_ref().map_or("", Region::as_str)
-        )));
-    }
-    Ok(())
-}
-
 fn require_primary(key: &Key) -> Result<(), Error> {
     if key.primary_region.is_none() {
         return Err(Error::UnsupportedOperation(format!(
