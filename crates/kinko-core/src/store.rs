@@ -210,10 +210,13 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
         id: &KeyId,
     ) -> Result<Vec<Key>, StoreError>;
     /// Inserts a multi-Region replica key with every material version of its primary (wrapped
-    /// for the replica) and its tags, atomically (ReplicateKey); [`StoreError::Conflict`] if
-    /// the region has that key already.
+    /// for the replica) and its tags, and writes `primary` (same version rule as
+    /// [`KeyStore::update_key`], so that a rotation of the primary racing this copy conflicts
+    /// instead of missing the replica), atomically (ReplicateKey); [`StoreError::Conflict`] if
+    /// the region has that key already or the primary changed.
     async fn create_replica(
         &self,
+        primary: &Key,
         key: &Key,
         materials: &[Material],
         tags: &[Tag],

@@ -160,8 +160,8 @@ impl RequestInfo {
             account,
             principal_arn: self.caller.as_ref().map(|c| c.principal.arn()),
             access_key_id: self.access_key_id.clone(),
-            key_id: outcome.key.map(|k| k.key_id),
-            source_key_id: outcome.source_key.map(|k| k.key_id),
+            key_id: outcome.key.map(|k| k.key_id.unscoped_id()),
+            source_key_id: outcome.source_key.map(|k| k.key_id.unscoped_id()),
             error_code: outcome.error.map(|e| e.code.as_str().to_owned()),
             record: canonical(&Value::Object(record)),
         }

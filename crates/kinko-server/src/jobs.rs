@@ -83,7 +83,7 @@ pub fn service_event_for(
         account: Some(key.arn.account.clone()),
         principal_arn: None,
         access_key_id: None,
-        key_id: Some(key.id()),
+        key_id: Some(key.id().unscoped_id()),
         source_key_id: None,
         error_code: None,
         record: canonical(&Value::Object(record)),

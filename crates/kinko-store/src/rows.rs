@@ -211,7 +211,7 @@ pub(crate) fn grant_values(grant: &Grant) -> Result<[Option<String>; 11], StoreE
     let constraints = grant.constraints.as_ref();
     Ok([
         Some(grant.grant_id.clone()),
-        Some(grant.key_arn.key_id.to_string()),
+        Some(grant.key_arn.key_id.storage_text()),
         Some(grant.key_arn.account.as_str().to_owned()),
         Some(grant.key_arn.region.as_str().to_owned()),
         grant.name.clone(),

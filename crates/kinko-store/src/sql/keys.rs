@@ -349,12 +349,14 @@ impl<B: Backend> KeyStore for SqlStore<B> {
 
     async fn create_replica(
         &self,
+        primary: &Key,
         key: &Key,
         materials: &[Material],
         tags: &[Tag],
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
         let mut w = self.0.write().await?;
+        write_key(&mut w, primary).await?;
         insert_key(&mut w, key).await?;
         for m in materials {
             w.insert(insert_material(m), "key material").await?;
