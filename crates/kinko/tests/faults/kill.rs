@@ -1,13 +1,17 @@
 //! kill -9 at random points under mixed load (CreateKey, Encrypt, EnableKeyRotation,
 //! CreateGrant, IAM CreateUser), on SQLite and on PostgreSQL: after every restart each
-//! acknowledged write is there and each acknowledged ciphertext decrypts; at the end
+//! acknowledged write is there and each acknowledged ciphertext decrypts; at the end every
+//! acknowledged request has its audit record (`kinko audit query`) and
 //! `kinko audit verify` passes over the whole trail.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{Server, run};
+use aws_sdk_kms::operation::RequestId;
+
+use crate::common::{Server, kinko, run};
 use crate::load::{Ledger, Rng, Target, check, worker};
 use crate::{pg, rounds};
 
@@ -36,6 +40,30 @@ async fn kill_9_under_load_on_postgres_loses_no_acknowledged_write() {
     campaign("postgres", &data, &["--store", &db.url], dir.path()).await;
 }
 
+/// The request ids of every successful request in the trail (`kinko audit query`).
+fn recorded_request_ids(data: &Path, extra: &[&str]) -> BTreeSet<String> {
+    let mut args = vec![
+        "audit",
+        "query",
+        "--data-dir",
+        data.to_str().expect("UTF-8"),
+        "--result",
+        "success",
+    ];
+    args.extend_from_slice(extra);
+    let out = kinko(&args, &[]).output().expect("run kinko audit query");
+    assert!(
+        out.status.success(),
+        "kinko audit query: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|record| record["requestID"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Whether a worker's last error is what a killed server causes (a refused or cut connection),
 /// rather than an answer: an SDK service error, or an IAM error status.
 fn is_kill_symptom(e: &str) -> bool {
@@ -61,17 +89,19 @@ async fn campaign(store: &str, data: &Path, extra: &[&str], logs: &Path) {
         }
         let mut target = Target::new(server.addr, data, &account);
         if round == 0 {
-            let made = target
+            let out = target
                 .kms
                 .create_key()
                 .send()
                 .await
-                .expect("the first CreateKey")
-                .key_metadata
-                .expect("KeyMetadata");
+                .expect("the first CreateKey");
+            let request_id = out.request_id().map(str::to_owned);
+            let made = out.key_metadata.expect("KeyMetadata");
             account = made.aws_account_id.unwrap_or_default();
             target = Target::new(server.addr, data, &account);
-            ledger.lock().expect("the ledger").keys.push(made.key_id);
+            let mut l = ledger.lock().expect("the ledger");
+            l.keys.push(made.key_id);
+            l.request_ids.extend(request_id);
         }
         // Everything acknowledged before the last kill is still there.
         let snapshot = ledger.lock().expect("the ledger").clone();
@@ -132,12 +162,32 @@ async fn campaign(store: &str, data: &Path, extra: &[&str], logs: &Path) {
     let verified = run(&verify_args, &[], logs);
     verified.assert_success("kinko audit verify after the kills");
     let total = ledger.lock().expect("the ledger").clone();
+    // Every acknowledged request has its record: it was durable before the answer.
+    let recorded = recorded_request_ids(data, extra);
+    let unrecorded: Vec<_> = total
+        .request_ids
+        .iter()
+        .filter(|id| !recorded.contains(id.as_str()))
+        .collect();
+    assert!(
+        unrecorded.is_empty(),
+        "{store}: {} of {} acknowledged requests have no audit record: {unrecorded:?}",
+        unrecorded.len(),
+        total.request_ids.len()
+    );
+    assert_eq!(
+        total.request_ids.len(),
+        total.total(),
+        "a success without a request id"
+    );
     let worst = recoveries.iter().max().copied().unwrap_or_default();
     let mean =
         recoveries.iter().sum::<Duration>() / u32::try_from(recoveries.len().max(1)).unwrap_or(1);
     eprintln!(
-        "faults: kill-9 store={store} kills={rounds} acknowledged[{}] all_found=true restart_to_ready mean={mean:?} max={worst:?} audit_verify=ok elapsed={:?}",
+        "faults: kill-9 store={store} kills={rounds} acknowledged[{}] all_found=true records_found={}/{} restart_to_ready mean={mean:?} max={worst:?} audit_verify=ok elapsed={:?}",
         total.figures(),
+        total.request_ids.len(),
+        total.request_ids.len(),
         started.elapsed()
     );
 }

@@ -12,6 +12,7 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::config::timeout::TimeoutConfig;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::GrantOperation;
 
@@ -26,6 +27,8 @@ pub struct Ledger {
     pub rotating: Vec<String>,
     pub grants: Vec<(String, String)>,
     pub users: Vec<String>,
+    /// The request id of every acknowledged request above.
+    pub request_ids: Vec<String>,
 }
 
 impl Ledger {
@@ -46,6 +49,7 @@ impl Ledger {
             rotating: self.rotating[before.rotating.len()..].to_vec(),
             grants: self.grants[before.grants.len()..].to_vec(),
             users: self.users[before.users.len()..].to_vec(),
+            request_ids: self.request_ids[before.request_ids.len()..].to_vec(),
         }
     }
 
@@ -178,8 +182,10 @@ async fn one(
             .send()
             .await
             .map(|out| {
-                let id = out.key_metadata.map(|m| m.key_id).unwrap_or_default();
-                ledger.lock().expect("the ledger").keys.push(id);
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(out.request_id().map(str::to_owned));
+                l.keys
+                    .push(out.key_metadata.map(|m| m.key_id).unwrap_or_default());
             })
             .map_err(|e| format!("CreateKey: {e:?}")),
         2..=5 => {
@@ -191,6 +197,7 @@ async fn one(
                 .send()
                 .await
                 .map(|out| {
+                    let request_id = out.request_id().map(str::to_owned);
                     let sealed = Sealed {
                         key_id: key.clone(),
                         context: vec![("run".to_owned(), tag.to_owned())],
@@ -200,7 +207,9 @@ async fn one(
                             .map(Blob::into_inner)
                             .unwrap_or_default(),
                     };
-                    ledger.lock().expect("the ledger").sealed.push(sealed);
+                    let mut l = ledger.lock().expect("the ledger");
+                    l.request_ids.extend(request_id);
+                    l.sealed.push(sealed);
                 })
                 .map_err(|e| format!("Encrypt: {e:?}"))
         }
@@ -209,12 +218,10 @@ async fn one(
             .key_id(&key)
             .send()
             .await
-            .map(|_| {
-                ledger
-                    .lock()
-                    .expect("the ledger")
-                    .rotating
-                    .push(key.clone())
+            .map(|out| {
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(out.request_id().map(str::to_owned));
+                l.rotating.push(key.clone());
             })
             .map_err(|e| format!("EnableKeyRotation: {e:?}")),
         7 | 8 => kms
@@ -225,12 +232,10 @@ async fn one(
             .send()
             .await
             .map(|out| {
-                let grant = out.grant_id.unwrap_or_default();
-                ledger
-                    .lock()
-                    .expect("the ledger")
-                    .grants
-                    .push((key.clone(), grant));
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(out.request_id().map(str::to_owned));
+                l.grants
+                    .push((key.clone(), out.grant_id.unwrap_or_default()));
             })
             .map_err(|e| format!("CreateGrant: {e:?}")),
         _ => {
@@ -241,7 +246,11 @@ async fn one(
                 &format!("Action=CreateUser&UserName={user}"),
             )
             .await
-            .map(|_| ledger.lock().expect("the ledger").users.push(user))
+            .map(|body| {
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(iam::request_id(&body));
+                l.users.push(user);
+            })
             .map_err(|e| format!("CreateUser: {e}"))
         }
     }
