@@ -853,7 +853,7 @@ def test_create_key_other_validation(kms):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(MultiRegion=True), dict(Origin="AWS_CLOUDHSM")],
+    [dict(MultiRegion=True, Origin="EXTERNAL"), dict(Origin="AWS_CLOUDHSM")],
 )
 def test_create_key_unimplemented_features_are_client_errors(kms, kwargs):
     # Not implemented yet by Kinko: a 4xx (never 5xx), and no key gets created.

@@ -3,7 +3,8 @@
 //! `cargo xtask test` installs what the tests need (a Python virtual environment with pinned
 //! boto3, AWS CLI v1 and aws-encryption-sdk) and runs every suite: the Rust workspace tests
 //! (unit, in-process protocol, storage contract, SigV4 vectors, the Rust SDK end-to-end test),
-//! the Python end-to-end suites against the real binary (once with the root key in a file, once
+//! the Python end-to-end suites (among them the JavaScript SDK's, for which it runs `npm ci` in
+//! `tests/js` when `node_modules` is missing or the lockfile changed since) against the real binary (once with the root key in a file, once
 //! inside SoftHSM2, which it installs from Debian's packages when missing); the load generator's smoke test runs
 //! among the workspace tests against the binary built first. The storage contract suite runs on
 //! PostgreSQL too, at `KINKO_TEST_POSTGRES_URL` (default [`DEFAULT_POSTGRES_URL`]); when that
@@ -99,6 +100,27 @@ fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
+/// Runs `npm ci` in `tests/js` (the AWS SDK for JavaScript v3, from the npm registry at the
+/// versions `package-lock.json` pins) when `node_modules` is missing or the lockfile changed since
+/// the last install (a copy kept in `node_modules` says what was installed).
+fn node_env(root: &Path) -> anyhow::Result<()> {
+    let dir = root.join("tests/js");
+    let lockfile = std::fs::read_to_string(dir.join("package-lock.json"))
+        .context("reading tests/js/package-lock.json")?;
+    let installed = dir.join("node_modules").join(".kinko-package-lock.json");
+    if std::fs::read_to_string(&installed).ok().as_deref() == Some(lockfile.as_str()) {
+        return Ok(());
+    }
+    run(Command::new("npm").current_dir(&dir).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+    ]))?;
+    std::fs::write(&installed, lockfile).context("recording the installed npm lockfile")?;
+    Ok(())
+}
+
 /// SoftHSM2 (Debian package `softhsm2`) backs the PKCS#11 root-of-trust tests.
 fn softhsm() -> anyhow::Result<()> {
     if Path::new(SOFTHSM_MODULE).is_file()
@@ -110,18 +132,7 @@ fn softhsm() -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing softhsm2 (Debian package) for the PKCS#11 tests");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    if !install().is_ok_and(|s| s.success()) {
-        run(Command::new("apt-get").args(["update", "-q"]))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "softhsm2"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    }
+    apt_install("softhsm2")?;
     if !Path::new(SOFTHSM_MODULE).is_file() {
         bail!("softhsm2 is installed but {SOFTHSM_MODULE} is missing");
     }
@@ -129,6 +140,39 @@ fn softhsm() -> anyhow::Result<()> {
 }
 
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// Debian's chromium, which the console's browser tests drive through Playwright (never a
+/// browser download).
+fn chromium() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium (Debian package) for the console's browser tests");
+    apt_install("chromium")?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("chromium is installed but {CHROMIUM} is missing");
+    }
+    Ok(())
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs a Debian package, refreshing the package lists once if the first try fails.
+fn apt_install(package: &str) -> anyhow::Result<()> {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    if !install().is_ok_and(|s| s.success()) {
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(())
+}
 
 /// Where the storage contract suite finds PostgreSQL unless `KINKO_TEST_POSTGRES_URL` says.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -188,7 +232,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
         eprintln!("xtask: WARNING: {warning}");
     }
     softhsm()?;
+    chromium()?;
     let python = python_env(root)?;
+    node_env(root)?;
     run(cargo().current_dir(root).args([
         "build",
         "--package",

@@ -73,11 +73,32 @@ pub struct KeyMetadata {
     pub encapsulation_algorithms: Option<Vec<String>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_region_configuration: Option<MultiRegionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_model: Option<String>,
+}
+
+/// `MultiRegionConfiguration` of a multi-Region key.
+#[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct MultiRegionConfiguration {
+    pub multi_region_key_type: String,
+    pub primary_key: MultiRegionKey,
+    pub replica_keys: Vec<MultiRegionKey>,
+}
+
+/// A `MultiRegionKey`: one region's key of a multi-Region key.
+#[derive(Debug, Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct MultiRegionKey {
+    pub arn: String,
+    pub region: String,
 }
 
 macro_rules! request {
@@ -127,6 +148,20 @@ pub struct KeyMetadataResponse {
     /// Metadata.
     pub key_metadata: KeyMetadata,
 }
+request!(/** ReplicateKey input. */ ReplicateKeyRequest {
+    key_id: String, replica_region: String, policy: String, bypass_policy_lockout_safety_check: bool,
+    description: String, tags: Vec<TagEntry>,
+});
+/// ReplicateKey output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct ReplicateKeyResponse {
+    pub replica_key_metadata: KeyMetadata,
+    pub replica_policy: String,
+    pub replica_tags: Vec<TagEntry>,
+}
+request!(/** UpdatePrimaryRegion input. */ UpdatePrimaryRegionRequest { key_id: String, primary_region: String });
 request!(/** DescribeKey input. */ DescribeKeyRequest { key_id: String, #[serde(skip_serializing)] grant_tokens: Vec<String> });
 request!(/** Input of operations that take only a KeyId. */ KeyIdRequest { key_id: String });
 request!(/** ListKeys input. `ResourceOwners` (a newer filter) is read only for its type: Kinko

@@ -312,6 +312,18 @@ impl Kms {
         if needs.wants("kms:keyorigin") {
             ctx.keys.insert("kms:KeyOrigin", key.origin.as_str());
         }
+        if needs.wants("kms:multiregion") {
+            ctx.keys
+                .insert("kms:MultiRegion", key.primary_region.is_some());
+        }
+        if needs.wants("kms:multiregionkeytype") && key.primary_region.is_some() {
+            let kind = if key.is_replica() {
+                "REPLICA"
+            } else {
+                "PRIMARY"
+            };
+            ctx.keys.insert("kms:MultiRegionKeyType", kind);
+        }
         if needs.wants_prefix("aws:resourcetag/") {
             for tag in self
                 .store()

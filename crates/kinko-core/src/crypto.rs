@@ -130,7 +130,10 @@ impl Kms {
         let header =
             kinko_crypto::parse_header(ciphertext).map_err(|_| Error::InvalidCiphertext)?;
         let blob_key = KeyId::from_bytes(header.key_id);
-        if named.as_ref().is_some_and(|k| k.id() != blob_key) {
+        if named
+            .as_ref()
+            .is_some_and(|k| k.id().unscoped_id() != blob_key)
+        {
             return Err(incorrect_key());
         }
         let key = match named {

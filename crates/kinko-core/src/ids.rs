@@ -51,35 +51,128 @@ impl fmt::Display for Region {
     }
 }
 
-/// A key id: a lowercase UUID.
+/// A key id: a lowercase UUID, or for a multi-Region key `mrk-` and 32 hex digits.
+///
+/// A multi-Region key has the same id in every region it is replicated to, but each region's
+/// copy is a key of its own (state, policy, tags, grants). So an `mrk-` id also carries the
+/// *scope* of one region ([`KeyId::in_region`]): equality, hashing (caches) and the storage
+/// text ([`KeyId::storage_text`]) include it; what clients see (`Display`, ciphertext headers)
+/// does not. A UUID key's scope is always empty. Multi-Region ids are UUIDv8-shaped inside
+/// (version nibble 8), which is how a ciphertext header's 16 bytes tell the two kinds apart;
+/// Kinko's own UUID key ids are version 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(uuid::Uuid);
+pub struct KeyId {
+    uuid: uuid::Uuid,
+    /// 0, or for an `mrk-` id scoped to a region: a nonzero 64-bit hash of the region name.
+    scope: u64,
+}
+
+/// The prefix of multi-Region key ids.
+const MRK_PREFIX: &str = "mrk-";
 
 impl KeyId {
     /// A fresh random key id.
     pub fn from_random(bytes: [u8; 16]) -> KeyId {
-        KeyId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+        KeyId::unscoped(uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
-    /// Parses the canonical hyphenated form (case-insensitive, as AWS accepts).
+    /// A fresh random multi-Region key id (`mrk-...`), scoped to no region yet.
+    pub fn multi_region_from_random(bytes: [u8; 16]) -> KeyId {
+        KeyId::unscoped(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+    fn unscoped(uuid: uuid::Uuid) -> KeyId {
+        KeyId { uuid, scope: 0 }
+    }
+    /// Parses the canonical hyphenated form (case-insensitive, as AWS accepts), or `mrk-` and
+    /// 32 hex digits. The result is scoped to no region.
     pub fn parse(s: &str) -> Option<KeyId> {
+        if let Some(hex) = s.strip_prefix(MRK_PREFIX) {
+            if hex.len() != 32 {
+                return None;
+            }
+            let bytes = kinko_crypto::hex::decode_array::<16>(&hex.to_ascii_lowercase())?;
+            let id = KeyId::from_bytes(bytes);
+            return id.is_multi_region().then_some(id);
+        }
         if s.len() != 36 {
             return None;
         }
-        uuid::Uuid::try_parse(s).ok().map(KeyId)
+        let id = KeyId::unscoped(uuid::Uuid::try_parse(s).ok()?);
+        (!id.is_multi_region()).then_some(id)
     }
-    /// From the 16 bytes stored in a ciphertext header.
+    /// From the 16 bytes stored in a ciphertext header (scoped to no region).
     pub fn from_bytes(bytes: [u8; 16]) -> KeyId {
-        KeyId(uuid::Uuid::from_bytes(bytes))
+        KeyId::unscoped(uuid::Uuid::from_bytes(bytes))
     }
-    /// The 16 bytes written into ciphertext headers.
+    /// The 16 bytes written into ciphertext headers (the same in every region).
     pub fn as_bytes(&self) -> &[u8; 16] {
-        self.0.as_bytes()
+        self.uuid.as_bytes()
     }
+    /// True for a multi-Region key's id (`mrk-...`).
+    pub fn is_multi_region(&self) -> bool {
+        self.uuid.get_version_num() == 8
+    }
+    /// This id as it names a key of `region`: a multi-Region id gets that region's scope; a
+    /// UUID key id is returned unchanged (it is unique across regions already).
+    pub fn in_region(self, region: &Region) -> KeyId {
+        if !self.is_multi_region() {
+            return self;
+        }
+        KeyId {
+            uuid: self.uuid,
+            scope: region_scope(region.as_str()),
+        }
+    }
+    /// The same id with no region scope (what clients see).
+    pub fn unscoped_id(self) -> KeyId {
+        KeyId::unscoped(self.uuid)
+    }
+    /// The text a store keeps the key under: the id itself, or for a multi-Region key scoped
+    /// to a region `mrk-<hex>/r<scope hex>` (one row per region).
+    pub fn storage_text(&self) -> String {
+        if self.scope == 0 {
+            self.to_string()
+        } else {
+            format!("{self}/r{:016x}", self.scope)
+        }
+    }
+    /// The prefix every region's storage text of this id starts with (multi-Region ids).
+    pub fn storage_prefix(&self) -> String {
+        format!("{self}/r")
+    }
+    /// Parses [`KeyId::storage_text`].
+    pub fn parse_storage(s: &str) -> Option<KeyId> {
+        match s.split_once("/r") {
+            None => KeyId::parse(s),
+            Some((id, scope)) => {
+                let id = KeyId::parse(id)?;
+                let scope = u64::from_str_radix(scope, 16).ok()?;
+                (id.is_multi_region() && scope != 0).then_some(KeyId {
+                    uuid: id.uuid,
+                    scope,
+                })
+            }
+        }
+    }
+}
+
+/// The scope of a region in multi-Region key ids: FNV-1a (64-bit) of its name, never 0. Stored
+/// in key rows, so it must never change.
+fn region_scope(region: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in region.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h.max(1)
 }
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
+        if self.is_multi_region() {
+            write!(f, "{MRK_PREFIX}{}", self.uuid.simple())
+        } else {
+            fmt::Display::fmt(&self.uuid.hyphenated(), f)
+        }
     }
 }
 
@@ -195,7 +288,8 @@ impl KeyRef {
             };
             if let Some(id) = resource.strip_prefix("key/") {
                 let key_id = KeyId::parse(id)
-                    .ok_or_else(|| Error::NotFound(format!("Invalid keyId '{s}'")))?;
+                    .ok_or_else(|| Error::NotFound(format!("Invalid keyId '{s}'")))?
+                    .in_region(&region);
                 return Ok(KeyRef::Arn(KeyArn {
                     region,
                     account,
@@ -298,6 +392,68 @@ impl fmt::Display for AccessKeyId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn region(s: &str) -> Region {
+        Region::parse(s).unwrap_or_else(|| panic!("region {s}"))
+    }
+
+    #[test]
+    fn multi_region_ids_are_scoped_per_region_but_show_one_id() {
+        let id = KeyId::multi_region_from_random([0xab; 16]);
+        let text = id.to_string();
+        assert!(text.starts_with("mrk-") && text.len() == 36, "{text}");
+        assert!(id.is_multi_region());
+        assert_eq!(KeyId::parse(&text), Some(id));
+        assert_eq!(
+            KeyId::parse(&text.to_ascii_uppercase().replace("MRK-", "mrk-")),
+            Some(id)
+        );
+        let (east, west) = (
+            id.in_region(&region("us-east-1")),
+            id.in_region(&region("us-west-2")),
+        );
+        assert_ne!(east, west, "each region's copy is a key of its own");
+        assert_eq!(
+            (east.to_string(), west.to_string()),
+            (text.clone(), text.clone())
+        );
+        assert_eq!(
+            east.as_bytes(),
+            west.as_bytes(),
+            "ciphertext headers are the same"
+        );
+        assert_ne!(east.storage_text(), west.storage_text());
+        assert!(east.storage_text().starts_with(&east.storage_prefix()));
+        assert_eq!(KeyId::parse_storage(&east.storage_text()), Some(east));
+        assert_eq!(
+            KeyId::from_bytes(*east.as_bytes()).in_region(&region("us-east-1")),
+            east
+        );
+        // A UUID key id ignores regions; its storage text is itself.
+        let uuid = KeyId::from_random([7; 16]);
+        assert!(!uuid.is_multi_region());
+        assert_eq!(uuid.in_region(&region("us-west-2")), uuid);
+        assert_eq!(uuid.storage_text(), uuid.to_string());
+        assert_eq!(KeyId::parse_storage(&uuid.storage_text()), Some(uuid));
+        // Shapes that are not ids of their kind.
+        for bad in ["mrk-xyz", "mrk-1234", &format!("{text}0")] {
+            assert_eq!(KeyId::parse(bad), None, "{bad}");
+        }
+        let v4_as_mrk = format!("mrk-{}", uuid::Uuid::from_bytes(*uuid.as_bytes()).simple());
+        assert_eq!(
+            KeyId::parse(&v4_as_mrk),
+            None,
+            "an mrk- id is version 8 inside"
+        );
+        let v8_as_uuid = uuid::Uuid::from_bytes(*id.as_bytes())
+            .hyphenated()
+            .to_string();
+        assert_eq!(KeyId::parse(&v8_as_uuid), None);
+        assert_eq!(
+            KeyId::parse_storage(&format!("{text}/r0000000000000000")),
+            None
+        );
+    }
 
     #[test]
     fn key_refs() {

@@ -152,6 +152,19 @@ impl Kms {
                     key.arn, key.spec
                 )));
             }
+            // One new material waits for RotateKeyOnDemand at a time.
+            if let Some(pending) = self
+                .store()
+                .list_materials(&key.id())
+                .await?
+                .into_iter()
+                .find(|m| m.pending_rotation)
+            {
+                return Err(Error::InvalidState(format!(
+                    "Key material {} of {} is already pending rotation; rotate to it with RotateKeyOnDemand, or delete it, before importing new key material.",
+                    pending.id, key.arn
+                )));
+            }
             Material::generated(
                 key.id(),
                 MaterialId(random_array()?),
@@ -215,7 +228,8 @@ impl Kms {
         if let Some(d) = req.description {
             target.description = d;
         }
-        target.pending_rotation = new_material;
+        // A reimport of material still waiting for rotation leaves it waiting.
+        target.pending_rotation |= new_material;
         if target.id == key.current_material {
             key.valid_to = valid_to;
             key.expiration_model = Some(req.expiration_model);

@@ -36,9 +36,9 @@ impl Kms {
                     .into(),
             ));
         }
-        if req.multi_region {
+        if req.multi_region && req.origin == Origin::External {
             return Err(Error::UnsupportedOperation(
-                "Multi-Region keys are not supported by Kinko yet.".into(),
+                "Multi-Region keys with imported key material (Origin EXTERNAL) are not supported by Kinko.".into(),
             ));
         }
         if req.spec == KeySpec::Sm2 {
@@ -65,7 +65,11 @@ impl Kms {
         let arn = KeyArn {
             region: caller.region.clone(),
             account: caller.account.clone(),
-            key_id: KeyId::from_random(random_array()?),
+            key_id: if req.multi_region {
+                KeyId::multi_region_from_random(random_array()?).in_region(&caller.region)
+            } else {
+                KeyId::from_random(random_array()?)
+            },
         };
         let check_lockout = req.policy.is_some() && !req.bypass_policy_lockout_safety_check;
         let material_id = MaterialId(random_array()?);
@@ -106,6 +110,7 @@ impl Kms {
             on_demand_rotations: 0,
             valid_to: None,
             expiration_model: None,
+            primary_region: req.multi_region.then(|| caller.region.clone()),
         };
         if check_lockout {
             self.check_lockout(caller, &key, &key.policy).await?;
@@ -245,6 +250,22 @@ impl Kms {
         audit: AuditFn<'_>,
     ) -> Result<ScheduleDeletionOutput, Error> {
         let deletion_date = self.clock().now().plus_days(window_days);
+        let found = self
+            .resolve_for_management(caller, key, Action::KmsScheduleKeyDeletion)
+            .await?;
+        if found.primary_region.is_some()
+            && !found.is_replica()
+            && self
+                .multi_region_keys(&found)
+                .await?
+                .iter()
+                .any(|k| k.arn.region != found.arn.region)
+        {
+            return Err(Error::UnsupportedOperation(format!(
+                "{} is a multi-Region primary key with replicas: delete its replicas first, or make another region primary (UpdatePrimaryRegion).",
+                found.arn
+            )));
+        }
         let key = self
             .modify_key(
                 audit,

@@ -40,6 +40,7 @@ mod kms;
 mod lifecycle;
 mod material;
 mod model;
+mod multi_region;
 mod observe;
 mod ops;
 mod policy_cache;
@@ -90,6 +91,7 @@ pub use model::{
     KeyUsage, MAX_ON_DEMAND_ROTATIONS, MAX_ROTATION_PERIOD_DAYS, MIN_ROTATION_PERIOD_DAYS,
     Material, Origin, RequestFacts, RotationType, Tag, default_key_policy,
 };
+pub use multi_region::{ReplicateKeyOutput, ReplicateKeyRequest};
 pub use ops::{
     AuditFn, CreateKeyRequest, DataKeyPairOutput, DataKeySize, DecryptOutput, EncapsulateOutput,
     EncryptOutput, GenerateDataKeyOutput, MacOutput, Page, PublicKeyOutput, ReEncryptOutput,

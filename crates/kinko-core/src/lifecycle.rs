@@ -94,6 +94,7 @@ impl Kms {
             Action::KmsEnableKeyRotation,
             Need::Any,
             |k| {
+                crate::multi_region::refuse_replica(k, "automatic rotation")?;
                 check_automatic_rotation(k)?;
                 // A changed period counts from the last rotation (or creation), as AWS does.
                 k.next_rotation = Some(match (k.rotation_period_days, k.next_rotation) {
@@ -124,6 +125,7 @@ impl Kms {
             Action::KmsDisableKeyRotation,
             Need::Any,
             |k| {
+                crate::multi_region::refuse_replica(k, "automatic rotation")?;
                 check_automatic_rotation(k)?;
                 k.rotation_period_days = None;
                 k.next_rotation = None;
@@ -143,7 +145,16 @@ impl Kms {
         let key = self
             .resolve_for_management(caller, key, Action::KmsGetKeyRotationStatus)
             .await?;
-        check_rotation_kind(&key)?;
+        // AWS answered UnsupportedOperationException here until 2025; it now answers
+        // `KeyRotationEnabled: false` for asymmetric and HMAC keys, which never rotate.
+        if key.spec != KeySpec::SymmetricDefault {
+            return Ok(RotationStatus {
+                key_arn: key.arn.clone(),
+                enabled: false,
+                period_days: None,
+                next_rotation: None,
+            });
+        }
         if key.state == KeyState::PendingImport {
             return Err(Error::UnsupportedOperation(format!(
                 "{} is pending import; its rotation status is not available.",
@@ -172,6 +183,7 @@ impl Kms {
             .await?;
         // AWS checks the key's state before its spec: a disabled RSA key is DisabledException.
         check_state(&resolved, Need::Crypto)?;
+        crate::multi_region::refuse_replica(&resolved, "rotation")?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
             return self.rotate_to_imported(&resolved, audit).await;
@@ -335,17 +347,29 @@ impl Kms {
         key.current_material = material_id;
         key.version += 1;
         let draft = audit(key);
-        self.store()
-            .add_material(
-                key,
-                &material,
-                AuditAppend {
-                    chain: self.audit_chain(),
-                    draft: &draft,
-                },
-            )
-            .await
-            .map_err(conflict_as_retryable)?;
+        let append = AuditAppend {
+            chain: self.audit_chain(),
+            draft: &draft,
+        };
+        // A multi-Region primary rotates every region's copy in the same transaction.
+        let replicas = self.replicas_rotated(key, &material).await?;
+        if replicas.is_empty() {
+            self.store()
+                .add_material(key, &material, append)
+                .await
+                .map_err(conflict_as_retryable)?;
+        } else {
+            let mut all = vec![(key.clone(), Some(material))];
+            all.extend(replicas);
+            self.store()
+                .update_keys(&all, append)
+                .await
+                .map_err(conflict_as_retryable)?;
+            for (replica, _) in all.into_iter().skip(1) {
+                self.caches().forget_materials(&replica.id());
+                self.caches().put_key(replica);
+            }
+        }
         self.caches().put_material(key.id(), material_id, prepared);
         self.caches().put_key(key.clone());
         Ok(())

@@ -219,9 +219,18 @@ pub struct Key {
     pub valid_to: Option<UnixMillis>,
     /// Imported material: whether the current material expires.
     pub expiration_model: Option<ExpirationModel>,
+    /// A multi-Region key (`mrk-` id): the region of its primary key (this key's own region
+    /// when it is the primary). `None` for a single-Region key.
+    pub primary_region: Option<Region>,
 }
 
 impl Key {
+    /// True for a multi-Region key that is a replica (not the primary).
+    pub fn is_replica(&self) -> bool {
+        self.primary_region
+            .as_ref()
+            .is_some_and(|p| p != &self.arn.region)
+    }
     /// The key id.
     pub fn id(&self) -> KeyId {
         self.arn.key_id

@@ -178,6 +178,8 @@ impl Kms {
         region: &Region,
         id: &KeyId,
     ) -> Result<Option<Arc<Key>>, Error> {
+        // A multi-Region id names the copy in `region` (a UUID key id is unchanged).
+        let id = &id.in_region(region);
         if let Some(k) = self.caches().key(id) {
             return Ok((&k.arn.account == account && &k.arn.region == region).then_some(k));
         }

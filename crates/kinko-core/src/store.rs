@@ -199,6 +199,32 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
     /// Every material version of a key.
     async fn list_materials(&self, key: &KeyId) -> Result<Vec<Material>, StoreError>;
 
+    /// Every region's key of the multi-Region key `id` in `account` (`id`'s own scope is
+    /// ignored), ordered by storage id.
+    async fn list_key_regions(
+        &self,
+        account: &AccountId,
+        id: &KeyId,
+    ) -> Result<Vec<Key>, StoreError>;
+    /// Inserts a multi-Region replica key with every material version of its primary (wrapped
+    /// for the replica) and its tags, atomically (ReplicateKey); [`StoreError::Conflict`] if
+    /// the region has that key already.
+    async fn create_replica(
+        &self,
+        key: &Key,
+        materials: &[Material],
+        tags: &[Tag],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Updates several keys (each with the version rule of [`KeyStore::update_key`]) and adds
+    /// a material version to each key it is given for, in one transaction: the regions of a
+    /// multi-Region key changing together (UpdatePrimaryRegion, rotation).
+    async fn update_keys(
+        &self,
+        keys: &[(Key, Option<Material>)],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+
     /// Replaces a material's wrapping if it is still wrapped under `old_root_id`; returns
     /// whether it was (so a rerun after an interruption skips what is done).
     async fn rewrap_material(

@@ -18,7 +18,8 @@ use axum::routing::get;
 use http_body_util::{BodyExt, Limited};
 use kinko_api::{ErrorBody, ErrorCode};
 
-use crate::audit::{Recorded, RequestInfo};
+use crate::audit::RequestInfo;
+use crate::dispatch::{Served, is_query};
 use crate::errors::ApiError;
 use crate::kms;
 use crate::state::AppState;
@@ -39,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 crate::readiness::check(&state).await
             }),
         )
+        .merge(crate::console::router(state.clone()))
         .fallback(handle)
         .layer(axum::middleware::map_response(ensure_request_id))
         .with_state(state)
@@ -83,17 +85,6 @@ fn error_response(error: &ApiError, request_id: &str) -> Response {
     .unwrap_or_else(|_| b"{\"__type\":\"KMSInternalException\",\"message\":\"\"}".to_vec());
     let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
     respond(status, body, request_id, Some(error.code))
-}
-
-/// What serving a request produced, for the response and its audit record.
-struct Served {
-    result: Result<Vec<u8>, ApiError>,
-    /// The record of a successful change was committed with the change.
-    committed: bool,
-    /// The keys the request concerned.
-    touched: crate::audit::Touched,
-    /// Whether the request is recorded at all (it is unless nothing identifies a caller).
-    recorded: bool,
 }
 
 /// Serves one AWS request inside a span carrying its request id, so that every log line of
@@ -157,10 +148,7 @@ async fn handle_in_span(
     let Some(_permit) = state.in_flight.try_enter() else {
         return refuse_overload(&state, &request, &request_id);
     };
-    let secure = request
-        .extensions()
-        .get::<crate::listener::SecureTransport>()
-        .copied();
+    let tls_details = crate::audit::TlsDetails::of(&request);
     let mut info = RequestInfo {
         request_id,
         time: state.kms.clock().now(),
@@ -169,16 +157,8 @@ async fn handle_in_span(
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "127.0.0.1".to_owned()),
-        secure_transport: secure.is_some(),
-        tls_details: secure.map(|s| crate::audit::TlsDetails {
-            tls_version: s.tls_version,
-            cipher_suite: s.cipher_suite,
-            client_provided_host_header: request
-                .headers()
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        }),
+        secure_transport: tls_details.is_some(),
+        tls_details,
         user_agent: request
             .headers()
             .get(header::USER_AGENT)
@@ -194,28 +174,7 @@ async fn handle_in_span(
     };
     let served = serve_request(&state, request, &mut info).await;
     let request_id = info.request_id.clone();
-    let mut result = served.result;
-    if is_query(&info) {
-        // Errors shared with KMS (authentication, body size) in IAM's and STS's codes, for the
-        // record and the response alike.
-        result = result.map_err(crate::query::to_query_error);
-    }
-    if served.recorded && !served.committed {
-        let outcome = Recorded {
-            key: served.touched.key.as_ref(),
-            source_key: served.touched.source_key.as_ref(),
-            response_elements: None,
-            error: result.as_ref().err(),
-        };
-        let draft = info.draft(&outcome);
-        if let Err(e) = state.audit.append(draft).await {
-            // Nothing is returned that the trail does not show.
-            result = Err(ApiError::from(e));
-            if is_query(&info) {
-                result = result.map_err(crate::query::to_query_error);
-            }
-        }
-    }
+    let result = crate::dispatch::record(&state, served, &info).await;
     let (service, operation) = metric_labels(&info);
     let outcome = result.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
     crate::metrics::request(service, operation, outcome, started.elapsed().as_secs_f64());
@@ -237,11 +196,6 @@ async fn handle_in_span(
     }
 }
 
-/// Whether the request is one of the Query protocol's (IAM, STS).
-fn is_query(info: &RequestInfo) -> bool {
-    matches!(info.event_source, "iam.amazonaws.com" | "sts.amazonaws.com")
-}
-
 /// The service of the SigV4 credential scope (`Credential=<key>/<date>/<region>/<service>/…`)
 /// when it is `iam` or `sts`.
 fn query_service(headers: &axum::http::HeaderMap) -> Option<&'static str> {
@@ -257,12 +211,7 @@ fn query_service(headers: &axum::http::HeaderMap) -> Option<&'static str> {
 
 async fn serve_request(state: &AppState, request: Request, info: &mut RequestInfo) -> Served {
     let (parts, body) = request.into_parts();
-    let fail = |e: ApiError, recorded: bool| Served {
-        result: Err(e),
-        committed: false,
-        touched: Default::default(),
-        recorded,
-    };
+    let fail = Served::failed;
     let target = parts
         .headers
         .get("x-amz-target")
@@ -363,80 +312,16 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
             return fail(e, recorded);
         }
     };
-    // The transport's condition keys (`aws:SourceIp`, `aws:SecureTransport`) for every service;
-    // a KMS operation adds those of its parameters (`kms::op`).
-    let caller = caller.with_facts(kinko_core::RequestFacts {
-        source_ip: info.source_ip.parse().ok(),
-        secure_transport: info.secure_transport,
-        ..kinko_core::RequestFacts::default()
-    });
-    info.access_key_id = Some(access_key_id);
-    info.region = caller.region.to_string();
-    info.caller = Some(caller.clone());
-    if let Some(params) = params {
-        let params = match params {
-            Ok(p) => p,
-            Err(e) => return fail(e, true),
-        };
-        let redacted = crate::query::REDACTED;
-        info.request_parameters = Some(params.audit_parameters(redacted));
-        let action = info.operation.clone();
-        if action.is_empty() {
-            return fail(
-                ApiError::new(
-                    ErrorCode::InvalidAction,
-                    "Could not find operation: no Action.",
-                ),
-                true,
-            );
-        }
-        let audit_info: &RequestInfo = info;
-        let outcome =
-            crate::query::dispatch(state, &caller, service, &action, &params, audit_info).await;
-        return Served {
-            result: outcome.result,
-            committed: outcome.committed,
-            touched: Default::default(),
-            recorded: true,
-        };
-    }
-    if operation.is_empty() {
-        return fail(kms::unknown_operation(), true);
-    }
-    if service == "cloudtrail" {
-        let result = crate::cloudtrail::dispatch(
-            &state.kms,
-            &caller,
-            operation,
-            &body,
-            &mut info.request_parameters,
-        )
-        .await;
-        return Served {
-            result,
-            committed: false,
-            touched: Default::default(),
-            recorded: true,
-        };
-    }
-    let Some(op) = descriptor else {
-        return fail(kms::unknown_operation(), true);
-    };
-    let mut seen = crate::audit::Touched::default();
-    let request = kms::Request {
-        kms: &state.kms,
-        quotas: &state.quotas,
+    crate::dispatch::serve_authenticated(
+        state,
         caller,
+        access_key_id,
+        service,
+        operation,
+        descriptor,
+        params,
+        &body,
         info,
-        seen: &mut seen,
-        op,
-    };
-    let result = kms::dispatch(request, &body).await;
-    let committed = result.is_ok() && op.mutates;
-    Served {
-        result,
-        committed,
-        touched: seen,
-        recorded: true,
-    }
+    )
+    .await
 }

@@ -69,6 +69,22 @@ pub struct TlsDetails {
 }
 
 impl TlsDetails {
+    /// The TLS details of `request`, if it came over TLS.
+    pub(crate) fn of(request: &axum::extract::Request) -> Option<TlsDetails> {
+        let secure = request
+            .extensions()
+            .get::<crate::listener::SecureTransport>()?;
+        Some(TlsDetails {
+            tls_version: secure.tls_version,
+            cipher_suite: secure.cipher_suite,
+            client_provided_host_header: request
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        })
+    }
+
     fn to_json(&self) -> Value {
         let mut details = Map::new();
         details.insert("tlsVersion".into(), json!(self.tls_version));

@@ -533,13 +533,59 @@ pub fn key_metadata(key: &Key) -> wire::KeyMetadata {
             spec.encapsulation_algorithms(usage),
             EncapsulationAlgorithmSpec::as_str,
         ),
-        multi_region: false,
+        multi_region: key.primary_region.is_some(),
+        multi_region_configuration: multi_region_configuration(key, &[]),
         current_key_material_id: symmetric.then(|| key.current_material.to_string()),
         valid_to: key.valid_to.map(timestamp),
         expiration_model: (key.origin == Origin::External)
             .then(|| key.expiration_model.map(|e| e.as_str().to_owned()))
             .flatten(),
     }
+}
+
+/// KeyMetadata of a key with its `MultiRegionConfiguration` listing `regions`, every region's
+/// key of the multi-Region key (DescribeKey, ReplicateKey).
+pub fn key_metadata_in_regions(key: &Key, regions: &[Key]) -> wire::KeyMetadata {
+    wire::KeyMetadata {
+        multi_region_configuration: multi_region_configuration(key, regions),
+        ..key_metadata(key)
+    }
+}
+
+/// `MultiRegionConfiguration` of a multi-Region key, from its regions' keys (`key` itself is
+/// included whether or not `regions` lists it).
+fn multi_region_configuration(
+    key: &Key,
+    regions: &[Key],
+) -> Option<wire::MultiRegionConfiguration> {
+    let primary_region = key.primary_region.as_ref()?;
+    let entry = |region: &kinko_core::Region| wire::MultiRegionKey {
+        arn: kinko_core::KeyArn {
+            region: region.clone(),
+            account: key.arn.account.clone(),
+            key_id: key.id(),
+        }
+        .to_string(),
+        region: region.to_string(),
+    };
+    let mut replicas: Vec<&kinko_core::Region> = regions
+        .iter()
+        .map(|k| &k.arn.region)
+        .chain(std::iter::once(&key.arn.region))
+        .filter(|r| *r != primary_region)
+        .collect();
+    replicas.sort();
+    replicas.dedup();
+    Some(wire::MultiRegionConfiguration {
+        multi_region_key_type: if key.is_replica() {
+            "REPLICA"
+        } else {
+            "PRIMARY"
+        }
+        .to_owned(),
+        primary_key: entry(primary_region),
+        replica_keys: replicas.into_iter().map(entry).collect(),
+    })
 }
 
 /// An AliasListEntry.

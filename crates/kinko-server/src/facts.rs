@@ -42,6 +42,9 @@ pub(crate) struct Parameters<'a> {
     pub destination_key_id: Option<&'a str>,
     pub constraints: Option<&'a GrantConstraints>,
     pub valid_to: Option<f64>,
+    pub multi_region: Option<bool>,
+    pub replica_region: Option<&'a str>,
+    pub primary_region: Option<&'a str>,
 }
 
 fn many<'a>(values: impl IntoIterator<Item = &'a String>) -> ContextValues {
@@ -85,6 +88,11 @@ pub(crate) fn kms_request(p: &Parameters<'_>, source_ip: Option<IpAddr>) -> Requ
     text("kms:WrappingKeySpec", p.wrapping_key_spec);
     text("kms:GranteePrincipal", p.grantee_principal);
     text("kms:RetiringPrincipal", p.retiring_principal);
+    text("kms:ReplicaRegion", p.replica_region);
+    text("kms:PrimaryRegion", p.primary_region);
+    if let Some(multi_region) = p.multi_region {
+        keys.insert("kms:MultiRegion", multi_region);
+    }
     if let Some(alias) = p.key_id.and_then(alias_of) {
         keys.insert("kms:RequestAlias", alias);
     }

@@ -58,6 +58,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "audit_index",
         sql: include_str!("../migrations/sqlite/0009_audit_index.sql"),
     },
+    Migration {
+        version: 11,
+        name: "multi_region",
+        sql: include_str!("../migrations/sqlite/0011_multi_region.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -93,6 +98,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 9,
         name: "audit_index",
         sql: include_str!("../migrations/postgres/0009_audit_index.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "multi_region",
+        sql: include_str!("../migrations/postgres/0011_multi_region.sql"),
     },
 ];
 

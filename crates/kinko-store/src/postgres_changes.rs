@@ -160,7 +160,7 @@ fn decode(row: &sqlx::postgres::PgRow) -> Change {
                 _ => Change::Everything,
             }
         }
-        _ => match text("key_id").as_deref().and_then(KeyId::parse) {
+        _ => match text("key_id").as_deref().and_then(KeyId::parse_storage) {
             Some(id) => Change::Key(id),
             None => Change::Everything,
         },

@@ -104,7 +104,7 @@ pub(crate) fn key(row: &impl Columns) -> Result<Key, StoreError> {
         arn: KeyArn {
             region: row.parsed(T, "region", Region::parse)?,
             account: row.parsed(T, "account", AccountId::parse)?,
-            key_id: row.parsed(T, "id", KeyId::parse)?,
+            key_id: row.parsed(T, "id", KeyId::parse_storage)?,
         },
         created_at: UnixMillis(row.int(T, "created_at")?),
         description: row.text(T, "description")?,
@@ -123,6 +123,7 @@ pub(crate) fn key(row: &impl Columns) -> Result<Key, StoreError> {
             .ok_or_else(|| corrupt(T, "on_demand_rotations"))?,
         valid_to: row.opt_int(T, "valid_to")?.map(UnixMillis),
         expiration_model: row.opt_enum(T, "expiration_model", ExpirationModel::parse)?,
+        primary_region: row.opt_enum(T, "primary_region", Region::parse)?,
     })
 }
 
@@ -142,7 +143,7 @@ pub(crate) fn access_key(row: &impl Columns) -> Result<AccessKey, StoreError> {
 pub(crate) fn material(row: &impl Columns) -> Result<Material, StoreError> {
     const T: &str = "key_materials";
     Ok(Material {
-        key_id: row.parsed(T, "key_id", KeyId::parse)?,
+        key_id: row.parsed(T, "key_id", KeyId::parse_storage)?,
         id: row.parsed(T, "material_id", MaterialId::parse_hex)?,
         wrapped: row.bytes(T, "wrapped")?,
         root_id: row.text(T, "root_id")?,
@@ -160,7 +161,7 @@ pub(crate) fn import_parameters(row: &impl Columns) -> Result<ImportParameters, 
     const T: &str = "import_parameters";
     Ok(ImportParameters {
         token_id: row.text(T, "token_id")?,
-        key_id: row.parsed(T, "key_id", KeyId::parse)?,
+        key_id: row.parsed(T, "key_id", KeyId::parse_storage)?,
         wrapping_algorithm: row.text(T, "wrapping_algorithm")?,
         wrapping_key_spec: row.text(T, "wrapping_key_spec")?,
         wrapped_private_key: row.bytes(T, "wrapped_private_key")?,
@@ -176,7 +177,7 @@ pub(crate) fn alias(row: &impl Columns) -> Result<Alias, StoreError> {
         account: row.parsed(T, "account", AccountId::parse)?,
         region: row.parsed(T, "region", Region::parse)?,
         name: row.parsed(T, "name", |s| AliasName::parse(s).ok())?,
-        target: row.parsed(T, "target", KeyId::parse)?,
+        target: row.parsed(T, "target", KeyId::parse_storage)?,
         created_at: UnixMillis(row.int(T, "created_at")?),
         updated_at: UnixMillis(row.int(T, "updated_at")?),
     })
@@ -263,7 +264,7 @@ pub(crate) fn grant(row: &impl Columns) -> Result<Grant, StoreError> {
         key_arn: KeyArn {
             region: row.parsed(T, "region", Region::parse)?,
             account: row.parsed(T, "account", AccountId::parse)?,
-            key_id: row.parsed(T, "key_id", KeyId::parse)?,
+            key_id: row.parsed(T, "key_id", KeyId::parse_storage)?,
         },
         name: row.opt_text(T, "name")?,
         grantee_principal: row.text(T, "grantee_principal")?,

@@ -33,6 +33,7 @@ impl KmsRequest for wire::CreateKeyRequest {
             origin: self.origin.as_deref(),
             bypass_policy_lockout_safety_check: self.bypass_policy_lockout_safety_check,
             tags: self.tags.as_deref(),
+            multi_region: self.multi_region,
             ..Parameters::default()
         }
     }
@@ -117,8 +118,9 @@ pub(super) async fn describe_key(cx: Call<'_>, r: wire::DescribeKeyRequest) -> R
         .await
         .map_err(cx.core())?;
     cx.seen.key = Some(key.arn.clone());
+    let regions = cx.kms.multi_region_keys(&key).await.map_err(cx.core())?;
     encode(&wire::KeyMetadataResponse {
-        key_metadata: c::key_metadata(&key),
+        key_metadata: c::key_metadata_in_regions(&key, &regions),
     })
 }
 

@@ -18,6 +18,7 @@ mod crypto;
 mod grants;
 mod import;
 mod keys;
+mod multi_region;
 mod op;
 mod policies;
 mod rotation;
@@ -45,6 +46,7 @@ const FAMILIES: &[&[Descriptor]] = &[
     policies::OPERATIONS,
     rotation::OPERATIONS,
     import::OPERATIONS,
+    multi_region::OPERATIONS,
     unsupported::OPERATIONS,
 ];
 

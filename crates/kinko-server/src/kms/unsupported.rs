@@ -1,5 +1,5 @@
 //! The operations of the KMS model (botocore 1.44.8) that Kinko does not serve: custom key
-//! stores and multi-Region replication. They answer `UnsupportedOperationException` by name
+//! stores. They answer `UnsupportedOperationException` by name
 //! instead of `UnknownOperationException`, and their records say whether they would change state.
 
 use super::op::Descriptor;
@@ -12,6 +12,4 @@ pub(super) const OPERATIONS: &[Descriptor] = &[
     Descriptor::unsupported("DescribeCustomKeyStores", false),
     Descriptor::unsupported("DisconnectCustomKeyStore", false),
     Descriptor::unsupported("UpdateCustomKeyStore", false),
-    Descriptor::unsupported("ReplicateKey", true),
-    Descriptor::unsupported("UpdatePrimaryRegion", true),
 ];

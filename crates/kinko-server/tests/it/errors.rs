@@ -607,8 +607,13 @@ async fn unsupported_operation_exception() {
         .fails("CreateKey", json!({"Origin": "AWS_CLOUDHSM"}), code)
         .await;
     assert!(message.contains("AWS_CLOUDHSM"), "{message}");
+    // Multi-Region keys are served, but not with imported material.
     kinko
-        .fails("CreateKey", json!({"MultiRegion": true}), code)
+        .fails(
+            "CreateKey",
+            json!({"MultiRegion": true, "Origin": "EXTERNAL"}),
+            code,
+        )
         .await;
     kinko.ok("CreateKey", json!({"MultiRegion": false})).await;
     let keys = kinko.ok("ListKeys", json!({})).await;

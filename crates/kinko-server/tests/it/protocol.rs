@@ -77,7 +77,12 @@ async fn error_bodies_are_exactly_type_and_message() {
             "NotFoundException",
         ),
         ("Frobnicate", json!({}), "UnknownOperationException"),
-        ("ReplicateKey", json!({}), "UnsupportedOperationException"),
+        (
+            "ConnectCustomKeyStore",
+            json!({}),
+            "UnsupportedOperationException",
+        ),
+        ("ReplicateKey", json!({}), "ValidationException"),
         ("DescribeKey", json!({"KeyId": 5}), "SerializationException"),
     ] {
         // expect_error checks the member set and the header echo.
@@ -115,8 +120,8 @@ async fn unknown_or_missing_target_is_unknown_operation() {
 async fn model_operation_not_implemented_is_unsupported() {
     let kinko = Kinko::start().await;
     for op in [
-        "UpdatePrimaryRegion",
-        "ReplicateKey",
+        "CreateCustomKeyStore",
+        "UpdateCustomKeyStore",
         "ConnectCustomKeyStore",
     ] {
         let message = expect_error(

@@ -19,7 +19,7 @@ impl<B: Backend> AliasStore for SqlStore<B> {
         .bind(alias.account.as_str())
         .bind(alias.region.as_str())
         .bind(alias.name.as_str())
-        .bind(alias.target.to_string())
+        .bind(alias.target.storage_text())
         .bind(alias.created_at.0)
         .bind(alias.updated_at.0);
         w.insert(s, "alias").await?;
@@ -49,7 +49,7 @@ impl<B: Backend> AliasStore for SqlStore<B> {
             "UPDATE aliases SET target = $1, updated_at = $2 \
              WHERE account = $3 AND region = $4 AND name = $5",
         )
-        .bind(alias.target.to_string())
+        .bind(alias.target.storage_text())
         .bind(alias.updated_at.0)
         .bind(alias.account.as_str())
         .bind(alias.region.as_str())
@@ -92,7 +92,7 @@ impl<B: Backend> AliasStore for SqlStore<B> {
         ))
         .bind(account.as_str())
         .bind(region.as_str())
-        .bind(target.map(|t| t.to_string()).unwrap_or_default())
+        .bind(target.map(|t| t.storage_text()).unwrap_or_default())
         .bind(after.map(AliasName::as_str).unwrap_or_default())
         .bind(limit_i64(limit));
         self.0.read_all(s, rows::alias).await
@@ -100,7 +100,7 @@ impl<B: Backend> AliasStore for SqlStore<B> {
 
     async fn count_aliases(&self, target: &KeyId) -> Result<usize, StoreError> {
         let s = Stmt::new("SELECT COUNT(*) AS n FROM aliases WHERE target = $1")
-            .bind(target.to_string());
+            .bind(target.storage_text());
         let n = self.0.read_one(s, |r| count(r, "aliases")).await?;
         Ok(n.unwrap_or(0))
     }

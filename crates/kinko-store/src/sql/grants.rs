@@ -30,7 +30,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
             grant_columns!(),
             " FROM grants WHERE key_id = $1 ORDER BY grant_id"
         ))
-        .bind(key.to_string());
+        .bind(key.storage_text());
         self.0.read_all(s, rows::grant).await
     }
 
@@ -64,7 +64,7 @@ impl<B: Backend> GrantStore for SqlStore<B> {
     ) -> Result<bool, StoreError> {
         let mut w = self.0.write().await?;
         let s = Stmt::new("DELETE FROM grants WHERE key_id = $1 AND grant_id = $2")
-            .bind(key.to_string())
+            .bind(key.storage_text())
             .bind(grant_id);
         let changed = w.execute(s).await? > 0;
         w.commit_if(changed, audit).await

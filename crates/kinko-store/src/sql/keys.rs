@@ -18,7 +18,7 @@ fn insert_material(material: &Material) -> Stmt<'_> {
          rotation_type, description, valid_to, expiration_model, pending_rotation, fingerprint) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(material.key_id.to_string())
+    .bind(material.key_id.storage_text())
     .bind(material.id.to_string())
     .bind(&material.wrapped)
     .bind(material.created_at.0)
@@ -39,7 +39,8 @@ async fn write_key<B: Backend>(w: &mut Write<'_, B>, key: &Key) -> Result<(), St
         "UPDATE keys SET description = $1, state = $2, deletion_date = $3, \
          pending_window_days = $4, current_material = $5, policy = $6, version = $7, \
          rotation_period_days = $8, next_rotation = $9, on_demand_rotations = $10, \
-         valid_to = $11, expiration_model = $12 WHERE id = $13 AND version = $14",
+         valid_to = $11, expiration_model = $12, primary_region = $15 \
+         WHERE id = $13 AND version = $14",
     )
     .bind(&key.description)
     .bind(key.state.as_str())
@@ -53,12 +54,46 @@ async fn write_key<B: Backend>(w: &mut Write<'_, B>, key: &Key) -> Result<(), St
     .bind(i64::from(key.on_demand_rotations))
     .bind(key.valid_to.map(|d| d.0))
     .bind(key.expiration_model.map(|e| e.as_str()))
-    .bind(key.id().to_string())
-    .bind(key.version - 1);
+    .bind(key.id().storage_text())
+    .bind(key.version - 1)
+    .bind(key.primary_region.as_ref().map(Region::as_str));
     if w.execute(s).await? != 1 {
         return Err(StoreError::Conflict("key version"));
     }
     Ok(())
+}
+
+/// Inserts a key row.
+async fn insert_key<B: Backend>(w: &mut Write<'_, B>, key: &Key) -> Result<(), StoreError> {
+    let s = Stmt::new(
+        "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, \
+             state, deletion_date, pending_window_days, current_material, policy, version, \
+             rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model, \
+             primary_region) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20)",
+    )
+    .bind(key.id().storage_text())
+    .bind(key.arn.account.as_str())
+    .bind(key.arn.region.as_str())
+    .bind(key.created_at.0)
+    .bind(&key.description)
+    .bind(key.spec.as_str())
+    .bind(key.usage.as_str())
+    .bind(key.origin.as_str())
+    .bind(key.state.as_str())
+    .bind(key.deletion_date.map(|d| d.0))
+    .bind(key.pending_window_days.map(i64::from))
+    .bind(key.current_material.to_string())
+    .bind(&key.policy)
+    .bind(key.version)
+    .bind(key.rotation_period_days.map(i64::from))
+    .bind(key.next_rotation.map(|d| d.0))
+    .bind(i64::from(key.on_demand_rotations))
+    .bind(key.valid_to.map(|d| d.0))
+    .bind(key.expiration_model.map(|e| e.as_str()))
+    .bind(key.primary_region.as_ref().map(Region::as_str));
+    w.insert(s, "key").await
 }
 
 /// Inserts or overwrites tags of a key in `w`.
@@ -72,7 +107,7 @@ pub(super) async fn insert_tags<B: Backend>(
             "INSERT INTO tags (key_id, tag_key, tag_value) VALUES ($1, $2, $3) \
              ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
         )
-        .bind(key.to_string())
+        .bind(key.storage_text())
         .bind(&t.key)
         .bind(&t.value);
         w.insert(s, "tag").await?;
@@ -90,33 +125,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
         let mut w = self.0.write().await?;
-        let s = Stmt::new(
-            "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, \
-             state, deletion_date, pending_window_days, current_material, policy, version, \
-             rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19)",
-        )
-        .bind(key.id().to_string())
-        .bind(key.arn.account.as_str())
-        .bind(key.arn.region.as_str())
-        .bind(key.created_at.0)
-        .bind(&key.description)
-        .bind(key.spec.as_str())
-        .bind(key.usage.as_str())
-        .bind(key.origin.as_str())
-        .bind(key.state.as_str())
-        .bind(key.deletion_date.map(|d| d.0))
-        .bind(key.pending_window_days.map(i64::from))
-        .bind(key.current_material.to_string())
-        .bind(&key.policy)
-        .bind(key.version)
-        .bind(key.rotation_period_days.map(i64::from))
-        .bind(key.next_rotation.map(|d| d.0))
-        .bind(i64::from(key.on_demand_rotations))
-        .bind(key.valid_to.map(|d| d.0))
-        .bind(key.expiration_model.map(|e| e.as_str()));
-        w.insert(s, "key").await?;
+        insert_key(&mut w, key).await?;
         w.insert(insert_material(material), "key material").await?;
         insert_tags(&mut w, &key.id(), tags).await?;
         w.commit(audit).await
@@ -133,7 +142,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             key_columns!(),
             " FROM keys WHERE id = $1 AND account = $2 AND region = $3"
         ))
-        .bind(id.to_string())
+        .bind(id.in_region(region).storage_text())
         .bind(account.as_str())
         .bind(region.as_str());
         self.0.read_one(s, rows::key).await
@@ -153,7 +162,11 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         ))
         .bind(account.as_str())
         .bind(region.as_str())
-        .bind(after.map(|k| k.to_string()).unwrap_or_default())
+        .bind(
+            after
+                .map(|k| k.in_region(region).storage_text())
+                .unwrap_or_default(),
+        )
         .bind(limit_i64(limit));
         self.0.read_all(s, rows::key).await
     }
@@ -199,7 +212,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         .bind(material.pending_rotation)
         .bind(material.rotation_type.map(|r| r.as_str()))
         .bind(material.fingerprint.as_deref())
-        .bind(material.key_id.to_string())
+        .bind(material.key_id.storage_text())
         .bind(material.id.to_string());
         if w.execute(s).await? != 1 {
             return Err(StoreError::Conflict("key material"));
@@ -209,7 +222,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
 
     async fn delete_key(&self, key: &Key, audit: AuditAppend<'_>) -> Result<(), StoreError> {
         let mut w = self.0.write().await?;
-        let id = key.id().to_string();
+        let id = key.id().storage_text();
         // Locks the key where the backend needs it: a second deleter (another node) waits here,
         // then finds it gone.
         let still = Stmt::new(AssertSqlSafe(format!(
@@ -255,7 +268,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(&params.token_id)
-        .bind(params.key_id.to_string())
+        .bind(params.key_id.storage_text())
         .bind(&params.wrapping_algorithm)
         .bind(&params.wrapping_key_spec)
         .bind(&params.wrapped_private_key)
@@ -288,7 +301,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             material_columns!(),
             " FROM key_materials WHERE key_id = $1 AND material_id = $2"
         ))
-        .bind(key.to_string())
+        .bind(key.storage_text())
         .bind(id.to_string());
         self.0.read_one(s, rows::material).await
     }
@@ -303,7 +316,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             key_columns!(),
             " FROM keys WHERE id > $1 ORDER BY id LIMIT $2"
         ))
-        .bind(after.map(|k| k.to_string()).unwrap_or_default())
+        .bind(after.map(|k| k.storage_text()).unwrap_or_default())
         .bind(limit_i64(limit));
         self.0.read_all(s, rows::key).await
     }
@@ -314,8 +327,54 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             material_columns!(),
             " FROM key_materials WHERE key_id = $1 ORDER BY created_at, material_id"
         ))
-        .bind(key.to_string());
+        .bind(key.storage_text());
         self.0.read_all(s, rows::material).await
+    }
+
+    async fn list_key_regions(
+        &self,
+        account: &AccountId,
+        id: &KeyId,
+    ) -> Result<Vec<Key>, StoreError> {
+        let s = Stmt::new(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM keys WHERE account = $1 AND id LIKE $2 ORDER BY id"
+        ))
+        .bind(account.as_str())
+        .bind(format!("{}%", id.storage_prefix()));
+        self.0.read_all(s, rows::key).await
+    }
+
+    async fn create_replica(
+        &self,
+        key: &Key,
+        materials: &[Material],
+        tags: &[Tag],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let mut w = self.0.write().await?;
+        insert_key(&mut w, key).await?;
+        for m in materials {
+            w.insert(insert_material(m), "key material").await?;
+        }
+        insert_tags(&mut w, &key.id(), tags).await?;
+        w.commit(audit).await
+    }
+
+    async fn update_keys(
+        &self,
+        keys: &[(Key, Option<Material>)],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError> {
+        let mut w = self.0.write().await?;
+        for (key, material) in keys {
+            write_key(&mut w, key).await?;
+            if let Some(m) = material {
+                w.insert(insert_material(m), "key material").await?;
+            }
+        }
+        w.commit(audit).await
     }
 
     async fn rewrap_material(
@@ -332,7 +391,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
         )
         .bind(wrapped)
         .bind(root_id)
-        .bind(key.to_string())
+        .bind(key.storage_text())
         .bind(id.to_string())
         .bind(old_root_id);
         Ok(self.0.execute(s).await? == 1)

@@ -36,7 +36,7 @@ impl<B: Backend> TagStore for SqlStore<B> {
                 "DELETE FROM tags WHERE key_id = $1 AND tag_key IN ({})",
                 placeholders.join(", ")
             );
-            let mut s = Stmt::new(AssertSqlSafe(sql)).bind(key.to_string());
+            let mut s = Stmt::new(AssertSqlSafe(sql)).bind(key.storage_text());
             for k in tag_keys {
                 s = s.bind(k);
             }
@@ -55,14 +55,15 @@ impl<B: Backend> TagStore for SqlStore<B> {
             "SELECT tag_key, tag_value FROM tags WHERE key_id = $1 AND tag_key > $2 \
              ORDER BY tag_key LIMIT $3",
         )
-        .bind(key.to_string())
+        .bind(key.storage_text())
         .bind(after.unwrap_or_default())
         .bind(limit_i64(limit));
         self.0.read_all(s, rows::tag).await
     }
 
     async fn count_tags(&self, key: &KeyId) -> Result<usize, StoreError> {
-        let s = Stmt::new("SELECT COUNT(*) AS n FROM tags WHERE key_id = $1").bind(key.to_string());
+        let s =
+            Stmt::new("SELECT COUNT(*) AS n FROM tags WHERE key_id = $1").bind(key.storage_text());
         let n = self.0.read_one(s, |r| count(r, "tags")).await?;
         Ok(n.unwrap_or(0))
     }

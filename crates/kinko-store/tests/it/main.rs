@@ -18,6 +18,7 @@ mod identity;
 mod installation;
 mod keys;
 mod lifecycle;
+mod multi_region;
 mod rewrap;
 mod settings;
 mod tags;
@@ -68,6 +69,8 @@ contract! { store:
     accounts_list_oldest_first_and_reject_duplicates => accounts::accounts_list_oldest_first_and_reject_duplicates;
     access_keys_round_trip => accounts::access_keys_round_trip;
     create_key_round_trips_key_material_and_tags => keys::create_key_round_trips_key_material_and_tags;
+    regions_of_one_multi_region_key_are_keys_of_their_own => multi_region::regions_of_one_multi_region_key_are_keys_of_their_own;
+    update_keys_is_all_or_nothing => multi_region::update_keys_is_all_or_nothing;
     create_key_with_taken_id_is_conflict_and_writes_nothing => keys::create_key_with_taken_id_is_conflict_and_writes_nothing;
     create_key_failing_midway_leaves_no_key => keys::create_key_failing_midway_leaves_no_key;
     get_key_is_scoped_by_account_and_region => keys::get_key_is_scoped_by_account_and_region;

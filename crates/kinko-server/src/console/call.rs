@@ -1,0 +1,153 @@
+//! A console action is the API call it stands for: served by the same handlers (through
+//! [`crate::dispatch`]) as the signed-in principal, authorized and audited exactly like a SigV4
+//! request, with `kinko-console/<version>` as the record's user agent.
+
+use kinko_api::ErrorCode;
+use serde_json::Value;
+
+use super::session::Session;
+use crate::audit::RequestInfo;
+use crate::dispatch::{record, serve_authenticated};
+use crate::errors::ApiError;
+use crate::state::AppState;
+use crate::util::new_uuid;
+
+/// The user agent of every console action's audit record.
+pub const USER_AGENT: &str = concat!("kinko-console/", env!("CARGO_PKG_VERSION"));
+
+/// Where a console request came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Conn {
+    /// The peer's address.
+    pub source_ip: String,
+    /// What its TLS connection negotiated, if it came over TLS.
+    pub tls: Option<crate::audit::TlsDetails>,
+}
+
+impl Conn {
+    /// The start of an audit record for `operation` of `event_source`.
+    pub(crate) fn info(
+        &self,
+        app: &AppState,
+        event_source: &'static str,
+        operation: &str,
+        read_only: bool,
+    ) -> RequestInfo {
+        RequestInfo {
+            request_id: new_uuid(),
+            time: app.kms.clock().now(),
+            source_ip: self.source_ip.clone(),
+            secure_transport: self.tls.is_some(),
+            tls_details: self.tls.clone(),
+            user_agent: Some(USER_AGENT.to_owned()),
+            event_source,
+            operation: operation.to_owned(),
+            read_only,
+            region: app.default_region.clone(),
+            access_key_id: None,
+            caller: None,
+            request_parameters: None,
+        }
+    }
+}
+
+/// An API error as the console shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// The error code (`AccessDeniedException`, ...).
+    pub code: String,
+    /// AWS's message.
+    pub message: String,
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        let message = if e.code.says_nothing() {
+            String::new()
+        } else {
+            e.message
+        };
+        Refusal {
+            code: e.code.as_str().to_owned(),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// Calls KMS operation `operation` with JSON `body` as the session's principal.
+pub(crate) async fn kms(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    operation: &str,
+    body: Value,
+) -> Result<Value, Refusal> {
+    json_call(app, session, conn, "kms", operation, body).await
+}
+
+/// Calls CloudTrail operation `operation` with JSON `body` as the session's principal.
+pub(crate) async fn cloudtrail(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    operation: &str,
+    body: Value,
+) -> Result<Value, Refusal> {
+    json_call(app, session, conn, "cloudtrail", operation, body).await
+}
+
+async fn json_call(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    service: &str,
+    operation: &str,
+    body: Value,
+) -> Result<Value, Refusal> {
+    let descriptor = if service == "kms" {
+        crate::kms::lookup(operation)
+    } else {
+        None
+    };
+    let source = if service == "kms" {
+        "kms.amazonaws.com"
+    } else {
+        "cloudtrail.amazonaws.com"
+    };
+    let mut info = conn.info(
+        app,
+        source,
+        operation,
+        !descriptor.is_some_and(|d| d.mutates),
+    );
+    let body = serde_json::to_vec(&body).map_err(|_| internal())?;
+    let served = serve_authenticated(
+        app,
+        session.caller.clone(),
+        session.access_key_id.clone(),
+        service,
+        operation,
+        descriptor,
+        None,
+        &body,
+        &mut info,
+    )
+    .await;
+    let out = record(app, served, &info).await?;
+    let value: Value = serde_json::from_slice(&out).map_err(|_| internal())?;
+    drop(kinko_crypto::SecretBytes::new(out));
+    Ok(value)
+}
+
+fn internal() -> Refusal {
+    Refusal {
+        code: ErrorCode::KMSInternalException.as_str().to_owned(),
+        message: String::new(),
+    }
+}
