@@ -60,9 +60,23 @@ impl Caches {
     }
 
     /// Caches a key record read from the store in generation `read_began`, unless an
-    /// invalidation came in between; returns it either way.
+    /// invalidation came in between (or the cache holds a later version, [`Caches::put_key`]);
+    /// returns it either way.
     pub(crate) fn put_key_read(&self, read_began: Generation, key: Key) -> Arc<Key> {
         if self.stale(read_began) {
+            return Arc::new(key);
+        }
+        self.put_key(key)
+    }
+
+    /// Caches a key record this node has just written, the write having begun in generation
+    /// `write_began`. If an invalidation came in between, another node's later change may have
+    /// been forgotten meanwhile, and a read that began before this write may be about to cache
+    /// the record it replaced: the entry is invalidated instead, so the next lookup reads the
+    /// store and no read already in flight is cached.
+    pub(crate) fn put_key_written(&self, write_began: Generation, key: Key) -> Arc<Key> {
+        if self.stale(write_began) {
+            self.invalidate_key(&key.id());
             return Arc::new(key);
         }
         self.put_key(key)
@@ -174,9 +188,18 @@ impl Caches {
         self.material_lookups.read()
     }
 
+    /// Caches a key record, unless the cache holds a later version of it: a read that began
+    /// before a write and ends after it brings back the record the write replaced, which must
+    /// not overwrite the writer's (every change of a key record raises its `version`).
     pub(crate) fn put_key(&self, key: Key) -> Arc<Key> {
         let key = Arc::new(key);
         if let Ok(mut map) = self.keys.write() {
+            if map
+                .get(&key.id())
+                .is_some_and(|cached| cached.version > key.version)
+            {
+                return key;
+            }
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }

@@ -4,15 +4,14 @@
 //! acknowledged request has its audit record (`kinko audit query`) and
 //! `kinko audit verify` passes over the whole trail.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kms::operation::RequestId;
 
-use crate::common::{Server, kinko, run};
-use crate::load::{Ledger, Rng, Target, check, worker};
+use crate::common::{Server, run};
+use crate::load::{Ledger, Rng, Target, check, recorded_request_ids, worker};
 use crate::{pg, rounds};
 
 /// Workers sending requests at once.
@@ -38,30 +37,6 @@ async fn kill_9_under_load_on_postgres_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let data = dir.path().join("data");
     campaign("postgres", &data, &["--store", &db.url], dir.path()).await;
-}
-
-/// The request ids of every successful request in the trail (`kinko audit query`).
-fn recorded_request_ids(data: &Path, extra: &[&str]) -> BTreeSet<String> {
-    let mut args = vec![
-        "audit",
-        "query",
-        "--data-dir",
-        data.to_str().expect("UTF-8"),
-        "--result",
-        "success",
-    ];
-    args.extend_from_slice(extra);
-    let out = kinko(&args, &[]).output().expect("run kinko audit query");
-    assert!(
-        out.status.success(),
-        "kinko audit query: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|record| record["requestID"].as_str().map(str::to_owned))
-        .collect()
 }
 
 /// Whether a worker's last error is what a killed server causes (a refused or cut connection),

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::GrantOperation;
 
-use crate::common::{Sealed, read_credentials, try_decrypt};
+use crate::common::{Sealed, kinko, read_credentials, try_decrypt};
 use crate::iam;
 
 /// What the server acknowledged.
@@ -319,4 +320,40 @@ pub async fn check(target: &Target, ledger: &Ledger) -> Vec<String> {
         }
     }
     missing
+}
+
+/// The request ids of every successful request in the trail (`kinko audit query`).
+pub fn recorded_request_ids(data: &Path, extra: &[&str]) -> BTreeSet<String> {
+    let mut args = vec![
+        "audit",
+        "query",
+        "--data-dir",
+        data.to_str().expect("UTF-8"),
+        "--result",
+        "success",
+    ];
+    args.extend_from_slice(extra);
+    let out = kinko(&args, &[]).output().expect("run kinko audit query");
+    assert!(
+        out.status.success(),
+        "kinko audit query: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|record| record["requestID"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Whether a worker's error is a server error (5xx), as every error of a fault must be.
+pub fn is_server_error(e: &str) -> bool {
+    [
+        "KMSInternalException",
+        "DependencyTimeoutException",
+        "HTTP 500",
+        "HTTP 503",
+    ]
+    .iter()
+    .any(|code| e.contains(code))
 }
