@@ -294,3 +294,70 @@ impl Caches {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KeyArn, KeySpec, KeyState, KeyUsage, Origin, UnixMillis, default_key_policy};
+
+    fn key(version: i64, rotation: Option<u32>) -> Key {
+        let account = AccountId::parse("111122223333").expect("an account id");
+        Key {
+            arn: KeyArn {
+                region: Region::parse("us-east-1").expect("a region"),
+                account: account.clone(),
+                key_id: KeyId::from_bytes([7; 16]),
+            },
+            created_at: UnixMillis(1),
+            description: String::new(),
+            spec: KeySpec::SymmetricDefault,
+            usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsKms,
+            state: KeyState::Enabled,
+            deletion_date: None,
+            pending_window_days: None,
+            current_material: MaterialId([7; 32]),
+            policy: default_key_policy(&account),
+            version,
+            rotation_period_days: rotation,
+            next_rotation: None,
+            on_demand_rotations: 0,
+            valid_to: None,
+            expiration_model: None,
+            primary_region: None,
+        }
+    }
+
+    fn cached(caches: &Caches) -> Option<(i64, Option<u32>)> {
+        caches
+            .key(&KeyId::from_bytes([7; 16]))
+            .map(|k| (k.version, k.rotation_period_days))
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_write_does_not_put_the_old_record_back() {
+        let caches = Caches::default();
+        let read_began = caches.generation();
+        let write_began = caches.generation();
+        caches.put_key_written(write_began, key(2, Some(365)));
+        // The read saw the record before the write committed, and ends after it.
+        caches.put_key_read(read_began, key(1, None));
+        assert_eq!(cached(&caches), Some((2, Some(365))));
+    }
+
+    #[test]
+    fn a_write_that_overlapped_an_invalidation_leaves_no_entry_for_an_older_read() {
+        let caches = Caches::default();
+        let write_began = caches.generation();
+        caches.invalidate_all();
+        // A read that began after the invalidation, before the write committed.
+        let read_began = caches.generation();
+        caches.put_key_written(write_began, key(2, Some(365)));
+        caches.put_key_read(read_began, key(1, None));
+        assert_eq!(cached(&caches), None, "the older record must not be cached");
+        // The next read, after the write, caches what the store holds.
+        let next = caches.generation();
+        caches.put_key_read(next, key(2, Some(365)));
+        assert_eq!(cached(&caches), Some((2, Some(365))));
+    }
+}
