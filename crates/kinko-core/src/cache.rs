@@ -7,7 +7,9 @@
 //! driven by the server's change feed). Every invalidation bumps a generation counter, and an
 //! entry read from the store is cached only if no invalidation happened since the read began:
 //! a read that raced with another node's commit cannot put the old record back after the
-//! invalidation removed it.
+//! invalidation removed it. A key record never replaces a later version of itself (a read that
+//! raced with this node's own write), and a write that overlapped an invalidation removes the
+//! key's entry rather than leave whatever a racing read put there.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
