@@ -327,6 +327,7 @@ mod tests {
             valid_to: None,
             expiration_model: None,
             primary_region: None,
+            manager: crate::KeyManager::Customer,
         }
     }
 
