@@ -9,6 +9,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from audit_helpers import all_events, record
 from authz_helpers import World, identity_statement, policy, statement, unique
 
 
@@ -128,3 +129,22 @@ def test_a_deny_in_the_resource_policy_wins_over_identity_and_root(sm, world):
     # Lifting the Deny restores the root's access.
     sm.delete_resource_policy(SecretId=name)
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "locked"
+
+
+def test_policy_changes_and_refusals_are_audited(sm, world):
+    trail = world.client("cloudtrail", None)
+    name = unique("aud")
+    sm.create_secret(Name=name, SecretString="v")
+    doc = json.dumps(policy(statement("Allow", {"AWS": world.root_arn()}, "secretsmanager:GetSecretValue")))
+    put_id = sm.put_resource_policy(SecretId=name, ResourcePolicy=doc)["ResponseMetadata"]["RequestId"]
+    get_id = sm.get_resource_policy(SecretId=name)["ResponseMetadata"]["RequestId"]
+    public = json.dumps(policy(statement("Allow", "*", "secretsmanager:GetSecretValue")))
+    with pytest.raises(ClientError) as refused:
+        sm.put_resource_policy(SecretId=name, ResourcePolicy=public, BlockPublicPolicy=True)
+    refused_id = refused.value.response["ResponseMetadata"]["RequestId"]
+    events = {e["requestID"]: e for e in (record(x) for x in all_events(trail))}
+    put = events[put_id]
+    assert put["eventName"] == "PutResourcePolicy" and put["readOnly"] is False
+    assert put["requestParameters"]["secretId"] == name
+    assert events[get_id]["eventName"] == "GetResourcePolicy" and events[get_id]["readOnly"] is True
+    assert events[refused_id]["errorCode"] == "PublicPolicyException"
