@@ -86,6 +86,7 @@ codes! {
     InternalServiceError = 500,
     InvalidParameterException = 400,
     InvalidRequestException = 400,
+    PublicPolicyException = 400,
     ResourceExistsException = 400,
     ResourceNotFoundException = 400,
 }

@@ -145,3 +145,23 @@ sm_request!(/** GetRandomPassword input. */ GetRandomPasswordRequest {
     include_space: bool, require_each_included_type: bool,
 });
 sm_response!(/** GetRandomPassword output. */ GetRandomPasswordResponse { random_password: String });
+sm_request!(/** PutResourcePolicy input. */ PutResourcePolicyRequest {
+    secret_id: String, resource_policy: String, block_public_policy: bool,
+});
+sm_response!(/** GetResourcePolicy output. */ GetResourcePolicyResponse {
+    #[serde(rename = "ARN")] arn: String, name: String, resource_policy: String,
+});
+sm_request!(/** ValidateResourcePolicy input. */ ValidateResourcePolicyRequest {
+    secret_id: String, resource_policy: String,
+});
+/// A `ValidationErrorsEntry` of ValidateResourcePolicy.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct ValidationErrorsEntry {
+    pub check_name: String,
+    pub error_message: String,
+}
+sm_response!(/** ValidateResourcePolicy output. */ ValidateResourcePolicyResponse {
+    policy_validation_passed: bool, validation_errors: Vec<ValidationErrorsEntry>,
+});

@@ -109,15 +109,19 @@ actions! {
     SmDeleteSecret = "secretsmanager:DeleteSecret",
     SmDescribeSecret = "secretsmanager:DescribeSecret",
     SmGetRandomPassword = "secretsmanager:GetRandomPassword",
+    SmDeleteResourcePolicy = "secretsmanager:DeleteResourcePolicy",
+    SmGetResourcePolicy = "secretsmanager:GetResourcePolicy",
     SmGetSecretValue = "secretsmanager:GetSecretValue",
     SmListSecretVersionIds = "secretsmanager:ListSecretVersionIds",
     SmListSecrets = "secretsmanager:ListSecrets",
+    SmPutResourcePolicy = "secretsmanager:PutResourcePolicy",
     SmPutSecretValue = "secretsmanager:PutSecretValue",
     SmRestoreSecret = "secretsmanager:RestoreSecret",
     SmTagResource = "secretsmanager:TagResource",
     SmUntagResource = "secretsmanager:UntagResource",
     SmUpdateSecret = "secretsmanager:UpdateSecret",
     SmUpdateSecretVersionStage = "secretsmanager:UpdateSecretVersionStage",
+    SmValidateResourcePolicy = "secretsmanager:ValidateResourcePolicy",
 }
 
 impl Action {

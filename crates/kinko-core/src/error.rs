@@ -45,6 +45,10 @@ pub enum Error {
     /// A policy document is not valid.
     #[error("{0}")]
     MalformedPolicyDocument(String),
+    /// Secrets Manager's PutResourcePolicy with BlockPublicPolicy: the policy grants broad
+    /// (public) access.
+    #[error("{0}")]
+    PublicPolicy(String),
     /// ImportKeyMaterial: the import token is not one Kinko issued for this key.
     #[error("{0}")]
     InvalidImportToken(String),

@@ -48,9 +48,11 @@ mod policy_cache;
 mod principal;
 mod principals;
 mod resolve;
+mod resource_policy;
 mod rewrap;
 mod rules;
 mod secret_model;
+mod secret_policy;
 mod secrets;
 mod secrets_admin;
 mod secrets_seal;
@@ -105,6 +107,7 @@ pub use ops::{
     ScheduleDeletionOutput, SharedSecretOutput, SignOutput,
 };
 pub use principal::Principal;
+pub use resource_policy::PolicyCheck;
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
 pub use secret_model::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Secret, SecretValue, SecretVersion};
 pub use secrets::{

@@ -36,6 +36,8 @@ pub struct Secret {
     pub deletion_date: Option<UnixMillis>,
     /// Tags, in the order given.
     pub tags: Vec<Tag>,
+    /// The resource policy (PutResourcePolicy), as given.
+    pub resource_policy: Option<String>,
     /// Optimistic-concurrency version, bumped by every update.
     pub version: i64,
 }

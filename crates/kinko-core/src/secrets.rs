@@ -209,8 +209,17 @@ impl Kms {
             }
         }
         let with_secret = caller.clone().with_facts(facts);
-        self.authorize_in_account(&with_secret, action, &secret.arn)
-            .await
+        match &secret.resource_policy {
+            None => {
+                self.authorize_in_account(&with_secret, action, &secret.arn)
+                    .await
+            }
+            Some(policy) => {
+                let policy = crate::resource_policy::parse(policy)?;
+                self.authorize_with_resource_policy(&with_secret, action, &secret.arn, &policy)
+                    .await
+            }
+        }
     }
 
     /// The secret `id` names (name, partial ARN or full ARN) in the caller's account and
@@ -308,6 +317,7 @@ impl Kms {
             last_changed_at: now,
             deletion_date: None,
             tags: req.tags,
+            resource_policy: None,
             version: 1,
         };
         self.authorize_secret(caller, Action::SmCreateSecret, Some(&probe), &arn)

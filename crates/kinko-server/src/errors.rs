@@ -44,7 +44,9 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::InvalidSignature => (C::KMSInvalidSignatureException, String::new()),
         Error::InvalidMac => (C::KMSInvalidMacException, String::new()),
         Error::InvalidAliasName(m) => (C::InvalidAliasNameException, m),
-        Error::MalformedPolicyDocument(m) => (C::MalformedPolicyDocumentException, m),
+        Error::MalformedPolicyDocument(m) | Error::PublicPolicy(m) => {
+            (C::MalformedPolicyDocumentException, m)
+        }
         Error::Conflict(m) => (C::ConflictException, m),
         Error::InvalidImportToken(m) => (C::InvalidImportTokenException, m),
         Error::ExpiredImportToken(m) => (C::ExpiredImportTokenException, m),

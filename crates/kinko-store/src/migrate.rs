@@ -73,6 +73,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "service_grants",
         sql: include_str!("../migrations/sqlite/0012_service_grants.sql"),
     },
+    Migration {
+        version: 13,
+        name: "secret_policy",
+        sql: include_str!("../migrations/sqlite/0013_secret_policy.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -123,6 +128,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 12,
         name: "service_grants",
         sql: include_str!("../migrations/postgres/0012_service_grants.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "secret_policy",
+        sql: include_str!("../migrations/postgres/0013_secret_policy.sql"),
     },
 ];
 

@@ -397,6 +397,7 @@ pub(crate) fn secret(row: &impl Columns) -> Result<kinko_core::Secret, StoreErro
             .into_iter()
             .map(|[key, value]| Tag { key, value })
             .collect(),
+        resource_policy: row.opt_text(T, "resource_policy")?,
         version: row.int(T, "version")?,
     })
 }

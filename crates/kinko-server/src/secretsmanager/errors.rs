@@ -18,8 +18,9 @@ pub(crate) fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::Validation(m)
         | Error::InvalidArn(m)
         | Error::InvalidAliasName(m)
-        | Error::Tag(m)
-        | Error::MalformedPolicyDocument(m) => (C::InvalidParameterException, m),
+        | Error::Tag(m) => (C::InvalidParameterException, m),
+        Error::MalformedPolicyDocument(m) => (C::MalformedPolicyDocumentException, m),
+        Error::PublicPolicy(m) => (C::PublicPolicyException, m),
         Error::InvalidMarker(m) => (C::InvalidNextTokenException, m),
         Error::LimitExceeded(m) => (C::LimitExceededException, m),
         Error::AccessDenied(m) => (C::AccessDeniedException, m),

@@ -1,7 +1,7 @@
 //! The Secrets Manager JSON 1.1 protocol (`X-Amz-Target: secretsmanager.<Op>`, SigV4 service
 //! `secretsmanager`) on the same endpoint as KMS: operations as data, like `kms/`. Each
 //! operation has one [`Descriptor`] beside its handler (`values` for the operations that read or
-//! write a secret's value, `admin` for the rest, `unsupported` for the model's operations Kinko
+//! write a secret's value, `policy` for its resource policy, `admin` for the rest, `unsupported` for the model's operations Kinko
 //! does not serve); `op` parses the typed request once, records its parameters (never a secret
 //! value) and adds its condition keys; `errors` maps the core's errors to Secrets Manager's
 //! codes; `via` records each KMS call the service made for the caller.
@@ -10,6 +10,7 @@ mod admin;
 mod convert;
 mod errors;
 mod op;
+mod policy;
 mod unsupported;
 mod values;
 mod via;
@@ -31,6 +32,7 @@ pub const EVENT_SOURCE: &str = "secretsmanager.amazonaws.com";
 const FAMILIES: &[&[Descriptor]] = &[
     values::OPERATIONS,
     admin::OPERATIONS,
+    policy::OPERATIONS,
     unsupported::OPERATIONS,
 ];
 

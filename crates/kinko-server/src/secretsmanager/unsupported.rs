@@ -1,5 +1,5 @@
-//! Operations of the Secrets Manager model Kinko does not serve: replication, rotation and
-//! resource policies. Each answers with an error that names it as unsupported.
+//! Operations of the Secrets Manager model Kinko does not serve: replication and rotation.
+//! Each answers with an error that names it as unsupported.
 
 use super::op::Descriptor;
 
@@ -9,8 +9,4 @@ pub(super) const OPERATIONS: &[Descriptor] = &[
     Descriptor::unsupported("StopReplicationToReplica", true),
     Descriptor::unsupported("RotateSecret", true),
     Descriptor::unsupported("CancelRotateSecret", true),
-    Descriptor::unsupported("PutResourcePolicy", true),
-    Descriptor::unsupported("GetResourcePolicy", false),
-    Descriptor::unsupported("DeleteResourcePolicy", true),
-    Descriptor::unsupported("ValidateResourcePolicy", false),
 ];

@@ -252,6 +252,7 @@ pub(super) const TABLES: &[Table] = &[
             ("deletion_date", OptInt),
             ("tags", Text),
             ("version", Int),
+            ("resource_policy", OptText),
         ],
     },
     Table {

@@ -17,6 +17,7 @@ fn secret(account: &AccountId, name: &str) -> Secret {
         last_changed_at: UnixMillis(1_000),
         deletion_date: None,
         tags: vec![tag("b", "2"), tag("a", "1")],
+        resource_policy: None,
         version: 1,
     }
 }
@@ -70,6 +71,7 @@ pub async fn secrets_round_trip(store: &dyn Store) {
     next.version = 2;
     next.description = "changed".to_owned();
     next.deletion_date = Some(UnixMillis(9_000));
+    next.resource_policy = Some(r#"{"Statement":[]}"#.to_owned());
     let v1b = version(&s, "v1", &["AWSPREVIOUS"], 1_000);
     let v2 = version(&s, "v2", &["AWSCURRENT"], 2_000);
     store
