@@ -289,7 +289,7 @@ def _user_client(server, service: str, user: str, key: dict):
     )
 
 
-def test_iam_and_sts_requests_see_secure_transport_and_source_ip(tls_server):
+def test_iam_sts_and_cloudtrail_requests_see_secure_transport_and_source_ip(tls_server):
     server, _ = tls_server
     iam = server.client("iam")
     user = f"transport-{os.getpid()}-{time.monotonic_ns()}"
@@ -297,7 +297,8 @@ def test_iam_and_sts_requests_see_secure_transport_and_source_ip(tls_server):
     policy = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": ["iam:*", "sts:*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["iam:*", "sts:*", "cloudtrail:LookupEvents"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "cloudtrail:LookupEvents", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}},
             {"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
             {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}},
             {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
@@ -323,5 +324,8 @@ def test_iam_and_sts_requests_see_secure_transport_and_source_ip(tls_server):
         with pytest.raises(botocore.exceptions.ClientError) as denied:
             call()
         assert denied.value.response["Error"]["Code"] == "AccessDenied", call
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        _user_client(server, "cloudtrail", user, key).lookup_events(MaxResults=1)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     assert as_user.get_user(UserName=user)["User"]["UserName"] == user
     assert as_user.list_user_policies(UserName=user)["PolicyNames"] == ["transport"]

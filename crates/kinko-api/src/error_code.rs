@@ -80,6 +80,15 @@ codes! {
     SignatureDoesNotMatch = 403,
     Throttling = 400,
     ValidationError = 400,
+    // Secrets Manager's.
+    DecryptionFailure = 400,
+    EncryptionFailure = 400,
+    InternalServiceError = 500,
+    InvalidParameterException = 400,
+    InvalidRequestException = 400,
+    PublicPolicyException = 400,
+    ResourceExistsException = 400,
+    ResourceNotFoundException = 400,
 }
 
 impl ErrorCode {
@@ -107,6 +116,7 @@ mod tests {
                 ErrorCode::KMSInternalException
                     | ErrorCode::DependencyTimeoutException
                     | ErrorCode::ServiceFailure
+                    | ErrorCode::InternalServiceError
             );
             assert_eq!(c.status() >= 500, server, "{c:?}");
         }

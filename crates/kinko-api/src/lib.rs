@@ -5,6 +5,7 @@
 mod blob;
 mod cloudtrail;
 mod error_code;
+pub mod secrets;
 mod wire;
 
 pub use blob::Blob;

@@ -171,6 +171,46 @@ impl Kms {
         }
     }
 
+    /// Checks an action on a resource that has a resource-based policy (a secret's), as AWS
+    /// decides for a caller of the resource's own account: an explicit `Deny` in the resource
+    /// policy (even for the account's root) or in an identity policy denies; otherwise the
+    /// request is allowed when the resource policy allows the caller, an identity policy
+    /// allows it, or the caller is its account's root.
+    pub(crate) async fn authorize_with_resource_policy(
+        &self,
+        caller: &Caller,
+        action: Action,
+        resource: &str,
+        policy: &Policy,
+    ) -> Result<(), Error> {
+        let action = action.as_str();
+        let identity = self.identity_of(caller).await?;
+        let mut needs = Needs::default();
+        needs.add(policy.read_keys());
+        if let Some(identity) = &identity {
+            for (_, p) in &identity.policies {
+                needs.add(p.read_keys());
+            }
+        }
+        let ctx = self.context_for(caller, identity.as_deref(), action, resource, &needs);
+        let (decision, _) = policy.decide(&ctx);
+        let mut ignored = Vec::new();
+        let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, false, &mut ignored);
+        let denied = if decision == Decision::ExplicitDeny {
+            Some(DenialReason::ExplicitDenyInKeyPolicy)
+        } else if deny {
+            Some(DenialReason::ExplicitDenyInIdentityPolicy)
+        } else if decision == Decision::Allow || allow || is_root(&ctx.principal) {
+            None
+        } else {
+            Some(DenialReason::NoIdentityPolicyAllows)
+        };
+        match denied {
+            None => Ok(()),
+            Some(reason) => Err(access_denied(caller, action, resource, reason)),
+        }
+    }
+
     /// Checks an IAM action (`iam:CreateUser`, …) on `resource`: the target user's or role's
     /// ARN, or a pattern of them for a listing. The account's root may; anyone else needs an
     /// identity policy that allows the action and none that denies it (evaluated with the

@@ -7,7 +7,9 @@
 //! driven by the server's change feed). Every invalidation bumps a generation counter, and an
 //! entry read from the store is cached only if no invalidation happened since the read began:
 //! a read that raced with another node's commit cannot put the old record back after the
-//! invalidation removed it.
+//! invalidation removed it. A key record never replaces a later version of itself (a read that
+//! raced with this node's own write), and a write that overlapped an invalidation removes the
+//! key's entry rather than leave whatever a racing read put there.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,9 +62,23 @@ impl Caches {
     }
 
     /// Caches a key record read from the store in generation `read_began`, unless an
-    /// invalidation came in between; returns it either way.
+    /// invalidation came in between (or the cache holds a later version, [`Caches::put_key`]);
+    /// returns it either way.
     pub(crate) fn put_key_read(&self, read_began: Generation, key: Key) -> Arc<Key> {
         if self.stale(read_began) {
+            return Arc::new(key);
+        }
+        self.put_key(key)
+    }
+
+    /// Caches a key record this node has just written, the write having begun in generation
+    /// `write_began`. If an invalidation came in between, another node's later change may have
+    /// been forgotten meanwhile, and a read that began before this write may be about to cache
+    /// the record it replaced: the entry is invalidated instead, so the next lookup reads the
+    /// store and no read already in flight is cached.
+    pub(crate) fn put_key_written(&self, write_began: Generation, key: Key) -> Arc<Key> {
+        if self.stale(write_began) {
+            self.invalidate_key(&key.id());
             return Arc::new(key);
         }
         self.put_key(key)
@@ -174,9 +190,18 @@ impl Caches {
         self.material_lookups.read()
     }
 
+    /// Caches a key record, unless the cache holds a later version of it: a read that began
+    /// before a write and ends after it brings back the record the write replaced, which must
+    /// not overwrite the writer's (every change of a key record raises its `version`).
     pub(crate) fn put_key(&self, key: Key) -> Arc<Key> {
         let key = Arc::new(key);
         if let Ok(mut map) = self.keys.write() {
+            if map
+                .get(&key.id())
+                .is_some_and(|cached| cached.version > key.version)
+            {
+                return key;
+            }
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
@@ -269,5 +294,73 @@ impl Caches {
         if let Ok(mut map) = self.materials.write() {
             map.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KeyArn, KeySpec, KeyState, KeyUsage, Origin, UnixMillis, default_key_policy};
+
+    fn key(version: i64, rotation: Option<u32>) -> Key {
+        let account = AccountId::parse("111122223333").expect("an account id");
+        Key {
+            arn: KeyArn {
+                region: Region::parse("us-east-1").expect("a region"),
+                account: account.clone(),
+                key_id: KeyId::from_bytes([7; 16]),
+            },
+            created_at: UnixMillis(1),
+            description: String::new(),
+            spec: KeySpec::SymmetricDefault,
+            usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsKms,
+            state: KeyState::Enabled,
+            deletion_date: None,
+            pending_window_days: None,
+            current_material: MaterialId([7; 32]),
+            policy: default_key_policy(&account),
+            version,
+            rotation_period_days: rotation,
+            next_rotation: None,
+            on_demand_rotations: 0,
+            valid_to: None,
+            expiration_model: None,
+            primary_region: None,
+            manager: crate::KeyManager::Customer,
+        }
+    }
+
+    fn cached(caches: &Caches) -> Option<(i64, Option<u32>)> {
+        caches
+            .key(&KeyId::from_bytes([7; 16]))
+            .map(|k| (k.version, k.rotation_period_days))
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_write_does_not_put_the_old_record_back() {
+        let caches = Caches::default();
+        let read_began = caches.generation();
+        let write_began = caches.generation();
+        caches.put_key_written(write_began, key(2, Some(365)));
+        // The read saw the record before the write committed, and ends after it.
+        caches.put_key_read(read_began, key(1, None));
+        assert_eq!(cached(&caches), Some((2, Some(365))));
+    }
+
+    #[test]
+    fn a_write_that_overlapped_an_invalidation_leaves_no_entry_for_an_older_read() {
+        let caches = Caches::default();
+        let write_began = caches.generation();
+        caches.invalidate_all();
+        // A read that began after the invalidation, before the write committed.
+        let read_began = caches.generation();
+        caches.put_key_written(write_began, key(2, Some(365)));
+        caches.put_key_read(read_began, key(1, None));
+        assert_eq!(cached(&caches), None, "the older record must not be cached");
+        // The next read, after the write, caches what the store holds.
+        let next = caches.generation();
+        caches.put_key_read(next, key(2, Some(365)));
+        assert_eq!(cached(&caches), Some((2, Some(365))));
     }
 }

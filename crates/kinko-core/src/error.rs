@@ -45,6 +45,10 @@ pub enum Error {
     /// A policy document is not valid.
     #[error("{0}")]
     MalformedPolicyDocument(String),
+    /// Secrets Manager's PutResourcePolicy with BlockPublicPolicy: the policy grants broad
+    /// (public) access.
+    #[error("{0}")]
+    PublicPolicy(String),
     /// ImportKeyMaterial: the import token is not one Kinko issued for this key.
     #[error("{0}")]
     InvalidImportToken(String),
@@ -85,6 +89,13 @@ pub enum Error {
     /// The request would have succeeded, but it asked for a dry run (`DryRun: true`).
     #[error("The request would have succeeded, but the DryRun option is set.")]
     DryRun,
+    /// Secrets Manager could not seal a secret's value under its KMS key (the key is disabled,
+    /// missing or not a symmetric encryption key).
+    #[error("{0}")]
+    EncryptionFailure(String),
+    /// Secrets Manager could not open a secret's value (its KMS key is disabled or missing).
+    #[error("{0}")]
+    DecryptionFailure(String),
     /// The caller may not perform the action on the resource.
     #[error("{0}")]
     AccessDenied(String),

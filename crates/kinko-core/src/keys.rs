@@ -14,8 +14,8 @@ use crate::rules::{
     MAX_TAGS_PER_KEY, Need, TOO_MANY_TAGS, decode_marker, dedup_tags, page_marker, validate_tags,
 };
 use crate::{
-    Caller, Error, Key, KeyArn, KeyId, KeyLastUsage, KeyRef, KeySpec, KeyState, Kms, Material,
-    MaterialId, Origin, default_key_policy,
+    Caller, Error, Key, KeyArn, KeyId, KeyLastUsage, KeyManager, KeyRef, KeySpec, KeyState, Kms,
+    Material, MaterialId, Origin, default_key_policy,
 };
 
 impl Kms {
@@ -110,6 +110,7 @@ impl Kms {
             on_demand_rotations: 0,
             valid_to: None,
             expiration_model: None,
+            manager: KeyManager::Customer,
             primary_region: req.multi_region.then(|| caller.region.clone()),
         };
         if check_lockout {
@@ -253,19 +254,15 @@ impl Kms {
         let found = self
             .resolve_for_management(caller, key, Action::KmsScheduleKeyDeletion)
             .await?;
-        if found.primary_region.is_some()
+        // A multi-Region primary with replicas waits for them (PendingReplicaDeletion); its
+        // waiting period begins when the last replica is gone (`Kms::replica_deleted`).
+        let has_replicas = found.primary_region.is_some()
             && !found.is_replica()
             && self
                 .multi_region_keys(&found)
                 .await?
                 .iter()
-                .any(|k| k.arn.region != found.arn.region)
-        {
-            return Err(Error::UnsupportedOperation(format!(
-                "{} is a multi-Region primary key with replicas: delete its replicas first, or make another region primary (UpdatePrimaryRegion).",
-                found.arn
-            )));
-        }
+                .any(|k| k.arn.region != found.arn.region);
         let key = self
             .modify_key(
                 audit,
@@ -274,14 +271,22 @@ impl Kms {
                 Action::KmsScheduleKeyDeletion,
                 Need::Any,
                 |k| {
-                    if k.state == KeyState::PendingDeletion {
+                    if matches!(
+                        k.state,
+                        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+                    ) {
                         return Err(Error::InvalidState(format!(
                             "{} is pending deletion.",
                             k.arn
                         )));
                     }
-                    k.state = KeyState::PendingDeletion;
-                    k.deletion_date = Some(deletion_date);
+                    if has_replicas {
+                        k.state = KeyState::PendingReplicaDeletion;
+                        k.deletion_date = None;
+                    } else {
+                        k.state = KeyState::PendingDeletion;
+                        k.deletion_date = Some(deletion_date);
+                    }
                     k.pending_window_days = Some(window_days);
                     Ok(())
                 },
@@ -290,7 +295,7 @@ impl Kms {
         self.caches().forget_materials(&key.id());
         Ok(ScheduleDeletionOutput {
             key_arn: key.arn.clone(),
-            deletion_date,
+            deletion_date: key.deletion_date,
             state: key.state,
             pending_window_days: window_days,
         })
@@ -321,7 +326,10 @@ impl Kms {
                 Action::KmsCancelKeyDeletion,
                 Need::Any,
                 |k| {
-                    if k.state != KeyState::PendingDeletion {
+                    if !matches!(
+                        k.state,
+                        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+                    ) {
                         return Err(Error::InvalidState(format!(
                             "{} is not pending deletion.",
                             k.arn

@@ -38,6 +38,7 @@ mod key_policy;
 mod keys;
 mod kms;
 mod lifecycle;
+mod managed;
 mod material;
 mod model;
 mod multi_region;
@@ -47,12 +48,19 @@ mod policy_cache;
 mod principal;
 mod principals;
 mod resolve;
+mod resource_policy;
 mod rewrap;
 mod rules;
+mod secret_model;
+mod secret_policy;
+mod secrets;
+mod secrets_admin;
+mod secrets_seal;
 mod store;
 mod store_error;
 mod sts;
 mod tags;
+mod via;
 
 pub use actions::Action;
 pub use algorithms::{
@@ -85,6 +93,7 @@ pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, KeyRef, Material
 pub use import::{ImportParametersOutput, ImportRequest};
 pub use kms::Kms;
 pub use lifecycle::{JobReport, RotationStatus, ServiceAuditFn, ServiceEvent};
+pub use managed::{managed_alias, managed_key_description, managed_key_policy};
 pub use model::{
     AccessKey, Account, Alias, Caller, DEFAULT_POLICY_NAME, DEFAULT_ROTATION_PERIOD_DAYS,
     EncryptionContext, ExpirationModel, ImportParameters, Key, KeyManager, KeySpec, KeyState,
@@ -98,9 +107,17 @@ pub use ops::{
     ScheduleDeletionOutput, SharedSecretOutput, SignOutput,
 };
 pub use principal::Principal;
+pub use resource_policy::PolicyCheck;
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
+pub use secret_model::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Secret, SecretValue, SecretVersion};
+pub use secrets::{
+    CreateSecretRequest, MAX_SECRET_TAGS, MAX_SECRET_VALUE_BYTES, SecretRead, SecretWrite,
+};
+pub use secrets_admin::{BatchItem, PasswordRules, SecretFilter, SecretPage};
+pub use secrets_seal::SecretsAudit;
 pub use store::{
     AccountStore, AliasStore, AuditAppend, AuditCursor, AuditStore, GrantStore, IdentityStore,
-    JobLock, KeyStore, LocalJobLock, SettingsStore, Store, TagStore,
+    JobLock, KeyStore, LocalJobLock, SecretStore, SettingsStore, Store, TagStore,
 };
 pub use store_error::{BoxError, StoreError};
+pub use via::{ViaCall, ViaLog, ViaService};

@@ -48,6 +48,13 @@ pub enum ServiceEvent {
     DeleteKey,
     /// Imported material past its `ValidTo` (`DeleteExpiredKeyMaterial`).
     DeleteExpiredKeyMaterial,
+    /// A service's first use made its AWS managed key (`CreateKey`).
+    CreateManagedKey,
+    /// ... and its alias `alias/aws/<service>` (`CreateAlias`).
+    CreateManagedAlias,
+    /// The last replica of a multi-Region primary in PendingReplicaDeletion is gone: the
+    /// primary's waiting period begins (recorded as `ScheduleKeyDeletion`).
+    PrimaryDeletionScheduled,
 }
 
 impl ServiceEvent {
@@ -57,6 +64,9 @@ impl ServiceEvent {
             ServiceEvent::RotateKey => "RotateKey",
             ServiceEvent::DeleteKey => "DeleteKey",
             ServiceEvent::DeleteExpiredKeyMaterial => "DeleteExpiredKeyMaterial",
+            ServiceEvent::CreateManagedKey => "CreateKey",
+            ServiceEvent::CreateManagedAlias => "CreateAlias",
+            ServiceEvent::PrimaryDeletionScheduled => "ScheduleKeyDeletion",
         }
     }
 }
@@ -94,7 +104,7 @@ impl Kms {
             Action::KmsEnableKeyRotation,
             Need::Any,
             |k| {
-                crate::multi_region::refuse_replica(k, "automatic rotation")?;
+                crate::rules::refuse_replica(k, "automatic rotation")?;
                 check_automatic_rotation(k)?;
                 // A changed period counts from the last rotation (or creation), as AWS does.
                 k.next_rotation = Some(match (k.rotation_period_days, k.next_rotation) {
@@ -125,7 +135,7 @@ impl Kms {
             Action::KmsDisableKeyRotation,
             Need::Any,
             |k| {
-                crate::multi_region::refuse_replica(k, "automatic rotation")?;
+                crate::rules::refuse_replica(k, "automatic rotation")?;
                 check_automatic_rotation(k)?;
                 k.rotation_period_days = None;
                 k.next_rotation = None;
@@ -162,12 +172,17 @@ impl Kms {
             )));
         }
         let pending_deletion = key.state == KeyState::PendingDeletion;
-        let enabled = key.rotation_period_days.is_some() && !pending_deletion;
+        // Automatic rotation is a shared property of a multi-Region key, kept by its primary.
+        let (period, next) = match self.primary_of(&key).await? {
+            Some(primary) => (primary.rotation_period_days, primary.next_rotation),
+            None => (key.rotation_period_days, key.next_rotation),
+        };
+        let enabled = period.is_some() && !pending_deletion;
         Ok(RotationStatus {
             key_arn: key.arn.clone(),
             enabled,
-            period_days: key.rotation_period_days.filter(|_| enabled),
-            next_rotation: key.next_rotation.filter(|_| enabled),
+            period_days: period.filter(|_| enabled),
+            next_rotation: next.filter(|_| enabled),
         })
     }
 
@@ -183,7 +198,7 @@ impl Kms {
             .await?;
         // AWS checks the key's state before its spec: a disabled RSA key is DisabledException.
         check_state(&resolved, Need::Crypto)?;
-        crate::multi_region::refuse_replica(&resolved, "rotation")?;
+        crate::rules::refuse_replica(&resolved, "rotation")?;
         check_rotation_kind(&resolved)?;
         if resolved.origin == Origin::External {
             return self.rotate_to_imported(&resolved, audit).await;
@@ -397,6 +412,9 @@ impl Kms {
             .await
             .map_err(conflict_as_retryable)?;
         self.caches().forget_key(&key.id());
+        if key.is_replica() {
+            self.replica_deleted(key, now, events).await?;
+        }
         Ok(true)
     }
 

@@ -135,7 +135,7 @@ wire_enum!(
 wire_enum!(
     /// AWS `KeyManagerType` values.
     KeyManager {
-        /// Managed by AWS (not created by Kinko).
+        /// An AWS managed key (`alias/aws/<service>`), made on the service's first use.
         Aws = "AWS",
         /// Customer managed.
         Customer = "CUSTOMER",
@@ -181,7 +181,7 @@ pub fn default_key_policy(account: &AccountId) -> String {
     )
 }
 
-/// A customer-managed KMS key.
+/// A KMS key: customer managed, or an AWS managed key of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
     /// ARN (region, account, id).
@@ -219,6 +219,8 @@ pub struct Key {
     pub valid_to: Option<UnixMillis>,
     /// Imported material: whether the current material expires.
     pub expiration_model: Option<ExpirationModel>,
+    /// Who manages it: the customer, or AWS (`alias/aws/<service>`, made on first use).
+    pub manager: KeyManager,
     /// A multi-Region key (`mrk-` id): the region of its primary key (this key's own region
     /// when it is the primary). `None` for a single-Region key.
     pub primary_region: Option<Region>,

@@ -10,12 +10,16 @@ use std::sync::Arc;
 
 use crate::aad::material_aad;
 use crate::actions::Action;
+use crate::lifecycle::{ServiceAuditFn, ServiceEvent};
 use crate::ops::AuditFn;
 use crate::rules::{MAX_TAGS_PER_KEY, TOO_MANY_TAGS, dedup_tags, validate_tags};
 use crate::{
     Caller, Error, Key, KeyArn, KeyRef, KeyState, Kms, Material, Region, StoreError, Tag,
-    default_key_policy,
+    UnixMillis, default_key_policy,
 };
+
+/// ScheduleKeyDeletion's default waiting period, for a primary whose window was not kept.
+const DEFAULT_PENDING_WINDOW_DAYS: u32 = 30;
 
 /// ReplicateKey, validated.
 #[derive(Debug, Clone)]
@@ -39,18 +43,6 @@ pub struct ReplicateKeyOutput {
     pub replica: Arc<Key>,
     /// Its tags.
     pub tags: Vec<Tag>,
-}
-
-/// UnsupportedOperationException for an operation a replica key refuses.
-pub(crate) fn refuse_replica(key: &Key, what: &str) -> Result<(), Error> {
-    if key.is_replica() {
-        return Err(Error::UnsupportedOperation(format!(
-            "{} is a multi-Region replica key: {what} is managed on its primary key in {}.",
-            key.arn,
-            key.primary_region.as_ref().map_or("", Region::as_str)
-        )));
-    }
-    Ok(())
 }
 
 fn require_primary(key: &Key) -> Result<(), Error> {
@@ -82,6 +74,59 @@ impl Kms {
             .await?)
     }
 
+    /// The primary key of a multi-Region replica (`None` for a primary or a single-Region key,
+    /// or if the primary is gone).
+    pub(crate) async fn primary_of(&self, key: &Key) -> Result<Option<Arc<Key>>, Error> {
+        match &key.primary_region {
+            Some(region) if key.is_replica() => {
+                self.key_in_account(&key.arn.account, region, &key.id())
+                    .await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// After the deletion of `replica`: if its primary waits for its replicas' deletion
+    /// (PendingReplicaDeletion) and this was the last, the primary's waiting period begins now.
+    pub(crate) async fn replica_deleted(
+        &self,
+        replica: &Key,
+        now: UnixMillis,
+        events: ServiceAuditFn<'_>,
+    ) -> Result<(), Error> {
+        let Some(region) = &replica.primary_region else {
+            return Ok(());
+        };
+        let Some(mut primary) = self
+            .store()
+            .get_key(&replica.arn.account, region, &replica.id())
+            .await?
+        else {
+            return Ok(());
+        };
+        let others = self.multi_region_keys(&primary).await?;
+        if primary.state != KeyState::PendingReplicaDeletion
+            || others.iter().any(|k| k.arn.region != primary.arn.region)
+        {
+            return Ok(());
+        }
+        primary.state = KeyState::PendingDeletion;
+        primary.deletion_date = Some(
+            now.plus_days(
+                primary
+                    .pending_window_days
+                    .unwrap_or(DEFAULT_PENDING_WINDOW_DAYS),
+            ),
+        );
+        primary.version += 1;
+        let draft = events(ServiceEvent::PrimaryDeletionScheduled, &primary);
+        self.store()
+            .update_key(&primary, self.append(&draft))
+            .await?;
+        self.caches().put_key(primary);
+        Ok(())
+    }
+
     /// ReplicateKey: a replica of a multi-Region primary key in another region of this
     /// installation, with the same id and key material.
     pub async fn replicate_key(
@@ -95,19 +140,28 @@ impl Kms {
             .resolve_for_management(caller, key_ref, Action::KmsReplicateKey)
             .await?;
         require_primary(&primary)?;
-        if matches!(
-            primary.state,
-            KeyState::PendingDeletion | KeyState::PendingImport
-        ) {
-            return Err(Error::InvalidState(format!(
-                "{} is {}.",
-                primary.arn,
-                if primary.state == KeyState::PendingDeletion {
-                    "pending deletion"
-                } else {
-                    "pending import"
-                }
-            )));
+        // AWS also requires kms:CreateKey in the replica's region (an identity policy: the key
+        // does not exist yet).
+        let in_replica_region = Caller {
+            region: req.replica_region.clone(),
+            ..caller.clone()
+        };
+        self.authorize_in_account(&in_replica_region, Action::KmsCreateKey, "*")
+            .await?;
+        match primary.state {
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => {
+                return Err(Error::InvalidState(format!(
+                    "{} is pending deletion.",
+                    primary.arn
+                )));
+            }
+            KeyState::PendingImport => {
+                return Err(Error::InvalidState(format!(
+                    "{} is pending import.",
+                    primary.arn
+                )));
+            }
+            _ => {}
         }
         let region = req.replica_region;
         if region == primary.arn.region {
@@ -162,24 +216,50 @@ impl Kms {
             self.check_lockout(caller, &replica, &replica.policy)
                 .await?;
         }
-        let mut materials = Vec::new();
-        for m in self.store().list_materials(&primary.id()).await? {
-            materials.push(self.material_for(&primary, &arn, m)?);
+        // The primary is written too (version bumped): a rotation racing this copy conflicts.
+        let mut attempts = 0;
+        loop {
+            let mut primary = self
+                .store()
+                .get_key(&primary.arn.account, &primary.arn.region, &primary.id())
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("Key '{}' does not exist", primary.arn)))?;
+            let mut replica = replica.clone();
+            replica.current_material = primary.current_material;
+            replica.on_demand_rotations = primary.on_demand_rotations;
+            let mut materials = Vec::new();
+            for m in self.store().list_materials(&primary.id()).await? {
+                materials.push(self.material_for(&primary, &arn, m)?);
+            }
+            primary.version += 1;
+            let draft = audit(&replica);
+            match self
+                .store()
+                .create_replica(&primary, &replica, &materials, &tags, self.append(&draft))
+                .await
+            {
+                Ok(()) => {
+                    self.caches().put_key(primary);
+                    return Ok(ReplicateKeyOutput {
+                        replica: self.caches().put_key(replica),
+                        tags,
+                    });
+                }
+                Err(StoreError::Conflict(_)) if attempts < 3 => {
+                    // Either the region has the key now, or the primary changed: look again.
+                    if self
+                        .store()
+                        .get_key(&primary.arn.account, &region, &replica_id)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(already());
+                    }
+                    attempts += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        let draft = audit(&replica);
-        match self
-            .store()
-            .create_replica(&replica, &materials, &tags, self.append(&draft))
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(already()),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(ReplicateKeyOutput {
-            replica: self.caches().put_key(replica),
-            tags,
-        })
     }
 
     /// A material version of `from`, wrapped anew for the key `to` (a root-key wrapping is
@@ -249,7 +329,10 @@ impl Kms {
             .resolve_for_management(caller, key_ref, Action::KmsUpdatePrimaryRegion)
             .await?;
         require_primary(&primary)?;
-        if primary.state == KeyState::PendingDeletion {
+        if matches!(
+            primary.state,
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+        ) {
             return Err(Error::InvalidState(format!(
                 "{} is pending deletion.",
                 primary.arn

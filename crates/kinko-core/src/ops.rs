@@ -122,9 +122,10 @@ pub struct GenerateDataKeyOutput {
 pub struct ScheduleDeletionOutput {
     /// The key.
     pub key_arn: KeyArn,
-    /// When it will be deleted.
-    pub deletion_date: UnixMillis,
-    /// Its state now (PendingDeletion).
+    /// When it will be deleted; `None` for a multi-Region primary waiting for its replicas'
+    /// deletion (its date is not known yet).
+    pub deletion_date: Option<UnixMillis>,
+    /// Its state now (PendingDeletion, or PendingReplicaDeletion).
     pub state: KeyState,
     /// The waiting period.
     pub pending_window_days: u32,

@@ -267,7 +267,7 @@ impl Kms {
             // Another node's later change may be invalidated while this write is in flight.
             let write_began = self.caches().generation();
             match self.store().update_key(&key, append).await {
-                Ok(()) => return Ok(self.caches().put_key_read(write_began, key)),
+                Ok(()) => return Ok(self.caches().put_key_written(write_began, key)),
                 Err(StoreError::Conflict(_)) if attempts < 3 => attempts += 1,
                 Err(e) => return Err(e.into()),
             }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::actions::Action;
-use crate::{Caller, EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Tag};
+use crate::{Caller, EncryptionAlgorithmSpec, Error, Key, KeyRef, KeyState, KeyUsage, Region, Tag};
 
 /// Most aliases one key may have.
 pub(crate) const MAX_ALIASES_PER_KEY: usize = 50;
@@ -166,4 +166,16 @@ pub(crate) fn decode_marker(marker: &str) -> Option<String> {
         return None;
     }
     String::from_utf8(kinko_crypto::hex::decode(marker)?).ok()
+}
+
+/// UnsupportedOperationException for an operation a replica key refuses.
+pub(crate) fn refuse_replica(key: &Key, what: &str) -> Result<(), Error> {
+    if key.is_replica() {
+        return Err(Error::UnsupportedOperation(format!(
+            "{} is a multi-Region replica key: {what} is managed on its primary key in {}.",
+            key.arn,
+            key.primary_region.as_ref().map_or("", Region::as_str)
+        )));
+    }
+    Ok(())
 }

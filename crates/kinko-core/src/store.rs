@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditDigest, AuditDraft, AuditEvent, AuditFilter, ChainHead, KeyLastUsage};
 use crate::identity::{IamRole, IamUser, InlinePolicy, PolicyOwner, Session};
+use crate::secret_model::{Secret, SecretVersion};
 use crate::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Grant, ImportParameters, Key,
     KeyId, Material, MaterialId, Region, StoreError, Tag, UnixMillis,
@@ -54,6 +55,7 @@ pub trait Store:
     + IdentityStore
     + AuditStore
     + SettingsStore
+    + SecretStore
 {
 }
 
@@ -67,6 +69,7 @@ impl<T> Store for T where
         + IdentityStore
         + AuditStore
         + SettingsStore
+        + SecretStore
         + ?Sized
 {
 }
@@ -207,10 +210,13 @@ pub trait KeyStore: Send + Sync + std::fmt::Debug {
         id: &KeyId,
     ) -> Result<Vec<Key>, StoreError>;
     /// Inserts a multi-Region replica key with every material version of its primary (wrapped
-    /// for the replica) and its tags, atomically (ReplicateKey); [`StoreError::Conflict`] if
-    /// the region has that key already.
+    /// for the replica) and its tags, and writes `primary` (same version rule as
+    /// [`KeyStore::update_key`], so that a rotation of the primary racing this copy conflicts
+    /// instead of missing the replica), atomically (ReplicateKey); [`StoreError::Conflict`] if
+    /// the region has that key already or the primary changed.
     async fn create_replica(
         &self,
+        primary: &Key,
         key: &Key,
         materials: &[Material],
         tags: &[Tag],
@@ -508,4 +514,52 @@ pub trait SettingsStore: Send + Sync + std::fmt::Debug {
     async fn try_job_lock(&self) -> Result<Option<Box<dyn JobLock>>, StoreError> {
         Ok(Some(Box::new(LocalJobLock)))
     }
+}
+
+/// Secrets and their versions.
+#[async_trait]
+pub trait SecretStore: Send + Sync + std::fmt::Debug {
+    /// Inserts a secret and its first version (if any), atomically; a secret of the same name
+    /// in the account and region is [`StoreError::Conflict`].
+    async fn create_secret(
+        &self,
+        secret: &Secret,
+        version: Option<&SecretVersion>,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// The secret named `name` in `account` and `region`.
+    async fn get_secret_by_name(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &str,
+    ) -> Result<Option<Secret>, StoreError>;
+    /// The secret with this ARN.
+    async fn get_secret(&self, arn: &str) -> Result<Option<Secret>, StoreError>;
+    /// Every secret of `account` in `region`, ordered by name.
+    async fn list_secrets(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Vec<Secret>, StoreError>;
+    /// Every version of a secret, oldest first.
+    async fn secret_versions(&self, arn: &str) -> Result<Vec<SecretVersion>, StoreError>;
+    /// Writes the secret if its stored `version` is `secret.version - 1` (else
+    /// [`StoreError::Conflict`]), inserts or replaces `versions`, and deletes versions of the
+    /// secret named in `drop_versions`, atomically.
+    async fn update_secret(
+        &self,
+        secret: &Secret,
+        versions: &[SecretVersion],
+        drop_versions: &[String],
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Deletes a secret with its versions if its stored `version` is `secret.version`.
+    async fn delete_secret(
+        &self,
+        secret: &Secret,
+        audit: AuditAppend<'_>,
+    ) -> Result<(), StoreError>;
+    /// Secrets whose deletion date has passed at `now`, at most `limit`.
+    async fn secrets_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Secret>, StoreError>;
 }

@@ -146,6 +146,11 @@ pub(crate) struct Clause {
 impl Clause {
     /// Every lower-cased condition key the clause reads: its own key and the variables in its
     /// values.
+    /// The condition key it tests, lower-cased.
+    pub(crate) fn key_lower(&self) -> &str {
+        &self.key_lower
+    }
+
     pub(crate) fn reads(&self) -> impl Iterator<Item = &str> {
         let templates: &[Template] = match &self.values {
             Values::Text { templates, .. } | Values::Arns(templates) => templates,

@@ -281,6 +281,25 @@ impl Policy {
         })
     }
 
+    /// Whether some `Allow` statement applies to every principal (`"*"`, `{"AWS": "*"}`, or
+    /// any `NotPrincipal`) without testing one of the condition keys `confining` (lower-case):
+    /// a policy that grants broad ("public") access, for Secrets Manager's BlockPublicPolicy.
+    pub fn allows_everyone_unless(&self, confining: &[&str]) -> bool {
+        self.statements.iter().any(|s| {
+            let everyone = match &s.principal {
+                PrincipalClause::Principal(set) => set.is_any(),
+                PrincipalClause::NotPrincipal(_) => true,
+                PrincipalClause::Implicit => false,
+            };
+            s.effect == Effect::Allow
+                && everyone
+                && !s
+                    .conditions
+                    .iter()
+                    .any(|c| confining.contains(&c.key_lower()))
+        })
+    }
+
     /// Every principal named in `Principal` or `NotPrincipal` elements (not `"*"`), in document
     /// order, possibly with repeats.
     pub fn named_principals(&self) -> impl Iterator<Item = NamedPrincipal<'_>> {

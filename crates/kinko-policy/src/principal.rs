@@ -79,6 +79,11 @@ fn strings(value: &Json, what: &str) -> Result<Vec<String>, String> {
 }
 
 impl PrincipalSet {
+    /// Whether the set names every principal (`"*"` or `{"AWS": "*"}`).
+    pub(crate) fn is_any(&self) -> bool {
+        self.any
+    }
+
     /// Parses the element's value. `element` is `Principal` or `NotPrincipal`, for messages.
     pub(crate) fn parse(value: &Json, element: &str) -> Result<Self, String> {
         let mut set = PrincipalSet::default();

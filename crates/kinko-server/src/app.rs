@@ -124,6 +124,10 @@ fn metric_labels(info: &RequestInfo) -> (&'static str, &'static str) {
     match info.event_source {
         "iam.amazonaws.com" => ("iam", crate::metrics::action_label(&info.operation)),
         "sts.amazonaws.com" => ("sts", crate::metrics::action_label(&info.operation)),
+        crate::secretsmanager::EVENT_SOURCE => (
+            "secretsmanager",
+            crate::secretsmanager::lookup(&info.operation).map_or("unknown", |d| d.name),
+        ),
         "cloudtrail.amazonaws.com" => (
             "cloudtrail",
             if info.operation == "LookupEvents" {
@@ -171,6 +175,7 @@ async fn handle_in_span(
         access_key_id: None,
         caller: None,
         request_parameters: None,
+        invoked_by: None,
     };
     let served = serve_request(&state, request, &mut info).await;
     let request_id = info.request_id.clone();
@@ -219,6 +224,9 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
         .unwrap_or("");
     let (service, operation) = if let Some(op) = target.strip_prefix(kms::TARGET_PREFIX) {
         ("kms", op)
+    } else if let Some(op) = target.strip_prefix(crate::secretsmanager::TARGET_PREFIX) {
+        info.event_source = crate::secretsmanager::EVENT_SOURCE;
+        ("secretsmanager", op)
     } else if let Some(op) = target.strip_prefix(crate::cloudtrail::TARGET_PREFIX) {
         info.event_source = "cloudtrail.amazonaws.com";
         ("cloudtrail", op)
@@ -238,14 +246,20 @@ async fn serve_request(state: &AppState, request: Request, info: &mut RequestInf
     } else {
         None
     };
-    info.read_only = !descriptor.is_some_and(|d| d.mutates);
+    let sm_descriptor = if service == "secretsmanager" {
+        crate::secretsmanager::lookup(operation)
+    } else {
+        None
+    };
+    info.read_only =
+        !(descriptor.is_some_and(|d| d.mutates) || sm_descriptor.is_some_and(|d| d.mutates));
     if parts.method != Method::POST || parts.uri.path() != "/" {
         return fail(
             ApiError::new(ErrorCode::UnknownOperationException, ""),
             false,
         );
     }
-    if matches!(service, "kms" | "cloudtrail")
+    if matches!(service, "kms" | "cloudtrail" | "secretsmanager")
         && let Err(e) = crate::json::check_content_type(
             parts
                 .headers

@@ -39,8 +39,8 @@ pub struct RequestInfo {
     pub tls_details: Option<TlsDetails>,
     /// `User-Agent`, if sent.
     pub user_agent: Option<String>,
-    /// `kms.amazonaws.com`, `cloudtrail.amazonaws.com`, `iam.amazonaws.com` or
-    /// `sts.amazonaws.com`.
+    /// `kms.amazonaws.com`, `cloudtrail.amazonaws.com`, `iam.amazonaws.com`,
+    /// `sts.amazonaws.com` or `secretsmanager.amazonaws.com`.
     pub event_source: &'static str,
     /// The operation name (`eventName`), empty when unknown.
     pub operation: String,
@@ -54,6 +54,9 @@ pub struct RequestInfo {
     pub caller: Option<Caller>,
     /// The request parameters as recorded (redacted, lowerCamelCase), if the body parsed.
     pub request_parameters: Option<Value>,
+    /// The AWS service that made this call for the caller (`userIdentity.invokedBy`), for the
+    /// KMS calls Secrets Manager makes on a caller's behalf.
+    pub invoked_by: Option<&'static str>,
 }
 
 /// CloudTrail's `tlsDetails`: what the request's TLS connection negotiated, and the `Host`
@@ -157,8 +160,8 @@ impl RequestInfo {
             account,
             principal_arn: self.caller.as_ref().map(|c| c.principal.arn()),
             access_key_id: self.access_key_id.clone(),
-            key_id: outcome.key.map(|k| k.key_id),
-            source_key_id: outcome.source_key.map(|k| k.key_id),
+            key_id: outcome.key.map(|k| k.key_id.unscoped_id()),
+            source_key_id: outcome.source_key.map(|k| k.key_id.unscoped_id()),
             error_code: outcome.error.map(|e| e.code.as_str().to_owned()),
             record: canonical(&Value::Object(record)),
         }
@@ -172,13 +175,17 @@ impl RequestInfo {
                     Principal::AssumedRole { .. } => "AssumedRole",
                     Principal::User { .. } | Principal::Role { .. } => "IAMUser",
                 };
-                json!({
+                let mut identity = json!({
                     "type": kind,
                     "principalId": c.account.as_str(),
                     "arn": c.principal.arn(),
                     "accountId": c.account.as_str(),
                     "accessKeyId": self.access_key_id,
-                })
+                });
+                if let (Some(by), Value::Object(map)) = (self.invoked_by, &mut identity) {
+                    map.insert("invokedBy".into(), json!(by));
+                }
+                identity
             }
             None => match &self.access_key_id {
                 Some(id) => json!({ "type": "Unknown", "accessKeyId": id }),

@@ -514,9 +514,11 @@ pub fn key_metadata(key: &Key) -> wire::KeyMetadata {
         deletion_date: (key.state == KeyState::PendingDeletion)
             .then(|| key.deletion_date.map(timestamp))
             .flatten(),
-        pending_deletion_window_in_days: None,
+        pending_deletion_window_in_days: (key.state == KeyState::PendingReplicaDeletion)
+            .then_some(key.pending_window_days)
+            .flatten(),
         origin: key.origin.as_str().to_owned(),
-        key_manager: kinko_core::KeyManager::Customer.as_str().to_owned(),
+        key_manager: key.manager.as_str().to_owned(),
         customer_master_key_spec: customer_master_key_spec(spec),
         key_spec: spec.as_str().to_owned(),
         encryption_algorithms: names(

@@ -40,8 +40,9 @@ pub(crate) fn is_query(info: &RequestInfo) -> bool {
     matches!(info.event_source, "iam.amazonaws.com" | "sts.amazonaws.com")
 }
 
-/// Serves an authenticated request of `service` (`kms`, `cloudtrail`, `iam` or `sts`): a KMS
-/// operation by its `descriptor`, CloudTrail's by `operation`, a Query action by its `params`.
+/// Serves an authenticated request of `service` (`kms`, `secretsmanager`, `cloudtrail`, `iam` or
+/// `sts`): a KMS operation by its `descriptor`, Secrets Manager's and CloudTrail's by
+/// `operation`, a Query action by its `params`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve_authenticated(
     state: &AppState,
@@ -93,6 +94,25 @@ pub(crate) async fn serve_authenticated(
     }
     if operation.is_empty() {
         return Served::failed(kms::unknown_operation(), true);
+    }
+    if service == "secretsmanager" {
+        let Some(op) = crate::secretsmanager::lookup(operation) else {
+            return Served::failed(kms::unknown_operation(), true);
+        };
+        let outcome = crate::secretsmanager::dispatch(state, caller, op, body, info).await;
+        let mut result = outcome.result;
+        for draft in outcome.kms_records {
+            if let Err(e) = state.audit.append(draft).await {
+                // Nothing is returned that the trail does not show.
+                result = Err(ApiError::from(e));
+            }
+        }
+        return Served {
+            committed: outcome.committed && result.is_ok(),
+            result,
+            touched: Touched::default(),
+            recorded: true,
+        };
     }
     if service == "cloudtrail" {
         let result = crate::cloudtrail::dispatch(

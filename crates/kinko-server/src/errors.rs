@@ -44,7 +44,9 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::InvalidSignature => (C::KMSInvalidSignatureException, String::new()),
         Error::InvalidMac => (C::KMSInvalidMacException, String::new()),
         Error::InvalidAliasName(m) => (C::InvalidAliasNameException, m),
-        Error::MalformedPolicyDocument(m) => (C::MalformedPolicyDocumentException, m),
+        Error::MalformedPolicyDocument(m) | Error::PublicPolicy(m) => {
+            (C::MalformedPolicyDocumentException, m)
+        }
         Error::Conflict(m) => (C::ConflictException, m),
         Error::InvalidImportToken(m) => (C::InvalidImportTokenException, m),
         Error::ExpiredImportToken(m) => (C::ExpiredImportTokenException, m),
@@ -58,6 +60,10 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::InvalidGrantToken(m) => (C::InvalidGrantTokenException, m),
         Error::Validation(m) => (C::ValidationException, m),
         Error::DryRun => (C::DryRunOperationException, Error::DryRun.to_string()),
+        // Secrets Manager's; no KMS operation fails with them.
+        Error::EncryptionFailure(m) | Error::DecryptionFailure(m) => {
+            (C::KMSInvalidStateException, m)
+        }
         Error::AccessDenied(m) => (C::AccessDeniedException, m),
         Error::StoreUnavailable(source) => {
             tracing::error!(request_id, error = %source, "storage unavailable");

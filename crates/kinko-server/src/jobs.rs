@@ -11,7 +11,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use kinko_core::{AuditDraft, Clock, JobReport, Key, Kms, ServiceEvent, SystemClock, UnixMillis};
+use kinko_core::{
+    AuditDraft, Clock, JobReport, Key, Kms, Secret, ServiceEvent, SystemClock, UnixMillis,
+};
 use serde_json::{Map, Value, json};
 
 use kinko_audit::{EVENT_VERSION, canonical, iso8601};
@@ -21,6 +23,17 @@ pub const TEST_MODE_ENV: &str = "KINKO_INSECURE_TEST_MODE";
 
 /// The CloudTrail record of work Kinko did by itself on `key` (after the change).
 pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditDraft {
+    service_event_for(event, key, time, None)
+}
+
+/// [`service_event`] for work a request caused (an AWS managed key made on a service's first
+/// use): the record carries a `requestID` of its own.
+pub fn service_event_for(
+    event: ServiceEvent,
+    key: &Key,
+    time: UnixMillis,
+    request_id: Option<String>,
+) -> AuditDraft {
     let event_id = crate::util::new_uuid();
     let account = key.arn.account.as_str();
     let mut record = Map::new();
@@ -43,6 +56,9 @@ pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditD
             json!({ "keyMaterialId": key.current_material.to_string() }),
         );
     }
+    if let Some(id) = &request_id {
+        record.insert("requestID".into(), json!(id));
+    }
     record.insert("eventID".into(), json!(event_id));
     record.insert("readOnly".into(), json!(false));
     record.insert(
@@ -59,7 +75,7 @@ pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditD
     record.insert("eventCategory".into(), json!("Management"));
     AuditDraft {
         event_id,
-        request_id: None,
+        request_id,
         time,
         event_source: "kms.amazonaws.com".to_owned(),
         event_name: event.name().to_owned(),
@@ -67,10 +83,52 @@ pub fn service_event(event: ServiceEvent, key: &Key, time: UnixMillis) -> AuditD
         account: Some(key.arn.account.clone()),
         principal_arn: None,
         access_key_id: None,
-        key_id: Some(key.id()),
+        key_id: Some(key.id().unscoped_id()),
         source_key_id: None,
         error_code: None,
         record: canonical(&Value::Object(record)),
+    }
+}
+
+/// The CloudTrail record of a secret Kinko deleted at the end of its recovery window
+/// (`EndSecretDeletion`, a Secrets Manager service event).
+pub fn secret_deleted(secret: &Secret, time: UnixMillis) -> AuditDraft {
+    let event_id = crate::util::new_uuid();
+    let account = secret.account.as_str();
+    let record = json!({
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": { "accountId": account, "invokedBy": "secretsmanager.amazonaws.com" },
+        "eventTime": iso8601(time),
+        "eventSource": "secretsmanager.amazonaws.com",
+        "eventName": "EndSecretDeletion",
+        "awsRegion": secret.region.as_str(),
+        "sourceIPAddress": "secretsmanager.amazonaws.com",
+        "userAgent": "secretsmanager.amazonaws.com",
+        "requestParameters": Value::Null,
+        "responseElements": Value::Null,
+        "requestID": crate::util::new_uuid(),
+        "eventID": event_id,
+        "readOnly": false,
+        "resources": [{ "accountId": account, "type": "AWS::SecretsManager::Secret", "ARN": secret.arn }],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    });
+    AuditDraft {
+        event_id,
+        request_id: None,
+        time,
+        event_source: "secretsmanager.amazonaws.com".to_owned(),
+        event_name: "EndSecretDeletion".to_owned(),
+        read_only: false,
+        account: Some(secret.account.clone()),
+        principal_arn: None,
+        access_key_id: None,
+        key_id: None,
+        source_key_id: None,
+        error_code: None,
+        record: canonical(&record),
     }
 }
 
@@ -87,6 +145,11 @@ pub async fn run_once(kms: &Kms) -> Result<JobReport, kinko_core::Error> {
     }
     for arn in &report.expired {
         tracing::info!(key = %arn, "deleted expired imported key material");
+    }
+    let clock = kms.clock().clone();
+    let record = move |secret: &Secret| secret_deleted(secret, clock.now());
+    for arn in kms.delete_due_secrets(&record).await? {
+        tracing::info!(secret = %arn, "deleted secret at the end of its recovery window");
     }
     Ok(report)
 }

@@ -38,6 +38,7 @@ mod query;
 pub mod quota;
 mod readiness;
 mod root;
+mod secretsmanager;
 mod server_error;
 mod state;
 mod util;

@@ -59,6 +59,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0009_audit_index.sql"),
     },
     Migration {
+        version: 10,
+        name: "secrets",
+        sql: include_str!("../migrations/sqlite/0010_secrets.sql"),
+    },
+    Migration {
         version: 11,
         name: "multi_region",
         sql: include_str!("../migrations/sqlite/0011_multi_region.sql"),
@@ -67,6 +72,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         version: 12,
         name: "service_grants",
         sql: include_str!("../migrations/sqlite/0012_service_grants.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "secret_policy",
+        sql: include_str!("../migrations/sqlite/0013_secret_policy.sql"),
     },
 ];
 
@@ -105,6 +115,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0009_audit_index.sql"),
     },
     Migration {
+        version: 10,
+        name: "secrets",
+        sql: include_str!("../migrations/postgres/0010_secrets.sql"),
+    },
+    Migration {
         version: 11,
         name: "multi_region",
         sql: include_str!("../migrations/postgres/0011_multi_region.sql"),
@@ -113,6 +128,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 12,
         name: "service_grants",
         sql: include_str!("../migrations/postgres/0012_service_grants.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "secret_policy",
+        sql: include_str!("../migrations/postgres/0013_secret_policy.sql"),
     },
 ];
 

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use kinko_core::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, AuditDigest, ExpirationModel,
     Grant, GrantConstraints, GrantOperation, GrantPrincipal, ImportParameters, Key, KeyArn, KeyId,
-    KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin, Region, RotationType, StoreError,
-    Tag, UnixMillis,
+    KeyManager, KeySpec, KeyState, KeyUsage, Material, MaterialId, Origin, Region, RotationType,
+    StoreError, Tag, UnixMillis,
 };
 use sqlx::Row;
 
@@ -123,6 +123,7 @@ pub(crate) fn key(row: &impl Columns) -> Result<Key, StoreError> {
             .ok_or_else(|| corrupt(T, "on_demand_rotations"))?,
         valid_to: row.opt_int(T, "valid_to")?.map(UnixMillis),
         expiration_model: row.opt_enum(T, "expiration_model", ExpirationModel::parse)?,
+        manager: row.parsed(T, "key_manager", KeyManager::parse)?,
         primary_region: row.opt_enum(T, "primary_region", Region::parse)?,
     })
 }
@@ -210,7 +211,7 @@ pub(crate) fn grant_values(grant: &Grant) -> Result<[Option<String>; 11], StoreE
     let constraints = grant.constraints.as_ref();
     Ok([
         Some(grant.grant_id.clone()),
-        Some(grant.key_arn.key_id.to_string()),
+        Some(grant.key_arn.key_id.storage_text()),
         Some(grant.key_arn.account.as_str().to_owned()),
         Some(grant.key_arn.region.as_str().to_owned()),
         grant.name.clone(),
@@ -366,5 +367,56 @@ pub(crate) fn session(row: &impl Columns) -> Result<kinko_core::Session, StoreEr
         token_hash: row.hash32(T, "token_hash")?,
         created_at: UnixMillis(row.int(T, "created_at")?),
         expires_at: UnixMillis(row.int(T, "expires_at")?),
+    })
+}
+
+/// Tags of a secret, stored as a JSON array of `[key, value]` pairs in the order given.
+pub(crate) fn encode_secret_tags(tags: &[Tag]) -> String {
+    let pairs: Vec<[&str; 2]> = tags
+        .iter()
+        .map(|t| [t.key.as_str(), t.value.as_str()])
+        .collect();
+    serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn secret(row: &impl Columns) -> Result<kinko_core::Secret, StoreError> {
+    const T: &str = "secrets";
+    let pairs: Vec<[String; 2]> =
+        serde_json::from_str(&row.text(T, "tags")?).map_err(|_| corrupt(T, "tags"))?;
+    Ok(kinko_core::Secret {
+        arn: row.text(T, "arn")?,
+        account: row.parsed(T, "account", AccountId::parse)?,
+        region: row.parsed(T, "region", Region::parse)?,
+        name: row.text(T, "name")?,
+        description: row.text(T, "description")?,
+        kms_key_id: row.opt_text(T, "kms_key_id")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        last_changed_at: UnixMillis(row.int(T, "last_changed_at")?),
+        deletion_date: row.opt_int(T, "deletion_date")?.map(UnixMillis),
+        tags: pairs
+            .into_iter()
+            .map(|[key, value]| Tag { key, value })
+            .collect(),
+        resource_policy: row.opt_text(T, "resource_policy")?,
+        version: row.int(T, "version")?,
+    })
+}
+
+pub(crate) fn secret_version(row: &impl Columns) -> Result<kinko_core::SecretVersion, StoreError> {
+    const T: &str = "secret_versions";
+    let stages = row.text(T, "stages")?;
+    Ok(kinko_core::SecretVersion {
+        secret_arn: row.text(T, "secret_arn")?,
+        version_id: row.text(T, "version_id")?,
+        created_at: UnixMillis(row.int(T, "created_at")?),
+        stages: stages
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        key_arn: row.text(T, "key_arn")?,
+        wrapped_key: row.bytes(T, "wrapped_key")?,
+        sealed: row.bytes(T, "sealed")?,
+        is_binary: row.flag(T, "is_binary")?,
     })
 }

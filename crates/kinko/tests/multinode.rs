@@ -10,6 +10,8 @@
 //! - A node killed with SIGKILL under load loses no acknowledged write: every key it created and
 //!   every ciphertext it returned is visible and decrypts through another node.
 //! - `kinko audit verify` checks the chains of all three nodes in the shared database together.
+//! - A multi-Region key replicated, disabled in one region, rotated and handed to another primary
+//!   region on node A is followed, region by region, by node B.
 //!
 //! Needs PostgreSQL (`KINKO_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`):
 //! unreachable, each test fails when `CI` is set, and otherwise says it did NOT run.
@@ -633,5 +635,149 @@ async fn a_node_killed_under_load_loses_no_acknowledged_write() {
         &cluster.node(1).data_dir,
         &["node-a", "node-b", "node-c"],
     );
+    cluster.stop();
+}
+
+/// `kms` signing for `region` instead.
+fn in_region(kms: &Client, region: &'static str) -> Client {
+    let conf = kms
+        .config()
+        .to_builder()
+        .region(aws_sdk_kms::config::Region::new(region))
+        .build();
+    Client::from_conf(conf)
+}
+
+/// The key's `CurrentKeyMaterialId` and `MultiRegionKeyType` as `kms` describes it.
+async fn material_and_role(kms: &Client, key: &str) -> (String, String) {
+    let md = kms
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeKey: {e:?}"))
+        .key_metadata
+        .expect("KeyMetadata");
+    let role = md
+        .multi_region_configuration()
+        .and_then(|c| c.multi_region_key_type())
+        .map_or_else(String::new, |t| t.as_str().to_owned());
+    (md.current_key_material_id.unwrap_or_default(), role)
+}
+
+/// A multi-Region key on two nodes: a replica made on A is usable on B at once; disabling the
+/// replica on A reaches B's cache of that region's key within one second and leaves the primary
+/// usable; a rotation and an UpdatePrimaryRegion on A reach both regions' keys on B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn multi_region_keys_across_nodes() {
+    let _serial = SERIAL.lock().await;
+    let Some(cluster) =
+        Cluster::start("multi_region_keys_across_nodes", &["node-a", "node-b"]).await
+    else {
+        return;
+    };
+    let (a_east, b_east) = (&cluster.clients[0], &cluster.clients[1]);
+    let (a_west, b_west) = (
+        in_region(a_east, "us-west-2"),
+        in_region(b_east, "us-west-2"),
+    );
+    let key = a_east
+        .create_key()
+        .multi_region(true)
+        .send()
+        .await
+        .expect("CreateKey MultiRegion on A")
+        .key_metadata
+        .expect("KeyMetadata")
+        .key_id;
+    assert!(key.starts_with("mrk-"), "{key}");
+    let east_blob = try_encrypt(b_east, &key)
+        .await
+        .expect("Encrypt on B (east)");
+    assert_eq!(
+        try_encrypt(&b_west, &key).await,
+        Err("NotFoundException".to_owned()),
+        "no replica in the west yet"
+    );
+    a_east
+        .replicate_key()
+        .key_id(&key)
+        .replica_region("us-west-2")
+        .send()
+        .await
+        .expect("ReplicateKey on A");
+    // B has never seen the west key: it reads it from the store (and the ciphertext of the
+    // east opens there).
+    converges("the replica made on A is usable on B", || {
+        let (node, key) = (b_west.clone(), key.clone());
+        async move { try_encrypt(&node, &key).await.is_ok() }
+    })
+    .await;
+    let opened = b_west
+        .decrypt()
+        .ciphertext_blob(Blob::new(east_blob))
+        .send()
+        .await
+        .expect("Decrypt on B (west) of the east's ciphertext");
+    assert_eq!(opened.plaintext.expect("Plaintext").into_inner(), b"hello");
+
+    // Disabling the west key on A reaches B's cache of that key, not of the east's.
+    a_west
+        .disable_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("DisableKey on A (west)");
+    converges("DisableKey of the replica on A refused by B (west)", || {
+        let (node, key) = (b_west.clone(), key.clone());
+        async move { try_encrypt(&node, &key).await == Err("DisabledException".to_owned()) }
+    })
+    .await;
+    try_encrypt(b_east, &key)
+        .await
+        .expect("the primary stays usable on B");
+    a_west
+        .enable_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("EnableKey on A (west)");
+
+    // A rotation of the primary on A reaches both regions' keys on B.
+    let (before, _) = material_and_role(&b_west, &key).await;
+    a_east
+        .rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("RotateKeyOnDemand on A");
+    let (rotated, _) = material_and_role(a_east, &key).await;
+    assert_ne!(rotated, before);
+    for (name, node) in [("east", b_east.clone()), ("west", b_west.clone())] {
+        converges(&format!("the rotation reaches B ({name})"), || {
+            let (node, key, rotated) = (node.clone(), key.clone(), rotated.clone());
+            async move { material_and_role(&node, &key).await.0 == rotated }
+        })
+        .await;
+    }
+
+    // UpdatePrimaryRegion on A swaps the roles B reports.
+    a_east
+        .update_primary_region()
+        .key_id(&key)
+        .primary_region("us-west-2")
+        .send()
+        .await
+        .expect("UpdatePrimaryRegion on A");
+    for (name, node, role) in [
+        ("east", b_east.clone(), "REPLICA"),
+        ("west", b_west.clone(), "PRIMARY"),
+    ] {
+        converges(&format!("B ({name}) reports {role}"), || {
+            let (node, key) = (node.clone(), key.clone());
+            async move { material_and_role(&node, &key).await.1 == role }
+        })
+        .await;
+    }
     cluster.stop();
 }

@@ -47,6 +47,7 @@ impl Conn {
             access_key_id: None,
             caller: None,
             request_parameters: None,
+            invoked_by: None,
         }
     }
 }

@@ -213,7 +213,7 @@ pub(super) async fn schedule_key_deletion(
     cx.seen.key = Some(out.key_arn.clone());
     encode(&wire::ScheduleKeyDeletionResponse {
         key_id: Some(out.key_arn.to_string()),
-        deletion_date: Some(c::timestamp(out.deletion_date)),
+        deletion_date: out.deletion_date.map(c::timestamp),
         key_state: Some(out.state.as_str().to_owned()),
         pending_window_in_days: Some(out.pending_window_days),
     })

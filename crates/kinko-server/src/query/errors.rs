@@ -12,7 +12,9 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         Error::NotFound(m) => (C::NoSuchEntity, m),
         Error::AlreadyExists(m) => (C::EntityAlreadyExists, m),
         Error::LimitExceeded(m) => (C::LimitExceeded, m),
-        Error::MalformedPolicyDocument(m) => (C::MalformedPolicyDocument, m),
+        Error::MalformedPolicyDocument(m) | Error::PublicPolicy(m) => {
+            (C::MalformedPolicyDocument, m)
+        }
         Error::DeleteConflict(m) => (C::DeleteConflict, m),
         Error::AccessDenied(m) => (C::AccessDenied, m),
         Error::Validation(m)
@@ -30,7 +32,9 @@ pub fn from_core(error: Error, request_id: &str) -> ApiError {
         | Error::ExpiredImportToken(m)
         | Error::IncorrectKeyMaterial(m)
         | Error::InvalidGrantId(m)
-        | Error::InvalidGrantToken(m) => (C::ValidationError, m),
+        | Error::InvalidGrantToken(m)
+        | Error::EncryptionFailure(m)
+        | Error::DecryptionFailure(m) => (C::ValidationError, m),
         Error::DryRun => (C::ValidationError, Error::DryRun.to_string()),
         Error::InvalidCiphertext | Error::InvalidSignature | Error::InvalidMac => {
             (C::ValidationError, String::new())

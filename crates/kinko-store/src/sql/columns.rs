@@ -7,7 +7,7 @@ macro_rules! key_columns {
     () => {
         "id, account, region, created_at, description, spec, usage, origin, state, deletion_date, \
          pending_window_days, current_material, policy, version, rotation_period_days, \
-         next_rotation, on_demand_rotations, valid_to, expiration_model, primary_region"
+         next_rotation, on_demand_rotations, valid_to, expiration_model, primary_region, key_manager"
     };
 }
 

@@ -69,9 +69,9 @@ async fn insert_key<B: Backend>(w: &mut Write<'_, B>, key: &Key) -> Result<(), S
         "INSERT INTO keys (id, account, region, created_at, description, spec, usage, origin, \
              state, deletion_date, pending_window_days, current_material, policy, version, \
              rotation_period_days, next_rotation, on_demand_rotations, valid_to, expiration_model, \
-             primary_region) \
+             primary_region, key_manager) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20)",
+             $18, $19, $20, $21)",
     )
     .bind(key.id().storage_text())
     .bind(key.arn.account.as_str())
@@ -92,7 +92,8 @@ async fn insert_key<B: Backend>(w: &mut Write<'_, B>, key: &Key) -> Result<(), S
     .bind(i64::from(key.on_demand_rotations))
     .bind(key.valid_to.map(|d| d.0))
     .bind(key.expiration_model.map(|e| e.as_str()))
-    .bind(key.primary_region.as_ref().map(Region::as_str));
+    .bind(key.primary_region.as_ref().map(Region::as_str))
+    .bind(key.manager.as_str());
     w.insert(s, "key").await
 }
 
@@ -348,12 +349,14 @@ impl<B: Backend> KeyStore for SqlStore<B> {
 
     async fn create_replica(
         &self,
+        primary: &Key,
         key: &Key,
         materials: &[Material],
         tags: &[Tag],
         audit: AuditAppend<'_>,
     ) -> Result<(), StoreError> {
         let mut w = self.0.write().await?;
+        write_key(&mut w, primary).await?;
         insert_key(&mut w, key).await?;
         for m in materials {
             w.insert(insert_material(m), "key material").await?;

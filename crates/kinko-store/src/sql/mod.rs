@@ -12,6 +12,7 @@ mod columns;
 mod grants;
 mod identity;
 mod keys;
+mod secrets;
 mod settings;
 mod tags;
 

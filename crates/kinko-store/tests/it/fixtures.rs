@@ -71,6 +71,7 @@ pub fn key(account: &AccountId, region: &Region, n: u8) -> Key {
         on_demand_rotations: 0,
         valid_to: None,
         expiration_model: None,
+        manager: kinko_core::KeyManager::Customer,
         primary_region: None,
     }
 }

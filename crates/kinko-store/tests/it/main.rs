@@ -21,6 +21,7 @@ mod keys;
 mod lifecycle;
 mod multi_region;
 mod rewrap;
+mod secrets;
 mod settings;
 mod tags;
 
@@ -67,6 +68,7 @@ macro_rules! contract {
 }
 
 contract! { store:
+    secrets_round_trip => secrets::secrets_round_trip;
     accounts_list_oldest_first_and_reject_duplicates => accounts::accounts_list_oldest_first_and_reject_duplicates;
     access_keys_round_trip => accounts::access_keys_round_trip;
     create_key_round_trips_key_material_and_tags => keys::create_key_round_trips_key_material_and_tags;

@@ -36,11 +36,16 @@ pub async fn regions_of_one_multi_region_key_are_keys_of_their_own(store: &dyn S
         .expect("create the primary");
     let replica = mrk(&acct, &west, 7);
     assert_eq!(replica.id().to_string(), primary.id().to_string());
+    // The primary is written with the replica (its version bumped).
+    let stale_primary = primary.clone();
+    let mut primary = primary;
+    primary.version = 2;
     assert_ne!(replica.id(), primary.id());
     let mut second = material(&replica);
     second.id = material_id(99);
     store
         .create_replica(
+            &primary,
             &replica,
             &[material(&replica), second.clone()],
             &[tag("side", "west")],
@@ -119,10 +124,31 @@ pub async fn regions_of_one_multi_region_key_are_keys_of_their_own(store: &dyn S
             .is_empty()
     );
 
+    let mut next = primary.clone();
+    next.version = 3;
     let again = store
-        .create_replica(&replica, &[material(&replica)], &[], audit())
+        .create_replica(&next, &replica, &[material(&replica)], &[], audit())
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // A primary that changed since it was read (a racing rotation) is a Conflict too, and no
+    // replica is written.
+    let central = kinko_core::Region::parse("eu-central-1").expect("region");
+    let third = mrk(&acct, &central, 7);
+    let raced = store
+        .create_replica(&stale_primary, &third, &[material(&third)], &[], audit())
+        .await;
+    assert!(matches!(raced, Err(StoreError::Conflict(_))), "{raced:?}");
+    assert_eq!(
+        store
+            .get_key(&acct, &central, &unscoped)
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        store.get_key(&acct, &east, &unscoped).await.expect("get"),
+        Some(primary.clone())
+    );
 }
 
 /// `update_keys` writes every key and material it is given, or none of them when one key's
@@ -136,8 +162,10 @@ pub async fn update_keys_is_all_or_nothing(store: &dyn Store) {
         .create_key(&primary, &material(&primary), &[], audit())
         .await
         .expect("primary");
+    let mut primary = primary;
+    primary.version = 2;
     store
-        .create_replica(&replica, &[material(&replica)], &[], audit())
+        .create_replica(&primary, &replica, &[material(&replica)], &[], audit())
         .await
         .expect("replica");
 
@@ -152,7 +180,7 @@ pub async fn update_keys_is_all_or_nothing(store: &dyn Store) {
     };
     // The replica's version is stale: nothing changes, the primary included.
     let stale = store
-        .update_keys(&[rotate(&primary, 2), rotate(&replica, 5)], audit())
+        .update_keys(&[rotate(&primary, 3), rotate(&replica, 5)], audit())
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(
@@ -168,16 +196,19 @@ pub async fn update_keys_is_all_or_nothing(store: &dyn Store) {
     );
 
     store
-        .update_keys(&[rotate(&primary, 2), rotate(&replica, 2)], audit())
+        .update_keys(&[rotate(&primary, 3), rotate(&replica, 2)], audit())
         .await
         .expect("both");
-    for (region, k) in [(&east, &primary), (&west, &replica)] {
+    for (region, k, version) in [(&east, &primary, 3), (&west, &replica, 2)] {
         let got = store
             .get_key(&acct, region, &k.id())
             .await
             .expect("get")
             .expect("key");
-        assert_eq!((got.version, got.current_material), (2, material_id(50)));
+        assert_eq!(
+            (got.version, got.current_material),
+            (version, material_id(50))
+        );
         assert_eq!(got.primary_region, Some(west.clone()));
         assert!(
             store

@@ -69,3 +69,10 @@ pub async fn call(addr: SocketAddr, creds: &Credentials, form: &str) -> Result<S
         Err(format!("HTTP {status}: {body}"))
     }
 }
+
+/// The `<RequestId>` of a Query response body.
+pub fn request_id(body: &str) -> Option<String> {
+    let start = body.find("<RequestId>")? + "<RequestId>".len();
+    let len = body[start..].find("</RequestId>")?;
+    Some(body[start..start + len].to_owned())
+}

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,10 +13,11 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::config::timeout::TimeoutConfig;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::GrantOperation;
 
-use crate::common::{Sealed, read_credentials, try_decrypt};
+use crate::common::{Sealed, kinko, read_credentials, try_decrypt};
 use crate::iam;
 
 /// What the server acknowledged.
@@ -26,6 +28,8 @@ pub struct Ledger {
     pub rotating: Vec<String>,
     pub grants: Vec<(String, String)>,
     pub users: Vec<String>,
+    /// The request id of every acknowledged request above.
+    pub request_ids: Vec<String>,
 }
 
 impl Ledger {
@@ -46,6 +50,7 @@ impl Ledger {
             rotating: self.rotating[before.rotating.len()..].to_vec(),
             grants: self.grants[before.grants.len()..].to_vec(),
             users: self.users[before.users.len()..].to_vec(),
+            request_ids: self.request_ids[before.request_ids.len()..].to_vec(),
         }
     }
 
@@ -178,8 +183,10 @@ async fn one(
             .send()
             .await
             .map(|out| {
-                let id = out.key_metadata.map(|m| m.key_id).unwrap_or_default();
-                ledger.lock().expect("the ledger").keys.push(id);
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(out.request_id().map(str::to_owned));
+                l.keys
+                    .push(out.key_metadata.map(|m| m.key_id).unwrap_or_default());
             })
             .map_err(|e| format!("CreateKey: {e:?}")),
         2..=5 => {
@@ -191,6 +198,7 @@ async fn one(
                 .send()
                 .await
                 .map(|out| {
+                    let request_id = out.request_id().map(str::to_owned);
                     let sealed = Sealed {
                         key_id: key.clone(),
                         context: vec![("run".to_owned(), tag.to_owned())],
@@ -200,7 +208,9 @@ async fn one(
                             .map(Blob::into_inner)
                             .unwrap_or_default(),
                     };
-                    ledger.lock().expect("the ledger").sealed.push(sealed);
+                    let mut l = ledger.lock().expect("the ledger");
+                    l.request_ids.extend(request_id);
+                    l.sealed.push(sealed);
                 })
                 .map_err(|e| format!("Encrypt: {e:?}"))
         }
@@ -209,12 +219,10 @@ async fn one(
             .key_id(&key)
             .send()
             .await
-            .map(|_| {
-                ledger
-                    .lock()
-                    .expect("the ledger")
-                    .rotating
-                    .push(key.clone())
+            .map(|out| {
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(out.request_id().map(str::to_owned));
+                l.rotating.push(key.clone());
             })
             .map_err(|e| format!("EnableKeyRotation: {e:?}")),
         7 | 8 => kms
@@ -225,12 +233,10 @@ async fn one(
             .send()
             .await
             .map(|out| {
-                let grant = out.grant_id.unwrap_or_default();
-                ledger
-                    .lock()
-                    .expect("the ledger")
-                    .grants
-                    .push((key.clone(), grant));
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(out.request_id().map(str::to_owned));
+                l.grants
+                    .push((key.clone(), out.grant_id.unwrap_or_default()));
             })
             .map_err(|e| format!("CreateGrant: {e:?}")),
         _ => {
@@ -241,7 +247,11 @@ async fn one(
                 &format!("Action=CreateUser&UserName={user}"),
             )
             .await
-            .map(|_| ledger.lock().expect("the ledger").users.push(user))
+            .map(|body| {
+                let mut l = ledger.lock().expect("the ledger");
+                l.request_ids.extend(iam::request_id(&body));
+                l.users.push(user);
+            })
             .map_err(|e| format!("CreateUser: {e}"))
         }
     }
@@ -310,4 +320,40 @@ pub async fn check(target: &Target, ledger: &Ledger) -> Vec<String> {
         }
     }
     missing
+}
+
+/// The request ids of every successful request in the trail (`kinko audit query`).
+pub fn recorded_request_ids(data: &Path, extra: &[&str]) -> BTreeSet<String> {
+    let mut args = vec![
+        "audit",
+        "query",
+        "--data-dir",
+        data.to_str().expect("UTF-8"),
+        "--result",
+        "success",
+    ];
+    args.extend_from_slice(extra);
+    let out = kinko(&args, &[]).output().expect("run kinko audit query");
+    assert!(
+        out.status.success(),
+        "kinko audit query: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|record| record["requestID"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Whether a worker's error is a server error (5xx), as every error of a fault must be.
+pub fn is_server_error(e: &str) -> bool {
+    [
+        "KMSInternalException",
+        "DependencyTimeoutException",
+        "HTTP 500",
+        "HTTP 503",
+    ]
+    .iter()
+    .any(|code| e.contains(code))
 }

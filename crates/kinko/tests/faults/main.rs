@@ -1,7 +1,8 @@
 //! The fault campaign through the real binary (issue 19): kill -9 at random points under mixed
 //! load on SQLite and on PostgreSQL (`kill`), a file-size limit standing in for a full disk
-//! (`disk`), an audit store that refuses every write (`audit_store`), and a PostgreSQL of the
-//! test's own stopped and started under load (`pg_restart`).
+//! (`disk`) and a really full tmpfs (`tmpfs`), an audit store that refuses every write
+//! (`audit_store`), and a PostgreSQL of the test's own stopped and started under load
+//! (`pg_restart`).
 //!
 //! Short by default (a few kills per store, well under a minute). `KINKO_FAULT_ROUNDS=N` (set by
 //! `cargo xtask faults N`) makes the long run. Every test prints its figures on stderr as lines
@@ -20,6 +21,7 @@ mod iam;
 mod kill;
 mod load;
 mod pg_restart;
+mod tmpfs;
 
 /// Kills per store: `KINKO_FAULT_ROUNDS`, else the short run's.
 fn rounds(short: usize) -> usize {

@@ -16,7 +16,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 use crate::common::{Server, free_loopback_addr, run};
-use crate::load::{Ledger, Rng, Target, check, steady_worker};
+use crate::load::{Ledger, Rng, Target, check, is_server_error, steady_worker};
 use crate::rounds;
 
 /// Short run: restarts of PostgreSQL.
@@ -149,18 +149,6 @@ impl Drop for Cluster {
             .args(["-m", "immediate", "stop"])
             .output();
     }
-}
-
-/// Whether an error a worker got while PostgreSQL was away is a server error, as it must be.
-fn is_server_error(e: &str) -> bool {
-    [
-        "KMSInternalException",
-        "DependencyTimeoutException",
-        "HTTP 500",
-        "HTTP 503",
-    ]
-    .iter()
-    .any(|code| e.contains(code))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,12 @@
+//! Operations of the Secrets Manager model Kinko does not serve: replication and rotation.
+//! Each answers with an error that names it as unsupported.
+
+use super::op::Descriptor;
+
+pub(super) const OPERATIONS: &[Descriptor] = &[
+    Descriptor::unsupported("ReplicateSecretToRegions", true),
+    Descriptor::unsupported("RemoveRegionsFromReplication", true),
+    Descriptor::unsupported("StopReplicationToReplica", true),
+    Descriptor::unsupported("RotateSecret", true),
+    Descriptor::unsupported("CancelRotateSecret", true),
+];
