@@ -32,6 +32,7 @@ mod jobs;
 mod json;
 mod kms;
 pub mod listener;
+mod markup;
 pub mod metrics;
 mod metrics_listener;
 mod query;

@@ -7,26 +7,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::session::Session;
+pub(crate) use crate::markup::{esc, table};
 
 /// The Content-Security-Policy of every console response.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// Escapes text for an HTML element or a quoted attribute.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Percent-encodes a value for a URL query or path segment.
 pub fn url(s: &str) -> String {
@@ -148,31 +133,6 @@ pub fn csrf_field(session: &Session) -> String {
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         esc(&session.csrf)
     )
-}
-
-/// A table with a caption, header cells and rows (cells already HTML), or `empty` when there are
-/// no rows.
-pub fn table(id: &str, caption: &str, head: &[&str], rows: &[Vec<String>], empty: &str) -> String {
-    if rows.is_empty() {
-        return format!("<p class=\"empty\" id=\"{id}-empty\">{}</p>", esc(empty));
-    }
-    let mut out = format!(
-        "<table id=\"{id}\"><caption>{}</caption><thead><tr>",
-        esc(caption)
-    );
-    for h in head {
-        out.push_str(&format!("<th scope=\"col\">{}</th>", esc(h)));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        out.push_str("<tr>");
-        for cell in row {
-            out.push_str(&format!("<td>{cell}</td>"));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</tbody></table>");
-    out
 }
 
 /// An error the API answered, shown where its data would have been: the code and AWS's reason.
