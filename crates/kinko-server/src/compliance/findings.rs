@@ -382,16 +382,13 @@ async fn key_findings(
 }
 
 async fn root_finding(i: &Inputs<'_>, out: &mut Vec<Finding>) -> Result<(), ComplianceError> {
-    let setting = i
-        .store
-        .get_setting(crate::root::ROOT_SETTING)
+    // A record that does not parse is reported as a finding, not as a failed report.
+    let kind = crate::root::recorded_provider(i.store)
         .await
-        .map_err(ComplianceError::Store)?;
-    let kind = setting
-        .as_deref()
-        .map(|r| r.split(['=', ':', ';']).next().unwrap_or("").to_owned())
-        .unwrap_or_else(|| "file".to_owned());
-    let (severity, evidence, status) = match kind.as_str() {
+        .ok()
+        .flatten()
+        .map_or("unknown", crate::root::Provider::as_str);
+    let (severity, evidence, status) = match kind {
         "pkcs11" => (
             Severity::Info,
             "key material is wrapped under a key held in a PKCS#11 token (a secure cryptographic device)".to_owned(),
@@ -402,9 +399,14 @@ async fn root_finding(i: &Inputs<'_>, out: &mut Vec<Finding>) -> Result<(), Comp
             "key material is wrapped under a key-encrypting key derived from an operator passphrase, not stored with the data; no secure cryptographic device".to_owned(),
             Status::Pass,
         ),
+        "file" => (
+            Severity::High,
+            "root of trust \"file\": the key-encrypting key is a file in the data directory, next to the keys it protects; development only".to_owned(),
+            Status::Finding,
+        ),
         other => (
             Severity::High,
-            format!("root of trust \"{other}\": the key-encrypting key is a file in the data directory, next to the keys it protects; development only"),
+            format!("root of trust \"{other}\": the installation's record of its root does not name a known provider"),
             Status::Finding,
         ),
     };

@@ -97,16 +97,12 @@ pub(crate) async fn show(State(c): State<Arc<Console>>, request: Request) -> Res
     }
     body.push_str("</div>");
     body.push_str(&trail(&c, &ctx).await);
-    let root = c
-        .app
-        .kms
-        .store()
-        .get_setting(crate::root::ROOT_SETTING)
+    let root = crate::root::recorded_provider(c.app.kms.store().as_ref())
         .await
         .ok()
         .flatten()
-        .map(|r| r.split(['=', ':', ';']).next().unwrap_or("").to_owned())
-        .unwrap_or_else(|| "file".to_owned());
+        .map_or("unknown", crate::root::Provider::as_str)
+        .to_owned();
     body.push_str(&format!(
         "<section aria-labelledby=\"h-about\"><h2 id=\"h-about\">Installation</h2><dl class=\"config\">\
          <dt>Root of trust</dt><dd id=\"root-kind\">{}</dd><dt>Version</dt><dd id=\"version\">{}</dd></dl></section>",
