@@ -101,6 +101,8 @@ pub struct Config {
     pub max_requests_in_flight: usize,
     /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Secrets Manager rotation functions: Lambda ARN → the HTTP URL that serves it.
+    pub rotation_functions: std::collections::BTreeMap<String, String>,
 }
 
 /// The optional keys of a TOML config file; the same shape holds the flags and environment
@@ -133,6 +135,8 @@ pub struct FileConfig {
     pub max_requests_in_flight: Option<usize>,
     /// `metrics_listen = "127.0.0.1:9100"`.
     pub metrics_listen: Option<String>,
+    /// `[rotation_functions]` with `"LAMBDA-ARN" = "http://host:port/path"`.
+    pub rotation_functions: Option<std::collections::BTreeMap<String, String>>,
     /// `log_format = "json"` (or `"text"`); read by the binary.
     pub log_format: Option<String>,
 }
@@ -212,6 +216,12 @@ impl Config {
                 .unwrap_or(crate::inflight::DEFAULT_MAX_IN_FLIGHT)
                 .max(1),
             metrics_listen,
+            rotation_functions: file
+                .rotation_functions
+                .into_iter()
+                .chain(overrides.rotation_functions)
+                .flatten()
+                .collect(),
         })
     }
 

@@ -155,6 +155,7 @@ impl Server {
             signature_clock,
             quotas: Arc::new(quota::Quotas::new(&config.quotas)),
             in_flight: inflight::InFlight::new(config.max_requests_in_flight),
+            rotation_functions: Arc::new(config.rotation_functions.clone()),
             audit_public_key: signing_key.public_key(),
         });
         Ok(Server {
