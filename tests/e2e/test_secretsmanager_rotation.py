@@ -20,6 +20,7 @@ import json
 import secrets
 import subprocess
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -126,8 +127,10 @@ def server(tmp_path_factory, functions):
     args = (
         "--rotation-function", f"{GOOD}=http://127.0.0.1:{good.port}/",
         "--rotation-function", f"{BAD}=http://127.0.0.1:{bad.port}/",
+        "--insecure-test-clock",
+        "--jobs-interval-seconds", "3600",
     )
-    with run_kinko(base / "data", base / "server.log", config_file, args) as s:
+    with run_kinko(base / "data", base / "server.log", config_file, args, {"KINKO_INSECURE_TEST_MODE": "1"}) as s:
         good.sm = make_client(s, "secretsmanager")
         bad.sm = make_client(s, "secretsmanager")
         yield s
@@ -206,6 +209,38 @@ def test_a_failing_function_leaves_awscurrent_and_records_the_failure(server, ro
     # CancelRotateSecret takes AWSPENDING off the half-made version.
     sm.cancel_rotate_secret(SecretId=arn)
     assert stages(sm, arn) == {first: ["AWSCURRENT"]}
+
+
+def advance(server, seconds: int) -> dict:
+    """Moves the server's test clock forward and runs one scheduler pass."""
+    req = urllib.request.Request(
+        f"{server.endpoint}/insecure/clock", data=json.dumps({"AdvanceSeconds": seconds}).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+def test_the_scheduler_starts_a_due_rotation(server, role, functions):
+    name, old = role
+    sm = make_client(server, "secretsmanager")
+    created = sm.create_secret(Name=f"pg/{name}", SecretString=json.dumps({"username": name, "password": old}))
+    arn, first = created["ARN"], created["VersionId"]
+    sm.rotate_secret(SecretId=arn, RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "rate(4 hours)"}, RotateImmediately=False)
+    d = sm.describe_secret(SecretId=arn)
+    assert "LastRotatedDate" not in d and (d["NextRotationDate"] - d["LastChangedDate"]).total_seconds() >= 4 * 3600 - 5
+    # Not yet due: nothing happens.
+    advance(server, 3600)
+    assert stages(sm, arn) == {first: ["AWSCURRENT"]}
+    assert scram_matches(verifier(name), old)
+    # Due: the pass rotates it.
+    advance(server, 3 * 3600 + 60)
+    versions = stages(sm, arn)
+    assert versions[first] == ["AWSPREVIOUS"] and len(versions) == 2
+    current = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+    assert current["password"] != old and scram_matches(verifier(name), current["password"])
+    d = sm.describe_secret(SecretId=arn)
+    assert "LastRotatedDate" in d and (d["NextRotationDate"] - d["LastRotatedDate"]).total_seconds() == 4 * 3600
 
 
 def test_bad_rotation_requests(server):

@@ -220,6 +220,41 @@ impl Kms {
         Ok(secret)
     }
 
+    /// Runs `rotate` on each secret whose rotation is enabled and due at `now` (at most 100 a
+    /// pass), while this node holds the store's job lock (one node at a time).
+    pub async fn rotate_due_secrets<F, Fut>(&self, rotate: F) -> Result<Vec<String>, Error>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let Some(lock) = self.store().try_job_lock().await? else {
+            return Ok(Vec::new());
+        };
+        let now = self.clock().now();
+        let due = match self.store().secrets_rotating(10_000).await {
+            Ok(all) => all,
+            Err(e) => {
+                lock.release().await;
+                return Err(e.into());
+            }
+        };
+        let mut done = Vec::new();
+        for secret in due
+            .into_iter()
+            .filter(|s| {
+                s.rotation
+                    .as_ref()
+                    .is_some_and(|r| r.enabled && r.next_rotation.is_some_and(|n| n <= now))
+            })
+            .take(100)
+        {
+            done.push(secret.arn.clone());
+            rotate(secret).await;
+        }
+        lock.release().await;
+        Ok(done)
+    }
+
     async fn store_rotation(
         &self,
         mut secret: Secret,

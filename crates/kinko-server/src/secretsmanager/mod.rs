@@ -22,6 +22,7 @@ use kinko_api::ErrorCode;
 use kinko_core::{AuditDraft, Caller};
 
 pub(crate) use self::op::Descriptor;
+pub(crate) use self::rotation::rotate_due;
 use crate::audit::RequestInfo;
 use crate::errors::ApiError;
 use crate::state::AppState;

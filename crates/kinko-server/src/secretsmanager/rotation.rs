@@ -53,7 +53,7 @@ async fn rotate_secret(cx: Call<'_>, r: RotateSecretRequest) -> Reply {
             deletion_date: None,
         });
     }
-    rotate_now(cx.kms, functions, cx.info(), &secret.arn, &token).await;
+    rotate_now(cx.kms, functions, Some(cx.info()), &secret.arn, &token).await;
     body(&SecretWriteResponse {
         arn: Some(secret.arn),
         name: Some(secret.name),
@@ -67,7 +67,7 @@ async fn rotate_secret(cx: Call<'_>, r: RotateSecretRequest) -> Reply {
 pub(crate) async fn rotate_now(
     kms: &Kms,
     functions: &BTreeMap<String, String>,
-    info: &RequestInfo,
+    info: Option<&RequestInfo>,
     arn: &str,
     token: &str,
 ) {
@@ -75,7 +75,7 @@ pub(crate) async fn rotate_now(
         Ok(Some(s)) => s,
         _ => return,
     };
-    let Some(rotation) = secret.rotation.filter(|r| r.enabled) else {
+    let Some(rotation) = secret.rotation.clone().filter(|r| r.enabled) else {
         return;
     };
     let outcome = match functions.get(&rotation.lambda_arn) {
@@ -92,7 +92,20 @@ pub(crate) async fn rotate_now(
             tracing::warn!(secret = %arn, version_id = %token, reason = %why, "secret rotation failed")
         }
     }
-    let draft = outcome_record(info, arn, token, failure.as_deref());
+    let draft = match info {
+        Some(info) => outcome_record(info, arn, token, failure.as_deref()),
+        None => crate::jobs::secret_event(
+            &secret,
+            if failure.is_none() {
+                "RotationSucceeded"
+            } else {
+                "RotationFailed"
+            },
+            kms.clock().now(),
+            json!({ "secretId": arn, "clientRequestToken": token }),
+            outcome_elements(arn, token, failure.as_deref()),
+        ),
+    };
     if let Err(e) = kms
         .record_secret_rotation(arn, token, failure, &draft)
         .await
@@ -115,12 +128,29 @@ fn outcome_record(info: &RequestInfo, arn: &str, token: &str, failure: Option<&s
     info.draft(&Recorded {
         key: None,
         source_key: None,
-        response_elements: Some(match failure {
-            None => json!({ "ARN": arn, "versionId": token }),
-            Some(why) => json!({ "ARN": arn, "versionId": token, "failure": why }),
-        }),
+        response_elements: Some(outcome_elements(arn, token, failure)),
         error: None,
     })
+}
+
+fn outcome_elements(arn: &str, token: &str, failure: Option<&str>) -> serde_json::Value {
+    match failure {
+        None => json!({ "ARN": arn, "versionId": token }),
+        Some(why) => json!({ "ARN": arn, "versionId": token, "failure": why }),
+    }
+}
+
+/// The scheduler's part: starts each due rotation (NextRotationDate passed) with a new token,
+/// one node at a time under the store's job lock.
+pub(crate) async fn rotate_due(kms: &Kms, functions: &BTreeMap<String, String>) {
+    let rotate = |secret: kinko_core::Secret| async move {
+        let token = crate::util::new_uuid();
+        tracing::info!(secret = %secret.arn, version_id = %token, "starting a scheduled secret rotation");
+        rotate_now(kms, functions, None, &secret.arn, &token).await;
+    };
+    if let Err(e) = kms.rotate_due_secrets(rotate).await {
+        tracing::error!(error = %e, "scheduled secret rotations failed; retrying at the next tick");
+    }
 }
 
 async fn cancel_rotate_secret(cx: Call<'_>, r: SecretIdRequest) -> Reply {

@@ -197,4 +197,15 @@ impl<B: Backend> SecretStore for SqlStore<B> {
         .bind(limit_i64(limit));
         self.0.read_all(s, rows::secret).await
     }
+
+    async fn secrets_rotating(&self, limit: usize) -> Result<Vec<Secret>, StoreError> {
+        let s = Stmt::new(concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE rotation IS NOT NULL AND deletion_date IS NULL \
+             ORDER BY arn LIMIT $1"
+        ))
+        .bind(limit_i64(limit));
+        self.0.read_all(s, rows::secret).await
+    }
 }
