@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from botocore.exceptions import ClientError
 
-from audit_helpers import all_events, make_client, record
+from audit_helpers import all_events, make_client, record, signed_call
 from kinko_server import _free_port, run_kinko
 
 PG = ["psql", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-Atc"]
@@ -205,6 +205,18 @@ def test_a_failing_function_leaves_awscurrent_and_records_the_failure(server, ro
     mine = [e for e in failed if e["requestParameters"]["clientRequestToken"] == token]
     assert mine and "setSecret" in mine[0]["responseElements"]["failure"]
     assert "secret rotation failed" in server.log_file.read_text()
+
+    # RotateSecret again (boto3 fills in a new token) runs the steps again; AWSPENDING moves to
+    # the function's new version and AWSCURRENT still stays.
+    again = sm.rotate_secret(SecretId=arn)["VersionId"]
+    assert again != token and functions[1].steps[-1] == ("setSecret", again)
+    assert stages(sm, arn) == {first: ["AWSCURRENT"], again: ["AWSPENDING"]}
+
+    # Without a ClientRequestToken (the SDKs always send one), the stopped rotation is reattempted
+    # with the AWSPENDING version's id.
+    raw = signed_call(server, "secretsmanager.RotateSecret", {"SecretId": arn}, service="secretsmanager")
+    assert raw.status == 200 and json.loads(raw.body)["VersionId"] == again
+    assert functions[1].steps[-1] == ("setSecret", again)
 
     # CancelRotateSecret takes AWSPENDING off the half-made version.
     sm.cancel_rotate_secret(SecretId=arn)

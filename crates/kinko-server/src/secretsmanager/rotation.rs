@@ -27,9 +27,11 @@ impl SmRequest for RotateSecretRequest {}
 async fn rotate_secret(cx: Call<'_>, r: RotateSecretRequest) -> Reply {
     let id = required(r.secret_id, "SecretId")?;
     let token = match r.client_request_token {
-        Some(t) if (32..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) => t,
+        Some(t) if (32..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) => {
+            Some(t)
+        }
         Some(_) => return Err(invalid("ClientRequestToken must be 32-64 characters.")),
-        None => crate::util::new_uuid(),
+        None => None,
     };
     let rules = r.rotation_rules.unwrap_or_default();
     let req = RotationRequest {
@@ -53,6 +55,10 @@ async fn rotate_secret(cx: Call<'_>, r: RotateSecretRequest) -> Reply {
             deletion_date: None,
         });
     }
+    let token = match token {
+        Some(t) => t,
+        None => token_for(cx.kms, &secret.arn).await,
+    };
     rotate_now(cx.kms, functions, Some(cx.info()), &secret.arn, &token).await;
     body(&SecretWriteResponse {
         arn: Some(secret.arn),
@@ -60,6 +66,23 @@ async fn rotate_secret(cx: Call<'_>, r: RotateSecretRequest) -> Reply {
         version_id: Some(token),
         version_stages: None,
     })
+}
+
+/// The token of a new rotation of `arn`: the AWSPENDING version's id when a rotation stopped
+/// part way (that rotation is reattempted, as AWS does), else a new UUID.
+async fn token_for(kms: &Kms, arn: &str) -> String {
+    let pending = kms
+        .store()
+        .secret_versions(arn)
+        .await
+        .ok()
+        .and_then(|versions| {
+            versions
+                .into_iter()
+                .find(|v| v.has(kinko_core::AWSPENDING) && !v.has(kinko_core::AWSCURRENT))
+                .map(|v| v.version_id)
+        });
+    pending.unwrap_or_else(crate::util::new_uuid)
 }
 
 /// Runs the rotation function of `arn` with `token` and records the outcome. A failure is not
@@ -144,7 +167,7 @@ fn outcome_elements(arn: &str, token: &str, failure: Option<&str>) -> serde_json
 /// one node at a time under the store's job lock.
 pub(crate) async fn rotate_due(kms: &Kms, functions: &BTreeMap<String, String>) {
     let rotate = |secret: kinko_core::Secret| async move {
-        let token = crate::util::new_uuid();
+        let token = token_for(kms, &secret.arn).await;
         tracing::info!(secret = %secret.arn, version_id = %token, "starting a scheduled secret rotation");
         rotate_now(kms, functions, None, &secret.arn, &token).await;
     };
