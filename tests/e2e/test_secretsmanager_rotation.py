@@ -32,6 +32,7 @@ from kinko_server import _free_port, run_kinko
 PG = ["psql", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-Atc"]
 GOOD = "arn:aws:lambda:us-east-1:111122223333:function:pg-rotation"
 BAD = "arn:aws:lambda:us-east-1:111122223333:function:broken-rotation"
+GONE = "arn:aws:lambda:us-east-1:111122223333:function:unreachable-rotation"
 
 
 def psql(sql: str) -> str:
@@ -127,6 +128,7 @@ def server(tmp_path_factory, functions):
     args = (
         "--rotation-function", f"{GOOD}=http://127.0.0.1:{good.port}/",
         "--rotation-function", f"{BAD}=http://127.0.0.1:{bad.port}/",
+        "--rotation-function", f"{GONE}=http://127.0.0.1:{_free_port()}/rotate",
         "--insecure-test-clock",
         "--jobs-interval-seconds", "3600",
     )
@@ -155,7 +157,7 @@ def test_rotation_changes_the_postgres_password_and_the_labels(server, role, fun
     assert scram_matches(verifier(name), old)
     created = sm.create_secret(Name=f"pg/{name}", SecretString=json.dumps({"username": name, "password": old}))
     arn, first = created["ARN"], created["VersionId"]
-    assert sm.describe_secret(SecretId=arn)["RotationEnabled"] is False
+    assert "RotationEnabled" not in sm.describe_secret(SecretId=arn)
 
     out = sm.rotate_secret(SecretId=arn, RotationLambdaARN=GOOD, RotationRules={"AutomaticallyAfterDays": 30})
     token = out["VersionId"]
@@ -269,7 +271,7 @@ def test_bad_rotation_requests(server):
     assert code(RotationRules={"AutomaticallyAfterDays": 1}) == "InvalidRequestException"
     assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "rate(1 hours)"}) == "InvalidParameterException"
     assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "cron(0 8 1 * ? *)"}) == "UnsupportedOperationException"
-    assert sm.describe_secret(SecretId=arn)["RotationEnabled"] is False
+    assert "RotationEnabled" not in sm.describe_secret(SecretId=arn)
     # RotateImmediately false stores the schedule and calls nothing.
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=GOOD, RotationRules={"AutomaticallyAfterDays": 7}, RotateImmediately=False)
     d = sm.describe_secret(SecretId=arn)
@@ -277,3 +279,17 @@ def test_bad_rotation_requests(server):
     with pytest.raises(ClientError) as info:
         sm.rotate_secret(SecretId="no-such-secret", RotationLambdaARN=GOOD, RotationRules={"AutomaticallyAfterDays": 1})
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_an_unreachable_function_fails_the_rotation_without_changes(server):
+    sm = make_client(server, "secretsmanager")
+    created = sm.create_secret(Name=f"r/{secrets.token_hex(4)}", SecretString="{}")
+    arn, first = created["ARN"], created["VersionId"]
+    token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=GONE, RotationRules={"AutomaticallyAfterDays": 2})["VersionId"]
+    assert stages(sm, arn) == {first: ["AWSCURRENT"]}
+    assert "LastRotatedDate" not in sm.describe_secret(SecretId=arn)
+    cloudtrail = make_client(server, "cloudtrail")
+    failed = [record(e) for e in all_events(cloudtrail, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "RotationFailed"}])]
+    mine = [e for e in failed if e["requestParameters"]["clientRequestToken"] == token]
+    assert mine and "createSecret" in mine[0]["responseElements"]["failure"]
+    assert "connecting failed" in mine[0]["responseElements"]["failure"]

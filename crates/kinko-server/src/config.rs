@@ -258,3 +258,28 @@ fn quota_entries(
     }
     crate::quota::QuotaSettings::from_entries(entries)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_functions_come_from_the_file_and_the_flags_win() {
+        let arn = "arn:aws:lambda:us-east-1:111122223333:function:rot";
+        let other = "arn:aws:lambda:us-east-1:111122223333:function:other";
+        let file: FileConfig = toml::from_str(&format!(
+            "[rotation_functions]\n\"{arn}\" = \"http://127.0.0.1:9000/\"\n\"{other}\" = \"http://127.0.0.1:9001/\"\n"
+        ))
+        .expect("a valid file");
+        let overrides = FileConfig {
+            rotation_functions: Some([(arn.to_owned(), "http://10.0.0.1/".to_owned())].into()),
+            ..FileConfig::default()
+        };
+        let config = Config::merge(file, overrides).expect("a valid config");
+        assert_eq!(config.rotation_functions.len(), 2);
+        assert_eq!(config.rotation_functions[arn], "http://10.0.0.1/");
+        assert_eq!(config.rotation_functions[other], "http://127.0.0.1:9001/");
+        let none = Config::merge(FileConfig::default(), FileConfig::default()).expect("defaults");
+        assert!(none.rotation_functions.is_empty());
+    }
+}

@@ -57,7 +57,7 @@ fn described(secret: Secret, versions: &[SecretVersion]) -> DescribeSecretRespon
         name: Some(secret.name),
         description: (!secret.description.is_empty()).then_some(secret.description),
         kms_key_id: secret.kms_key_id,
-        rotation_enabled: Some(secret.rotation.as_ref().is_some_and(|r| r.enabled)),
+        rotation_enabled: secret.rotation.as_ref().map(|r| r.enabled),
         rotation_lambda_arn: secret.rotation.as_ref().map(|r| r.lambda_arn.clone()),
         rotation_rules: secret.rotation.as_ref().map(|r| RotationRules {
             automatically_after_days: r.after_days,
