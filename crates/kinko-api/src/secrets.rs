@@ -98,7 +98,9 @@ sm_request!(/** DescribeSecret, RestoreSecret and the like: a SecretId. */ Secre
 });
 sm_response!(/** DescribeSecret output (and ListSecrets' `SecretListEntry`). */ DescribeSecretResponse {
     #[serde(rename = "ARN")] arn: String, name: String, description: String, kms_key_id: String,
-    rotation_enabled: bool, last_changed_date: f64, deleted_date: f64, tags: Vec<SmTag>,
+    rotation_enabled: bool, #[serde(rename = "RotationLambdaARN")] rotation_lambda_arn: String,
+    rotation_rules: RotationRules, last_rotated_date: f64, next_rotation_date: f64,
+    last_changed_date: f64, deleted_date: f64, tags: Vec<SmTag>,
     version_ids_to_stages: std::collections::BTreeMap<String, Vec<String>>,
     secret_versions_to_stages: std::collections::BTreeMap<String, Vec<String>>,
     created_date: f64, primary_region: String,
@@ -164,4 +166,22 @@ pub struct ValidationErrorsEntry {
 }
 sm_response!(/** ValidateResourcePolicy output. */ ValidateResourcePolicyResponse {
     policy_validation_passed: bool, validation_errors: Vec<ValidationErrorsEntry>,
+});
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+/// RotationRules.
+pub struct RotationRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatically_after_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_expression: Option<String>,
+}
+sm_request!(/** RotateSecret input. */ RotateSecretRequest {
+    secret_id: String, client_request_token: String,
+    #[serde(rename = "RotationLambdaARN")] rotation_lambda_arn: String,
+    rotation_rules: RotationRules, rotate_immediately: bool,
 });

@@ -117,6 +117,8 @@ actions! {
     SmPutResourcePolicy = "secretsmanager:PutResourcePolicy",
     SmPutSecretValue = "secretsmanager:PutSecretValue",
     SmRestoreSecret = "secretsmanager:RestoreSecret",
+    SmRotateSecret = "secretsmanager:RotateSecret",
+    SmCancelRotateSecret = "secretsmanager:CancelRotateSecret",
     SmTagResource = "secretsmanager:TagResource",
     SmUntagResource = "secretsmanager:UntagResource",
     SmUpdateSecret = "secretsmanager:UpdateSecret",

@@ -53,6 +53,7 @@ mod rewrap;
 mod rules;
 mod secret_model;
 mod secret_policy;
+mod secret_rotation;
 mod secrets;
 mod secrets_admin;
 mod secrets_seal;
@@ -109,7 +110,10 @@ pub use ops::{
 pub use principal::Principal;
 pub use resource_policy::PolicyCheck;
 pub use rewrap::{RewrapReport, count_by_root, rewrap_all};
-pub use secret_model::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Secret, SecretValue, SecretVersion};
+pub use secret_model::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Secret, SecretRotation, SecretValue, SecretVersion,
+};
+pub use secret_rotation::{RotationRequest, rotation_interval};
 pub use secrets::{
     CreateSecretRequest, MAX_SECRET_TAGS, MAX_SECRET_VALUE_BYTES, SecretRead, SecretWrite,
 };

@@ -38,8 +38,32 @@ pub struct Secret {
     pub tags: Vec<Tag>,
     /// The resource policy (PutResourcePolicy), as given.
     pub resource_policy: Option<String>,
+    /// Its rotation (RotateSecret), once configured.
+    pub rotation: Option<SecretRotation>,
     /// Optimistic-concurrency version, bumped by every update.
     pub version: i64,
+}
+
+/// A secret's rotation: the function that rotates it, its schedule and how it last went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRotation {
+    /// Whether rotation is on (CancelRotateSecret turns it off).
+    pub enabled: bool,
+    /// The rotation function's Lambda ARN, mapped to a URL by the server's configuration.
+    pub lambda_arn: String,
+    /// RotationRules.AutomaticallyAfterDays, when given so.
+    pub after_days: Option<i64>,
+    /// RotationRules.ScheduleExpression (`rate(N days)`, `rate(N hours)`), when given so.
+    pub schedule: Option<String>,
+    /// The interval between rotations, in milliseconds.
+    pub interval_ms: i64,
+    /// When a rotation last succeeded.
+    pub last_rotated: Option<UnixMillis>,
+    /// When the scheduler starts the next rotation.
+    pub next_rotation: Option<UnixMillis>,
+    /// Why the last rotation failed (no secret value, only the step and the HTTP outcome);
+    /// cleared by a successful one.
+    pub last_failure: Option<String>,
 }
 
 /// One version of a secret's value, sealed.

@@ -318,6 +318,7 @@ impl Kms {
             deletion_date: None,
             tags: req.tags,
             resource_policy: None,
+            rotation: None,
             version: 1,
         };
         self.authorize_secret(caller, Action::SmCreateSecret, Some(&probe), &arn)

@@ -562,4 +562,7 @@ pub trait SecretStore: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// Secrets whose deletion date has passed at `now`, at most `limit`.
     async fn secrets_due(&self, now: UnixMillis, limit: usize) -> Result<Vec<Secret>, StoreError>;
+    /// Secrets with a rotation configured and not pending deletion, at most `limit` (the
+    /// scheduler picks the due ones).
+    async fn secrets_rotating(&self, limit: usize) -> Result<Vec<Secret>, StoreError>;
 }

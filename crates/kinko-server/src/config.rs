@@ -101,6 +101,8 @@ pub struct Config {
     pub max_requests_in_flight: usize,
     /// Where Prometheus metrics are served (`GET /metrics`), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// Secrets Manager rotation functions: Lambda ARN → the HTTP URL that serves it.
+    pub rotation_functions: std::collections::BTreeMap<String, String>,
 }
 
 /// The optional keys of a TOML config file; the same shape holds the flags and environment
@@ -133,6 +135,8 @@ pub struct FileConfig {
     pub max_requests_in_flight: Option<usize>,
     /// `metrics_listen = "127.0.0.1:9100"`.
     pub metrics_listen: Option<String>,
+    /// `[rotation_functions]` with `"LAMBDA-ARN" = "http://host:port/path"`.
+    pub rotation_functions: Option<std::collections::BTreeMap<String, String>>,
     /// `log_format = "json"` (or `"text"`); read by the binary.
     pub log_format: Option<String>,
 }
@@ -212,6 +216,12 @@ impl Config {
                 .unwrap_or(crate::inflight::DEFAULT_MAX_IN_FLIGHT)
                 .max(1),
             metrics_listen,
+            rotation_functions: file
+                .rotation_functions
+                .into_iter()
+                .chain(overrides.rotation_functions)
+                .flatten()
+                .collect(),
         })
     }
 
@@ -247,4 +257,29 @@ fn quota_entries(
         entries.extend(all.into_iter().chain(named).map(|(n, r)| (n.as_str(), *r)));
     }
     crate::quota::QuotaSettings::from_entries(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_functions_come_from_the_file_and_the_flags_win() {
+        let arn = "arn:aws:lambda:us-east-1:111122223333:function:rot";
+        let other = "arn:aws:lambda:us-east-1:111122223333:function:other";
+        let file: FileConfig = toml::from_str(&format!(
+            "[rotation_functions]\n\"{arn}\" = \"http://127.0.0.1:9000/\"\n\"{other}\" = \"http://127.0.0.1:9001/\"\n"
+        ))
+        .expect("a valid file");
+        let overrides = FileConfig {
+            rotation_functions: Some([(arn.to_owned(), "http://10.0.0.1/".to_owned())].into()),
+            ..FileConfig::default()
+        };
+        let config = Config::merge(file, overrides).expect("a valid config");
+        assert_eq!(config.rotation_functions.len(), 2);
+        assert_eq!(config.rotation_functions[arn], "http://10.0.0.1/");
+        assert_eq!(config.rotation_functions[other], "http://127.0.0.1:9001/");
+        let none = Config::merge(FileConfig::default(), FileConfig::default()).expect("defaults");
+        assert!(none.rotation_functions.is_empty());
+    }
 }

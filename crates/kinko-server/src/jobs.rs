@@ -93,6 +93,18 @@ pub fn service_event_for(
 /// The CloudTrail record of a secret Kinko deleted at the end of its recovery window
 /// (`EndSecretDeletion`, a Secrets Manager service event).
 pub fn secret_deleted(secret: &Secret, time: UnixMillis) -> AuditDraft {
+    secret_event(secret, "EndSecretDeletion", time, Value::Null, Value::Null)
+}
+
+/// The CloudTrail record of work Secrets Manager did by itself on `secret` (a Secrets Manager
+/// service event named `name`).
+pub fn secret_event(
+    secret: &Secret,
+    name: &str,
+    time: UnixMillis,
+    request_parameters: Value,
+    response_elements: Value,
+) -> AuditDraft {
     let event_id = crate::util::new_uuid();
     let account = secret.account.as_str();
     let record = json!({
@@ -100,12 +112,12 @@ pub fn secret_deleted(secret: &Secret, time: UnixMillis) -> AuditDraft {
         "userIdentity": { "accountId": account, "invokedBy": "secretsmanager.amazonaws.com" },
         "eventTime": iso8601(time),
         "eventSource": "secretsmanager.amazonaws.com",
-        "eventName": "EndSecretDeletion",
+        "eventName": name,
         "awsRegion": secret.region.as_str(),
         "sourceIPAddress": "secretsmanager.amazonaws.com",
         "userAgent": "secretsmanager.amazonaws.com",
-        "requestParameters": Value::Null,
-        "responseElements": Value::Null,
+        "requestParameters": request_parameters,
+        "responseElements": response_elements,
         "requestID": crate::util::new_uuid(),
         "eventID": event_id,
         "readOnly": false,
@@ -120,7 +132,7 @@ pub fn secret_deleted(secret: &Secret, time: UnixMillis) -> AuditDraft {
         request_id: None,
         time,
         event_source: "secretsmanager.amazonaws.com".to_owned(),
-        event_name: "EndSecretDeletion".to_owned(),
+        event_name: name.to_owned(),
         read_only: false,
         account: Some(secret.account.clone()),
         principal_arn: None,
@@ -132,7 +144,19 @@ pub fn secret_deleted(secret: &Secret, time: UnixMillis) -> AuditDraft {
     }
 }
 
-/// One scheduler pass, with service events stamped by the service's clock.
+/// More work for each scheduler pass, given by the server (the due secret rotations, which
+/// call rotation functions over HTTP).
+pub type ExtraPass =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
+/// One scheduler pass: [`run_once`], then `extra`.
+pub async fn run_pass(kms: &Kms, extra: &ExtraPass) -> Result<JobReport, kinko_core::Error> {
+    let report = run_once(kms).await;
+    extra().await;
+    report
+}
+
+/// One pass of the core's jobs, with service events stamped by the service's clock.
 pub async fn run_once(kms: &Kms) -> Result<JobReport, kinko_core::Error> {
     let clock = kms.clock().clone();
     let events = move |event: ServiceEvent, key: &Key| service_event(event, key, clock.now());
@@ -155,13 +179,13 @@ pub async fn run_once(kms: &Kms) -> Result<JobReport, kinko_core::Error> {
 }
 
 /// Runs [`run_once`] every `every` until aborted.
-pub fn spawn(kms: Arc<Kms>, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(kms: Arc<Kms>, every: Duration, extra: ExtraPass) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = run_once(&kms).await {
+            if let Err(e) = run_pass(&kms, &extra).await {
                 tracing::error!(error = %e, "scheduled key jobs failed; retrying at the next tick");
             }
         }
@@ -189,14 +213,14 @@ impl Clock for TestClock {
 
 /// `POST /insecure/clock` `{"AdvanceSeconds": n}`: moves the test clock forward, runs one
 /// scheduler pass and answers what it did. Loopback callers only.
-pub fn insecure_clock_routes(kms: Arc<Kms>, clock: Arc<TestClock>) -> Router {
+pub fn insecure_clock_routes(kms: Arc<Kms>, clock: Arc<TestClock>, extra: ExtraPass) -> Router {
     Router::new()
         .route("/insecure/clock", post(advance))
-        .with_state((kms, clock))
+        .with_state((kms, clock, extra))
 }
 
 async fn advance(
-    State((kms, clock)): State<(Arc<Kms>, Arc<TestClock>)>,
+    State((kms, clock, extra)): State<(Arc<Kms>, Arc<TestClock>, ExtraPass)>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     body: axum::body::Bytes,
 ) -> Response {
@@ -208,7 +232,7 @@ async fn advance(
         .and_then(|v| v.get("AdvanceSeconds").and_then(Value::as_i64))
         .unwrap_or(0);
     clock.advance(seconds.saturating_mul(1000));
-    match run_once(&kms).await {
+    match run_pass(&kms, &extra).await {
         Ok(report) => {
             let arns = |v: &[kinko_core::KeyArn]| -> Vec<String> {
                 v.iter().map(ToString::to_string).collect()

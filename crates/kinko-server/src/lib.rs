@@ -161,6 +161,7 @@ impl Server {
             signature_clock,
             quotas: Arc::new(quota::Quotas::new(&config.quotas)),
             in_flight: inflight::InFlight::new(config.max_requests_in_flight),
+            rotation_functions: Arc::new(config.rotation_functions.clone()),
             audit_public_key: signing_key.public_key(),
             audit_retention_days: config.audit_retention_days,
         });
@@ -187,10 +188,24 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let mut app = router(self.state.clone());
+        let rotations: jobs::ExtraPass = {
+            let state = self.state.clone();
+            Arc::new(move || {
+                let state = state.clone();
+                Box::pin(async move {
+                    secretsmanager::rotate_due(&state.kms, &state.rotation_functions).await;
+                })
+            })
+        };
         if let Some(clock) = &self.test_clock {
-            app = jobs::insecure_clock_routes(self.state.kms.clone(), clock.clone()).merge(app);
+            app = jobs::insecure_clock_routes(
+                self.state.kms.clone(),
+                clock.clone(),
+                rotations.clone(),
+            )
+            .merge(app);
         }
-        let scheduler = jobs::spawn(self.state.kms.clone(), self.jobs_every);
+        let scheduler = jobs::spawn(self.state.kms.clone(), self.jobs_every, rotations);
         let quota_upkeep = quota::spawn_upkeep(self.state.quotas.clone());
         // Several nodes share a PostgreSQL database: follow what the others change.
         let follower = match &self.store {

@@ -24,6 +24,8 @@ pub struct AppState {
     pub signature_clock: Arc<dyn kinko_core::Clock>,
     /// AWS's request quotas, per account and region.
     pub quotas: Arc<crate::quota::Quotas>,
+    /// Secrets Manager rotation functions: Lambda ARN → HTTP URL.
+    pub rotation_functions: Arc<std::collections::BTreeMap<String, String>>,
     /// The bound on requests in progress.
     pub in_flight: crate::inflight::InFlight,
     /// The audit signing key's public half (32 raw bytes), for verifying the chains on demand.

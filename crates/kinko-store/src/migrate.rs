@@ -78,6 +78,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "secret_policy",
         sql: include_str!("../migrations/sqlite/0013_secret_policy.sql"),
     },
+    Migration {
+        version: 14,
+        name: "secret_rotation",
+        sql: include_str!("../migrations/sqlite/0014_secret_rotation.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -133,6 +138,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 13,
         name: "secret_policy",
         sql: include_str!("../migrations/postgres/0013_secret_policy.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "secret_rotation",
+        sql: include_str!("../migrations/postgres/0014_secret_rotation.sql"),
     },
 ];
 

@@ -379,6 +379,37 @@ pub(crate) fn encode_secret_tags(tags: &[Tag]) -> String {
     serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// A secret's rotation as stored (a JSON object).
+pub(crate) fn encode_rotation(r: &kinko_core::SecretRotation) -> String {
+    serde_json::json!({
+        "enabled": r.enabled,
+        "lambda_arn": r.lambda_arn,
+        "after_days": r.after_days,
+        "schedule": r.schedule,
+        "interval_ms": r.interval_ms,
+        "last_rotated": r.last_rotated.map(|t| t.0),
+        "next_rotation": r.next_rotation.map(|t| t.0),
+        "last_failure": r.last_failure,
+    })
+    .to_string()
+}
+
+fn decode_rotation(text: &str) -> Option<kinko_core::SecretRotation> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let opt_text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    let opt_int = |k: &str| v.get(k).and_then(serde_json::Value::as_i64);
+    Some(kinko_core::SecretRotation {
+        enabled: v.get("enabled")?.as_bool()?,
+        lambda_arn: opt_text("lambda_arn")?,
+        after_days: opt_int("after_days"),
+        schedule: opt_text("schedule"),
+        interval_ms: opt_int("interval_ms")?,
+        last_rotated: opt_int("last_rotated").map(UnixMillis),
+        next_rotation: opt_int("next_rotation").map(UnixMillis),
+        last_failure: opt_text("last_failure"),
+    })
+}
+
 pub(crate) fn secret(row: &impl Columns) -> Result<kinko_core::Secret, StoreError> {
     const T: &str = "secrets";
     let pairs: Vec<[String; 2]> =
@@ -398,6 +429,10 @@ pub(crate) fn secret(row: &impl Columns) -> Result<kinko_core::Secret, StoreErro
             .map(|[key, value]| Tag { key, value })
             .collect(),
         resource_policy: row.opt_text(T, "resource_policy")?,
+        rotation: match row.opt_text(T, "rotation")? {
+            Some(text) => Some(decode_rotation(&text).ok_or_else(|| corrupt(T, "rotation"))?),
+            None => None,
+        },
         version: row.int(T, "version")?,
     })
 }

@@ -392,6 +392,15 @@ pub(crate) struct ServeArgs {
     /// repeatable. `all=RATE` sets every quota. Names: README, "Quotas" [default: AWS's].
     #[arg(long = "quota", value_name = "NAME=RATE")]
     pub(crate) quotas: Vec<String>,
+    /// A Secrets Manager rotation function: the Lambda ARN RotateSecret names, and the HTTP URL
+    /// that serves its rotation events (POSTed JSON); repeatable.
+    #[arg(
+        long = "rotation-function",
+        value_name = "ARN=URL",
+        env = "KINKO_ROTATION_FUNCTIONS",
+        value_delimiter = ','
+    )]
+    pub(crate) rotation_functions: Vec<String>,
     /// Most requests in progress at once; past it, requests are refused at once with
     /// ThrottlingException [default: 1024].
     #[arg(long, env = "KINKO_MAX_REQUESTS_IN_FLIGHT")]

@@ -412,6 +412,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             shutdown_timeout_seconds: args.shutdown_timeout_seconds,
         },
         quotas: quota_flags(&args.quotas)?,
+        rotation_functions: rotation_function_flags(&args.rotation_functions)?,
         max_requests_in_flight: args.max_requests_in_flight,
         metrics_listen: args.metrics_listen,
         ..FileConfig::default()
@@ -470,6 +471,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The `--rotation-function ARN=URL` flags, later ones winning.
+fn rotation_function_flags(
+    flags: &[String],
+) -> anyhow::Result<Option<std::collections::BTreeMap<String, String>>> {
+    if flags.is_empty() {
+        return Ok(None);
+    }
+    let mut map = std::collections::BTreeMap::new();
+    for flag in flags {
+        let (arn, url) = flag
+            .split_once('=')
+            .with_context(|| format!("--rotation-function {flag:?}: expected ARN=URL"))?;
+        if !arn.starts_with("arn:") || !url.starts_with("http://") {
+            anyhow::bail!("--rotation-function {flag:?}: expected a Lambda ARN = an http:// URL");
+        }
+        map.insert(arn.to_owned(), url.to_owned());
+    }
+    Ok(Some(map))
 }
 
 /// The `--quota NAME=RATE` flags, later ones winning.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use kinko_api::secrets::{
     DeleteSecretRequest, DescribeSecretResponse, GetRandomPasswordRequest,
     GetRandomPasswordResponse, ListSecretVersionIdsRequest, ListSecretVersionIdsResponse,
-    ListSecretsRequest, ListSecretsResponse, SecretArnResponse, SecretIdRequest,
+    ListSecretsRequest, ListSecretsResponse, RotationRules, SecretArnResponse, SecretIdRequest,
     SecretVersionsListEntry, SmTag, TagResourceRequest, UntagResourceRequest,
     UpdateSecretVersionStageRequest,
 };
@@ -57,7 +57,24 @@ fn described(secret: Secret, versions: &[SecretVersion]) -> DescribeSecretRespon
         name: Some(secret.name),
         description: (!secret.description.is_empty()).then_some(secret.description),
         kms_key_id: secret.kms_key_id,
-        rotation_enabled: None,
+        rotation_enabled: secret.rotation.as_ref().map(|r| r.enabled),
+        rotation_lambda_arn: secret.rotation.as_ref().map(|r| r.lambda_arn.clone()),
+        rotation_rules: secret.rotation.as_ref().map(|r| RotationRules {
+            automatically_after_days: r.after_days,
+            duration: None,
+            schedule_expression: r.schedule.clone(),
+        }),
+        last_rotated_date: secret
+            .rotation
+            .as_ref()
+            .and_then(|r| r.last_rotated)
+            .map(timestamp),
+        next_rotation_date: secret
+            .rotation
+            .as_ref()
+            .filter(|r| r.enabled)
+            .and_then(|r| r.next_rotation)
+            .map(timestamp),
         last_changed_date: Some(timestamp(secret.last_changed_at)),
         deleted_date: secret.deletion_date.map(timestamp),
         tags: (!secret.tags.is_empty()).then(|| {

@@ -1,7 +1,8 @@
 //! The Secrets Manager JSON 1.1 protocol (`X-Amz-Target: secretsmanager.<Op>`, SigV4 service
 //! `secretsmanager`) on the same endpoint as KMS: operations as data, like `kms/`. Each
 //! operation has one [`Descriptor`] beside its handler (`values` for the operations that read or
-//! write a secret's value, `policy` for its resource policy, `admin` for the rest, `unsupported` for the model's operations Kinko
+//! write a secret's value, `policy` for its resource policy, `rotation` for RotateSecret and
+//! CancelRotateSecret (`rotation_client` POSTs the rotation steps), `admin` for the rest, `unsupported` for the model's operations Kinko
 //! does not serve); `op` parses the typed request once, records its parameters (never a secret
 //! value) and adds its condition keys; `errors` maps the core's errors to Secrets Manager's
 //! codes; `via` records each KMS call the service made for the caller.
@@ -11,6 +12,8 @@ mod convert;
 mod errors;
 mod op;
 mod policy;
+mod rotation;
+mod rotation_client;
 mod unsupported;
 mod values;
 mod via;
@@ -19,6 +22,7 @@ use kinko_api::ErrorCode;
 use kinko_core::{AuditDraft, Caller};
 
 pub(crate) use self::op::Descriptor;
+pub(crate) use self::rotation::rotate_due;
 use crate::audit::RequestInfo;
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -33,6 +37,7 @@ const FAMILIES: &[&[Descriptor]] = &[
     values::OPERATIONS,
     admin::OPERATIONS,
     policy::OPERATIONS,
+    rotation::OPERATIONS,
     unsupported::OPERATIONS,
 ];
 
@@ -68,7 +73,7 @@ pub(crate) async fn dispatch(
             result: Err(ApiError::new(
                 ErrorCode::UnsupportedOperationException,
                 format!(
-                    "{} is not supported by Kinko: Secrets Manager's replication and rotation operations are not implemented.",
+                    "{} is not supported by Kinko: Secrets Manager's replication operations are not implemented.",
                     op.name
                 ),
             )),
@@ -80,6 +85,7 @@ pub(crate) async fn dispatch(
     let result = run(
         op::Request {
             kms: &state.kms,
+            rotation_functions: &state.rotation_functions,
             caller,
             info,
             records: &records,

@@ -83,6 +83,8 @@ pub(crate) fn text(keys: &mut ConditionKeys, name: &str, value: Option<&String>)
 /// One request on its way to a handler.
 pub(crate) struct Request<'a> {
     pub kms: &'a Kms,
+    /// Rotation functions: Lambda ARN → HTTP URL.
+    pub rotation_functions: &'a std::collections::BTreeMap<String, String>,
     pub caller: Caller,
     pub info: &'a mut RequestInfo,
     /// Records of the KMS calls made for the caller, appended after the handler.
@@ -92,6 +94,8 @@ pub(crate) struct Request<'a> {
 /// What a handler works with.
 pub(crate) struct Call<'a> {
     pub kms: &'a Kms,
+    /// Rotation functions: Lambda ARN → HTTP URL.
+    pub rotation_functions: &'a std::collections::BTreeMap<String, String>,
     pub caller: Caller,
     info: &'a RequestInfo,
     records: &'a Mutex<Vec<AuditDraft>>,
@@ -102,6 +106,11 @@ impl<'a> Call<'a> {
     pub(crate) fn core(&self) -> impl Fn(kinko_core::Error) -> ApiError + 'a {
         let request_id = self.info.request_id.as_str();
         move |e| super::errors::from_core(e, request_id)
+    }
+
+    /// The request's audit details (for a record made after its change).
+    pub(crate) fn info(&self) -> &'a RequestInfo {
+        self.info
     }
 
     /// The record of this request's change (committed with it).
@@ -166,6 +175,7 @@ where
     let info: &'a RequestInfo = request.info;
     let call = Call {
         kms: request.kms,
+        rotation_functions: request.rotation_functions,
         caller: request.caller.with_facts(facts),
         info,
         records: request.records,

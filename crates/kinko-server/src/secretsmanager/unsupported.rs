@@ -1,4 +1,4 @@
-//! Operations of the Secrets Manager model Kinko does not serve: replication and rotation.
+//! Operations of the Secrets Manager model Kinko does not serve: replication.
 //! Each answers with an error that names it as unsupported.
 
 use super::op::Descriptor;
@@ -7,6 +7,4 @@ pub(super) const OPERATIONS: &[Descriptor] = &[
     Descriptor::unsupported("ReplicateSecretToRegions", true),
     Descriptor::unsupported("RemoveRegionsFromReplication", true),
     Descriptor::unsupported("StopReplicationToReplica", true),
-    Descriptor::unsupported("RotateSecret", true),
-    Descriptor::unsupported("CancelRotateSecret", true),
 ];

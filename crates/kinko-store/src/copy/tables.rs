@@ -253,6 +253,7 @@ pub(super) const TABLES: &[Table] = &[
             ("tags", Text),
             ("version", Int),
             ("resource_policy", OptText),
+            ("rotation", OptText),
         ],
     },
     Table {

@@ -11,7 +11,7 @@ use crate::rows;
 macro_rules! secret_columns {
     () => {
         "arn, account, region, name, description, kms_key_id, created_at, last_changed_at, \
-         deletion_date, tags, version, resource_policy"
+         deletion_date, tags, version, resource_policy, rotation"
     };
 }
 
@@ -56,7 +56,7 @@ impl<B: Backend> SecretStore for SqlStore<B> {
         let s = Stmt::new(concat!(
             "INSERT INTO secrets (",
             secret_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(&secret.arn)
         .bind(secret.account.as_str())
@@ -69,7 +69,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
         .bind(secret.deletion_date.map(|d| d.0))
         .bind(rows::encode_secret_tags(&secret.tags))
         .bind(secret.version)
-        .bind(secret.resource_policy.as_deref());
+        .bind(secret.resource_policy.as_deref())
+        .bind(secret.rotation.as_ref().map(rows::encode_rotation));
         w.insert(s, "secret").await?;
         if let Some(v) = version {
             put_version(&mut w, v).await?;
@@ -139,8 +140,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
         let mut w = self.0.write().await?;
         let s = Stmt::new(
             "UPDATE secrets SET description = $1, kms_key_id = $2, last_changed_at = $3, \
-             deletion_date = $4, tags = $5, version = $6, resource_policy = $9 \
-             WHERE arn = $7 AND version = $8",
+             deletion_date = $4, tags = $5, version = $6, resource_policy = $9, \
+             rotation = $10 WHERE arn = $7 AND version = $8",
         )
         .bind(&secret.description)
         .bind(secret.kms_key_id.as_deref())
@@ -150,7 +151,8 @@ impl<B: Backend> SecretStore for SqlStore<B> {
         .bind(secret.version)
         .bind(&secret.arn)
         .bind(secret.version - 1)
-        .bind(secret.resource_policy.as_deref());
+        .bind(secret.resource_policy.as_deref())
+        .bind(secret.rotation.as_ref().map(rows::encode_rotation));
         if w.execute(s).await? != 1 {
             return Err(StoreError::Conflict("secret version"));
         }
@@ -192,6 +194,17 @@ impl<B: Backend> SecretStore for SqlStore<B> {
              ORDER BY deletion_date LIMIT $2"
         ))
         .bind(now.0)
+        .bind(limit_i64(limit));
+        self.0.read_all(s, rows::secret).await
+    }
+
+    async fn secrets_rotating(&self, limit: usize) -> Result<Vec<Secret>, StoreError> {
+        let s = Stmt::new(concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE rotation IS NOT NULL AND deletion_date IS NULL \
+             ORDER BY arn LIMIT $1"
+        ))
         .bind(limit_i64(limit));
         self.0.read_all(s, rows::secret).await
     }

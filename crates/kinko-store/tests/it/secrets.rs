@@ -18,6 +18,7 @@ fn secret(account: &AccountId, name: &str) -> Secret {
         deletion_date: None,
         tags: vec![tag("b", "2"), tag("a", "1")],
         resource_policy: None,
+        rotation: None,
         version: 1,
     }
 }
@@ -72,6 +73,16 @@ pub async fn secrets_round_trip(store: &dyn Store) {
     next.description = "changed".to_owned();
     next.deletion_date = Some(UnixMillis(9_000));
     next.resource_policy = Some(r#"{"Statement":[]}"#.to_owned());
+    next.rotation = Some(kinko_core::SecretRotation {
+        enabled: true,
+        lambda_arn: "arn:aws:lambda:us-east-1:111122223333:function:rot".to_owned(),
+        after_days: Some(30),
+        schedule: None,
+        interval_ms: 30 * 86_400_000,
+        last_rotated: Some(UnixMillis(5_000)),
+        next_rotation: Some(UnixMillis(6_000)),
+        last_failure: Some("step setSecret: HTTP 500".to_owned()),
+    });
     let v1b = version(&s, "v1", &["AWSPREVIOUS"], 1_000);
     let v2 = version(&s, "v2", &["AWSCURRENT"], 2_000);
     store
