@@ -1,7 +1,8 @@
-"""The AWS SDK for JavaScript v3 (`@aws-sdk/client-kms`, pinned in tests/js/package-lock.json)
-against the session's real server: `node --test` runs tests/js/*.test.mjs, which cover symmetric
-encryption and data keys, asymmetric signing and encryption (checked by Node's own crypto),
-grants, and error codes read back as the SDK's modeled exceptions.
+"""The AWS SDK for JavaScript v3 (`@aws-sdk/client-kms` and `@aws-sdk/client-secrets-manager`,
+pinned in tests/js/package-lock.json) against the session's real server: `node --test` runs
+tests/js/*.test.mjs, which cover symmetric encryption and data keys, asymmetric signing and
+encryption (checked by Node's own crypto), grants, Secrets Manager (secrets.test.mjs), and error
+codes read back as the SDK's modeled exceptions.
 
 `cargo xtask test` runs `npm ci` in tests/js first; run by hand, do the same once."""
 
@@ -19,7 +20,7 @@ from authz_helpers import World
 from conftest import REGION
 
 JS_DIR = pathlib.Path(__file__).resolve().parent.parent / "js"
-SDK = JS_DIR / "node_modules" / "@aws-sdk" / "client-kms" / "package.json"
+SDKS = [JS_DIR / "node_modules" / "@aws-sdk" / c / "package.json" for c in ("client-kms", "client-secrets-manager")]
 TEST_FILES = sorted(p.name for p in JS_DIR.glob("*.test.mjs"))
 
 
@@ -27,14 +28,15 @@ def _node() -> str:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node (>= 20) is not on PATH: the JavaScript SDK suite needs it")
-    if not SDK.is_file():
-        pytest.fail(f"{SDK} is missing: run `npm ci` in {JS_DIR} (cargo xtask test does)")
+    for sdk in SDKS:
+        if not sdk.is_file():
+            pytest.fail(f"{sdk} is missing: run `npm ci` in {JS_DIR} (cargo xtask test does)")
     return node
 
 
 def test_js_sdk_suite(kinko, kms, account_id):
     node = _node()
-    assert len(TEST_FILES) >= 4, TEST_FILES
+    assert len(TEST_FILES) >= 6 and "secrets.test.mjs" in TEST_FILES, TEST_FILES
     world = World(kinko, kms, account_id)
     # An IAM user with no policy: only grants let it use a key.
     grantee = world.user(prefix="js-grantee")
