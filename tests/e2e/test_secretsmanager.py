@@ -473,3 +473,40 @@ def test_identity_policies_see_the_secret_condition_keys(world, sm):
     assert by_resource.get_secret_value(SecretId=team_b)["SecretString"] == "b"
     assert error_of(by_resource.get_secret_value, SecretId=team_a)[0] == "AccessDeniedException"
     assert error_of(by_resource.get_secret_value, SecretId=unique("nothing"))[0] == "AccessDeniedException"
+
+
+def test_identity_policies_see_version_stage_and_version_id(world, sm):
+    """secretsmanager:VersionStage and secretsmanager:VersionId on GetSecretValue come from the
+    request: a user allowed only AWSCURRENT is refused AWSPREVIOUS, and the keys are absent when
+    the request names no stage or id (so `StringEquals` refuses it, `…IfExists` lets it through)."""
+    name = unique("stage-cond")
+    v1 = sm.create_secret(Name=name, SecretString="old")["VersionId"]
+    v2 = sm.put_secret_value(SecretId=name, SecretString="new")["VersionId"]
+    current_only = world.user(
+        policy(identity_statement("Allow", "secretsmanager:GetSecretValue", condition={"StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}})),
+        prefix="stage",
+    ).client("secretsmanager")
+    assert current_only.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"] == "new"
+    c, m = error_of(current_only.get_secret_value, SecretId=name, VersionStage="AWSPREVIOUS")
+    assert c == "AccessDeniedException" and "secretsmanager:GetSecretValue" in m
+    assert error_of(current_only.get_secret_value, SecretId=name)[0] == "AccessDeniedException"
+    assert error_of(current_only.get_secret_value, SecretId=name, VersionId=v2)[0] == "AccessDeniedException"
+
+    if_exists = world.user(
+        policy(
+            identity_statement(
+                "Allow", "secretsmanager:GetSecretValue", condition={"StringEqualsIfExists": {"secretsmanager:VersionStage": "AWSCURRENT"}}
+            )
+        ),
+        prefix="stage-ie",
+    ).client("secretsmanager")
+    assert if_exists.get_secret_value(SecretId=name)["SecretString"] == "new"
+    assert error_of(if_exists.get_secret_value, SecretId=name, VersionStage="AWSPREVIOUS")[0] == "AccessDeniedException"
+
+    one_version = world.user(
+        policy(identity_statement("Allow", "secretsmanager:GetSecretValue", condition={"StringEquals": {"secretsmanager:VersionId": v1}})),
+        prefix="vid",
+    ).client("secretsmanager")
+    assert one_version.get_secret_value(SecretId=name, VersionId=v1)["SecretString"] == "old"
+    assert error_of(one_version.get_secret_value, SecretId=name, VersionId=v2)[0] == "AccessDeniedException"
+    assert error_of(one_version.get_secret_value, SecretId=name, VersionStage="AWSPREVIOUS")[0] == "AccessDeniedException"
