@@ -150,8 +150,15 @@ pub(crate) fn fragment(report: &Report, max_passes: Option<usize>) -> String {
         })
         .collect();
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
-    // Findings first, the most severe first; passes after.
-    findings.sort_by_key(|f| (f.status == Status::Pass, f.severity));
+    // Findings first, the most severe first; then the installation's passes (root of trust, audit),
+    // then the keys' passes, the only ones the page may leave out.
+    findings.sort_by_key(|f| {
+        (
+            f.status == Status::Pass,
+            f.subject.starts_with("arn:"),
+            f.severity,
+        )
+    });
     let passes = findings.iter().filter(|f| f.status == Status::Pass).count();
     let left_out = max_passes.map_or(0, |m| passes.saturating_sub(m));
     findings.truncate(findings.len() - left_out);
@@ -262,5 +269,27 @@ mod tests {
         assert!(page.contains("&lt;k&gt;") && !page.contains("k2"));
         assert!(page.contains("1 more passes not listed"));
         assert!(!fragment(&r, Some(1)).contains("passes-left-out"));
+    }
+
+    #[test]
+    fn the_installations_passes_are_never_left_out_before_a_keys() {
+        let pass = |id: &'static str, subject: &str| Finding {
+            id,
+            requirements: vec!["PCI DSS 3.6.1.2"],
+            severity: Severity::Info,
+            subject: subject.into(),
+            evidence: "ok".into(),
+            status: Status::Pass,
+        };
+        let key = "arn:aws:kms:us-east-1:111122223333:key/k1";
+        let r = Report::new(
+            "now".into(),
+            vec![
+                pass("rotation", key),
+                pass("root-of-trust", "root of trust"),
+            ],
+        );
+        let page = fragment(&r, Some(1));
+        assert!(page.contains("root of trust") && !page.contains(key));
     }
 }
