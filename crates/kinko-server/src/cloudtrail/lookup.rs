@@ -1,5 +1,5 @@
 //! The event lookup: reading the trail newest first for one page of the caller's account's
-//! events, within a scan budget.
+//! events in the caller's region, within a scan budget.
 
 use std::collections::HashMap;
 
@@ -19,7 +19,8 @@ const SCAN_BATCH: usize = 200;
 /// Events read at most for one page.
 pub(super) const SCAN_BUDGET: usize = 5_000;
 
-/// Decides whether an event belongs to the caller's account, remembering access keys looked up.
+/// Decides whether an event belongs to the caller's account and region, remembering access keys
+/// looked up.
 struct Visibility<'a> {
     kms: &'a Kms,
     caller: &'a Caller,
@@ -28,6 +29,11 @@ struct Visibility<'a> {
 
 impl Visibility<'_> {
     async fn visible(&mut self, event: &AuditEvent) -> Result<bool, ApiError> {
+        // CloudTrail is regional: a region's LookupEvents returns the events of requests made
+        // through that region (their `awsRegion`), as on AWS.
+        if record_region(&event.draft.record) != Some(self.caller.region.as_str()) {
+            return Ok(false);
+        }
         if let Some(account) = &event.draft.account {
             return Ok(account == &self.caller.account);
         }
@@ -51,6 +57,16 @@ impl Visibility<'_> {
         self.keys.insert(claimed.clone(), ours);
         Ok(ours)
     }
+}
+
+/// The `awsRegion` of a canonical record; `None` when it has none (or is not a record).
+fn record_region(record: &[u8]) -> Option<&str> {
+    #[derive(serde::Deserialize)]
+    struct Region<'a> {
+        #[serde(rename = "awsRegion", borrow)]
+        region: Option<&'a str>,
+    }
+    serde_json::from_slice::<Region<'_>>(record).ok()?.region
 }
 
 /// A LookupEvents request, validated: everything [`lookup_events`] needs before it reads the

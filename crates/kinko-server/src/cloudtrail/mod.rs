@@ -3,10 +3,11 @@
 //!
 //! A caller sees the events of its own account: those its account's principals made, and those
 //! that failed authentication while naming one of its account's access keys (a bad signature
-//! is attributable to the key it claims, never to a principal). Events of every region are
-//! returned. The one lookup attribute becomes a store filter, answered from the store's index
-//! (schema v9) without decoding events that cannot match; the account is checked per event
-//! while the trail is read newest first, at most `lookup::SCAN_BUDGET` events per page, so that
+//! is attributable to the key it claims, never to a principal), in the region it signs for (each
+//! event belongs to the region of the request that made it, its `awsRegion`, as CloudTrail's
+//! trails are regional). The one lookup attribute becomes a store filter, answered from the store's index
+//! (schema v9) without decoding events that cannot match; the account and region are checked per
+//! event while the trail is read newest first, at most `lookup::SCAN_BUDGET` events per page, so that
 //! a lookup over a long trail answers in bounded time (possibly with a short page and a
 //! NextToken, as CloudTrail itself does).
 
