@@ -34,8 +34,9 @@ macro_rules! wire_enum {
 pub(crate) use wire_enum;
 
 wire_enum!(
-    /// AWS `KeySpec` values. Kinko implements all of them but `SM2`, which AWS offers only in
-    /// its China Regions; it parses so that a request naming it gets a precise answer.
+    /// AWS `KeySpec` values, in the API model's order (validation messages list them so). Kinko
+    /// implements all of them but `SM2`, which AWS offers only in its China Regions; it parses so
+    /// that a request naming it gets a precise answer.
     KeySpec {
         /// RSA 2048.
         Rsa2048 = "RSA_2048",
@@ -51,8 +52,6 @@ wire_enum!(
         EccNistP521 = "ECC_NIST_P521",
         /// secp256k1.
         EccSecgP256k1 = "ECC_SECG_P256K1",
-        /// Ed25519.
-        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
         /// AES-256-GCM.
         SymmetricDefault = "SYMMETRIC_DEFAULT",
         /// HMAC-SHA224.
@@ -71,6 +70,8 @@ wire_enum!(
         MlDsa65 = "ML_DSA_65",
         /// ML-DSA-87.
         MlDsa87 = "ML_DSA_87",
+        /// Ed25519.
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
         /// ML-KEM-512.
         MlKem512 = "ML_KEM_512",
         /// ML-KEM-768.

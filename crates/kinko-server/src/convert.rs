@@ -439,6 +439,24 @@ pub fn policy(value: &str) -> Conv<String> {
     }
 }
 
+/// The deprecated `CustomerMasterKeySpec`'s enum, as the API model has it: the key specs that
+/// existed when it was replaced by `KeySpec` (no ML-DSA, Ed25519 or ML-KEM).
+const CUSTOMER_MASTER_KEY_SPECS: [&str; 13] = [
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+];
+
 /// The spec/usage/origin part of CreateKey.
 pub fn create_key_kind(req: &wire::CreateKeyRequest) -> Conv<(KeySpec, KeyUsage, Origin)> {
     let spec_names: Vec<&str> = KeySpec::ALL.iter().map(|s| s.as_str()).collect();
@@ -450,7 +468,19 @@ pub fn create_key_kind(req: &wire::CreateKeyRequest) -> Conv<(KeySpec, KeyUsage,
     let legacy = req
         .customer_master_key_spec
         .as_deref()
-        .map(|s| enum_value(s, "customerMasterKeySpec", KeySpec::parse, &spec_names))
+        .map(|s| {
+            enum_value(
+                s,
+                "customerMasterKeySpec",
+                |s| {
+                    CUSTOMER_MASTER_KEY_SPECS
+                        .contains(&s)
+                        .then(|| KeySpec::parse(s))
+                        .flatten()
+                },
+                &CUSTOMER_MASTER_KEY_SPECS,
+            )
+        })
         .transpose()?;
     let spec = match (spec, legacy) {
         (Some(a), Some(b)) if a != b => {
