@@ -16,6 +16,7 @@ import socket
 import botocore.session
 import pytest
 
+from kinko_helpers import expect_error
 from test_protocol import JSON_CT, Resp, call
 
 # What AWS answers for a client fault: a 4xx with `__type` and a message.
@@ -270,3 +271,11 @@ def test_process_is_still_up_and_serving(kinko):
     r = call(kinko, "GenerateRandom", {"NumberOfBytes": 16})
     assert r.status == 200, r
     assert len(r.json["Plaintext"]) > 0
+
+
+def test_too_many_grant_tokens_in_aws_form(kms_nov, key):
+    err = expect_error("ValidationException", kms_nov.encrypt, KeyId=key["KeyId"], Plaintext=b"x", GrantTokens=["t"] * 11)
+    assert err.response["Error"]["Message"] == (
+        "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: "
+        "Member must have length less than or equal to 10"
+    )

@@ -184,10 +184,10 @@ pub fn marker(value: Option<&str>) -> Conv<Option<&str>> {
 pub fn grant_tokens(value: Option<&Vec<String>>) -> Conv<()> {
     if let Some(tokens) = value {
         if tokens.len() > 10 {
-            return Err(ApiError::validation(format!(
-                "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10 (got {})",
-                tokens.len()
-            )));
+            // AWS's form; the tokens themselves (bearer credentials) are not echoed.
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10".to_owned(),
+            ));
         }
         for t in tokens {
             string_len(t, "grantTokens", 1, 8192)?;
