@@ -41,10 +41,8 @@ use crate::state::AppState;
 
 /// The console's routes, under `/console`.
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S> {
-    let console = Arc::new(Console {
-        app,
-        sessions: Sessions::default(),
-    });
+    let sessions = Sessions::new(app.kms.store().clone());
+    let console = Arc::new(Console { app, sessions });
     Router::new()
         .route("/console", get(|| async { html::redirect("/console/") }))
         .route("/console/", get(home))
