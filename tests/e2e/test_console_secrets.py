@@ -2,17 +2,21 @@
 test_console.py): create a secret, find it in the list, open it, reveal its value by a click
 (audited as GetSecretValue by the signed-in principal; the answer is `Cache-Control: no-store`
 and the value is in no URL, cookie or log), store a new value and see the versions' labels,
-delete it with a recovery window and restore it. IAM users without secretsmanager:GetSecretValue,
+delete it with a recovery window and restore it; rotation (with a function served by the test)
+and the resource policy from the secret's page. IAM users without secretsmanager:GetSecretValue,
 or without kms:Decrypt on the secret's customer managed key, see the refusal and no value.
 Screenshots go to target/console-screenshots/ (not committed)."""
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from kinko_server import run_kinko
 from test_console import _client, browser, rendered, shot, sign_in  # noqa: F401 (fixture)
 
 READ_SECRETS = [
@@ -195,3 +199,104 @@ def test_refusals_are_shown_and_no_value(kinko, browser, case):  # noqa: F811
     refused = [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "GetSecretValue"]
     assert any(e.get("errorCode") == "AccessDeniedException" for e in refused), refused
     context.close()
+
+
+ROTATION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:console-rotation"
+
+
+class _Function:
+    """A rotation function over HTTP: createSecret puts `<current>-rotated` as AWSPENDING,
+    finishSecret moves AWSCURRENT to it."""
+
+    def __init__(self):
+        self.sm = None
+        self.steps: list[str] = []
+        fn = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fn.steps.append(event["Step"])
+                status = 200
+                try:
+                    fn.step(event["SecretId"], event["ClientRequestToken"], event["Step"])
+                except Exception:  # noqa: BLE001 - any failure is the function's 500
+                    status = 500
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def step(self, arn: str, token: str, step: str) -> None:
+        if step == "createSecret":
+            current = self.sm.get_secret_value(SecretId=arn)["SecretString"]
+            self.sm.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=f"{current}-rotated", VersionStages=["AWSPENDING"])
+        elif step == "finishSecret":
+            stages = self.sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+            if current != token:
+                self.sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current)
+
+
+def test_rotation_and_resource_policy_from_the_secret_page(tmp_path, browser):  # noqa: F811
+    function = _Function()
+    config = tmp_path / "aws-config"
+    config.write_text("")
+    args = ("--rotation-function", f"{ROTATION_ARN}={function.url}")
+    try:
+        with run_kinko(tmp_path / "data", tmp_path / "server.log", config, args) as s:
+            sm = _client(s, "secretsmanager")
+            function.sm = sm
+            name = f"console/rotated-{uuid.uuid4().hex[:8]}"
+            sm.create_secret(Name=name, SecretString="v1")
+            context = browser.new_context()
+            page = context.new_page()
+            page.on("dialog", lambda d: d.accept())
+            sign_in(page, s, s.access_key, s.secret_key)
+            _open(page, s, name)
+            assert "Disabled" in page.locator("#rotation").inner_text()
+            page.get_by_label("Rotation function").select_option(ROTATION_ARN)
+            page.get_by_label("Rotate every (days, 1–1000)").fill("7")
+            page.locator("#op-rotate").click()
+            assert "RotateSecret succeeded" in page.locator("#flash").inner_text()
+            assert function.steps == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+            rotation = page.locator("#rotation").inner_text()
+            assert "Enabled" in rotation and ROTATION_ARN in rotation and "every 7 days" in rotation
+            assert "Last rotated" in rotation and "Next rotation" in rotation
+            rendered(page, "48-secret-rotated")
+            assert sm.get_secret_value(SecretId=name)["SecretString"] == "v1-rotated"
+            assert "AWSPREVIOUS" in page.locator("#versions-table").inner_text()
+            page.locator("#op-rotate-now").click()
+            assert "RotateSecret succeeded" in page.locator("#flash").inner_text()
+            assert sm.get_secret_value(SecretId=name)["SecretString"] == "v1-rotated-rotated"
+            page.locator("#op-cancel-rotation").click()
+            assert "CancelRotateSecret succeeded" in page.locator("#flash").inner_text()
+            assert sm.describe_secret(SecretId=name).get("RotationEnabled") is False
+
+            # The resource policy: a malformed one is refused with AWS's reason; a good one saved;
+            # then deleted.
+            page.get_by_label("Resource policy (JSON)").fill('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}')
+            page.locator("#op-put-policy").click()
+            assert "PutResourcePolicy was refused" in page.locator("#flash").inner_text()
+            account = _client(s, "sts").get_caller_identity()["Account"]
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+            }
+            page.get_by_label("Resource policy (JSON)").fill(json.dumps(policy))
+            page.locator("#op-put-policy").click()
+            assert "PutResourcePolicy succeeded" in page.locator("#flash").inner_text()
+            assert json.loads(sm.get_resource_policy(SecretId=name)["ResourcePolicy"]) == policy
+            rendered(page, "49-secret-policy")
+            page.locator("#op-delete-policy").click()
+            assert "DeleteResourcePolicy succeeded" in page.locator("#flash").inner_text()
+            assert "ResourcePolicy" not in sm.get_resource_policy(SecretId=name)
+            context.close()
+    finally:
+        function.httpd.shutdown()
