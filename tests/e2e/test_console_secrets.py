@@ -14,9 +14,10 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 
-from kinko_server import run_kinko
+from kinko_server import client_config, make_botocore_session, run_kinko
 from test_console import _client, browser, rendered, shot, sign_in  # noqa: F401 (fixture)
 
 READ_SECRETS = [
@@ -201,6 +202,13 @@ def test_refusals_are_shown_and_no_value(kinko, browser, case):  # noqa: F811
     context.close()
 
 
+def _own_client(server, service):
+    """A client of a server of the test's own, not counted by conftest's check of the shared
+    server's trail (which expects an event there for every request its hook saw)."""
+    session = boto3.session.Session(botocore_session=make_botocore_session(server))
+    return session.client(service, region_name="us-east-1", endpoint_url=server.endpoint, config=client_config())
+
+
 ROTATION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:console-rotation"
 
 
@@ -251,7 +259,7 @@ def test_rotation_and_resource_policy_from_the_secret_page(tmp_path, browser):  
     args = ("--rotation-function", f"{ROTATION_ARN}={function.url}")
     try:
         with run_kinko(tmp_path / "data", tmp_path / "server.log", config, args) as s:
-            sm = _client(s, "secretsmanager")
+            sm = _own_client(s, "secretsmanager")
             function.sm = sm
             name = f"console/rotated-{uuid.uuid4().hex[:8]}"
             sm.create_secret(Name=name, SecretString="v1")
@@ -284,7 +292,7 @@ def test_rotation_and_resource_policy_from_the_secret_page(tmp_path, browser):  
             page.get_by_label("Resource policy (JSON)").fill('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}')
             page.locator("#op-put-policy").click()
             assert "PutResourcePolicy was refused" in page.locator("#flash").inner_text()
-            account = _client(s, "sts").get_caller_identity()["Account"]
+            account = _own_client(s, "sts").get_caller_identity()["Account"]
             policy = {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
