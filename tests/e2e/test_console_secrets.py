@@ -135,6 +135,16 @@ def test_create_list_reveal_audit_update_delete_restore(kinko, browser):  # noqa
     assert "TagResource succeeded" in page.locator("#flash").inner_text()
     assert page.locator("#tags-table tbody tr").count() == 2
 
+    # Another key: UpdateSecret seals the labelled versions again under it; both still read.
+    other = f"alias/console-secrets-other-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=other, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    page.get_by_label("New encryption key (key id, ARN or alias; empty: unchanged)").fill(other)
+    page.locator("#op-update").click()
+    assert "UpdateSecret succeeded" in page.locator("#flash").inner_text()
+    assert sm.describe_secret(SecretId=name)["KmsKeyId"] == other
+    assert sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"] == value
+    assert other in page.locator("#general").inner_text()
+
     # Delete with a 7-day recovery window; listed only with pending deletion; restore.
     page.get_by_label("Recovery window (7–30 days)").fill("7")
     page.locator("#op-delete").click()

@@ -1,7 +1,8 @@
 //! What a secret's page does, each one Secrets Manager call as the signed-in principal (with the
 //! session's CSRF token): GetSecretValue (the "Retrieve" buttons: its answer is the page itself,
 //! never a redirect, so the value is in no URL, cookie or flash), PutSecretValue, UpdateSecret
-//! (description), RotateSecret (with a configured function; or at once with the kept
+//! (description, and the KMS key when one is given: every labelled version is sealed again under
+//! it), RotateSecret (with a configured function; or at once with the kept
 //! configuration), CancelRotateSecret, TagResource, UntagResource, PutResourcePolicy,
 //! DeleteResourcePolicy, DeleteSecret (recovery window 7–30 days) and RestoreSecret.
 
@@ -27,10 +28,14 @@ fn operation(op: &str, id: &str, form: &Params) -> Result<(&'static str, Value),
             "PutSecretValue",
             json!({ "SecretId": id, "SecretString": form.get("value").unwrap_or("") }),
         ),
-        "update" => (
-            "UpdateSecret",
-            json!({ "SecretId": id, "Description": field("description") }),
-        ),
+        "update" => {
+            let mut body = json!({ "SecretId": id, "Description": field("description") });
+            let key = field("kms_key");
+            if !key.is_empty() {
+                body["KmsKeyId"] = json!(key);
+            }
+            ("UpdateSecret", body)
+        }
         "rotate" => {
             let days: u32 = field("days").parse().map_err(|_| {
                 "The rotation interval must be a number of days (1–1000).".to_owned()
@@ -165,6 +170,15 @@ mod tests {
             operation("restore", "s", &form).expect("valid").0,
             "RestoreSecret"
         );
+        let update = Params::parse(b"description=d&kms_key=").expect("form");
+        let (_, body) = operation("update", "s", &update).expect("valid");
+        assert!(
+            body.get("KmsKeyId").is_none(),
+            "an empty key field keeps the key"
+        );
+        let update = Params::parse(b"description=d&kms_key=alias%2Fk").expect("form");
+        let (_, body) = operation("update", "s", &update).expect("valid");
+        assert_eq!(body["KmsKeyId"], "alias/k");
         let bad = Params::parse(b"policy=%7Bnope&days=x").expect("form");
         assert!(operation("put-policy", "s", &bad).is_err_and(|e| e.contains("not valid JSON")));
         assert!(operation("delete", "s", &bad).is_err());

@@ -151,10 +151,12 @@ pub(crate) async fn render(
             ctx,
             &arn,
             "update",
-            "Save description",
+            "Save description and key",
             &format!(
                 "<label for=\"new-description\">Description</label>\
-                 <input id=\"new-description\" name=\"description\" size=\"60\" value=\"{}\">",
+                 <input id=\"new-description\" name=\"description\" size=\"60\" value=\"{}\">\
+                 <label for=\"new-kms-key\">New encryption key (key id, ARN or alias; empty: unchanged)</label>\
+                 <input id=\"new-kms-key\" name=\"kms_key\" size=\"60\">",
                 esc(&text(&meta["Description"]))
             ),
             "block",
@@ -169,7 +171,7 @@ pub(crate) async fn render(
             "danger",
         ));
     }
-    body.push_str(&section("state", "Description and deletion", &state));
+    body.push_str(&section("state", "Description, key and deletion", &state));
     html(
         StatusCode::OK,
         page(&ctx.session, "secrets", &format!("Secret {name}"), &body),
