@@ -23,6 +23,7 @@ mod bootstrap;
 mod cache;
 mod cache_stats;
 mod clock;
+mod console_store;
 mod crypto;
 mod error;
 mod grant;
@@ -77,6 +78,7 @@ pub use authz::{DenialReason, Verdict};
 pub use bootstrap::NewAccessKey;
 pub use cache_stats::{CacheStats, HitsAndMisses};
 pub use clock::{Clock, SystemClock, UnixMillis};
+pub use console_store::{ConsoleSessionRecord, ConsoleSessionStore};
 pub use error::{Error, InternalCause};
 pub use grant::{
     Grant, GrantConstraints, GrantOperation, GrantPrincipal, MAX_GRANTS_PER_KEY, check_grant_id,

@@ -56,6 +56,7 @@ pub trait Store:
     + AuditStore
     + SettingsStore
     + SecretStore
+    + crate::ConsoleSessionStore
 {
 }
 
@@ -70,6 +71,7 @@ impl<T> Store for T where
         + AuditStore
         + SettingsStore
         + SecretStore
+        + crate::ConsoleSessionStore
         + ?Sized
 {
 }

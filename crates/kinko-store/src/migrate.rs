@@ -83,6 +83,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "secret_rotation",
         sql: include_str!("../migrations/sqlite/0014_secret_rotation.sql"),
     },
+    Migration {
+        version: 17,
+        name: "console_sessions",
+        sql: include_str!("../migrations/sqlite/0017_console_sessions.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first. Never edit a shipped one: add a new version (the same
@@ -143,6 +148,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 14,
         name: "secret_rotation",
         sql: include_str!("../migrations/postgres/0014_secret_rotation.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "console_sessions",
+        sql: include_str!("../migrations/postgres/0017_console_sessions.sql"),
     },
 ];
 

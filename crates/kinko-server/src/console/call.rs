@@ -146,6 +146,53 @@ async fn json_call(
     Ok(value)
 }
 
+/// Calls Secrets Manager operation `operation` with JSON `body` as the session's principal;
+/// the answer's bytes are wiped once read. The request body is wiped after the call (it may
+/// hold a value being stored).
+pub(crate) async fn secretsmanager(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    operation: &str,
+    body: &Value,
+) -> Result<Value, Refusal> {
+    let out = secretsmanager_raw(app, session, conn, operation, body).await?;
+    serde_json::from_slice(out.expose()).map_err(|_| internal())
+}
+
+/// [`secretsmanager`], answering the response's bytes as they came (GetSecretValue's value is in
+/// them, so they stay in a [`kinko_crypto::SecretBytes`]).
+pub(crate) async fn secretsmanager_raw(
+    app: &AppState,
+    session: &Session,
+    conn: &Conn,
+    operation: &str,
+    body: &Value,
+) -> Result<kinko_crypto::SecretBytes, Refusal> {
+    let read_only = !crate::secretsmanager::lookup(operation).is_some_and(|d| d.mutates);
+    let mut info = conn.info(
+        app,
+        crate::secretsmanager::EVENT_SOURCE,
+        operation,
+        read_only,
+    );
+    let body = kinko_crypto::SecretBytes::new(serde_json::to_vec(body).map_err(|_| internal())?);
+    let served = serve_authenticated(
+        app,
+        session.caller.clone(),
+        session.access_key_id.clone(),
+        "secretsmanager",
+        operation,
+        None,
+        None,
+        body.expose(),
+        &mut info,
+    )
+    .await;
+    let out = record(app, served, &info).await?;
+    Ok(kinko_crypto::SecretBytes::new(out))
+}
+
 /// Calls IAM action `action` with `params` as the session's principal; the answer is IAM's XML.
 pub(crate) async fn iam(
     app: &AppState,

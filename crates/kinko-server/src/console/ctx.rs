@@ -55,11 +55,11 @@ impl Ctx {
 
     async fn open(c: &Console, cookie: Option<String>, conn: Conn) -> Option<Ctx> {
         let cookie = cookie?;
-        let session = c.sessions.get(&cookie, c.app.kms.clock().now())?;
+        let session = c.sessions.get(&cookie, c.app.kms.clock().now()).await?;
         if session.expires.is_none() {
             let id = kinko_core::AccessKeyId::parse(&session.access_key_id)?;
             if !c.app.kms.access_key_active(&id).await.unwrap_or(false) {
-                c.sessions.end(&cookie);
+                c.sessions.end(&cookie).await;
                 return None;
             }
         }

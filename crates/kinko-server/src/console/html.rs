@@ -31,6 +31,7 @@ const NAV: &[(&str, &str)] = &[
     ("overview", "Overview"),
     ("keys", "Keys"),
     ("create", "Create key"),
+    ("secrets", "Secrets"),
     ("iam", "IAM"),
     ("audit", "Audit"),
     ("why", "Why?"),

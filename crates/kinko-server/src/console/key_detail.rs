@@ -36,7 +36,7 @@ fn form(ctx: &Ctx, id: &str, op: &str, label: &str, extra: &str, class: &str) ->
     )
 }
 
-fn dl(pairs: &[(&str, String)]) -> String {
+pub(crate) fn dl(pairs: &[(&str, String)]) -> String {
     let mut s = String::from("<dl class=\"config\">");
     for (k, v) in pairs {
         if !v.is_empty() {
@@ -47,7 +47,7 @@ fn dl(pairs: &[(&str, String)]) -> String {
     s
 }
 
-fn text(v: &Value) -> String {
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -70,7 +70,7 @@ pub(crate) fn date(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn section(id: &str, title: &str, body: &str) -> String {
+pub(crate) fn section(id: &str, title: &str, body: &str) -> String {
     format!(
         "<section aria-labelledby=\"h-{id}\" id=\"{id}\"><h2 id=\"h-{id}\">{title}</h2>{body}</section>"
     )

@@ -85,7 +85,7 @@ pub(crate) async fn aliases_by_key(
 }
 
 /// DescribeKey (and ListResourceTags when `tags`) for each of `ids`, at once.
-async fn describe_all(
+pub(crate) async fn describe_all(
     c: &Arc<Console>,
     ctx: &Ctx,
     ids: Vec<String>,

@@ -18,6 +18,9 @@ mod key_actions;
 mod key_detail;
 mod keys;
 mod overview;
+mod secret_actions;
+mod secret_detail;
+mod secrets;
 mod session;
 mod signin;
 mod why;
@@ -38,10 +41,8 @@ use crate::state::AppState;
 
 /// The console's routes, under `/console`.
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S> {
-    let console = Arc::new(Console {
-        app,
-        sessions: Sessions::default(),
-    });
+    let sessions = Sessions::new(app.kms.store().clone());
+    let console = Arc::new(Console { app, sessions });
     Router::new()
         .route("/console", get(|| async { html::redirect("/console/") }))
         .route("/console/", get(home))
@@ -60,6 +61,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<AppState>) -> Router<S>
         .route("/console/iam/users/{name}", get(iam::user))
         .route("/console/overview", get(overview::show))
         .route("/console/compliance", get(compliance_page::show))
+        .route("/console/secrets", get(secrets::list))
+        .route(
+            "/console/secrets/create",
+            get(secrets::form).post(secrets::submit),
+        )
+        .route(
+            "/console/secrets/view",
+            get(secret_detail::show).post(secret_actions::submit),
+        )
         .fallback(not_found)
         .with_state(console)
 }

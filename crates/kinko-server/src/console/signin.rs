@@ -148,7 +148,7 @@ pub(crate) async fn submit(State(c): State<Arc<Console>>, request: Request) -> R
                 f.remove(&conn.source_ip);
             }
             let now = c.app.kms.clock().now();
-            let Some(session) = c.sessions.start(caller, id, now, expires) else {
+            let Some(session) = c.sessions.start(caller, id, now, expires).await else {
                 return html(
                     StatusCode::SERVICE_UNAVAILABLE,
                     form_page(Some("No session could be started; try again.")),
@@ -204,7 +204,7 @@ pub(crate) async fn signout(State(c): State<Arc<Console>>, request: Request) -> 
         Ok(x) => x,
         Err(r) => return *r,
     };
-    c.sessions.end(&ctx.cookie);
+    c.sessions.end(&ctx.cookie).await;
     let mut response = redirect("/console/signin");
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"

@@ -9,6 +9,7 @@ mod aliases;
 mod audit;
 mod bind;
 mod columns;
+mod console_sessions;
 mod grants;
 mod identity;
 mod keys;

@@ -12,6 +12,7 @@ mod at_rest;
 mod audit;
 mod audit_hourly;
 mod backends;
+mod console_sessions;
 mod durability;
 mod fixtures;
 mod grants;
@@ -68,6 +69,7 @@ macro_rules! contract {
 }
 
 contract! { store:
+    console_sessions_round_trip_touch_and_sweep => console_sessions::console_sessions_round_trip_touch_and_sweep;
     secrets_round_trip => secrets::secrets_round_trip;
     accounts_list_oldest_first_and_reject_duplicates => accounts::accounts_list_oldest_first_and_reject_duplicates;
     access_keys_round_trip => accounts::access_keys_round_trip;
