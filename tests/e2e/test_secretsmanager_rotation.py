@@ -208,21 +208,33 @@ def test_a_failing_function_leaves_awscurrent_and_records_the_failure(server, ro
     assert mine and "setSecret" in mine[0]["responseElements"]["failure"]
     assert "secret rotation failed" in server.log_file.read_text()
 
-    # RotateSecret again (boto3 fills in a new token) runs the steps again; AWSPENDING moves to
-    # the function's new version and AWSCURRENT still stays.
-    again = sm.rotate_secret(SecretId=arn)["VersionId"]
-    assert again != token and functions[1].steps[-1] == ("setSecret", again)
-    assert stages(sm, arn) == {first: ["AWSCURRENT"], again: ["AWSPENDING"]}
-
-    # Without a ClientRequestToken (the SDKs always send one), the stopped rotation is reattempted
-    # with the AWSPENDING version's id.
+    # A second RotateSecret while AWSPENDING marks the unfinished rotation is refused as AWS refuses
+    # it, whatever it asks, and changes nothing; the function is not called.
+    calls = len(functions[1].steps)
+    for kwargs in ({}, {"RotateImmediately": False}, {"RotationLambdaARN": GOOD, "RotationRules": {"AutomaticallyAfterDays": 3}}):
+        with pytest.raises(ClientError) as info:
+            sm.rotate_secret(SecretId=arn, **kwargs)
+        assert info.value.response["Error"]["Code"] == "InvalidRequestException"
+        assert info.value.response["Error"]["Message"] == "A previous rotation isn't complete. That rotation will be reattempted."
     raw = signed_call(server, "secretsmanager.RotateSecret", {"SecretId": arn}, service="secretsmanager")
-    assert raw.status == 200 and json.loads(raw.body)["VersionId"] == again
-    assert functions[1].steps[-1] == ("setSecret", again)
+    assert raw.status == 400 and json.loads(raw.body)["__type"] == "InvalidRequestException"
+    assert len(functions[1].steps) == calls
+    assert stages(sm, arn) == {first: ["AWSCURRENT"], token: ["AWSPENDING"]}
+    after = sm.describe_secret(SecretId=arn)
+    assert after["RotationLambdaARN"] == BAD and after["RotationRules"] == d["RotationRules"]
 
-    # CancelRotateSecret takes AWSPENDING off the half-made version.
+    # The scheduler reattempts it with the AWSPENDING version's id (the failure made it due within
+    # the hour).
+    advance(server, 3600 + 60)
+    assert functions[1].steps[-1] == ("setSecret", token)
+    assert stages(sm, arn) == {first: ["AWSCURRENT"], token: ["AWSPENDING"]}
+
+    # CancelRotateSecret takes AWSPENDING off the half-made version; then RotateSecret runs again.
     sm.cancel_rotate_secret(SecretId=arn)
     assert stages(sm, arn) == {first: ["AWSCURRENT"]}
+    again = sm.rotate_secret(SecretId=arn, RotationRules={"ScheduleExpression": "rate(12 hours)"})["VersionId"]
+    assert again != token and functions[1].steps[-1] == ("setSecret", again)
+    sm.cancel_rotate_secret(SecretId=arn)
 
 
 def advance(server, seconds: int) -> dict:

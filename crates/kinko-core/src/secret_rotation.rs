@@ -10,6 +10,10 @@ use crate::secrets_seal::SecretsAudit;
 use crate::{AuditDraft, Caller, Error, Kms, UnixMillis};
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// AWS's answer to RotateSecret while AWSPENDING marks an unfinished rotation (InvalidRequestException).
+pub const ROTATION_IN_PROGRESS: &str =
+    "A previous rotation isn't complete. That rotation will be reattempted.";
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// RotateSecret's parameters, as given.
@@ -98,6 +102,15 @@ impl Kms {
         let mut secret = self.find_secret(caller, id, Action::SmRotateSecret).await?;
         if secret.deletion_date.is_some() {
             return Err(marked_for_deletion());
+        }
+        // AWSPENDING on a version that is not AWSCURRENT: a rotation stopped part way. AWS
+        // refuses a new one; the scheduler (or CancelRotateSecret) settles the old one first.
+        let versions = self.store().secret_versions(&secret.arn).await?;
+        if versions
+            .iter()
+            .any(|v| v.has(AWSPENDING) && !v.has(AWSCURRENT))
+        {
+            return Err(Error::InvalidState(ROTATION_IN_PROGRESS.into()));
         }
         let previous = secret.rotation.clone();
         let lambda_arn = match (req.lambda_arn, &previous) {
