@@ -6,17 +6,20 @@ managed key, and the audit of every refused call)."""
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import json
 import os
 import subprocess
 import uuid
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from audit_helpers import all_events, record
 from authz_helpers import World, identity_statement, policy, statement, unique
-from conftest import REGION, VENV_BIN
+from conftest import REGION, VENV_BIN, _record_request_id
+from kinko_server import client_config, make_botocore_session
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +233,33 @@ def test_get_random_password(sm):
 
 
 # --- the AWS managed key -----------------------------------------------------------------------
+
+
+def test_first_uses_at_once_make_one_managed_key(kinko):
+    """Many CreateSecret calls at once, each the first use of aws/secretsmanager in a region
+    nobody else uses: one managed key, the one the alias names, and no unused key without it."""
+    region = "ap-southeast-7"
+
+    def client(service):
+        botocore_session = make_botocore_session(kinko)
+        botocore_session.register("after-call", _record_request_id)
+        session = boto3.session.Session(botocore_session=botocore_session)
+        return session.client(service, region_name=region, endpoint_url=kinko.endpoint, config=client_config())
+
+    clients = [client("secretsmanager") for _ in range(12)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        arns = list(pool.map(lambda c: c.create_secret(Name=unique("race"), SecretString="v")["ARN"], clients))
+    assert len(set(arns)) == len(clients)
+    kms = client("kms")
+    managed = [
+        k["KeyId"]
+        for k in kms.list_keys(Limit=1000)["Keys"]
+        if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyManager"] == "AWS"
+    ]
+    alias = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases(Limit=100)["Aliases"]}
+    assert managed == [alias["alias/aws/secretsmanager"]], (managed, alias)
+    for c, arn in zip(clients, arns):
+        assert c.get_secret_value(SecretId=arn)["SecretString"] == "v"
 
 
 def test_the_managed_key_is_made_on_first_use_and_cannot_be_managed(sm, kms, account_id):

@@ -14,6 +14,7 @@ The function calls Kinko with the account's root credentials (no IAM user of its
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -208,21 +209,33 @@ def test_a_failing_function_leaves_awscurrent_and_records_the_failure(server, ro
     assert mine and "setSecret" in mine[0]["responseElements"]["failure"]
     assert "secret rotation failed" in server.log_file.read_text()
 
-    # RotateSecret again (boto3 fills in a new token) runs the steps again; AWSPENDING moves to
-    # the function's new version and AWSCURRENT still stays.
-    again = sm.rotate_secret(SecretId=arn)["VersionId"]
-    assert again != token and functions[1].steps[-1] == ("setSecret", again)
-    assert stages(sm, arn) == {first: ["AWSCURRENT"], again: ["AWSPENDING"]}
-
-    # Without a ClientRequestToken (the SDKs always send one), the stopped rotation is reattempted
-    # with the AWSPENDING version's id.
+    # A second RotateSecret while AWSPENDING marks the unfinished rotation is refused as AWS refuses
+    # it, whatever it asks, and changes nothing; the function is not called.
+    calls = len(functions[1].steps)
+    for kwargs in ({}, {"RotateImmediately": False}, {"RotationLambdaARN": GOOD, "RotationRules": {"AutomaticallyAfterDays": 3}}):
+        with pytest.raises(ClientError) as info:
+            sm.rotate_secret(SecretId=arn, **kwargs)
+        assert info.value.response["Error"]["Code"] == "InvalidRequestException"
+        assert info.value.response["Error"]["Message"] == "A previous rotation isn't complete. That rotation will be reattempted."
     raw = signed_call(server, "secretsmanager.RotateSecret", {"SecretId": arn}, service="secretsmanager")
-    assert raw.status == 200 and json.loads(raw.body)["VersionId"] == again
-    assert functions[1].steps[-1] == ("setSecret", again)
+    assert raw.status == 400 and json.loads(raw.body)["__type"] == "InvalidRequestException"
+    assert len(functions[1].steps) == calls
+    assert stages(sm, arn) == {first: ["AWSCURRENT"], token: ["AWSPENDING"]}
+    after = sm.describe_secret(SecretId=arn)
+    assert after["RotationLambdaARN"] == BAD and after["RotationRules"] == d["RotationRules"]
 
-    # CancelRotateSecret takes AWSPENDING off the half-made version.
+    # The scheduler reattempts it with the AWSPENDING version's id (the failure made it due within
+    # the hour).
+    advance(server, 3600 + 60)
+    assert functions[1].steps[-1] == ("setSecret", token)
+    assert stages(sm, arn) == {first: ["AWSCURRENT"], token: ["AWSPENDING"]}
+
+    # CancelRotateSecret takes AWSPENDING off the half-made version; then RotateSecret runs again.
     sm.cancel_rotate_secret(SecretId=arn)
     assert stages(sm, arn) == {first: ["AWSCURRENT"]}
+    again = sm.rotate_secret(SecretId=arn, RotationRules={"ScheduleExpression": "rate(12 hours)"})["VersionId"]
+    assert again != token and functions[1].steps[-1] == ("setSecret", again)
+    sm.cancel_rotate_secret(SecretId=arn)
 
 
 def advance(server, seconds: int) -> dict:
@@ -270,7 +283,12 @@ def test_bad_rotation_requests(server):
     assert code(RotationLambdaARN=unknown, RotationRules={"AutomaticallyAfterDays": 1}) == "InvalidRequestException"
     assert code(RotationRules={"AutomaticallyAfterDays": 1}) == "InvalidRequestException"
     assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "rate(1 hours)"}) == "InvalidParameterException"
-    assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "cron(0 8 1 * ? *)"}) == "UnsupportedOperationException"
+    # cron(): AWS's limits (minutes 0, year *, one day field ?, four hours apart, the window inside
+    # its day and before the next rotation).
+    for bad in ("cron(15 8 * * ? *)", "cron(0 8 * * ? 2030)", "cron(0 8 * * * *)", "cron(0 0/2 * * ? *)", "cron(0 8 1", "cron(0 25 * * ? *)"):
+        assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": bad}) == "InvalidParameterException", bad
+    assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "cron(0 22 * * ? *)", "Duration": "3h"}) == "InvalidParameterException"
+    assert code(RotationLambdaARN=GOOD, RotationRules={"ScheduleExpression": "rate(4 hours)", "Duration": "5h"}) == "InvalidParameterException"
     assert "RotationEnabled" not in sm.describe_secret(SecretId=arn)
     # RotateImmediately false stores the schedule and calls nothing.
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=GOOD, RotationRules={"AutomaticallyAfterDays": 7}, RotateImmediately=False)
@@ -293,3 +311,38 @@ def test_an_unreachable_function_fails_the_rotation_without_changes(server):
     mine = [e for e in failed if e["requestParameters"]["clientRequestToken"] == token]
     assert mine and "createSecret" in mine[0]["responseElements"]["failure"]
     assert "connecting failed" in mine[0]["responseElements"]["failure"]
+
+
+def test_a_cron_schedule_sets_next_rotation_date_and_runs_in_the_scheduler(server, role, functions):
+    name, old = role
+    sm = make_client(server, "secretsmanager")
+    created = sm.create_secret(Name=f"pg/{name}", SecretString=json.dumps({"username": name, "password": old}))
+    arn, first = created["ARN"], created["VersionId"]
+    rules = {"ScheduleExpression": "cron(0 16 * * ? *)", "Duration": "2h"}
+    sm.rotate_secret(SecretId=arn, RotationLambdaARN=GOOD, RotationRules=rules, RotateImmediately=False)
+    d = sm.describe_secret(SecretId=arn)
+    assert d["RotationRules"] == rules
+    # NextRotationDate: the next 16:00 UTC after the call (the server's clock).
+    changed = d["LastChangedDate"].astimezone(datetime.timezone.utc)
+    expected = changed.replace(hour=16, minute=0, second=0, microsecond=0)
+    if expected <= changed:
+        expected += datetime.timedelta(days=1)
+    assert d["NextRotationDate"] == expected
+    # The scheduler rotates it once the window opens; the next date is the following 16:00.
+    advance(server, int((expected - changed).total_seconds()) + 60)
+    versions = stages(sm, arn)
+    assert versions[first] == ["AWSPREVIOUS"] and len(versions) == 2
+    assert scram_matches(verifier(name), json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["password"])
+    d = sm.describe_secret(SecretId=arn)
+    assert d["NextRotationDate"] == expected + datetime.timedelta(days=1)
+    # An hourly cron: 4:00 and 16:00 each day; a 12-hour window fits, 13 hours would not.
+    sm.rotate_secret(SecretId=arn, RotationRules={"ScheduleExpression": "cron(0 4/12 * * ? *)", "Duration": "8h"}, RotateImmediately=False)
+    d = sm.describe_secret(SecretId=arn)
+    now = d["LastChangedDate"].astimezone(datetime.timezone.utc)
+    assert d["NextRotationDate"].hour in (4, 16) and d["NextRotationDate"] - now <= datetime.timedelta(hours=12)
+    assert d["RotationRules"]["Duration"] == "8h"
+    with pytest.raises(ClientError) as info:
+        sm.rotate_secret(SecretId=arn, RotationRules={"ScheduleExpression": "cron(0 4/12 * * ? *)", "Duration": "13h"}, RotateImmediately=False)
+    assert info.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert sm.describe_secret(SecretId=arn)["RotationRules"]["Duration"] == "8h"
+    sm.cancel_rotate_secret(SecretId=arn)

@@ -108,6 +108,14 @@ impl Call {
         })
     }
 
+    /// A Secrets Manager request (signed for the `secretsmanager` service).
+    pub(crate) fn secretsmanager(target: &'static str, body: serde_json::Value) -> Result<Call> {
+        Ok(Call {
+            service: "secretsmanager",
+            ..Call::new(target, body)?
+        })
+    }
+
     /// A CloudTrail request (signed for the `cloudtrail` service).
     pub(crate) fn cloudtrail(target: &'static str, body: serde_json::Value) -> Result<Call> {
         Ok(Call {

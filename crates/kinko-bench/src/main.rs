@@ -38,6 +38,7 @@ mod pgdb;
 mod procs;
 mod raw;
 mod report;
+mod secrets;
 mod trail;
 mod usage;
 
@@ -224,6 +225,9 @@ enum OpArg {
     /// encrypt-default-policy and encrypt-restrictive-policy, with the cost of the restrictive
     /// policy printed.
     Authz,
+    /// Secrets Manager GetSecretValue of one 32-byte secret under `aws/secretsmanager`
+    /// (`secrets.rs`).
+    GetSecretValue,
 }
 
 impl OpArg {
@@ -249,6 +253,7 @@ impl OpArg {
             OpArg::EncryptDefaultPolicy => &[Op::EncryptDefaultPolicy],
             OpArg::EncryptRestrictivePolicy => &[Op::EncryptRestrictivePolicy],
             OpArg::Authz => &[Op::EncryptDefaultPolicy, Op::EncryptRestrictivePolicy],
+            OpArg::GetSecretValue => &[Op::GetSecretValue],
         }
     }
 }
@@ -272,6 +277,7 @@ enum Op {
     GenerateMacHmac256,
     EncryptDefaultPolicy,
     EncryptRestrictivePolicy,
+    GetSecretValue,
 }
 
 /// The 20-statement key policy of `encrypt-restrictive-policy`, `{account}` to be filled in.
@@ -312,6 +318,7 @@ impl Op {
             Op::GenerateMacHmac256 => "GenerateMac HMAC_256",
             Op::EncryptDefaultPolicy => "Encrypt (default policy)",
             Op::EncryptRestrictivePolicy => "Encrypt (20-statement policy)",
+            Op::GetSecretValue => "GetSecretValue",
         }
     }
 
@@ -331,7 +338,8 @@ impl Op {
             | Op::Decrypt
             | Op::GenerateDataKey
             | Op::EncryptDefaultPolicy
-            | Op::EncryptRestrictivePolicy => None,
+            | Op::EncryptRestrictivePolicy
+            | Op::GetSecretValue => None,
             Op::SignRsa2048 => Some(sign(
                 "RSA_2048",
                 "RSASSA_PKCS1_V1_5_SHA_256",
@@ -1029,6 +1037,7 @@ async fn op_call(
                 .with_context(|| format!("{} failed", op.name()))?;
             Ok(call)
         }
+        Op::GetSecretValue => secrets::get_secret_value_call(endpoint, creds, region).await,
         Op::SignRsa2048
         | Op::SignEccNistP256
         | Op::SignEd25519

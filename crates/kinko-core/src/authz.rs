@@ -184,6 +184,25 @@ impl Kms {
         policy: &Policy,
     ) -> Result<(), Error> {
         let action = action.as_str();
+        let verdict = self
+            .decide_with_resource_policy(caller, action, resource, policy, false)
+            .await?;
+        match verdict.denied {
+            None => Ok(()),
+            Some(reason) => Err(access_denied(caller, action, resource, reason)),
+        }
+    }
+
+    /// The decision of [`Kms::authorize_with_resource_policy`], with every statement that took
+    /// part when `explain` is set (`kinko authz explain` on a secret).
+    pub(crate) async fn decide_with_resource_policy(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        policy: &Policy,
+        explain: bool,
+    ) -> Result<Verdict, Error> {
         let identity = self.identity_of(caller).await?;
         let mut needs = Needs::default();
         needs.add(policy.read_keys());
@@ -193,22 +212,35 @@ impl Kms {
             }
         }
         let ctx = self.context_for(caller, identity.as_deref(), action, resource, &needs);
-        let (decision, _) = policy.decide(&ctx);
-        let mut ignored = Vec::new();
-        let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, false, &mut ignored);
+        let mut explanation = Vec::new();
+        let decision = if explain {
+            let eval = policy.evaluate(&ctx);
+            explanation.push(format!("resource policy of {resource}: {eval}"));
+            eval.decision
+        } else {
+            policy.decide(&ctx).0
+        };
+        let (deny, allow) = evaluate_identity(identity.as_deref(), &ctx, explain, &mut explanation);
+        let root = is_root(&ctx.principal);
+        if explain && root {
+            explanation.push(format!(
+                "{} is its account's root: allowed unless a policy denies",
+                caller.principal
+            ));
+        }
         let denied = if decision == Decision::ExplicitDeny {
             Some(DenialReason::ExplicitDenyInKeyPolicy)
         } else if deny {
             Some(DenialReason::ExplicitDenyInIdentityPolicy)
-        } else if decision == Decision::Allow || allow || is_root(&ctx.principal) {
+        } else if decision == Decision::Allow || allow || root {
             None
         } else {
             Some(DenialReason::NoIdentityPolicyAllows)
         };
-        match denied {
-            None => Ok(()),
-            Some(reason) => Err(access_denied(caller, action, resource, reason)),
-        }
+        Ok(Verdict {
+            denied,
+            explanation,
+        })
     }
 
     /// Checks an IAM action (`iam:CreateUser`, …) on `resource`: the target user's or role's
@@ -469,7 +501,7 @@ impl Kms {
         })
     }
 
-    async fn decide_account(
+    pub(crate) async fn decide_account(
         &self,
         caller: &Caller,
         action: &str,

@@ -55,6 +55,7 @@ mod rules;
 mod secret_model;
 mod secret_policy;
 mod secret_rotation;
+mod secret_schedule;
 mod secrets;
 mod secrets_admin;
 mod secrets_seal;

@@ -79,6 +79,24 @@ pub fn managed_key_policy(service: ViaService, account: &AccountId, region: &Reg
     )
 }
 
+/// The id of `service`'s managed key in `account` and `region`: derived from them, not random,
+/// so that first uses at once (on one node or several) make the same key, which the store keeps
+/// once; the others find it. A key id is not a secret (it is in every ARN); access is decided by
+/// the key policy.
+fn managed_key_id(service: ViaService, account: &AccountId, region: &Region) -> KeyId {
+    let digest = kinko_crypto::sha256_parts(&[
+        b"kinko aws managed key\0",
+        service.name().as_bytes(),
+        b"\0",
+        account.as_str().as_bytes(),
+        b"\0",
+        region.as_str().as_bytes(),
+    ]);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    KeyId::from_random(bytes)
+}
+
 /// `alias/aws/<service>`.
 pub fn managed_alias(service: ViaService) -> AliasName {
     AliasName::parse(&format!("alias/aws/{}", service.name()))
@@ -104,7 +122,7 @@ impl Kms {
         let arn = KeyArn {
             region: region.clone(),
             account: account.clone(),
-            key_id: KeyId::from_random(random_array()?),
+            key_id: managed_key_id(service, account, region),
         };
         let material_id = MaterialId(random_array()?);
         let spec = KeySpec::SymmetricDefault;
@@ -143,11 +161,43 @@ impl Kms {
             None,
         );
         let draft = events(ServiceEvent::CreateManagedKey, &key);
-        self.store()
+        match self
+            .store()
             .create_key(&key, &material, &[], self.append(&draft))
-            .await?;
-        self.caches()
-            .put_material(arn.key_id, material_id, prepared);
+            .await
+        {
+            Ok(()) => {
+                self.caches()
+                    .put_material(arn.key_id, material_id, prepared);
+            }
+            // Another request (on this node or another) made the same key first: use it. Its
+            // alias may not be there yet (that request is about to make it, or stopped before
+            // it): made below if missing.
+            Err(StoreError::Conflict(_)) => {
+                drop(prepared);
+                let made = self
+                    .key_in_account(account, region, &arn.key_id)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Internal(format!("the managed key {} vanished", arn.key_id))
+                    })?;
+                return self.ensure_managed_alias(made, name, events).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.ensure_managed_alias(Arc::new(key), name, events).await
+    }
+
+    /// Points `alias/aws/<service>` at `key` unless it exists already (made by the request that
+    /// made the key), and caches both.
+    async fn ensure_managed_alias(
+        &self,
+        key: Arc<Key>,
+        name: AliasName,
+        events: ServiceAuditFn<'_>,
+    ) -> Result<Arc<Key>, Error> {
+        let (account, region) = (&key.arn.account, &key.arn.region);
+        let now = self.clock().now();
         let alias = Alias {
             account: account.clone(),
             region: region.clone(),
@@ -158,19 +208,13 @@ impl Kms {
         };
         let draft = events(ServiceEvent::CreateManagedAlias, &key);
         match self.store().create_alias(&alias, self.append(&draft)).await {
-            Ok(()) => {}
-            // Another request made the service's key first: that one is the managed key (the
-            // key made here stays unused, with no alias).
-            Err(StoreError::Conflict(_)) => {
-                return self
-                    .managed_key_named(account, region, &name)
-                    .await?
-                    .ok_or_else(|| Error::Internal(format!("{name} vanished")));
-            }
+            // Made here, or by the request that made the key (reserved names point nowhere
+            // else: nobody can create or re-point `alias/aws/…`).
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
         self.caches().put_alias(account, region, &name, key.id());
-        Ok(self.caches().put_key(key))
+        Ok(self.caches().put_key(Key::clone(&key)))
     }
 
     async fn managed_key_named(

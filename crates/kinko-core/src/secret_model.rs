@@ -53,9 +53,13 @@ pub struct SecretRotation {
     pub lambda_arn: String,
     /// RotationRules.AutomaticallyAfterDays, when given so.
     pub after_days: Option<i64>,
-    /// RotationRules.ScheduleExpression (`rate(N days)`, `rate(N hours)`), when given so.
+    /// RotationRules.ScheduleExpression (`rate(N days)`, `rate(N hours)`, `cron(…)`), when
+    /// given so.
     pub schedule: Option<String>,
-    /// The interval between rotations, in milliseconds.
+    /// RotationRules.Duration (`Nh`), the rotation window, when given.
+    pub duration: Option<String>,
+    /// The interval between rotations, in milliseconds (for a `cron()` schedule, the smallest
+    /// gap between two of its rotations).
     pub interval_ms: i64,
     /// When a rotation last succeeded.
     pub last_rotated: Option<UnixMillis>,

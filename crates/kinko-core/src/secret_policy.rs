@@ -4,9 +4,10 @@
 //! the caller's identity policies by `Kms::authorize_with_resource_policy`.
 
 use crate::actions::Action;
+use crate::authz::{Verdict, access_denied};
 use crate::resource_policy::{PolicyCheck, check, is_public, parse};
 use crate::secret_model::Secret;
-use crate::secrets::{marked_for_deletion, secret_conflict};
+use crate::secrets::{marked_for_deletion, secret_conflict, with_secret_keys};
 use crate::secrets_seal::SecretsAudit;
 use crate::{Caller, Error, Kms};
 
@@ -79,6 +80,62 @@ impl Kms {
             }
         }
         check(policy)
+    }
+
+    /// The decision on a `secretsmanager:` `action` on the secret `id` names (name, partial or
+    /// full ARN), with the secret's resource policy and the caller's identity policies statement
+    /// by statement, for `kinko authz explain`; the message of a denial is the
+    /// AccessDeniedException the request would get. A missing secret is decided on what `id`
+    /// named, as the operations decide before answering ResourceNotFoundException.
+    pub async fn explain_secret(
+        &self,
+        caller: &Caller,
+        action: &str,
+        id: &str,
+    ) -> Result<(Verdict, Option<String>), Error> {
+        let (verdict, resource) = match self.lookup_secret(caller, id).await? {
+            None => {
+                let mut verdict = self.decide_account(caller, action, id, true).await?;
+                verdict.explanation.insert(
+                    0,
+                    format!(
+                        "no secret {id} in {} {}: identity policies only",
+                        caller.account, caller.region
+                    ),
+                );
+                (verdict, id.to_owned())
+            }
+            Some(secret) => {
+                let with_secret = with_secret_keys(caller, &secret);
+                let verdict = match &secret.resource_policy {
+                    None => {
+                        let mut verdict = self
+                            .decide_account(&with_secret, action, &secret.arn, true)
+                            .await?;
+                        verdict
+                            .explanation
+                            .insert(0, format!("secret {} has no resource policy", secret.arn));
+                        verdict
+                    }
+                    Some(policy) => {
+                        let policy = parse(policy)?;
+                        self.decide_with_resource_policy(
+                            &with_secret,
+                            action,
+                            &secret.arn,
+                            &policy,
+                            true,
+                        )
+                        .await?
+                    }
+                };
+                (verdict, secret.arn)
+            }
+        };
+        let message = verdict
+            .denied
+            .map(|reason| access_denied(caller, action, &resource, reason).to_string());
+        Ok((verdict, message))
     }
 
     async fn store_secret_policy(

@@ -5,11 +5,16 @@
 
 use crate::actions::Action;
 use crate::secret_model::{AWSCURRENT, AWSPENDING, Secret, SecretRotation};
+use crate::secret_schedule::{Cron, window_ms};
 use crate::secrets::{marked_for_deletion, secret_conflict};
 use crate::secrets_seal::SecretsAudit;
 use crate::{AuditDraft, Caller, Error, Kms, UnixMillis};
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// AWS's answer to RotateSecret while AWSPENDING marks an unfinished rotation (InvalidRequestException).
+pub const ROTATION_IN_PROGRESS: &str =
+    "A previous rotation isn't complete. That rotation will be reattempted.";
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// RotateSecret's parameters, as given.
@@ -21,7 +26,8 @@ pub struct RotationRequest {
     pub after_days: Option<i64>,
     /// RotationRules.ScheduleExpression.
     pub schedule: Option<String>,
-    /// RotationRules.Duration (accepted, not used: a rotation starts when due).
+    /// RotationRules.Duration (`Nh`: checked against the schedule and shown by
+    /// DescribeSecret; a rotation starts when its window opens).
     pub duration: Option<String>,
 }
 
@@ -46,13 +52,11 @@ pub fn rotation_interval(after_days: Option<i64>, schedule: Option<&str>) -> Res
     }
 }
 
-/// `rate(N days)` / `rate(N hours)`; `cron(...)` is refused as unsupported.
+/// `rate(N days)` / `rate(N hours)`, or for `cron(…)` the smallest gap between rotations.
 fn schedule_interval(expr: &str) -> Result<i64, Error> {
     let expr = expr.trim();
     if expr.starts_with("cron(") {
-        return Err(Error::UnsupportedOperation(
-            "Kinko supports rate() schedule expressions only; cron() is not supported.".into(),
-        ));
+        return Cron::parse(expr)?.check(None);
     }
     let inner = expr
         .strip_prefix("rate(")
@@ -84,6 +88,36 @@ fn schedule_interval(expr: &str) -> Result<i64, Error> {
     Ok(n * unit_ms)
 }
 
+/// When the next rotation is due: a `cron()` schedule's next window after `now`, else
+/// `base` (the last rotation, or now) plus the interval.
+fn next_due(
+    schedule: Option<&str>,
+    interval_ms: i64,
+    base: UnixMillis,
+    now: UnixMillis,
+) -> UnixMillis {
+    match schedule.filter(|s| s.trim().starts_with("cron(")) {
+        Some(expr) => Cron::parse(expr)
+            .ok()
+            .and_then(|c| c.next_after(now.0))
+            .map_or(UnixMillis(now.0 + interval_ms), UnixMillis),
+        None => UnixMillis(base.0 + interval_ms),
+    }
+}
+
+/// The rotation window against its schedule, as AWS checks it: a `cron()` window stays within
+/// its UTC day and before the next rotation; a `rate()` (or AutomaticallyAfterDays) window
+/// opens at midnight, so it is at most a day, and at most the rate in hours.
+fn check_window(schedule: Option<&str>, interval_ms: i64, window: i64) -> Result<(), Error> {
+    match schedule.filter(|s| s.trim().starts_with("cron(")) {
+        Some(expr) => Cron::parse(expr)?.check(Some(window)).map(|_| ()),
+        None if window > interval_ms.min(DAY_MS) => Err(Error::Validation(
+            "The rotation window (Duration) extends into the next UTC day or the next rotation window.".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl Kms {
     /// RotateSecret's stored part: records the function and schedule and turns rotation on.
     /// `known` says whether the server can reach a function ARN.
@@ -98,6 +132,15 @@ impl Kms {
         let mut secret = self.find_secret(caller, id, Action::SmRotateSecret).await?;
         if secret.deletion_date.is_some() {
             return Err(marked_for_deletion());
+        }
+        // AWSPENDING on a version that is not AWSCURRENT: a rotation stopped part way. AWS
+        // refuses a new one; the scheduler (or CancelRotateSecret) settles the old one first.
+        let versions = self.store().secret_versions(&secret.arn).await?;
+        if versions
+            .iter()
+            .any(|v| v.has(AWSPENDING) && !v.has(AWSCURRENT))
+        {
+            return Err(Error::InvalidState(ROTATION_IN_PROGRESS.into()));
         }
         let previous = secret.rotation.clone();
         let lambda_arn = match (req.lambda_arn, &previous) {
@@ -114,6 +157,7 @@ impl Kms {
                 "Secrets Manager cannot invoke the specified Lambda function {lambda_arn}: it is not configured (kinko serve --rotation-function ARN=URL)."
             )));
         }
+        let rules_given = req.after_days.is_some() || req.schedule.is_some();
         let (after_days, schedule, interval_ms) = match (req.after_days, req.schedule, &previous) {
             (None, None, Some(p)) => (p.after_days, p.schedule.clone(), p.interval_ms),
             (None, None, None) => {
@@ -126,6 +170,14 @@ impl Kms {
                 (days, schedule, interval)
             }
         };
+        let duration = match (req.duration, &previous) {
+            (Some(d), _) => Some(d),
+            (None, Some(p)) if !rules_given => p.duration.clone(),
+            (None, _) => None,
+        };
+        if let Some(d) = &duration {
+            check_window(schedule.as_deref(), interval_ms, window_ms(d)?)?;
+        }
         let now = self.clock().now();
         let last_rotated = previous.as_ref().and_then(|p| p.last_rotated);
         let base = last_rotated.unwrap_or(now);
@@ -133,10 +185,11 @@ impl Kms {
             enabled: true,
             lambda_arn,
             after_days,
+            next_rotation: Some(next_due(schedule.as_deref(), interval_ms, base, now)),
             schedule,
+            duration,
             interval_ms,
             last_rotated,
-            next_rotation: Some(UnixMillis(base.0 + interval_ms)),
             last_failure: previous.and_then(|p| p.last_failure),
         });
         self.store_rotation(secret, audit.change).await
@@ -171,7 +224,12 @@ impl Kms {
                     v.stages.retain(|s| s != AWSPENDING);
                 }
                 rotation.last_rotated = Some(now);
-                rotation.next_rotation = Some(UnixMillis(now.0 + rotation.interval_ms));
+                rotation.next_rotation = Some(next_due(
+                    rotation.schedule.as_deref(),
+                    rotation.interval_ms,
+                    now,
+                    now,
+                ));
                 rotation.last_failure = None;
             }
             Some(why) => {
@@ -288,10 +346,21 @@ mod tests {
         assert!(rotation_interval(None, Some("rate(1 hours)")).is_err());
         assert!(rotation_interval(Some(0), None).is_err());
         assert!(rotation_interval(Some(1), Some("rate(1 days)")).is_err());
-        assert!(matches!(
-            rotation_interval(None, Some("cron(0 8 1 * ? *)")),
-            Err(Error::UnsupportedOperation(_))
-        ));
+        assert_eq!(
+            rotation_interval(None, Some("cron(0 4/12 * * ? *)")).ok(),
+            Some(12 * HOUR_MS)
+        );
+        assert!(rotation_interval(None, Some("cron(0 0/2 * * ? *)")).is_err());
+        assert!(check_window(Some("rate(6 hours)"), 6 * HOUR_MS, 6 * HOUR_MS).is_ok());
+        assert!(check_window(Some("rate(6 hours)"), 6 * HOUR_MS, 7 * HOUR_MS).is_err());
+        assert!(check_window(None, 30 * DAY_MS, DAY_MS).is_ok());
+        assert!(check_window(Some("cron(0 20 * * ? *)"), DAY_MS, 5 * HOUR_MS).is_err());
+        // A cron() schedule is due at its next window, not after an interval.
+        let wed = UnixMillis(1_736_936_400_000); // 2025-01-15 10:20 UTC
+        assert_eq!(
+            next_due(Some("cron(0 16 * * ? *)"), DAY_MS, UnixMillis(0), wed),
+            UnixMillis(1_736_956_800_000) // 2025-01-15 16:00 UTC
+        );
         assert!(rotation_interval(None, Some("every day")).is_err());
         assert!(rotation_interval(None, None).is_err());
     }

@@ -190,25 +190,7 @@ impl Kms {
         let Some(secret) = secret else {
             return self.authorize_in_account(caller, action, resource).await;
         };
-        let mut facts = RequestFacts {
-            source_ip: caller.facts.source_ip,
-            secure_transport: caller.facts.secure_transport,
-            keys: caller.facts.keys.clone(),
-            dry_run: caller.facts.dry_run,
-        };
-        facts.keys.insert(
-            "secretsmanager:SecretId",
-            ContextValue::String(secret.arn.clone()),
-        );
-        for t in &secret.tags {
-            for prefix in ["secretsmanager:ResourceTag/", "aws:ResourceTag/"] {
-                facts.keys.insert(
-                    &format!("{prefix}{}", t.key),
-                    ContextValue::String(t.value.clone()),
-                );
-            }
-        }
-        let with_secret = caller.clone().with_facts(facts);
+        let with_secret = with_secret_keys(caller, secret);
         match &secret.resource_policy {
             None => {
                 self.authorize_in_account(&with_secret, action, &secret.arn)
@@ -221,7 +203,33 @@ impl Kms {
             }
         }
     }
+}
 
+/// `caller` with the secret's condition keys: `secretsmanager:SecretId` and its tags as
+/// `secretsmanager:ResourceTag/…` and `aws:ResourceTag/…`.
+pub(crate) fn with_secret_keys(caller: &Caller, secret: &Secret) -> Caller {
+    let mut facts = RequestFacts {
+        source_ip: caller.facts.source_ip,
+        secure_transport: caller.facts.secure_transport,
+        keys: caller.facts.keys.clone(),
+        dry_run: caller.facts.dry_run,
+    };
+    facts.keys.insert(
+        "secretsmanager:SecretId",
+        ContextValue::String(secret.arn.clone()),
+    );
+    for t in &secret.tags {
+        for prefix in ["secretsmanager:ResourceTag/", "aws:ResourceTag/"] {
+            facts.keys.insert(
+                &format!("{prefix}{}", t.key),
+                ContextValue::String(t.value.clone()),
+            );
+        }
+    }
+    caller.clone().with_facts(facts)
+}
+
+impl Kms {
     /// The secret `id` names (name, partial ARN or full ARN) in the caller's account and
     /// region, authorized for `action`. A missing secret is NotFound only to a caller that may
     /// perform `action` on what it named.

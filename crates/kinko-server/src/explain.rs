@@ -1,5 +1,5 @@
 //! Why a request would be allowed or denied, from a service's policies and grants: the key
-//! policy statement by statement, the caller's identity policies, the grants considered, and the
+//! policy (or a secret's resource policy) statement by statement, the caller's identity policies, the grants considered, and the
 //! AccessDeniedException the request would get. The code behind both `kinko authz explain`
 //! (`authz_explain`, over a stopped or running installation's store) and the console's Why? page
 //! (over the running service).
@@ -47,7 +47,8 @@ pub struct ExplainRequest {
     pub principal_arn: String,
     /// The action, such as `kms:Decrypt`.
     pub action: String,
-    /// The key (id, ARN, alias name or alias ARN), or none for account-level actions.
+    /// The key (id, ARN, alias name or alias ARN), or none for account-level actions; for a
+    /// `secretsmanager:` action, the secret (name, partial ARN or full ARN).
     pub key: Option<String>,
     /// The region the request would be signed for.
     pub region: String,
@@ -78,25 +79,30 @@ pub async fn explain(kms: &Kms, request: &ExplainRequest) -> Result<Explanation,
     let account = principal.account().clone();
     let region = Region::parse(&request.region)
         .ok_or_else(|| ExplainError::Region(request.region.clone()))?;
-    let key = request
-        .key
-        .as_deref()
-        .map(|key| {
-            KeyRef::parse(key).map_err(|source| ExplainError::Key {
-                key: key.to_owned(),
-                source,
-            })
-        })
-        .transpose()?;
     let caller = Caller::new(account, region, principal).with_facts(RequestFacts {
         source_ip: request.source_ip,
         ..Default::default()
     });
-    let context = EncryptionContext(request.context.clone());
-    let (verdict, denial) = kms
-        .explain(&caller, &request.action, key.as_ref(), Some(&context))
-        .await
-        .map_err(ExplainError::Explain)?;
+    let (verdict, denial) = match request.key.as_deref() {
+        Some(secret) if request.action.starts_with("secretsmanager:") => kms
+            .explain_secret(&caller, &request.action, secret)
+            .await
+            .map_err(ExplainError::Explain)?,
+        key => {
+            let key = key
+                .map(|key| {
+                    KeyRef::parse(key).map_err(|source| ExplainError::Key {
+                        key: key.to_owned(),
+                        source,
+                    })
+                })
+                .transpose()?;
+            let context = EncryptionContext(request.context.clone());
+            kms.explain(&caller, &request.action, key.as_ref(), Some(&context))
+                .await
+                .map_err(ExplainError::Explain)?
+        }
+    };
     let mut lines = verdict.explanation;
     match &denial {
         None => lines.push(format!(

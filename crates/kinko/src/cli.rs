@@ -117,8 +117,8 @@ pub(crate) enum ReportFormat {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuthzCommand {
-    /// Evaluate a request against an installation's key policy, identity policies and grants,
-    /// and show every statement and grant that took part. Exits 0 when the request would be
+    /// Evaluate a request against an installation's key policy (or a secret's resource policy),
+    /// identity policies and grants, and show every statement and grant that took part. Exits 0 when the request would be
     /// allowed, 1 when denied.
     Explain {
         #[command(flatten)]
@@ -132,6 +132,9 @@ pub(crate) enum AuthzCommand {
         /// The key: id, key ARN, alias name or alias ARN (none for account-level actions).
         #[arg(long)]
         key: Option<String>,
+        /// The secret of a secretsmanager: action: name, partial ARN or full ARN.
+        #[arg(long, conflicts_with = "key")]
+        secret: Option<String>,
         /// The region the request is signed for.
         #[arg(long, default_value = "us-east-1")]
         region: String,

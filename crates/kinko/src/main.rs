@@ -131,11 +131,15 @@ fn main() -> anyhow::Result<()> {
                     principal,
                     action,
                     key,
+                    secret,
                     region,
                     context,
                     source_ip,
                 },
         } => {
+            if secret.is_some() && !action.starts_with("secretsmanager:") {
+                anyhow::bail!("--secret goes with a secretsmanager: action, not {action}");
+            }
             let config = config(&location, FileConfig::default())?;
             let mut pairs = std::collections::BTreeMap::new();
             for pair in &context {
@@ -147,7 +151,7 @@ fn main() -> anyhow::Result<()> {
             let request = kinko_server::ExplainRequest {
                 principal_arn: principal,
                 action,
-                key,
+                key: key.or(secret),
                 region,
                 context: pairs,
                 source_ip,

@@ -144,6 +144,36 @@ fn smoke_signing_against_kinko() -> std::io::Result<()> {
     Ok(())
 }
 
+#[test]
+fn smoke_get_secret_value_beside_encrypt() -> std::io::Result<()> {
+    let kinko = kinko_bin();
+    let out = bench(&[
+        "run",
+        "--smoke",
+        "--skip-baseline",
+        "--kinko-bin",
+        &kinko,
+        "--ops",
+        "encrypt,get-secret-value",
+    ])?;
+    let text = describe(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("kinko-bench: created secret arn:aws:secretsmanager:"),
+        "{text}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for target in ["Encrypt ", "GetSecretValue "] {
+        let row = stdout.lines().find(|l| l.starts_with(target));
+        // A row with a positive rate: its second column.
+        let rate = row
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|r| r.replace(',', "").parse::<f64>().ok());
+        assert!(rate.is_some_and(|r| r > 0.0), "{target:?}\n{text}");
+    }
+    Ok(())
+}
+
 /// The `kinko` binary the tests start: `KINKO_BIN`, or the one beside `kinko-bench`.
 fn kinko_bin() -> String {
     let beside = PathBuf::from(env!("CARGO_BIN_EXE_kinko-bench")).with_file_name("kinko");

@@ -27,6 +27,10 @@ use table::{QUOTAS, SYMMETRIC};
 pub const THROTTLED_MESSAGE: &str =
     "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.";
 
+/// Secrets Manager's text for a throttled request (AWS's generic throttling answer of its
+/// JSON services: `ThrottlingException`, "Rate exceeded", HTTP 400).
+pub const SECRETS_THROTTLED_MESSAGE: &str = "Rate exceeded";
+
 /// The name that sets every quota at once (`--quota all=off`).
 pub const ALL: &str = "all";
 
@@ -209,6 +213,19 @@ impl Quotas {
         let Some(index) = table::quota_of(op, facts) else {
             return Ok(());
         };
+        self.charge(index, caller, THROTTLED_MESSAGE)
+    }
+
+    /// Charges one request of Secrets Manager operation `op` by `caller` to its quota; over
+    /// it, Secrets Manager's `ThrottlingException` ("Rate exceeded").
+    pub(crate) fn admit_secrets(&self, op: &str, caller: &Caller) -> Result<(), ApiError> {
+        let Some(index) = table::secrets_quota_of(op) else {
+            return Ok(());
+        };
+        self.charge(index, caller, SECRETS_THROTTLED_MESSAGE)
+    }
+
+    fn charge(&self, index: usize, caller: &Caller, message: &str) -> Result<(), ApiError> {
         let region = caller.region.as_str();
         let bucket = match &self.limits[index] {
             Limit::Off => return Ok(()),
@@ -232,10 +249,7 @@ impl Quotas {
             return Ok(());
         }
         crate::metrics::quota_refused(QUOTAS[index].name);
-        Err(ApiError::new(
-            ErrorCode::ThrottlingException,
-            THROTTLED_MESSAGE,
-        ))
+        Err(ApiError::new(ErrorCode::ThrottlingException, message))
     }
 
     /// Forgets the buckets of (account, region) pairs that are full again, so that the
@@ -313,6 +327,21 @@ mod tests {
         assert!(quotas.admit("CreateKey", &none, &other).is_ok());
         // IAM and the like count against nothing.
         assert!(quotas.admit("ListUsers", &none, &east).is_ok());
+        // Secrets Manager's: DescribeSecret shares GetSecretValue's bucket, with its text.
+        let quotas = Quotas::new(
+            &QuotaSettings::from_entries([(
+                "secretsmanager-get-secret-value",
+                QuotaRate::PerSecond(0.01),
+            )])
+            .expect("ok"),
+        );
+        assert!(quotas.admit_secrets("GetSecretValue", &east).is_ok());
+        let refused = quotas
+            .admit_secrets("DescribeSecret", &east)
+            .expect_err("over quota");
+        assert_eq!(refused.code, ErrorCode::ThrottlingException);
+        assert_eq!(refused.message, SECRETS_THROTTLED_MESSAGE);
+        assert!(quotas.admit_secrets("ListSecrets", &east).is_ok());
     }
 
     #[test]

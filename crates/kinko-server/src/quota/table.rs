@@ -127,7 +127,55 @@ pub(crate) const QUOTAS: &[Quota] = &[
     fixed("update-alias", 5.0),
     fixed("update-key-description", 5.0),
     fixed("update-primary-region", 5.0),
+    // Secrets Manager's ("AWS Secrets Manager quotas", Secrets Manager User Guide), from
+    // `SECRETS` on; each row's operations share it.
+    fixed("secretsmanager-get-secret-value", 10_000.0),
+    fixed("secretsmanager-batch-get-secret-value", 100.0),
+    fixed("secretsmanager-list-secrets", 100.0),
+    fixed("secretsmanager-list-secret-version-ids", 50.0),
+    fixed("secretsmanager-create-secret", 50.0),
+    fixed("secretsmanager-put-secret-value", 50.0),
+    fixed("secretsmanager-delete-secret", 50.0),
+    fixed("secretsmanager-restore-secret", 50.0),
+    fixed("secretsmanager-rotate-secret", 50.0),
+    fixed("secretsmanager-tag-resource", 50.0),
+    fixed("secretsmanager-resource-policy", 50.0),
+    fixed("secretsmanager-get-random-password", 50.0),
 ];
+
+/// Where Secrets Manager's quotas begin in [`QUOTAS`].
+pub(crate) const SECRETS: usize = QUOTAS.len() - 12;
+
+/// The index in [`QUOTAS`] of the Secrets Manager quota operation `op` counts against.
+pub(crate) fn secrets_quota_of(op: &str) -> Option<usize> {
+    let name = match op {
+        "GetSecretValue" | "DescribeSecret" => "secretsmanager-get-secret-value",
+        "BatchGetSecretValue" => "secretsmanager-batch-get-secret-value",
+        "ListSecrets" => "secretsmanager-list-secrets",
+        "ListSecretVersionIds" => "secretsmanager-list-secret-version-ids",
+        "CreateSecret" => "secretsmanager-create-secret",
+        "PutSecretValue"
+        | "UpdateSecret"
+        | "UpdateSecretVersionStage"
+        | "ReplicateSecretToRegions"
+        | "RemoveRegionsFromReplication"
+        | "StopReplicationToReplica" => "secretsmanager-put-secret-value",
+        "DeleteSecret" => "secretsmanager-delete-secret",
+        "RestoreSecret" => "secretsmanager-restore-secret",
+        "RotateSecret" | "CancelRotateSecret" => "secretsmanager-rotate-secret",
+        "TagResource" | "UntagResource" => "secretsmanager-tag-resource",
+        "PutResourcePolicy"
+        | "GetResourcePolicy"
+        | "DeleteResourcePolicy"
+        | "ValidateResourcePolicy" => "secretsmanager-resource-policy",
+        "GetRandomPassword" => "secretsmanager-get-random-password",
+        _ => return None,
+    };
+    QUOTAS[SECRETS..]
+        .iter()
+        .position(|q| q.name == name)
+        .map(|i| SECRETS + i)
+}
 
 /// The index in [`QUOTAS`] of the quota called `name`.
 pub(crate) fn index_of(name: &str) -> Option<usize> {
@@ -196,7 +244,7 @@ fn per_operation(op: &str) -> Option<usize> {
             name.push(c);
         }
     }
-    QUOTAS[OPERATIONS..]
+    QUOTAS[OPERATIONS..SECRETS]
         .iter()
         .position(|q| q.name == name)
         .map(|i| OPERATIONS + i)
@@ -286,6 +334,30 @@ mod tests {
         // No AWS quota: the custom key store operations (Kinko has none) and unknown names.
         assert_eq!(name("CreateCustomKeyStore", none()), None);
         assert_eq!(name("NoSuchOperation", none()), None);
+    }
+
+    #[test]
+    fn secrets_manager_operations_share_aws_groups() {
+        let of = |op| secrets_quota_of(op).map(|i| QUOTAS[i].name);
+        assert_eq!(QUOTAS[SECRETS].name, "secretsmanager-get-secret-value");
+        assert_eq!(QUOTAS[SECRETS].default, Default::Fixed(10_000.0));
+        assert_eq!(of("DescribeSecret"), of("GetSecretValue"));
+        assert_eq!(of("UpdateSecret"), Some("secretsmanager-put-secret-value"));
+        assert_eq!(
+            of("CancelRotateSecret"),
+            Some("secretsmanager-rotate-secret")
+        );
+        assert_eq!(
+            of("ValidateResourcePolicy"),
+            Some("secretsmanager-resource-policy")
+        );
+        // Secrets Manager's TagResource is not KMS's, and KMS's is not Secrets Manager's.
+        assert_eq!(of("TagResource"), Some("secretsmanager-tag-resource"));
+        assert_eq!(
+            name("TagResource", Parameters::default()),
+            Some("tag-resource")
+        );
+        assert_eq!(of("Encrypt"), None);
     }
 
     #[test]

@@ -61,7 +61,7 @@ fn described(secret: Secret, versions: &[SecretVersion]) -> DescribeSecretRespon
         rotation_lambda_arn: secret.rotation.as_ref().map(|r| r.lambda_arn.clone()),
         rotation_rules: secret.rotation.as_ref().map(|r| RotationRules {
             automatically_after_days: r.after_days,
-            duration: None,
+            duration: r.duration.clone(),
             schedule_expression: r.schedule.clone(),
         }),
         last_rotated_date: secret

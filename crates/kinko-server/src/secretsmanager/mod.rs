@@ -89,6 +89,8 @@ pub(crate) async fn dispatch(
             caller,
             info,
             records: &records,
+            quotas: &state.quotas,
+            op: op.name,
         },
         body,
     )

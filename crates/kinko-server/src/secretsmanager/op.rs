@@ -89,6 +89,10 @@ pub(crate) struct Request<'a> {
     pub info: &'a mut RequestInfo,
     /// Records of the KMS calls made for the caller, appended after the handler.
     pub records: &'a Mutex<Vec<AuditDraft>>,
+    /// The request quotas, charged once the request is parsed.
+    pub quotas: &'a crate::quota::Quotas,
+    /// The operation's name.
+    pub op: &'static str,
 }
 
 /// What a handler works with.
@@ -166,6 +170,9 @@ where
     if !crate::json::is_blank(body) {
         request.info.request_parameters = crate::audit::request_parameters(&typed, &[]);
     }
+    // After authentication and parsing (the record shows the parameters), before any work: a
+    // throttled request changes nothing.
+    request.quotas.admit_secrets(request.op, &request.caller)?;
     let mut facts = kinko_core::RequestFacts {
         source_ip: request.info.source_ip.parse().ok(),
         secure_transport: request.info.secure_transport,

@@ -78,6 +78,7 @@ pub async fn secrets_round_trip(store: &dyn Store) {
         lambda_arn: "arn:aws:lambda:us-east-1:111122223333:function:rot".to_owned(),
         after_days: Some(30),
         schedule: None,
+        duration: Some("3h".to_owned()),
         interval_ms: 30 * 86_400_000,
         last_rotated: Some(UnixMillis(5_000)),
         next_rotation: Some(UnixMillis(6_000)),
