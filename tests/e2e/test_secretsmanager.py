@@ -262,6 +262,29 @@ def test_first_uses_at_once_make_one_managed_key(kinko):
         assert c.get_secret_value(SecretId=arn)["SecretString"] == "v"
 
 
+def test_naming_the_managed_alias_makes_the_key_on_first_use(kinko):
+    """UpdateSecret (and CreateSecret) naming alias/aws/secretsmanager where no secret used it
+    yet: the managed key is made then, as on AWS, and the secret is resealed under it."""
+    region = "ca-west-1"
+
+    def client(service):
+        botocore_session = make_botocore_session(kinko)
+        botocore_session.register("after-call", _record_request_id)
+        session = boto3.session.Session(botocore_session=botocore_session)
+        return session.client(service, region_name=region, endpoint_url=kinko.endpoint, config=client_config())
+
+    sm, kms = client("secretsmanager"), client("kms")
+    cmk = kms.create_key(Description="customer managed")["KeyMetadata"]["KeyId"]
+    arn = sm.create_secret(Name=unique("named-managed"), SecretString="v1", KmsKeyId=cmk)["ARN"]
+    assert "alias/aws/secretsmanager" not in {a["AliasName"] for a in kms.list_aliases(Limit=100)["Aliases"]}
+    sm.update_secret(SecretId=arn, KmsKeyId="alias/aws/secretsmanager")
+    managed = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
+    assert managed["KeyManager"] == "AWS"
+    assert sm.describe_secret(SecretId=arn)["KmsKeyId"].endswith("alias/aws/secretsmanager") or \
+        sm.describe_secret(SecretId=arn)["KmsKeyId"] in (managed["KeyId"], managed["Arn"])
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "v1"
+
+
 def test_the_managed_key_is_made_on_first_use_and_cannot_be_managed(sm, kms, account_id):
     sm.create_secret(Name=unique("managed"), SecretString="v")
     md = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]

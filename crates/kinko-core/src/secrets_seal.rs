@@ -83,7 +83,16 @@ impl Kms {
         audit: &SecretsAudit<'_>,
     ) -> Result<(KeyRef, String), Error> {
         match kms_key_id {
-            Some(id) => Ok((KeyRef::parse(id)?, id.to_owned())),
+            Some(id) => {
+                // Naming the AWS managed key by its alias (or alias ARN) makes it on first use too,
+                // as on AWS; the reference is then resolved as given.
+                let managed = crate::managed_alias(ViaService::SecretsManager);
+                if id == managed.as_str() || id.ends_with(&format!(":{}", managed.as_str())) {
+                    self.managed_key(caller, ViaService::SecretsManager, audit.events)
+                        .await?;
+                }
+                Ok((KeyRef::parse(id)?, id.to_owned()))
+            }
             None => {
                 let key = self
                     .managed_key(caller, ViaService::SecretsManager, audit.events)
