@@ -844,7 +844,13 @@ async fn measure_store(
             let target = format!("{name} [{}]", store.name());
             eprintln!("kinko-bench: measuring {target} ...");
             let pids: Vec<u32> = nodes.iter().map(procs::Kinko::pid).collect();
-            let (result, usage) = tokio::join!(
+            let pg_work = async {
+                match &database {
+                    Some(db) => db.work_during(plan.warmup, plan.duration).await,
+                    None => None,
+                }
+            };
+            let (result, usage, pg_work) = tokio::join!(
                 client::run_load_on(
                     &endpoints,
                     Arc::clone(&creds),
@@ -852,9 +858,17 @@ async fn measure_store(
                     Arc::new(call),
                     plan,
                 ),
-                usage::during_window_of(&pids, plan.warmup, plan.duration)
+                usage::during_window_of(&pids, plan.warmup, plan.duration),
+                pg_work
             );
             let row = Row::from_load(&target, result?, plan.duration, ceiling);
+            if let Some(work) = pg_work {
+                let requests = row.req_per_s * plan.duration.as_secs_f64();
+                eprintln!(
+                    "kinko-bench: {target}: postgres {}",
+                    work.describe(requests, plan.duration.as_secs_f64())
+                );
+            }
             if let Some((usage, postgres_cpu_s)) = usage {
                 let requests = row.req_per_s * plan.duration.as_secs_f64();
                 if let Some(each) = usage.per_request(requests) {
