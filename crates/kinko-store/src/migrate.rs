@@ -144,6 +144,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "secret_rotation",
         sql: include_str!("../migrations/postgres/0014_secret_rotation.sql"),
     },
+    Migration {
+        version: 15,
+        name: "audit_hourly",
+        sql: include_str!("../migrations/postgres/0015_audit_hourly.sql"),
+    },
 ];
 
 /// Applies the `migrations` not yet recorded in `schema_migrations` on `conn`, each in its own
