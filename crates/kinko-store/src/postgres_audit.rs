@@ -365,12 +365,24 @@ pub(crate) async fn query(
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
     q.push(event_columns!());
-    match page.filter.key_id {
-        None => {
+    match (page.filter.key_id, &page.filter.event_id) {
+        // An event id names one event (two at most): its index finds them and the rest of the
+        // filter is checked on those. `OFFSET 0` keeps the planner from walking the whole trail
+        // in time order instead, hoping to meet the id early (1.8 s on 1,000,000 events when no
+        // event has it).
+        (None, Some(id)) => {
+            q.push(" FROM (SELECT ");
+            q.push(event_columns!());
+            q.push(" FROM audit_events WHERE event_id = ")
+                .push_bind(id.clone())
+                .push(" OFFSET 0) AS e WHERE TRUE");
+            push_conditions(&mut q, &page);
+        }
+        (None, None) => {
             q.push(" FROM audit_events WHERE TRUE");
             push_conditions(&mut q, &page);
         }
-        Some(key) => {
+        (Some(key), _) => {
             let key = key.to_string();
             q.push(" FROM ((SELECT ");
             q.push(event_columns!());
