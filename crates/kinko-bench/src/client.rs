@@ -270,6 +270,40 @@ pub(crate) async fn call_ok(
     })
 }
 
+/// One keep-alive connection and its signer, for a client that sends different requests in
+/// turn (`kinko-bench memory`).
+pub(crate) struct Session {
+    conn: Conn,
+    signer: Signer,
+    endpoint: Endpoint,
+}
+
+impl Session {
+    pub(crate) async fn open(
+        endpoint: &Endpoint,
+        creds: Arc<Credentials>,
+        region: &str,
+    ) -> Result<Session> {
+        Ok(Session {
+            conn: Conn::connect(endpoint.addr).await?,
+            signer: Signer::new(creds, region),
+            endpoint: endpoint.clone(),
+        })
+    }
+
+    /// Sends `call` and returns the JSON of a 200 response.
+    pub(crate) async fn call_ok(&mut self, call: &Call) -> Result<serde_json::Value> {
+        let (status, body) = self
+            .conn
+            .send(&self.endpoint, &mut self.signer, call)
+            .await?;
+        if status != StatusCode::OK {
+            bail!("{} answered {status}: {}", call.target, snippet(&body));
+        }
+        serde_json::from_slice(&body).context("a 200 answer that is not JSON")
+    }
+}
+
 /// `GET path` on a fresh connection; the status, or an error if nothing answered.
 pub(crate) async fn get_status(endpoint: &Endpoint, path: &str) -> Result<StatusCode> {
     let stream = TcpStream::connect(endpoint.addr).await?;

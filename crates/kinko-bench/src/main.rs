@@ -34,6 +34,7 @@
 mod baseline;
 mod client;
 mod console;
+mod memory;
 mod pgdb;
 mod procs;
 mod raw;
@@ -80,6 +81,8 @@ enum Command {
     Run(Box<RunArgs>),
     /// Generate a long audit trail in each store and time LookupEvents over it (see `trail.rs`).
     Trail(Box<trail::TrailArgs>),
+    /// Kinko's resident memory with many keys, each used once (see `memory.rs`).
+    Memory(Box<memory::MemoryArgs>),
     /// The bare HTTP server the ceiling is measured against (started by `run`; rarely useful by hand).
     BaselineServer {
         /// Address to listen on, e.g. 127.0.0.1:18080.
@@ -395,6 +398,7 @@ fn real_main() -> Result<()> {
         Command::BaselineServer { listen } => runtime.block_on(baseline::serve(listen)),
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Trail(args) => runtime.block_on(trail::run(*args)),
+        Command::Memory(args) => runtime.block_on(memory::run(*args)),
     }
 }
 
@@ -852,7 +856,13 @@ async fn measure_store(
             let target = format!("{name} [{}]", store.name());
             eprintln!("kinko-bench: measuring {target} ...");
             let pids: Vec<u32> = nodes.iter().map(procs::Kinko::pid).collect();
-            let (result, usage) = tokio::join!(
+            let pg_work = async {
+                match &database {
+                    Some(db) => db.work_during(plan.warmup, plan.duration).await,
+                    None => None,
+                }
+            };
+            let (result, usage, pg_work) = tokio::join!(
                 client::run_load_on(
                     &endpoints,
                     Arc::clone(&creds),
@@ -860,9 +870,17 @@ async fn measure_store(
                     Arc::new(call),
                     plan,
                 ),
-                usage::during_window_of(&pids, plan.warmup, plan.duration)
+                usage::during_window_of(&pids, plan.warmup, plan.duration),
+                pg_work
             );
             let row = Row::from_load(&target, result?, plan.duration, ceiling);
+            if let Some(work) = pg_work {
+                let requests = row.req_per_s * plan.duration.as_secs_f64();
+                eprintln!(
+                    "kinko-bench: {target}: postgres {}",
+                    work.describe(requests, plan.duration.as_secs_f64())
+                );
+            }
             if let Some((usage, postgres_cpu_s)) = usage {
                 let requests = row.req_per_s * plan.duration.as_secs_f64();
                 if let Some(each) = usage.per_request(requests) {

@@ -146,6 +146,9 @@ async fn measure(args: &TrailArgs, postgres: Option<&str>) -> Result<()> {
         args.events,
         args.events as f64 / took
     );
+    if let Some(url) = postgres {
+        hourly_queries(url, &trail.account, trail.now, args.repeats).await?;
+    }
 
     let lookups = trail.lookups(args.events);
     println!(
@@ -192,6 +195,50 @@ async fn measure(args: &TrailArgs, postgres: Option<&str>) -> Result<()> {
         ms(times[times.len() - 1])
     );
     drop(kinko);
+    Ok(())
+}
+
+/// The overview's hourly counts on PostgreSQL as SQL, timed alternately: counted from the
+/// events (the query before schema v15) and summed from the `audit_hourly` roll-up.
+async fn hourly_queries(url: &str, account: &AccountId, now: i64, repeats: usize) -> Result<()> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
+    let from = now - now.rem_euclid(3_600_000) - 23 * 3_600_000;
+    let queries = [
+        (
+            "hourly counts from the events (before v15)",
+            "SELECT event_time - (event_time % 3600000) AS hour, count(*) FROM audit_events \
+             WHERE event_time >= $1 AND account = $2 GROUP BY hour ORDER BY hour",
+        ),
+        (
+            "hourly counts from audit_hourly (v15)",
+            "SELECT hour, sum(events)::BIGINT FROM audit_hourly \
+             WHERE hour >= $1 AND account = $2 GROUP BY hour ORDER BY hour",
+        ),
+    ];
+    let mut times = vec![Vec::new(); queries.len()];
+    let mut totals = vec![0i64; queries.len()];
+    for _ in 0..repeats.max(1) {
+        for (i, (_, sql)) in queries.iter().enumerate() {
+            let started = Instant::now();
+            let rows: Vec<(i64, i64)> = sqlx::query_as(*sql)
+                .bind(from)
+                .bind(account.as_str())
+                .fetch_all(&mut conn)
+                .await?;
+            times[i].push(started.elapsed());
+            totals[i] = rows.iter().map(|(_, n)| n).sum();
+        }
+    }
+    for ((label, _), (mut t, total)) in queries.iter().zip(times.into_iter().zip(totals)) {
+        t.sort();
+        println!(
+            "{label:<44} {:>9.1} {:>9.1} {total:>7} events counted",
+            t[(t.len() - 1) / 2].as_secs_f64() * 1000.0,
+            t[t.len() - 1].as_secs_f64() * 1000.0
+        );
+    }
+    let _ = conn.close().await;
     Ok(())
 }
 

@@ -150,6 +150,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0014_secret_rotation.sql"),
     },
     Migration {
+        version: 15,
+        name: "audit_hourly",
+        sql: include_str!("../migrations/postgres/0015_audit_hourly.sql"),
+    },
+    Migration {
         version: 17,
         name: "console_sessions",
         sql: include_str!("../migrations/postgres/0017_console_sessions.sql"),

@@ -333,22 +333,20 @@ fn push_order(q: &mut QueryBuilder<Postgres>, limit: usize) {
         .push_bind(limit_i64(limit));
 }
 
-/// Newest first by (time, chain, seq), every filter in SQL. A key filter is two index scans
-/// (the key as `key_id`, then as `source_key_id` alone), each stopping at the page's length,
-/// merged: one scan with `OR` would read every event of a busy key before the first page.
-/// [`kinko_core::AuditStore::audit_hourly_counts`]: the account's events since `from`, counted
-/// per hour from the time index.
+/// [`kinko_core::AuditStore::audit_hourly_counts`]: the account's events per hour from the hour
+/// holding `from`, summed over the chains from `audit_hourly` (kept by triggers on
+/// `audit_events`, schema v15), without reading an event.
 pub(crate) async fn hourly_counts(
     pool: &PgPool,
     account: &kinko_core::AccountId,
     from: kinko_core::UnixMillis,
 ) -> Result<Vec<(i64, u64)>, StoreError> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT event_time - (event_time % 3600000) AS hour, count(*) FROM audit_events \
-         WHERE event_time >= $1 AND account = $2 GROUP BY hour ORDER BY hour",
+        "SELECT hour, sum(events)::BIGINT FROM audit_hourly \
+         WHERE account = $1 AND hour >= $2 GROUP BY hour ORDER BY hour",
     )
-    .bind(from.0)
     .bind(account.as_str())
+    .bind(from.0 - from.0.rem_euclid(3_600_000))
     .fetch_all(pool)
     .await
     .map_err(unavailable)?;
@@ -358,18 +356,33 @@ pub(crate) async fn hourly_counts(
         .collect())
 }
 
+/// Newest first by (time, chain, seq), every filter in SQL. A key filter is two index scans
+/// (the key as `key_id`, then as `source_key_id` alone), each stopping at the page's length,
+/// merged: one scan with `OR` would read every event of a busy key before the first page.
 pub(crate) async fn query(
     pool: &PgPool,
     page: AuditPage<'_>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
     q.push(event_columns!());
-    match page.filter.key_id {
-        None => {
+    match (page.filter.key_id, &page.filter.event_id) {
+        // An event id names one event (two at most): its index finds them and the rest of the
+        // filter is checked on those. `OFFSET 0` keeps the planner from walking the whole trail
+        // in time order instead, hoping to meet the id early (1.8 s on 1,000,000 events when no
+        // event has it).
+        (None, Some(id)) => {
+            q.push(" FROM (SELECT ");
+            q.push(event_columns!());
+            q.push(" FROM audit_events WHERE event_id = ")
+                .push_bind(id.clone())
+                .push(" OFFSET 0) AS e WHERE TRUE");
+            push_conditions(&mut q, &page);
+        }
+        (None, None) => {
             q.push(" FROM audit_events WHERE TRUE");
             push_conditions(&mut q, &page);
         }
-        Some(key) => {
+        (Some(key), _) => {
             let key = key.to_string();
             q.push(" FROM ((SELECT ");
             q.push(event_columns!());
@@ -565,6 +578,101 @@ mod tests {
                 "{plan:#?}"
             );
             drop(conn);
+            pool.close().await;
+        }
+        .await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("drop database");
+        result
+    }
+
+    /// A trail written before schema v15 is counted per hour by the roll-up v15 fills in, and
+    /// events appended after the upgrade are added to it.
+    #[tokio::test]
+    async fn the_hourly_roll_up_counts_a_trail_written_before_it() {
+        let url = std::env::var("KINKO_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let Ok(options) = PgConnectOptions::from_str(&url) else {
+            panic!("bad KINKO_TEST_POSTGRES_URL {url}");
+        };
+        let mut admin = match PgConnection::connect_with(&options).await {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("PostgreSQL at {url} unreachable ({e}): this test did NOT run");
+                return;
+            }
+            Err(e) => panic!("PostgreSQL at {url} unreachable: {e}"),
+        };
+        let name = format!(
+            "kinko_test_hourly_{}",
+            kinko_core::hex(&kinko_crypto::random_array::<6>().expect("random"))
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let options = options.database(&name);
+        let result = async {
+            const HOUR: i64 = 3_600_000;
+            const T0: i64 = 1_767_225_600_000;
+            let account = AccountId::parse("111122223333").expect("account");
+            let draft = |n: i64, time: i64, account: Option<&AccountId>| AuditDraft {
+                event_id: format!("e{n}"),
+                request_id: None,
+                time: UnixMillis(time),
+                event_source: "kms.amazonaws.com".into(),
+                event_name: "Encrypt".into(),
+                read_only: true,
+                account: account.cloned(),
+                principal_arn: None,
+                access_key_id: None,
+                key_id: None,
+                source_key_id: None,
+                error_code: None,
+                record: b"{}".to_vec(),
+            };
+            let mut conn = PgConnection::connect_with(&options).await.expect("connect");
+            let steps = crate::migrate::POSTGRES;
+            let v14 = &steps[..steps.iter().position(|m| m.version == 15).expect("step 15")];
+            crate::migrate::run::<Postgres>(&mut conn, v14)
+                .await
+                .expect("schema v14");
+            let before = [
+                draft(1, T0 + 1, Some(&account)),
+                draft(2, T0 + HOUR - 1, Some(&account)),
+                draft(3, T0 + HOUR, Some(&account)),
+                draft(4, T0 + 5, None),
+            ];
+            for (chain, drafts) in [("node-1", &before[..3]), ("node-2", &before[2..])] {
+                let mut tx = conn.begin().await.expect("begin");
+                append_in_tx(&mut tx, chain, drafts).await.expect("append");
+                tx.commit().await.expect("commit");
+            }
+            crate::migrate::run::<Postgres>(&mut conn, steps)
+                .await
+                .expect("upgrade to v15");
+            let pool = PgPool::connect_with(options.clone()).await.expect("pool");
+            let counts = hourly_counts(&pool, &account, UnixMillis(T0))
+                .await
+                .expect("counts");
+            assert_eq!(counts, vec![(T0, 2), (T0 + HOUR, 2)]);
+            let mut tx = pool.begin().await.expect("begin");
+            append_in_tx(&mut tx, "node-2", &[draft(5, T0 + 2, Some(&account))])
+                .await
+                .expect("append");
+            tx.commit().await.expect("commit");
+            let counts = hourly_counts(&pool, &account, UnixMillis(T0 + HOUR + 7))
+                .await
+                .expect("counts");
+            assert_eq!(counts, vec![(T0 + HOUR, 2)], "from the hour holding `from`");
+            let counts = hourly_counts(&pool, &account, UnixMillis(T0))
+                .await
+                .expect("counts");
+            assert_eq!(counts, vec![(T0, 3), (T0 + HOUR, 2)]);
             pool.close().await;
         }
         .await;

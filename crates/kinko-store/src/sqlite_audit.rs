@@ -205,7 +205,7 @@ pub(crate) async fn events(
 const FIRST_ROUND: i64 = 4;
 const LAST_ROUND: i64 = 64;
 
-/// The rows a query round reads: `chain`, `events`, `max_time`.
+/// The rows a query round reads: `chain`, `events`, `max_time` (unordered without terms).
 fn round_sql(
     page: &AuditPage<'_>,
     terms: &[String],
@@ -215,9 +215,14 @@ fn round_sql(
     let (filter, before) = (page.filter, page.before);
     let mut q: QueryBuilder<Sqlite>;
     match terms.split_first() {
+        // The round's batches are chosen by their narrow columns first and only then read
+        // whole: ordered with their `events` blobs, SQLite sorted every batch of the trail in a
+        // temporary file (1.8 s for the first page over 1,000,000 events). The caller orders
+        // the events itself.
         None => {
             q = QueryBuilder::new(
-                "SELECT b.chain, b.events, b.max_time FROM audit_batches b WHERE 1 = 1",
+                "SELECT b.chain, b.events, b.max_time FROM audit_batches b WHERE b.rowid IN \
+                 (SELECT b.rowid FROM audit_batches b WHERE 1 = 1",
             );
         }
         // Driven by the first term's primary-key range, newest first; the other terms are
@@ -257,6 +262,9 @@ fn round_sql(
         q.push(" ORDER BY t.max_time DESC, t.chain DESC, t.last_seq DESC LIMIT ");
     }
     q.push_bind(round).push(" OFFSET ").push_bind(offset);
+    if terms.is_empty() {
+        q.push(")");
+    }
     q
 }
 

@@ -906,6 +906,33 @@ async fn check_filters(store: &dyn Store, stored: &BTreeMap<u32, AuditEvent>) {
             vec![6],
         ),
         (
+            "event id and its own name",
+            AuditFilter {
+                event_id: Some(draft("ListKeys", 6).event_id),
+                event_name: Some("ListKeys".to_owned()),
+                ..f()
+            },
+            vec![6],
+        ),
+        (
+            "event id and another name",
+            AuditFilter {
+                event_id: Some(draft("ListKeys", 6).event_id),
+                event_name: Some("Encrypt".to_owned()),
+                ..f()
+            },
+            vec![],
+        ),
+        (
+            "event id after its time",
+            AuditFilter {
+                event_id: Some(draft("ListKeys", 6).event_id),
+                from: Some(at(5)),
+                ..f()
+            },
+            vec![],
+        ),
+        (
             "an unknown event id",
             AuditFilter {
                 event_id: Some("no-such-event".to_owned()),

@@ -118,6 +118,7 @@ contract! { store:
     key_last_usage_is_the_newest_successful_cryptographic_event => audit::key_last_usage_is_the_newest_successful_cryptographic_event;
     key_usage_counts_count_successes_per_operation => audit::key_usage_counts_count_successes_per_operation;
     hourly_counts_count_an_accounts_events_per_hour => audit_hourly::hourly_counts_count_an_accounts_events_per_hour;
+    hourly_counts_sum_the_chains_and_forget_pruned_events => audit_hourly::hourly_counts_sum_the_chains_and_forget_pruned_events;
     add_material_rotates_atomically => lifecycle::add_material_rotates_atomically;
     put_material_replaces_the_row_and_the_key => lifecycle::put_material_replaces_the_row_and_the_key;
     delete_key_removes_everything_once => lifecycle::delete_key_removes_everything_once;
