@@ -34,6 +34,7 @@
 mod baseline;
 mod client;
 mod console;
+mod micro;
 mod pgdb;
 mod procs;
 mod raw;
@@ -79,6 +80,8 @@ enum Command {
     Run(Box<RunArgs>),
     /// Generate a long audit trail in each store and time LookupEvents over it (see `trail.rs`).
     Trail(Box<trail::TrailArgs>),
+    /// One in-process Encrypt request through Kinko's router, timed step by step (`micro.rs`).
+    Micro(micro::MicroArgs),
     /// The bare HTTP server the ceiling is measured against (started by `run`; rarely useful by hand).
     BaselineServer {
         /// Address to listen on, e.g. 127.0.0.1:18080.
@@ -387,6 +390,7 @@ fn real_main() -> Result<()> {
         Command::BaselineServer { listen } => runtime.block_on(baseline::serve(listen)),
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Trail(args) => runtime.block_on(trail::run(*args)),
+        Command::Micro(args) => micro::run(&args),
     }
 }
 
