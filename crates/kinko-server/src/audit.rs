@@ -570,15 +570,14 @@ pub fn with_grant_id(mut draft: AuditDraft, grant_id: &str) -> AuditDraft {
     draft
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use kinko_core::{AccountId, Region};
 
     impl RequestInfo {
-            /// The record as the server built it before: a `Value`, then `canonical`.
-            fn draft_as_value(&self, outcome: &Recorded<'_>, event_id: &str) -> Vec<u8> {
+        /// The record as the server built it before: a `Value`, then `canonical`.
+        fn draft_as_value(&self, outcome: &Recorded<'_>, event_id: &str) -> Vec<u8> {
             let account = self.caller.as_ref().map(|c| c.account.clone());
             let mut record = Map::new();
             record.insert("eventVersion".into(), json!(EVENT_VERSION));
@@ -675,7 +674,7 @@ mod tests {
             account: account.clone(),
         };
         let key = arn(&account, "1234abcd-12ab-34cd-56ef-1234567890ab");
-        let source = arn(&account, "0987dcba-09fe-87dc-65ba-ab0987654321");
+        let source = arn(&account, "1234abcd-12ab-34cd-56ef-1234567890ac");
         let base = RequestInfo {
             request_id: "rid-1".into(),
             time: UnixMillis(1_767_225_600_123),
@@ -696,7 +695,9 @@ mod tests {
             access_key_id: Some("AKIAEXAMPLE".into()),
             caller: Some(Caller::new(account.clone(), region, root)),
             user_agent: Some("boto3/1.0 \"quoted\" \u{7f} é".into()),
-            request_parameters: Some(json!({"keyId": "alias/x", "encryptionContext": {"b": "1", "A": "2"}})),
+            request_parameters: Some(
+                json!({"keyId": "alias/x", "encryptionContext": {"b": "1", "A": "2"}}),
+            ),
             tls_details: Some(TlsDetails {
                 tls_version: "TLSv1.3",
                 cipher_suite: "TLS_AES_128_GCM_SHA256",
