@@ -124,7 +124,10 @@ impl Authenticator {
     ) -> Result<(Caller, String), (ApiError, Option<String>)> {
         let parsed = kinko_sigv4::parse(req).map_err(|e| (sigv4_error(e), None))?;
         let claimed = parsed.access_key_id.to_owned();
-        match self.authenticate_parsed(kms, req, &parsed, service, now).await {
+        match self
+            .authenticate_parsed(kms, req, &parsed, service, now)
+            .await
+        {
             Ok(caller) => Ok((caller, claimed)),
             Err(e) => Err((e, Some(claimed))),
         }
