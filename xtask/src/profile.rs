@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -223,7 +223,7 @@ fn record(
 }
 
 /// Waits until `GET /healthz` answers 200 and the first-start credentials file is written.
-fn wait_healthy(port: u16, credentials: &PathBuf) -> anyhow::Result<()> {
+fn wait_healthy(port: u16, credentials: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if healthz(port) && credentials.exists() {
