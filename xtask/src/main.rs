@@ -20,7 +20,11 @@
 //! (`crates/kinko/tests/faults/`, `docs/faults.md`): ROUNDS kill -9s (default 50) per store,
 //! SQLite and PostgreSQL, besides the full-disk, unwritable-audit and database-restart cases,
 //! and prints their figures (the `faults:` lines).
+//!
+//! `cargo xtask profile OP` records the release server under OP's load with `perf` and writes a
+//! flame graph and the functions by self time under `target/profile/` (`profile.rs`).
 
+mod profile;
 #[cfg(test)]
 mod tidy;
 
@@ -37,9 +41,10 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => bench(&root, &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("faults") => faults(&root, &args[1..]),
+        Some("profile") => profile::profile(&root, &args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...] | cargo xtask faults [ROUNDS]"
+                "usage: cargo xtask test | cargo xtask bench [kinko-bench run flags] | cargo xtask fuzz [SECONDS] [TARGET...] | cargo xtask faults [ROUNDS] | cargo xtask profile OP [--seconds N] [--sink store|memory]"
             );
             bail!("unknown or missing command")
         }

@@ -35,6 +35,7 @@ mod baseline;
 mod client;
 mod console;
 mod memory;
+mod micro;
 mod pgdb;
 mod procs;
 mod raw;
@@ -83,6 +84,8 @@ enum Command {
     Trail(Box<trail::TrailArgs>),
     /// Kinko's resident memory with many keys, each used once (see `memory.rs`).
     Memory(Box<memory::MemoryArgs>),
+    /// One in-process Encrypt request through Kinko's router, timed step by step (`micro.rs`).
+    Micro(micro::MicroArgs),
     /// The bare HTTP server the ceiling is measured against (started by `run`; rarely useful by hand).
     BaselineServer {
         /// Address to listen on, e.g. 127.0.0.1:18080.
@@ -399,6 +402,7 @@ fn real_main() -> Result<()> {
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Trail(args) => runtime.block_on(trail::run(*args)),
         Command::Memory(args) => runtime.block_on(memory::run(*args)),
+        Command::Micro(args) => micro::run(&args),
     }
 }
 

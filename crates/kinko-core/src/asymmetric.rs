@@ -337,7 +337,8 @@ impl Kms {
 
     /// Encrypts under `key` (state and usage already checked) with `algorithm`: Kinko's
     /// symmetric format with the current material, or RSA-OAEP with the public half.
-    pub(crate) async fn encrypt_with(
+    #[doc(hidden)] // also the Encrypt micro-bench's `crypto` step (kinko-server)
+    pub async fn encrypt_with(
         &self,
         key: &Key,
         algorithm: EncryptionAlgorithmSpec,

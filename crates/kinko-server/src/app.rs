@@ -56,7 +56,7 @@ async fn ensure_request_id(mut response: Response) -> Response {
     response
 }
 
-fn respond(
+pub(crate) fn respond(
     status: StatusCode,
     body: Vec<u8>,
     request_id: &str,

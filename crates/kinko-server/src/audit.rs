@@ -88,6 +88,8 @@ impl TlsDetails {
         })
     }
 
+    /// The `Value` form (the tests' reference record).
+    #[cfg(test)]
     fn to_json(&self) -> Value {
         let mut details = Map::new();
         details.insert("tlsVersion".into(), json!(self.tls_version));
@@ -100,56 +102,54 @@ impl TlsDetails {
 }
 
 impl RequestInfo {
-    /// Builds the record of this request.
+    /// Builds the record of this request: CloudTrail's record, serialized straight from borrowed
+    /// fields into its canonical JSON (keys in byte order, compact; the same bytes
+    /// `kinko_audit::canonical` gives for the record as a `Value`, which the tests check),
+    /// without building a `serde_json::Value` first.
     pub fn draft(&self, outcome: &Recorded<'_>) -> AuditDraft {
         let event_id = new_event_id(self.time);
         let account = self.caller.as_ref().map(|c| c.account.clone());
-        let mut record = Map::new();
-        record.insert("eventVersion".into(), json!(EVENT_VERSION));
-        record.insert("userIdentity".into(), self.user_identity());
-        record.insert("eventTime".into(), json!(iso8601(self.time)));
-        record.insert("eventSource".into(), json!(self.event_source));
-        record.insert("eventName".into(), json!(self.operation));
-        record.insert("awsRegion".into(), json!(self.region));
-        record.insert("sourceIPAddress".into(), json!(self.source_ip));
-        if let Some(ua) = &self.user_agent {
-            record.insert("userAgent".into(), json!(ua));
-        }
-        record.insert(
-            "requestParameters".into(),
-            self.request_parameters.clone().unwrap_or(Value::Null),
-        );
-        record.insert(
-            "responseElements".into(),
-            outcome.response_elements.clone().unwrap_or(Value::Null),
-        );
-        record.insert("requestID".into(), json!(self.request_id));
-        record.insert("eventID".into(), json!(event_id));
-        record.insert("readOnly".into(), json!(self.read_only));
-        let resources: Vec<Value> = [outcome.key, outcome.source_key]
+        let resources: Vec<ResourceOut> = [outcome.key, outcome.source_key]
             .into_iter()
             .flatten()
-            .map(|arn| json!({ "accountId": arn.account.as_str(), "type": "AWS::KMS::Key", "ARN": arn.to_string() }))
+            .map(|arn| ResourceOut {
+                ARN: arn.to_string(),
+                accountId: arn.account.as_str(),
+                r#type: "AWS::KMS::Key",
+            })
             .collect();
-        if !resources.is_empty() {
-            record.insert("resources".into(), Value::Array(resources));
-        }
-
-        record.insert("eventType".into(), json!("AwsApiCall"));
-        record.insert("managementEvent".into(), json!(true));
-        record.insert("eventCategory".into(), json!("Management"));
-        if let Some(a) = &account {
-            record.insert("recipientAccountId".into(), json!(a.as_str()));
-        }
-        if let Some(tls) = &self.tls_details {
-            record.insert("tlsDetails".into(), tls.to_json());
-        }
-        if let Some(e) = outcome.error {
-            record.insert("errorCode".into(), json!(e.code.as_str()));
-            if !e.message.is_empty() {
-                record.insert("errorMessage".into(), json!(e.message));
-            }
-        }
+        let principal_arn = self.caller.as_ref().map(|c| c.principal.arn());
+        let record = RecordOut {
+            awsRegion: &self.region,
+            errorCode: outcome.error.map(|e| e.code.as_str()),
+            errorMessage: outcome
+                .error
+                .map(|e| e.message.as_str())
+                .filter(|m| !m.is_empty()),
+            eventCategory: "Management",
+            eventID: &event_id,
+            eventName: &self.operation,
+            eventSource: self.event_source,
+            eventTime: iso8601(self.time),
+            eventType: "AwsApiCall",
+            eventVersion: EVENT_VERSION,
+            managementEvent: true,
+            readOnly: self.read_only,
+            recipientAccountId: account.as_ref().map(|a| a.as_str()),
+            requestID: &self.request_id,
+            requestParameters: self.request_parameters.as_ref(),
+            resources: (!resources.is_empty()).then_some(resources),
+            responseElements: outcome.response_elements.as_ref(),
+            sourceIPAddress: &self.source_ip,
+            tlsDetails: self.tls_details.as_ref().map(|t| TlsOut {
+                cipherSuite: t.cipher_suite,
+                clientProvidedHostHeader: t.client_provided_host_header.as_deref(),
+                tlsVersion: t.tls_version,
+            }),
+            userAgent: self.user_agent.as_deref(),
+            userIdentity: self.identity_out(principal_arn.as_deref()),
+        };
+        let record = serde_json::to_vec(&record).unwrap_or_default();
         AuditDraft {
             event_id,
             request_id: Some(self.request_id.clone()),
@@ -158,41 +158,107 @@ impl RequestInfo {
             event_name: self.operation.clone(),
             read_only: self.read_only,
             account,
-            principal_arn: self.caller.as_ref().map(|c| c.principal.arn()),
+            principal_arn,
             access_key_id: self.access_key_id.clone(),
             key_id: outcome.key.map(|k| k.key_id.unscoped_id()),
             source_key_id: outcome.source_key.map(|k| k.key_id.unscoped_id()),
             error_code: outcome.error.map(|e| e.code.as_str().to_owned()),
-            record: canonical(&Value::Object(record)),
+            record,
         }
     }
 
-    fn user_identity(&self) -> Value {
-        match &self.caller {
-            Some(c) => {
-                let kind = match c.principal {
+    fn identity_out<'a>(&'a self, arn: Option<&'a str>) -> IdentityOut<'a> {
+        match (&self.caller, arn) {
+            (Some(c), Some(arn)) => IdentityOut::Caller {
+                accessKeyId: self.access_key_id.as_deref(),
+                accountId: c.account.as_str(),
+                arn,
+                invokedBy: self.invoked_by,
+                principalId: c.account.as_str(),
+                r#type: match c.principal {
                     Principal::Root { .. } => "Root",
                     Principal::AssumedRole { .. } => "AssumedRole",
                     Principal::User { .. } | Principal::Role { .. } => "IAMUser",
-                };
-                let mut identity = json!({
-                    "type": kind,
-                    "principalId": c.account.as_str(),
-                    "arn": c.principal.arn(),
-                    "accountId": c.account.as_str(),
-                    "accessKeyId": self.access_key_id,
-                });
-                if let (Some(by), Value::Object(map)) = (self.invoked_by, &mut identity) {
-                    map.insert("invokedBy".into(), json!(by));
-                }
-                identity
-            }
-            None => match &self.access_key_id {
-                Some(id) => json!({ "type": "Unknown", "accessKeyId": id }),
-                None => json!({ "type": "Unknown" }),
+                },
+            },
+            _ => IdentityOut::Unknown {
+                accessKeyId: self.access_key_id.as_deref(),
+                r#type: "Unknown",
             },
         }
     }
+}
+
+// The record as it is serialized: each struct's fields in the byte order of their JSON names,
+// which is the order `serde_json`'s sorted map (and so `kinko_audit::canonical`) writes them.
+#[allow(non_snake_case)]
+#[derive(serde::Serialize)]
+struct RecordOut<'a> {
+    awsRegion: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errorCode: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errorMessage: Option<&'a str>,
+    eventCategory: &'static str,
+    eventID: &'a str,
+    eventName: &'a str,
+    eventSource: &'a str,
+    eventTime: String,
+    eventType: &'static str,
+    eventVersion: &'static str,
+    managementEvent: bool,
+    readOnly: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipientAccountId: Option<&'a str>,
+    requestID: &'a str,
+    requestParameters: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<Vec<ResourceOut<'a>>>,
+    responseElements: Option<&'a Value>,
+    sourceIPAddress: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tlsDetails: Option<TlsOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    userAgent: Option<&'a str>,
+    userIdentity: IdentityOut<'a>,
+}
+
+#[allow(non_snake_case)]
+#[derive(serde::Serialize)]
+struct ResourceOut<'a> {
+    ARN: String,
+    accountId: &'a str,
+    r#type: &'static str,
+}
+
+#[allow(non_snake_case)]
+#[derive(serde::Serialize)]
+struct TlsOut<'a> {
+    cipherSuite: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clientProvidedHostHeader: Option<&'a str>,
+    tlsVersion: &'static str,
+}
+
+#[allow(non_snake_case)]
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum IdentityOut<'a> {
+    Caller {
+        /// `null` when the request named none (kept, as CloudTrail shows it).
+        accessKeyId: Option<&'a str>,
+        accountId: &'a str,
+        arn: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        invokedBy: Option<&'static str>,
+        principalId: &'a str,
+        r#type: &'static str,
+    },
+    Unknown {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        accessKeyId: Option<&'a str>,
+        r#type: &'static str,
+    },
 }
 
 /// A new event id: a UUID of version 7, whose first 48 bits are the event's time, so that the
@@ -502,4 +568,193 @@ pub fn with_grant_id(mut draft: AuditDraft, grant_id: &str) -> AuditDraft {
         draft.record = canonical(&Value::Object(record));
     }
     draft
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kinko_core::{AccountId, Region};
+
+    impl RequestInfo {
+        /// The record as the server built it before: a `Value`, then `canonical`.
+        fn draft_as_value(&self, outcome: &Recorded<'_>, event_id: &str) -> Vec<u8> {
+            let account = self.caller.as_ref().map(|c| c.account.clone());
+            let mut record = Map::new();
+            record.insert("eventVersion".into(), json!(EVENT_VERSION));
+            record.insert("userIdentity".into(), self.user_identity_value());
+            record.insert("eventTime".into(), json!(iso8601(self.time)));
+            record.insert("eventSource".into(), json!(self.event_source));
+            record.insert("eventName".into(), json!(self.operation));
+            record.insert("awsRegion".into(), json!(self.region));
+            record.insert("sourceIPAddress".into(), json!(self.source_ip));
+            if let Some(ua) = &self.user_agent {
+                record.insert("userAgent".into(), json!(ua));
+            }
+            record.insert(
+                "requestParameters".into(),
+                self.request_parameters.clone().unwrap_or(Value::Null),
+            );
+            record.insert(
+                "responseElements".into(),
+                outcome.response_elements.clone().unwrap_or(Value::Null),
+            );
+            record.insert("requestID".into(), json!(self.request_id));
+            record.insert("eventID".into(), json!(event_id));
+            record.insert("readOnly".into(), json!(self.read_only));
+            let resources: Vec<Value> = [outcome.key, outcome.source_key]
+                .into_iter()
+                .flatten()
+                .map(|arn| json!({ "accountId": arn.account.as_str(), "type": "AWS::KMS::Key", "ARN": arn.to_string() }))
+                .collect();
+            if !resources.is_empty() {
+                record.insert("resources".into(), Value::Array(resources));
+            }
+
+            record.insert("eventType".into(), json!("AwsApiCall"));
+            record.insert("managementEvent".into(), json!(true));
+            record.insert("eventCategory".into(), json!("Management"));
+            if let Some(a) = &account {
+                record.insert("recipientAccountId".into(), json!(a.as_str()));
+            }
+            if let Some(tls) = &self.tls_details {
+                record.insert("tlsDetails".into(), tls.to_json());
+            }
+            if let Some(e) = outcome.error {
+                record.insert("errorCode".into(), json!(e.code.as_str()));
+                if !e.message.is_empty() {
+                    record.insert("errorMessage".into(), json!(e.message));
+                }
+            }
+            canonical(&Value::Object(record))
+        }
+
+        fn user_identity_value(&self) -> Value {
+            match &self.caller {
+                Some(c) => {
+                    let kind = match c.principal {
+                        Principal::Root { .. } => "Root",
+                        Principal::AssumedRole { .. } => "AssumedRole",
+                        Principal::User { .. } | Principal::Role { .. } => "IAMUser",
+                    };
+                    let mut identity = json!({
+                        "type": kind,
+                        "principalId": c.account.as_str(),
+                        "arn": c.principal.arn(),
+                        "accountId": c.account.as_str(),
+                        "accessKeyId": self.access_key_id,
+                    });
+                    if let (Some(by), Value::Object(map)) = (self.invoked_by, &mut identity) {
+                        map.insert("invokedBy".into(), json!(by));
+                    }
+                    identity
+                }
+                None => match &self.access_key_id {
+                    Some(id) => json!({ "type": "Unknown", "accessKeyId": id }),
+                    None => json!({ "type": "Unknown" }),
+                },
+            }
+        }
+    }
+
+    fn arn(account: &AccountId, id: &str) -> KeyArn {
+        KeyArn {
+            region: Region::parse("us-east-1").unwrap_or_else(|| panic!("a region")),
+            account: account.clone(),
+            key_id: kinko_core::KeyId::parse(id).unwrap_or_else(|| panic!("a key id")),
+        }
+    }
+
+    /// The record serialized from borrowed fields is byte for byte the canonical JSON of the
+    /// record built as a `Value`, for every shape a record takes.
+    #[test]
+    fn the_record_is_the_canonical_json_of_the_value() {
+        let account = AccountId::parse("111122223333").unwrap_or_else(|| panic!("an account"));
+        let region = Region::parse("us-east-1").unwrap_or_else(|| panic!("a region"));
+        let root = Principal::Root {
+            account: account.clone(),
+        };
+        let key = arn(&account, "1234abcd-12ab-34cd-56ef-1234567890ab");
+        let source = arn(&account, "1234abcd-12ab-34cd-56ef-1234567890ac");
+        let base = RequestInfo {
+            request_id: "rid-1".into(),
+            time: UnixMillis(1_767_225_600_123),
+            source_ip: "10.0.0.7".into(),
+            secure_transport: false,
+            tls_details: None,
+            user_agent: None,
+            event_source: "kms.amazonaws.com",
+            operation: "Encrypt".into(),
+            read_only: true,
+            region: "us-east-1".into(),
+            access_key_id: None,
+            caller: None,
+            request_parameters: None,
+            invoked_by: None,
+        };
+        let with_caller = RequestInfo {
+            access_key_id: Some("AKIAEXAMPLE".into()),
+            caller: Some(Caller::new(account.clone(), region, root)),
+            user_agent: Some("boto3/1.0 \"quoted\" \u{7f} é".into()),
+            request_parameters: Some(
+                json!({"keyId": "alias/x", "encryptionContext": {"b": "1", "A": "2"}}),
+            ),
+            tls_details: Some(TlsDetails {
+                tls_version: "TLSv1.3",
+                cipher_suite: "TLS_AES_128_GCM_SHA256",
+                client_provided_host_header: Some("kms.local:443".into()),
+            }),
+            invoked_by: Some("secretsmanager.amazonaws.com"),
+            ..base.clone()
+        };
+        let error = ApiError::new(ErrorCode::NotFoundException, "Key 'x' does not exist");
+        let silent = ApiError::new(ErrorCode::AccessDeniedException, "");
+        let unknown_key = RequestInfo {
+            access_key_id: Some("AKIAUNKNOWN".into()),
+            tls_details: Some(TlsDetails {
+                tls_version: "TLSv1.2",
+                cipher_suite: "ECDHE-RSA-AES128-GCM-SHA256",
+                client_provided_host_header: None,
+            }),
+            ..base.clone()
+        };
+        let caller_no_key = RequestInfo {
+            access_key_id: None,
+            invoked_by: None,
+            ..with_caller.clone()
+        };
+        let infos = [&base, &with_caller, &unknown_key, &caller_no_key];
+        let elements = json!({"keyId": "k", "nested": {"z": 1, "a": [true, null]}});
+        let outcomes = [
+            Recorded::default(),
+            Recorded {
+                key: Some(&key),
+                ..Recorded::default()
+            },
+            Recorded {
+                key: Some(&key),
+                source_key: Some(&source),
+                response_elements: Some(elements),
+                error: None,
+            },
+            Recorded {
+                error: Some(&error),
+                ..Recorded::default()
+            },
+            Recorded {
+                key: Some(&key),
+                error: Some(&silent),
+                ..Recorded::default()
+            },
+        ];
+        for info in infos {
+            for outcome in &outcomes {
+                let draft = info.draft(outcome);
+                let expected = info.draft_as_value(outcome, &draft.event_id);
+                assert_eq!(
+                    String::from_utf8_lossy(&draft.record),
+                    String::from_utf8_lossy(&expected)
+                );
+            }
+        }
+    }
 }

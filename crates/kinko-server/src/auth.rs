@@ -10,7 +10,7 @@
 //! node.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use kinko_api::ErrorCode;
 use kinko_core::{
@@ -21,7 +21,10 @@ use kinko_sigv4::SigningKey;
 
 use crate::errors::ApiError;
 
+/// Access keys with cached signing keys; past it the cache starts again empty.
 const MAX_CACHED: usize = 10_000;
+/// Scopes (date, region, service) cached per access key; past it the oldest goes.
+const MAX_SCOPES: usize = 8;
 /// How long a long-term key's cached entry is trusted before the key's status is read again.
 pub const RECHECK_MS: i64 = 5_000;
 
@@ -60,19 +63,44 @@ fn principal_of(account: &AccountId, arn: &str) -> Result<Principal, ApiError> {
         .ok_or_else(invalid_token)
 }
 
-type CacheKey = (String, String, String, String);
+/// One cached signing key: its scope and what the access key is.
+struct Scoped {
+    date: String,
+    region: String,
+    service: String,
+    entry: Arc<Entry>,
+}
 
-/// The signing-key cache.
+impl Scoped {
+    fn is(&self, date: &str, region: &str, service: &str) -> bool {
+        self.date == date && self.region == region && self.service == service
+    }
+}
+
+/// The signing-key cache: by access key id, then by scope. A hit is looked up with the request's
+/// borrowed strings and shares the entry, so it allocates and copies nothing.
 #[derive(Default)]
 pub struct Authenticator {
-    cache: RwLock<HashMap<CacheKey, Entry>>,
+    cache: RwLock<HashMap<String, Vec<Scoped>>>,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.cache.read().map(|c| c.len()).unwrap_or(0);
+        let n = self
+            .cache
+            .read()
+            .map(|c| c.values().map(Vec::len).sum::<usize>())
+            .unwrap_or(0);
         write!(f, "Authenticator({n} cached signing keys)")
     }
+}
+
+/// Where a request's signing key is cached: access key id, date, region and service.
+struct Scope<'a> {
+    access_key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
 }
 
 fn sigv4_error(e: kinko_sigv4::Error) -> ApiError {
@@ -96,10 +124,13 @@ impl Authenticator {
     ) -> Result<(Caller, String), (ApiError, Option<String>)> {
         let parsed = kinko_sigv4::parse(req).map_err(|e| (sigv4_error(e), None))?;
         let claimed = parsed.access_key_id.to_owned();
-        self.authenticate_parsed(kms, req, &parsed, service, now)
+        match self
+            .authenticate_parsed(kms, req, &parsed, service, now)
             .await
-            .map(|caller| (caller, claimed.clone()))
-            .map_err(|e| (e, Some(claimed)))
+        {
+            Ok(caller) => Ok((caller, claimed)),
+            Err(e) => Err((e, Some(claimed))),
+        }
     }
 
     async fn authenticate_parsed(
@@ -136,18 +167,14 @@ impl Authenticator {
             ));
         }
         let token = parsed.security_token;
-        let cache_key: CacheKey = (
-            parsed.access_key_id.to_owned(),
-            parsed.date.to_owned(),
-            parsed.region.to_owned(),
-            parsed.service.to_owned(),
-        );
+        let cache_key = Scope {
+            access_key_id: parsed.access_key_id,
+            date: parsed.date,
+            region: parsed.region,
+            service: parsed.service,
+        };
         let service_now = kms.clock().now();
-        let cached = self
-            .cache
-            .read()
-            .ok()
-            .and_then(|c| c.get(&cache_key).cloned());
+        let cached = self.cached(&cache_key);
         let cached = match cached {
             Some(e) => {
                 self.still_valid(kms, &cache_key, e, token, service_now)
@@ -168,7 +195,7 @@ impl Authenticator {
                         {
                             SessionCheck::Invalid => return Err(invalid_token()),
                             SessionCheck::Expired => return Err(expired_token()),
-                            SessionCheck::Valid(session, secret) => Entry {
+                            SessionCheck::Valid(session, secret) => Arc::new(Entry {
                                 key: SigningKey::derive(
                                     secret.expose(),
                                     parsed.date,
@@ -183,7 +210,7 @@ impl Authenticator {
                                     session.role_id.clone(),
                                 )),
                                 checked_at: service_now,
-                            },
+                            }),
                         }
                     }
                     None => {
@@ -192,7 +219,7 @@ impl Authenticator {
                             .await
                             .map_err(|e| crate::errors::from_core(e, ""))?
                             .ok_or_else(invalid_token)?;
-                        Entry {
+                        Arc::new(Entry {
                             key: SigningKey::derive(
                                 secret.expose(),
                                 parsed.date,
@@ -203,15 +230,10 @@ impl Authenticator {
                             account: record.account,
                             session: None,
                             checked_at: service_now,
-                        }
+                        })
                     }
                 };
-                if let Ok(mut c) = self.cache.write() {
-                    if c.len() >= MAX_CACHED {
-                        c.clear();
-                    }
-                    c.insert(cache_key, entry.clone());
-                }
+                self.remember(&cache_key, entry.clone());
                 entry
             }
         };
@@ -228,7 +250,43 @@ impl Authenticator {
                 return Err(invalid_token());
             }
         }
-        Ok(Caller::new(entry.account, region, entry.principal))
+        Ok(Caller::new(
+            entry.account.clone(),
+            region,
+            entry.principal.clone(),
+        ))
+    }
+
+    /// The cached entry of `scope`, if any.
+    fn cached(&self, scope: &Scope<'_>) -> Option<Arc<Entry>> {
+        let cache = self.cache.read().ok()?;
+        cache
+            .get(scope.access_key_id)?
+            .iter()
+            .find(|s| s.is(scope.date, scope.region, scope.service))
+            .map(|s| s.entry.clone())
+    }
+
+    /// Caches `entry` for `scope`, in place of what was cached for it (bounded: [`MAX_CACHED`]
+    /// access keys, [`MAX_SCOPES`] scopes each).
+    fn remember(&self, scope: &Scope<'_>, entry: Arc<Entry>) {
+        let Ok(mut cache) = self.cache.write() else {
+            return;
+        };
+        if cache.len() >= MAX_CACHED && !cache.contains_key(scope.access_key_id) {
+            cache.clear();
+        }
+        let scopes = cache.entry(scope.access_key_id.to_owned()).or_default();
+        scopes.retain(|s| !s.is(scope.date, scope.region, scope.service));
+        if scopes.len() >= MAX_SCOPES {
+            scopes.remove(0);
+        }
+        scopes.push(Scoped {
+            date: scope.date.to_owned(),
+            region: scope.region.to_owned(),
+            service: scope.service.to_owned(),
+            entry,
+        });
     }
 
     /// Checks a cached entry against the request's token and the clock. `Ok(None)`: not
@@ -236,18 +294,18 @@ impl Authenticator {
     async fn still_valid(
         &self,
         kms: &Kms,
-        cache_key: &CacheKey,
-        mut entry: Entry,
+        cache_key: &Scope<'_>,
+        entry: Arc<Entry>,
         token: Option<&str>,
         now: UnixMillis,
-    ) -> Result<Option<Entry>, ApiError> {
+    ) -> Result<Option<Arc<Entry>>, ApiError> {
         match (&entry.session, token) {
             (Some((hash, expires_at, _)), Some(token)) => {
                 if !constant_time_eq(&sha256(token.as_bytes()), hash) {
                     return Ok(None);
                 }
                 if now >= *expires_at {
-                    self.forget(&cache_key.0);
+                    self.forget(cache_key.access_key_id);
                     return Err(expired_token());
                 }
                 Ok(Some(entry))
@@ -258,19 +316,20 @@ impl Authenticator {
                 {
                     return Ok(Some(entry));
                 }
-                let id = AccessKeyId::parse(&cache_key.0).ok_or_else(invalid_token)?;
+                let id = AccessKeyId::parse(cache_key.access_key_id).ok_or_else(invalid_token)?;
                 let active = kms
                     .access_key_active(&id)
                     .await
                     .map_err(|e| crate::errors::from_core(e, ""))?;
                 if !active {
-                    self.forget(&cache_key.0);
+                    self.forget(cache_key.access_key_id);
                     return Err(invalid_token());
                 }
-                entry.checked_at = now;
-                if let Ok(mut c) = self.cache.write() {
-                    c.insert(cache_key.clone(), entry.clone());
-                }
+                let entry = Arc::new(Entry {
+                    checked_at: now,
+                    ..(*entry).clone()
+                });
+                self.remember(cache_key, entry.clone());
                 Ok(Some(entry))
             }
             // A token sent with a long-term key, or none with a session key.
@@ -281,7 +340,7 @@ impl Authenticator {
     /// Drops every cached signing key of an access key (deactivated or deleted on this node).
     pub fn forget(&self, access_key_id: &str) {
         if let Ok(mut c) = self.cache.write() {
-            c.retain(|k, _| k.0 != access_key_id);
+            c.remove(access_key_id);
         }
     }
 }

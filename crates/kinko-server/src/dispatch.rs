@@ -55,13 +55,6 @@ pub(crate) async fn serve_authenticated(
     body: &[u8],
     info: &mut RequestInfo,
 ) -> Served {
-    // The transport's condition keys (`aws:SourceIp`, `aws:SecureTransport`) for every service;
-    // a KMS operation adds those of its parameters (`kms::op`).
-    let caller = caller.with_facts(kinko_core::RequestFacts {
-        source_ip: info.source_ip.parse().ok(),
-        secure_transport: info.secure_transport,
-        ..kinko_core::RequestFacts::default()
-    });
     info.access_key_id = Some(access_key_id);
     info.region = caller.region.to_string();
     info.caller = Some(caller.clone());
@@ -82,6 +75,7 @@ pub(crate) async fn serve_authenticated(
                 true,
             );
         }
+        let caller = with_transport_facts(caller, info);
         let audit_info: &RequestInfo = info;
         let outcome =
             crate::query::dispatch(state, &caller, service, &action, &params, audit_info).await;
@@ -115,6 +109,7 @@ pub(crate) async fn serve_authenticated(
         };
     }
     if service == "cloudtrail" {
+        let caller = with_transport_facts(caller, info);
         let result = crate::cloudtrail::dispatch(
             &state.kms,
             &caller,
@@ -150,6 +145,18 @@ pub(crate) async fn serve_authenticated(
         touched: seen,
         recorded: true,
     }
+}
+
+/// The caller with the transport's condition keys (`aws:SourceIp`, `aws:SecureTransport`), for
+/// the Query and CloudTrail branches. KMS and Secrets Manager operations set these, with their
+/// parameters' keys, once their body is parsed (`kms::op::serve`, `secretsmanager::op::serve`),
+/// so they are not built twice on the hot path.
+fn with_transport_facts(caller: Caller, info: &RequestInfo) -> Caller {
+    caller.with_facts(kinko_core::RequestFacts {
+        source_ip: info.source_ip.parse().ok(),
+        secure_transport: info.secure_transport,
+        ..kinko_core::RequestFacts::default()
+    })
 }
 
 /// Writes the audit record of a served request (unless it was committed with its change) and

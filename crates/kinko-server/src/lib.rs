@@ -35,6 +35,9 @@ pub mod listener;
 mod markup;
 pub mod metrics;
 mod metrics_listener;
+/// The Encrypt micro-bench (`kinko-bench micro`); not an API.
+#[doc(hidden)]
+pub mod microbench;
 mod query;
 pub mod quota;
 mod readiness;

@@ -28,7 +28,7 @@ mod unsupported;
 
 use kinko_api::ErrorCode;
 
-pub(crate) use self::op::{Descriptor, KmsRequest, Reply, Request};
+pub(crate) use self::op::{Descriptor, KmsRequest, Reply, Request, SYMMETRIC_DEFAULT};
 use crate::errors::ApiError;
 
 /// The `X-Amz-Target` prefix of KMS.

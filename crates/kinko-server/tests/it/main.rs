@@ -19,6 +19,7 @@ mod iam;
 mod iam_core;
 mod key_specs;
 mod lifecycle;
+mod microbench;
 mod pagination;
 mod protocol;
 mod quotas;
