@@ -30,6 +30,7 @@ mod inflight;
 mod installation;
 mod jobs;
 mod json;
+mod key_kind;
 mod kms;
 pub mod listener;
 mod markup;

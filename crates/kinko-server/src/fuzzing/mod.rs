@@ -77,7 +77,7 @@ fn kms_body(op: &str, body: &[u8]) {
         }
         "GenerateRandom" => typed!(wire::GenerateRandomRequest),
         "CreateKey" => typed!(wire::CreateKeyRequest, |r| {
-            let _ = c::create_key_kind(&r);
+            let _ = crate::key_kind::create_key_kind(&r);
             if let Some(p) = r.policy.as_deref() {
                 let _ = c::policy(p);
             }

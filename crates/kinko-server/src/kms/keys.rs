@@ -81,7 +81,7 @@ impl KmsRequest for wire::ScheduleKeyDeletionRequest {
 /// `CreateKey`.
 pub(super) async fn create_key(cx: Call<'_>, r: wire::CreateKeyRequest) -> Reply {
     let audit = cx.audit();
-    let (spec, usage, origin) = c::create_key_kind(&r)?;
+    let (spec, usage, origin) = crate::key_kind::create_key_kind(&r)?;
     let description = r.description.unwrap_or_default();
     c::string_len(&description, "description", 0, 8192)?;
     let policy = r.policy.as_deref().map(c::policy).transpose()?;
