@@ -178,7 +178,8 @@ pub(crate) async fn list(State(c): State<Arc<Console>>, request: Request) -> Res
 }
 
 /// The keys a secret may be encrypted under: the account's enabled, customer managed symmetric
-/// encryption keys (by alias where they have one), at most [`MAX_KEYS`].
+/// encryption keys (by alias where they have one), at most [`MAX_KEYS`] (the form also takes any
+/// key by id, ARN or alias in a text field).
 async fn customer_keys(c: &Arc<Console>, ctx: &Ctx) -> Result<Vec<(String, String)>, Refusal> {
     let aliases = super::keys::aliases_by_key(c, ctx)
         .await
@@ -246,6 +247,8 @@ pub(crate) async fn form(State(c): State<Arc<Console>>, request: Request) -> Res
          <label for=\"value\">Secret value (text)</label>\
          <textarea id=\"value\" name=\"value\" rows=\"6\" cols=\"70\" spellcheck=\"false\" autocomplete=\"off\"></textarea>\
          <label for=\"kms_key\">Encryption key</label><select id=\"kms_key\" name=\"kms_key\">{options}</select>\
+         <label for=\"kms_key_other\">Or another key (key id, ARN or alias; it takes precedence)</label>\
+         <input id=\"kms_key_other\" name=\"kms_key_other\" maxlength=\"2048\">\
          <label for=\"tags\">Tags (one key=value per line)</label><textarea id=\"tags\" name=\"tags\" rows=\"3\" cols=\"50\"></textarea>\
          <button type=\"submit\" id=\"create-secret\">Store secret</button></form>",
         csrf = csrf_field(&ctx.session),
@@ -284,7 +287,13 @@ pub(crate) async fn submit(State(c): State<Arc<Console>>, request: Request) -> R
     if !description.is_empty() {
         req["Description"] = json!(description);
     }
-    let key = form.get("kms_key").unwrap_or("").trim();
+    // The list offers at most MAX_KEYS keys; any other is named in the text field.
+    let typed = form.get("kms_key_other").unwrap_or("").trim();
+    let key = if typed.is_empty() {
+        form.get("kms_key").unwrap_or("").trim()
+    } else {
+        typed
+    };
     if !key.is_empty() {
         req["KmsKeyId"] = json!(key);
     }
