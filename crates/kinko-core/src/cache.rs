@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::cache_stats::{HitCounter, HitsAndMisses};
+use crate::intern::Interner;
 use crate::material::Prepared;
 use crate::{AccountId, AliasName, Grant, Key, KeyId, MaterialId, Region};
 
@@ -39,6 +40,8 @@ pub(crate) struct Caches {
     key_lookups: HitCounter,
     /// Lookups of `materials`.
     material_lookups: HitCounter,
+    /// The key policies of cached records, each text held once.
+    policies: Interner,
 }
 
 /// The cache generation a store read began in (see [`Caches::generation`]).
@@ -193,7 +196,8 @@ impl Caches {
     /// Caches a key record, unless the cache holds a later version of it: a read that began
     /// before a write and ends after it brings back the record the write replaced, which must
     /// not overwrite the writer's (every change of a key record raises its `version`).
-    pub(crate) fn put_key(&self, key: Key) -> Arc<Key> {
+    pub(crate) fn put_key(&self, mut key: Key) -> Arc<Key> {
+        key.policy = self.policies.intern(&key.policy);
         let key = Arc::new(key);
         if let Ok(mut map) = self.keys.write() {
             if map
@@ -298,11 +302,13 @@ impl Caches {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{KeyArn, KeySpec, KeyState, KeyUsage, Origin, UnixMillis, default_key_policy};
 
-    fn key(version: i64, rotation: Option<u32>) -> Key {
+    /// A symmetric key of account 111122223333 with the default policy (also used by
+    /// `policy_cache`'s tests).
+    pub(crate) fn key(version: i64, rotation: Option<u32>) -> Key {
         let account = AccountId::parse("111122223333").expect("an account id");
         Key {
             arn: KeyArn {
@@ -319,7 +325,7 @@ mod tests {
             deletion_date: None,
             pending_window_days: None,
             current_material: MaterialId([7; 32]),
-            policy: default_key_policy(&account),
+            policy: default_key_policy(&account).into(),
             version,
             rotation_period_days: rotation,
             next_rotation: None,
@@ -362,5 +368,20 @@ mod tests {
         let next = caches.generation();
         caches.put_key_read(next, key(2, Some(365)));
         assert_eq!(cached(&caches), Some((2, Some(365))));
+    }
+
+    #[test]
+    fn cached_keys_with_the_same_policy_share_one_copy_of_it() {
+        let caches = Caches::default();
+        let mut other = key(1, None);
+        other.arn.key_id = KeyId::from_bytes([8; 16]);
+        let (a, b) = (caches.put_key(key(1, None)), caches.put_key(other));
+        assert_eq!(a.policy, b.policy);
+        assert!(Arc::ptr_eq(&a.policy, &b.policy));
+        let mut changed = key(2, None);
+        changed.policy = "{\"Statement\":[]}".into();
+        let c = caches.put_key(changed);
+        assert_eq!(&*c.policy, "{\"Statement\":[]}");
+        assert!(!Arc::ptr_eq(&a.policy, &c.policy));
     }
 }

@@ -12,7 +12,7 @@ impl Kms {
         let key = self
             .resolve_for_management(caller, key, Action::KmsGetKeyPolicy)
             .await?;
-        Ok(key.policy.clone())
+        Ok(key.policy.to_string())
     }
 
     /// PutKeyPolicy: replaces the `default` policy (validated by the caller).
@@ -37,7 +37,7 @@ impl Kms {
             Action::KmsPutKeyPolicy,
             Need::Any,
             move |k| {
-                k.policy = policy.clone();
+                k.policy = policy.as_str().into();
                 Ok(())
             },
         )

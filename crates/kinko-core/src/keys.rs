@@ -103,7 +103,8 @@ impl Kms {
             current_material: material_id,
             policy: req
                 .policy
-                .unwrap_or_else(|| default_key_policy(&caller.account)),
+                .unwrap_or_else(|| default_key_policy(&caller.account))
+                .into(),
             version: 1,
             rotation_period_days: None,
             next_rotation: None,

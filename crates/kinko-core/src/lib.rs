@@ -35,6 +35,7 @@ mod iam_users;
 mod identity;
 mod ids;
 mod import;
+mod intern;
 mod key_policy;
 mod keys;
 mod kms;

@@ -142,7 +142,7 @@ impl Kms {
             deletion_date: None,
             pending_window_days: None,
             current_material: material_id,
-            policy: managed_key_policy(service, account, region),
+            policy: managed_key_policy(service, account, region).into(),
             version: 1,
             rotation_period_days: Some(DEFAULT_ROTATION_PERIOD_DAYS),
             next_rotation: Some(now.plus_days(DEFAULT_ROTATION_PERIOD_DAYS)),

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use kinko_policy::ConditionKeys;
 
@@ -205,8 +206,8 @@ pub struct Key {
     pub pending_window_days: Option<u32>,
     /// The material version Encrypt uses.
     pub current_material: MaterialId,
-    /// The `default` key policy document.
-    pub policy: String,
+    /// The `default` key policy document, shared by the cached records that carry the same text.
+    pub policy: Arc<str>,
     /// Optimistic-concurrency version, bumped by every update.
     pub version: i64,
     /// Automatic rotation period in days; `None` when automatic rotation is off.

@@ -204,7 +204,8 @@ impl Kms {
             pending_window_days: None,
             policy: req
                 .policy
-                .unwrap_or_else(|| default_key_policy(&caller.account)),
+                .unwrap_or_else(|| default_key_policy(&caller.account))
+                .into(),
             version: 1,
             // Rotation is driven by the primary, which rotates every region's copy.
             rotation_period_days: None,

@@ -115,7 +115,7 @@ pub(crate) fn key(row: &impl Columns) -> Result<Key, StoreError> {
         deletion_date: row.opt_int(T, "deletion_date")?.map(UnixMillis),
         pending_window_days: small(row.opt_int(T, "pending_window_days")?),
         current_material: row.parsed(T, "current_material", MaterialId::parse_hex)?,
-        policy: row.text(T, "policy")?,
+        policy: row.text(T, "policy")?.into(),
         version: row.int(T, "version")?,
         rotation_period_days: small(row.opt_int(T, "rotation_period_days")?),
         next_rotation: row.opt_int(T, "next_rotation")?.map(UnixMillis),

@@ -89,7 +89,7 @@ pub(super) async fn replicate_key(cx: Call<'_>, r: wire::ReplicateKeyRequest) ->
         .map_err(cx.core())?;
     encode(&wire::ReplicateKeyResponse {
         replica_key_metadata: c::key_metadata_in_regions(&out.replica, &regions),
-        replica_policy: out.replica.policy.clone(),
+        replica_policy: out.replica.policy.to_string(),
         replica_tags: out
             .tags
             .into_iter()

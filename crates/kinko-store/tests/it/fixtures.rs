@@ -64,7 +64,7 @@ pub fn key(account: &AccountId, region: &Region, n: u8) -> Key {
         deletion_date: None,
         pending_window_days: None,
         current_material: material_id(n),
-        policy: default_key_policy(account),
+        policy: default_key_policy(account).into(),
         version: 1,
         rotation_period_days: None,
         next_rotation: None,

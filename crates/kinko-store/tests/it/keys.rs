@@ -288,7 +288,7 @@ pub async fn update_key_replaces_mutable_fields(store: &dyn Store) {
     v2.state = KeyState::PendingDeletion;
     v2.deletion_date = Some(UnixMillis(1_767_830_400_000));
     v2.pending_window_days = Some(7);
-    v2.policy = "{\"Statement\":[]}".to_owned();
+    v2.policy = "{\"Statement\":[]}".into();
     v2.current_material = material_id(50);
     v2.version = 2;
     store
