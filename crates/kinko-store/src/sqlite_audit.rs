@@ -200,71 +200,106 @@ pub(crate) async fn events(
     Ok(out)
 }
 
-/// Batches read by a query's first round, and at most by any round: rounds grow fourfold, so
-/// that a first page costs a few batches and a long scan few statements.
+/// Batches read by a filtered query's first round, and at most by any round: rounds grow
+/// fourfold, so that a first page costs a few batches and a long scan few statements.
 const FIRST_ROUND: i64 = 4;
 const LAST_ROUND: i64 = 64;
 
-/// The rows a query round reads: `chain`, `events`, `max_time` (unordered without terms).
+/// The time bounds of a query and its page cursor, on `audit_batches b`.
+fn push_time_bounds(q: &mut QueryBuilder<Sqlite>, page: &AuditPage<'_>) {
+    if let Some(from) = page.filter.from {
+        q.push(" AND b.max_time >= ").push_bind(from.0);
+    }
+    if let Some(to) = page.filter.to {
+        q.push(" AND b.min_time <= ").push_bind(to.0);
+    }
+    if let Some((time, _, _)) = page.before {
+        q.push(" AND b.min_time <= ").push_bind(*time);
+    }
+}
+
+/// One round of an unfiltered query: the next batches newest first, chosen by their narrow
+/// columns alone until they hold `wanted` events (at most [`LAST_ROUND`] batches), then read
+/// whole. Sized by events, not batches: a trail's newest batches may hold one event each (a
+/// quiet server's group commits) and the next ones hundreds, and a round of 64 such batches
+/// decoded 32,000 events for a page of 50. Ordered with their `events` blobs, SQLite sorted
+/// every batch of the trail in a temporary file (1.8 s for the first page over 1,000,000
+/// events); the caller orders the events itself.
+///
+/// Returns the rows (`chain`, `events`, `max_time`, unordered), how many batches they are, and
+/// whether older batches remain.
+async fn unfiltered_round(
+    pool: &SqlitePool,
+    page: &AuditPage<'_>,
+    offset: i64,
+    wanted: usize,
+) -> Result<(Vec<SqliteRow>, i64, bool), StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT b.rowid, b.last_seq - b.first_seq + 1 FROM audit_batches b WHERE 1 = 1",
+    );
+    push_time_bounds(&mut q, page);
+    q.push(" ORDER BY b.max_time DESC, b.chain DESC, b.first_seq DESC LIMIT ")
+        .push_bind(LAST_ROUND)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let candidates = q.build().fetch_all(pool).await.map_err(unavailable)?;
+    let mut chosen: Vec<i64> = Vec::new();
+    let mut events = 0usize;
+    for row in &candidates {
+        // At least one batch per round, so that every round moves on.
+        if events >= wanted && !chosen.is_empty() {
+            break;
+        }
+        chosen.push(row.try_get(0).map_err(unavailable)?);
+        let n: i64 = row.try_get(1).map_err(unavailable)?;
+        events = events.saturating_add(usize::try_from(n).unwrap_or(1).max(1));
+    }
+    let more = chosen.len() < candidates.len() || candidates.len() as i64 == LAST_ROUND;
+    if chosen.is_empty() {
+        return Ok((Vec::new(), 0, more));
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT b.chain, b.events, b.max_time FROM audit_batches b WHERE b.rowid IN (",
+    );
+    let mut ids = q.separated(", ");
+    for id in &chosen {
+        ids.push_bind(*id);
+    }
+    q.push(")");
+    let rows = q.build().fetch_all(pool).await.map_err(unavailable)?;
+    Ok((rows, chosen.len() as i64, more))
+}
+
+/// The rows a filtered query round reads: `chain`, `events`, `max_time`. Driven by the first
+/// term's primary-key range, newest first; the other terms are point lookups of the same batch.
 fn round_sql(
     page: &AuditPage<'_>,
-    terms: &[String],
+    (first, rest): (&String, &[String]),
     offset: i64,
     round: i64,
 ) -> QueryBuilder<Sqlite> {
-    let (filter, before) = (page.filter, page.before);
-    let mut q: QueryBuilder<Sqlite>;
-    match terms.split_first() {
-        // The round's batches are chosen by their narrow columns first and only then read
-        // whole: ordered with their `events` blobs, SQLite sorted every batch of the trail in a
-        // temporary file (1.8 s for the first page over 1,000,000 events). The caller orders
-        // the events itself.
-        None => {
-            q = QueryBuilder::new(
-                "SELECT b.chain, b.events, b.max_time FROM audit_batches b WHERE b.rowid IN \
-                 (SELECT b.rowid FROM audit_batches b WHERE 1 = 1",
+    let mut q = QueryBuilder::new(
+        "SELECT b.chain, b.events, b.max_time FROM audit_terms t \
+         JOIN audit_batches b ON b.chain = t.chain AND b.last_seq = t.last_seq \
+         WHERE b.indexed = 1 AND t.term = ",
+    );
+    q.push_bind(first.clone());
+    if let Some(from) = page.filter.from {
+        q.push(" AND t.max_time >= ").push_bind(from.0);
+    }
+    for term in rest {
+        q.push(" AND EXISTS (SELECT 1 FROM audit_terms x WHERE x.term = ")
+            .push_bind(term.clone())
+            .push(
+                " AND x.max_time = t.max_time AND x.chain = t.chain \
+                 AND x.last_seq = t.last_seq)",
             );
-        }
-        // Driven by the first term's primary-key range, newest first; the other terms are
-        // point lookups of the same batch.
-        Some((first, rest)) => {
-            q = QueryBuilder::new(
-                "SELECT b.chain, b.events, b.max_time FROM audit_terms t \
-                 JOIN audit_batches b ON b.chain = t.chain AND b.last_seq = t.last_seq \
-                 WHERE b.indexed = 1 AND t.term = ",
-            );
-            q.push_bind(first.clone());
-            if let Some(from) = filter.from {
-                q.push(" AND t.max_time >= ").push_bind(from.0);
-            }
-            for term in rest {
-                q.push(" AND EXISTS (SELECT 1 FROM audit_terms x WHERE x.term = ")
-                    .push_bind(term.clone())
-                    .push(
-                        " AND x.max_time = t.max_time AND x.chain = t.chain \
-                     AND x.last_seq = t.last_seq)",
-                    );
-            }
-        }
     }
-    if let Some(from) = filter.from {
-        q.push(" AND b.max_time >= ").push_bind(from.0);
-    }
-    if let Some(to) = filter.to {
-        q.push(" AND b.min_time <= ").push_bind(to.0);
-    }
-    if let Some((time, _, _)) = before {
-        q.push(" AND b.min_time <= ").push_bind(*time);
-    }
-    if terms.is_empty() {
-        q.push(" ORDER BY b.max_time DESC, b.chain DESC, b.first_seq DESC LIMIT ");
-    } else {
-        q.push(" ORDER BY t.max_time DESC, t.chain DESC, t.last_seq DESC LIMIT ");
-    }
-    q.push_bind(round).push(" OFFSET ").push_bind(offset);
-    if terms.is_empty() {
-        q.push(")");
-    }
+    push_time_bounds(&mut q, page);
+    q.push(" ORDER BY t.max_time DESC, t.chain DESC, t.last_seq DESC LIMIT ")
+        .push_bind(round)
+        .push(" OFFSET ")
+        .push_bind(offset);
     q
 }
 
@@ -323,11 +358,17 @@ pub(crate) async fn query(
     }
     let (mut offset, mut round) = (0, FIRST_ROUND);
     loop {
-        let rows = round_sql(&page, &terms, offset, round)
-            .build()
-            .fetch_all(pool)
-            .await
-            .map_err(unavailable)?;
+        let (rows, taken, more) = if let Some(terms) = terms.split_first() {
+            let rows = round_sql(&page, terms, offset, round)
+                .build()
+                .fetch_all(pool)
+                .await
+                .map_err(unavailable)?;
+            let taken = rows.len() as i64;
+            (rows, taken, taken == round)
+        } else {
+            unfiltered_round(pool, &page, offset, limit).await?
+        };
         let mut oldest_batch_time = i64::MAX;
         for row in &rows {
             let max_time: i64 = row
@@ -342,10 +383,10 @@ pub(crate) async fn query(
             && found
                 .last()
                 .is_some_and(|e| e.draft.time.0 > oldest_batch_time);
-        if (rows.len() as i64) < round || complete {
+        if !more || complete {
             break;
         }
-        offset += round;
+        offset += taken;
         round = (round * 4).min(LAST_ROUND);
     }
     Ok(found)

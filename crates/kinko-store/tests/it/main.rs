@@ -11,6 +11,7 @@ mod aliases;
 mod at_rest;
 mod audit;
 mod audit_hourly;
+mod audit_rounds;
 mod backends;
 mod console_sessions;
 mod durability;
@@ -113,6 +114,7 @@ contract! { store:
     query_audit_filters_newest_first => audit::query_audit_filters_newest_first;
     query_audit_filters_inside_batches => audit::query_audit_filters_inside_batches;
     query_audit_pages_with_the_cursor => audit::query_audit_pages_with_the_cursor;
+    unfiltered_pages_span_small_and_large_batches => audit_rounds::unfiltered_pages_span_small_and_large_batches;
     digests_list_oldest_first_and_reject_duplicates => audit::digests_list_oldest_first_and_reject_duplicates;
     prune_audit_deletes_up_to_the_anchor_and_stores_it => audit::prune_audit_deletes_up_to_the_anchor_and_stores_it;
     key_last_usage_is_the_newest_successful_cryptographic_event => audit::key_last_usage_is_the_newest_successful_cryptographic_event;
