@@ -32,6 +32,11 @@ pub type SqliteStore = SqlStore<SqliteBackend>;
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
     pool: SqlitePool,
+    /// The one connection every write transaction (`BEGIN IMMEDIATE`) runs on. SQLite admits one
+    /// writer at a time anyway; on one connection the writer's page cache stays valid from one
+    /// commit to the next, where a pool connection found the database changed by another
+    /// connection and read its pages again (issue #20: CreateKey on SQLite).
+    writer: SqlitePool,
     /// Audit chain heads as last committed by this store. Every audit append holds this async
     /// lock from before its write transaction begins until its head is recorded here, so the
     /// cache is never stale and appends need not read the head back from SQLite. (SQLite
@@ -78,7 +83,7 @@ impl SqliteStore {
     /// Opens the audit journal of the database at `path`, applying what it holds that the
     /// database does not (after a crash).
     async fn with_journal(mut self, path: &Path) -> Result<SqliteStore, StoreError> {
-        self.0.journal = Journal::open(path, &self.0.pool).await?.map(Arc::new);
+        self.0.journal = Journal::open(path, &self.0.writer).await?.map(Arc::new);
         Ok(self)
     }
 
@@ -111,11 +116,20 @@ impl SqliteStore {
             // that would cost every transaction a round trip to SQLite's worker thread.
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(unavailable)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(unavailable)?;
         Ok(SqlStore(SqliteBackend {
             pool,
+            writer,
             heads: Arc::default(),
             journal: None,
         }))
@@ -140,10 +154,11 @@ impl SqliteStore {
     /// connection). A journal that cannot be folded stays on disk for the next open.
     pub async fn close(&self) {
         if let Some(journal) = &self.0.journal
-            && journal.fold(&self.0.pool).await.is_ok()
+            && journal.fold(&self.0.writer).await.is_ok()
         {
             journal.retire();
         }
+        self.0.writer.close().await;
         self.0.pool.close().await;
     }
 }
@@ -152,7 +167,7 @@ impl SqliteBackend {
     /// Writes the journal's pending batches to the database.
     async fn fold(&self) -> Result<(), StoreError> {
         match &self.journal {
-            Some(journal) => journal.fold(&self.pool).await,
+            Some(journal) => journal.fold(&self.writer).await,
             None => Ok(()),
         }
     }
@@ -160,7 +175,7 @@ impl SqliteBackend {
     /// A write transaction that takes SQLite's write lock up front, so that reading the audit
     /// chain head and appending to it cannot race another writer.
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        begin(&self.pool, "BEGIN IMMEDIATE").await
+        begin(&self.writer, "BEGIN IMMEDIATE").await
     }
 }
 
